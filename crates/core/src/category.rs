@@ -1,0 +1,62 @@
+//! Institution categories (机构类别).
+//!
+//! The catalogue itself is data (`templates/categories.toml`): the union of the
+//! categories the seed plans name, at the finest grain any of them needs. A plan row
+//! such as "医院（含中医院、妇幼保健院）" is a *set* of these codes, so one registry
+//! entry can be matched by rows of different plans that group categories differently.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Stable ASCII code of an institution category, e.g. `village_clinic` for
+/// 村卫生室（所）. Codes never change once published; names may be reworded.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CategoryCode(pub String);
+
+impl CategoryCode {
+    pub fn new(code: impl Into<String>) -> Self {
+        Self(code.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CategoryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for CategoryCode {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+/// Broad kind of a category: decides, for example, whether a unit counts under
+/// "医疗机构" or "非医疗机构" in a 回头看 summary row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CategoryKind {
+    /// 医疗机构 (medical institution, including 中医 and 医疗美容).
+    Medical,
+    /// 采供血机构 (blood collection and supply).
+    Blood,
+    /// 非医疗机构 (e.g. a beauty salon caught offering medical cosmetology).
+    NonMedical,
+}
+
+/// One entry of the category catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    pub code: CategoryCode,
+    /// Official Chinese name as written in the seeds, e.g. "村卫生室（所）".
+    pub name: String,
+    pub kind: CategoryKind,
+    /// Optional longer description (what the seeds put in brackets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}

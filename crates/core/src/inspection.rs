@@ -1,0 +1,700 @@
+//! Tasks, inspections, findings, outcomes, signatures and the review state machine.
+//!
+//! The rules every side must apply identically live here:
+//! - an inspection is edited only while 检查中 (in progress) or 已退回 (returned);
+//! - it cannot be submitted while an applicable check point is unanswered, while a
+//!   不符合 (non-compliant) finding lacks an observation, or without a consistent
+//!   outcome (行政处罚 needs its penalty figures);
+//! - only a team lead approves or returns, never an inspector (not even their own
+//!   work), and an approval names the exact version it reviewed;
+//! - once approved (已通过) nothing changes any more.
+//!
+//! Every transition takes the acting person and the time as arguments: no clock here.
+
+use crate::category::CategoryCode;
+use crate::money::Fen;
+use crate::plan::Checklist;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Who acts, with which role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 监督员 / 执法人员 (inspector, holds a 执法证).
+    Inspector,
+    /// 组长 / 科室负责人 (team lead, reviews).
+    TeamLead,
+    /// 管理员.
+    Admin,
+}
+
+/// How a task came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DrawKind {
+    /// 国家双随机.
+    National,
+    /// 市级双随机.
+    City,
+    /// 回头看: follow-up of a unit penalised in an earlier campaign.
+    FollowUp,
+}
+
+/// The inspected unit as the task carries it (a snapshot of the registry entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Institution {
+    pub id: Uuid,
+    pub name: String,
+    /// 统一社会信用代码 (unified social credit code, GB 32100).
+    pub credit_code: String,
+    /// 执业许可证登记号 (practice licence registration number).
+    pub licence_no: String,
+    pub category: CategoryCode,
+    pub district: String,
+    pub address: String,
+    /// 法定代表人/负责人.
+    pub legal_representative: String,
+    pub phone: String,
+}
+
+/// An inspector assigned to a task, with their 执法证号 (law-enforcement badge number).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignedInspector {
+    pub user_id: Uuid,
+    pub name: String,
+    pub badge_no: String,
+}
+
+/// A drawn inspection task (抽查任务).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: Uuid,
+    pub plan_id: String,
+    /// Code of the checklist (工作计划表) the inspection follows.
+    pub checklist: String,
+    pub draw_kind: DrawKind,
+    /// Campaign code when `draw_kind` is [`DrawKind::FollowUp`].
+    pub followup: Option<String>,
+    pub institution: Institution,
+    pub inspectors: Vec<AssignedInspector>,
+    pub deadline: Option<NaiveDate>,
+}
+
+/// State of an inspection. Chinese labels are what the task list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InspectionStatus {
+    /// 待检查.
+    Assigned,
+    /// 检查中.
+    InProgress,
+    /// 待审核 (first submission).
+    Submitted,
+    /// 无法联系: recorded on site (e.g. the unit had closed), awaiting review.
+    Unreachable,
+    /// 已退回: returned with comments; editable again.
+    Returned,
+    /// 待审核（再次提交）.
+    Resubmitted,
+    /// 已通过: locked for good.
+    Approved,
+}
+
+impl InspectionStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Assigned => "待检查",
+            Self::InProgress => "检查中",
+            Self::Submitted => "待审核",
+            Self::Unreachable => "无法联系（待审核）",
+            Self::Returned => "已退回",
+            Self::Resubmitted => "再次提交（待审核）",
+            Self::Approved => "已通过",
+        }
+    }
+
+    /// Content (findings, photos, outcome, signatures) may change.
+    pub fn is_editable(self) -> bool {
+        matches!(self, Self::InProgress | Self::Returned)
+    }
+
+    /// Waiting for a team lead.
+    pub fn awaits_review(self) -> bool {
+        matches!(
+            self,
+            Self::Submitted | Self::Resubmitted | Self::Unreachable
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Assigned => "assigned",
+            Self::InProgress => "in_progress",
+            Self::Submitted => "submitted",
+            Self::Unreachable => "unreachable",
+            Self::Returned => "returned",
+            Self::Resubmitted => "resubmitted",
+            Self::Approved => "approved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Assigned,
+            Self::InProgress,
+            Self::Submitted,
+            Self::Unreachable,
+            Self::Returned,
+            Self::Resubmitted,
+            Self::Approved,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// The answer to one check point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// 符合.
+    Compliant,
+    /// 不符合.
+    NonCompliant,
+    /// 合理缺项: does not apply to this unit (not the same as compliant).
+    NotApplicable,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Compliant => "符合",
+            Self::NonCompliant => "不符合",
+            Self::NotApplicable => "合理缺项",
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Compliant => "compliant",
+            Self::NonCompliant => "non_compliant",
+            Self::NotApplicable => "not_applicable",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Compliant, Self::NonCompliant, Self::NotApplicable]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// A finding (检查结果): the answer to one check point, with what was observed and
+/// the photos that prove it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub id: Uuid,
+    pub inspection_id: Uuid,
+    pub point: String,
+    pub verdict: Verdict,
+    /// Facts observed (现场检查情况); required for 不符合 at submission.
+    pub observation: String,
+    /// Photos (evidence) attached to this finding, by id.
+    pub photo_ids: Vec<Uuid>,
+    pub recorded_by: Uuid,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The four public result categories (抽查结果, seed 003 工作要求（一）).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicCategory {
+    /// 抽查未发现问题.
+    NoProblem,
+    /// 发现问题已责令改正.
+    Corrected,
+    /// 行政处罚.
+    Penalised,
+    /// 无法联系（检查时单位已关闭等情形）.
+    Unreachable,
+}
+
+impl PublicCategory {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NoProblem => "抽查未发现问题",
+            Self::Corrected => "发现问题已责令改正",
+            Self::Penalised => "行政处罚",
+            Self::Unreachable => "无法联系",
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoProblem => "no_problem",
+            Self::Corrected => "corrected",
+            Self::Penalised => "penalised",
+            Self::Unreachable => "unreachable",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::NoProblem,
+            Self::Corrected,
+            Self::Penalised,
+            Self::Unreachable,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// Penalty figures (行政处罚情况) of one unit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Penalty {
+    /// 查处案件数.
+    pub cases: u32,
+    /// 罚没款金额, in fen.
+    pub fine: Fen,
+    /// 吊销《医疗机构执业许可证》.
+    pub revoked_licence: bool,
+    /// 吊销诊疗科目.
+    pub revoked_subjects: bool,
+    /// 吊销人员（医师）资格证.
+    pub revoked_personnel: bool,
+    /// 注销或者撤销备案证.
+    pub cancelled_filing: bool,
+}
+
+/// The outcome (处理结果) of an inspection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub category: PublicCategory,
+    /// Present exactly when `category` is 行政处罚.
+    pub penalty: Option<Penalty>,
+    /// 监督意见 (the opinion written into the 卫生监督意见书), if one is issued.
+    pub opinion: Option<String>,
+    /// Why the unit could not be contacted (for 无法联系).
+    pub unreachable_reason: Option<String>,
+}
+
+/// Who signs a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureRole {
+    /// 执法人员.
+    Inspector,
+    /// 被检查人 / 当事人 (the inspected party).
+    Party,
+    /// 见证人 (witness, when the party refuses to sign).
+    Witness,
+}
+
+impl SignatureRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inspector => "inspector",
+            Self::Party => "party",
+            Self::Witness => "witness",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Inspector, Self::Party, Self::Witness]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// A handwritten signature captured on screen, or a recorded refusal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    pub id: Uuid,
+    pub inspection_id: Uuid,
+    pub role: SignatureRole,
+    pub signer_name: String,
+    /// SHA-256 of the PNG stroke image; `None` when the party refused.
+    pub image_sha256: Option<String>,
+    /// 当事人拒绝签字: the refusal and its reason (《行政强制法》第18条).
+    pub refusal_reason: Option<String>,
+    pub signed_at: DateTime<Utc>,
+}
+
+/// Why a rule refused an action. `code()` is stable for machines; `Display` is the
+/// Chinese sentence a person reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleViolation {
+    #[error("该检查已审核通过，不能再修改")]
+    Locked,
+    #[error("当前状态为“{}”，不能{action}", status.label())]
+    WrongState {
+        status: InspectionStatus,
+        action: &'static str,
+    },
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("还有 {} 个检查要点未作答：{}", .0.len(), .0.join("、"))]
+    Unanswered(Vec<String>),
+    #[error("以下“不符合”项缺少现场检查情况描述：{}", .0.join("、"))]
+    ObservationMissing(Vec<String>),
+    #[error("检查要点“{0}”不属于本检查表，或不适用于该单位类别")]
+    UnknownPoint(String),
+    #[error("请先选择处理结果（四类公开结果之一）")]
+    OutcomeMissing,
+    #[error("{0}")]
+    OutcomeInconsistent(&'static str),
+    #[error("审核的版本（{reviewed}）不是最新版本（{current}），请刷新后重新审核")]
+    StaleVersion { reviewed: u64, current: u64 },
+    #[error("{0}不能为空")]
+    Empty(&'static str),
+    #[error("{0}")]
+    TooLong(String),
+}
+
+impl RuleViolation {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Locked => "locked",
+            Self::WrongState { .. } => "wrong_state",
+            Self::Forbidden(_) => "forbidden",
+            Self::Unanswered(_) => "unanswered",
+            Self::ObservationMissing(_) => "observation_missing",
+            Self::UnknownPoint(_) => "unknown_point",
+            Self::OutcomeMissing => "outcome_missing",
+            Self::OutcomeInconsistent(_) => "outcome_inconsistent",
+            Self::StaleVersion { .. } => "stale",
+            Self::Empty(_) => "empty",
+            Self::TooLong(_) => "too_long",
+        }
+    }
+}
+
+/// Longest observation accepted (characters). Generous: a 20,000-character
+/// observation must go through; a runaway paste of megabytes must not.
+pub const MAX_OBSERVATION_CHARS: usize = 200_000;
+
+/// Checks an edit of content is allowed in `status`.
+pub fn check_editable(status: InspectionStatus) -> Result<(), RuleViolation> {
+    match status {
+        InspectionStatus::Approved => Err(RuleViolation::Locked),
+        s if s.is_editable() => Ok(()),
+        s => Err(RuleViolation::WrongState {
+            status: s,
+            action: "修改检查内容",
+        }),
+    }
+}
+
+/// Checks an observation's size (not its presence: a 不符合 tap is saved at once and
+/// its observation typed afterwards; presence is checked at submission).
+pub fn check_observation(text: &str) -> Result<(), RuleViolation> {
+    let n = text.chars().count();
+    if n > MAX_OBSERVATION_CHARS {
+        return Err(RuleViolation::TooLong(format!(
+            "现场检查情况过长（{n} 字），最多 {MAX_OBSERVATION_CHARS} 字"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks an outcome on its own and against the findings.
+pub fn check_outcome(outcome: &Outcome, any_non_compliant: bool) -> Result<(), RuleViolation> {
+    use PublicCategory::*;
+    let bad = |m| Err(RuleViolation::OutcomeInconsistent(m));
+    match (outcome.category, &outcome.penalty) {
+        (Penalised, None) => return bad("选择“行政处罚”时必须填写查处案件数和罚没款金额"),
+        (Penalised, Some(p)) => {
+            if p.cases == 0 {
+                return bad("选择“行政处罚”时查处案件数至少为 1");
+            }
+            if p.fine.0 < 0 {
+                return bad("罚没款金额不能为负数");
+            }
+        }
+        (_, Some(_)) => return bad("只有“行政处罚”才能填写处罚情况"),
+        _ => {}
+    }
+    match outcome.category {
+        NoProblem if any_non_compliant => bad("存在“不符合”项，处理结果不能为“抽查未发现问题”"),
+        Corrected | Penalised if !any_non_compliant => {
+            bad("没有“不符合”项，处理结果不能为“发现问题已责令改正”或“行政处罚”")
+        }
+        Unreachable
+            if outcome
+                .unreachable_reason
+                .as_deref()
+                .map(str::trim)
+                .unwrap_or("")
+                .is_empty() =>
+        {
+            bad("“无法联系”需要注明原因（例如检查时单位已关闭）")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// An inspection (现场检查) with everything recorded on site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inspection {
+    pub id: Uuid,
+    pub task_id: Uuid,
+    pub status: InspectionStatus,
+    /// Bumped by every accepted change; an approval names the version it reviewed.
+    pub version: u64,
+    /// 亮证: when credentials were shown (the inspection's start).
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// 检查地点.
+    pub place: String,
+    pub findings: Vec<Finding>,
+    pub outcome: Option<Outcome>,
+    /// Comments of the last return (退回意见).
+    pub review_comment: Option<String>,
+    pub reviewed_by: Option<Uuid>,
+}
+
+impl Inspection {
+    pub fn new(id: Uuid, task_id: Uuid) -> Self {
+        Self {
+            id,
+            task_id,
+            status: InspectionStatus::Assigned,
+            version: 0,
+            started_at: None,
+            ended_at: None,
+            place: String::new(),
+            findings: Vec::new(),
+            outcome: None,
+            review_comment: None,
+            reviewed_by: None,
+        }
+    }
+
+    fn bump(&mut self) {
+        self.version += 1;
+    }
+
+    /// 亮证 done: the inspection starts.
+    pub fn start(
+        &mut self,
+        actor: &Actor,
+        place: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), RuleViolation> {
+        require_inspector(actor)?;
+        match self.status {
+            InspectionStatus::Approved => return Err(RuleViolation::Locked),
+            InspectionStatus::Assigned => {}
+            s => {
+                return Err(RuleViolation::WrongState {
+                    status: s,
+                    action: "开始检查",
+                });
+            }
+        }
+        if place.trim().is_empty() {
+            return Err(RuleViolation::Empty("检查地点"));
+        }
+        self.status = InspectionStatus::InProgress;
+        self.started_at = Some(at);
+        self.place = place.trim().to_owned();
+        self.bump();
+        Ok(())
+    }
+
+    /// Records or replaces the answer to a check point.
+    pub fn record_finding(
+        &mut self,
+        checklist: &Checklist,
+        category: &CategoryCode,
+        finding: Finding,
+    ) -> Result<(), RuleViolation> {
+        check_editable(self.status)?;
+        if !checklist
+            .applicable_points(category)
+            .any(|(_, p)| p.code == finding.point)
+        {
+            return Err(RuleViolation::UnknownPoint(finding.point));
+        }
+        check_observation(&finding.observation)?;
+        match self.findings.iter_mut().find(|f| f.point == finding.point) {
+            Some(existing) => *existing = finding,
+            None => self.findings.push(finding),
+        }
+        self.bump();
+        Ok(())
+    }
+
+    pub fn set_outcome(&mut self, outcome: Outcome) -> Result<(), RuleViolation> {
+        check_editable(self.status)?;
+        self.outcome = Some(outcome);
+        self.bump();
+        Ok(())
+    }
+
+    pub fn any_non_compliant(&self) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.verdict == Verdict::NonCompliant)
+    }
+
+    /// What still blocks submission, as a rule violation; `Ok` when ready.
+    pub fn check_ready(
+        &self,
+        checklist: &Checklist,
+        category: &CategoryCode,
+    ) -> Result<(), RuleViolation> {
+        let answered: HashMap<&str, &Finding> = self
+            .findings
+            .iter()
+            .map(|f| (f.point.as_str(), f))
+            .collect();
+        let mut missing = Vec::new();
+        let mut no_observation = Vec::new();
+        for (item, point) in checklist.applicable_points(category) {
+            match answered.get(point.code.as_str()) {
+                None => missing.push(format!("{}.{}", item.number, point.text)),
+                Some(f)
+                    if f.verdict == Verdict::NonCompliant && f.observation.trim().is_empty() =>
+                {
+                    no_observation.push(format!("{}.{}", item.number, point.text))
+                }
+                Some(_) => {}
+            }
+        }
+        if !missing.is_empty() {
+            return Err(RuleViolation::Unanswered(missing));
+        }
+        if !no_observation.is_empty() {
+            return Err(RuleViolation::ObservationMissing(no_observation));
+        }
+        let outcome = self.outcome.as_ref().ok_or(RuleViolation::OutcomeMissing)?;
+        if outcome.category == PublicCategory::Unreachable {
+            return Err(RuleViolation::OutcomeInconsistent(
+                "单位无法联系时请使用“无法联系”操作，而不是提交检查结果",
+            ));
+        }
+        check_outcome(outcome, self.any_non_compliant())
+    }
+
+    /// Submits for review (提交审核).
+    pub fn submit(
+        &mut self,
+        actor: &Actor,
+        checklist: &Checklist,
+        category: &CategoryCode,
+        at: DateTime<Utc>,
+    ) -> Result<(), RuleViolation> {
+        require_inspector(actor)?;
+        check_editable(self.status)?;
+        self.check_ready(checklist, category)?;
+        self.status = match self.status {
+            InspectionStatus::Returned => InspectionStatus::Resubmitted,
+            _ => InspectionStatus::Submitted,
+        };
+        self.ended_at = Some(at);
+        self.bump();
+        Ok(())
+    }
+
+    /// 无法联系: the unit could not be inspected (closed, moved, …); goes to review.
+    pub fn mark_unreachable(
+        &mut self,
+        actor: &Actor,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), RuleViolation> {
+        require_inspector(actor)?;
+        match self.status {
+            InspectionStatus::Approved => return Err(RuleViolation::Locked),
+            InspectionStatus::Assigned
+            | InspectionStatus::InProgress
+            | InspectionStatus::Returned => {}
+            s => {
+                return Err(RuleViolation::WrongState {
+                    status: s,
+                    action: "登记无法联系",
+                });
+            }
+        }
+        if reason.trim().is_empty() {
+            return Err(RuleViolation::Empty("无法联系的原因"));
+        }
+        self.outcome = Some(Outcome {
+            category: PublicCategory::Unreachable,
+            penalty: None,
+            opinion: None,
+            unreachable_reason: Some(reason.trim().to_owned()),
+        });
+        self.status = InspectionStatus::Unreachable;
+        self.ended_at = Some(at);
+        self.bump();
+        Ok(())
+    }
+
+    /// Approval (审核通过) of exactly `reviewed_version`; locks the inspection.
+    pub fn approve(&mut self, actor: &Actor, reviewed_version: u64) -> Result<(), RuleViolation> {
+        self.check_review(actor, reviewed_version, "审核通过")?;
+        self.status = InspectionStatus::Approved;
+        self.reviewed_by = Some(actor.user_id);
+        self.bump();
+        Ok(())
+    }
+
+    /// Return with comments (退回); the inspector may edit and resubmit.
+    pub fn return_with_comments(
+        &mut self,
+        actor: &Actor,
+        reviewed_version: u64,
+        comment: &str,
+    ) -> Result<(), RuleViolation> {
+        self.check_review(actor, reviewed_version, "退回")?;
+        if comment.trim().is_empty() {
+            return Err(RuleViolation::Empty("退回意见"));
+        }
+        self.status = InspectionStatus::Returned;
+        self.review_comment = Some(comment.trim().to_owned());
+        self.reviewed_by = Some(actor.user_id);
+        self.bump();
+        Ok(())
+    }
+
+    fn check_review(
+        &self,
+        actor: &Actor,
+        reviewed_version: u64,
+        action: &'static str,
+    ) -> Result<(), RuleViolation> {
+        if actor.role != Role::TeamLead {
+            return Err(RuleViolation::Forbidden(
+                "只有组长可以审核，检查人员不能审核（包括自己的检查）",
+            ));
+        }
+        match self.status {
+            InspectionStatus::Approved => return Err(RuleViolation::Locked),
+            s if s.awaits_review() => {}
+            s => return Err(RuleViolation::WrongState { status: s, action }),
+        }
+        if reviewed_version != self.version {
+            return Err(RuleViolation::StaleVersion {
+                reviewed: reviewed_version,
+                current: self.version,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn require_inspector(actor: &Actor) -> Result<(), RuleViolation> {
+    if actor.role != Role::Inspector {
+        return Err(RuleViolation::Forbidden("只有检查人员可以录入检查内容"));
+    }
+    Ok(())
+}

@@ -1,0 +1,656 @@
+//! Plans (抽查计划) and their tables, as data.
+//!
+//! A [`Plan`] is one seed document: the yearly random supervision plan (随机监督抽查计划)
+//! issued by an authority. It holds
+//! - [`Checklist`]s: the 工作计划表 (work-plan tables, e.g. 附表1): which institution
+//!   categories are drawn at which ratio or count ([`DrawRow`]), and the 检查内容 as
+//!   [`Item`]s with their [`CheckPoint`]s (the level at which an inspector answers
+//!   符合 / 不符合 / 合理缺项);
+//! - [`SummaryTable`]s: the 汇总表 (e.g. 附表2): rows of unit categories, columns of
+//!   non-compliant-unit counts per indicator and penalty figures, in the seed's order.
+//!
+//! Each check point names the indicator columns it feeds (`feeds`), so the summary
+//! arithmetic needs no knowledge of any particular plan. Templates are TOML files in
+//! `templates/`; [`Plan::parse`] reads one and [`Plan::validate`] checks it against the
+//! category catalogue. Every problem is reported as a [`TemplateError`] naming the
+//! file, the entry and what is wrong, in Chinese, because bureau staff edit these.
+
+use crate::category::{Category, CategoryCode};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
+
+/// One yearly plan, as issued in one seed document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Stable ASCII id, e.g. `shanxi-2025`.
+    pub id: String,
+    /// The seed document this plan was transcribed from (file stem in shared/seeds).
+    pub seed: String,
+    pub year: i32,
+    pub title: String,
+    /// Issuing authority (发文机关), e.g. 山西省卫生健康委员会.
+    pub authority: String,
+    /// The issuing document's number (文号), e.g. 晋卫应急函〔2025〕23号, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// Cap on re-assigning drawn inspectors, in percent of those drawn (调整比例原则上
+    /// 不得超过抽取人员总数的15%, seed 003 组织实施（三）). `None`: the plan sets none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reassignment_cap_percent: Option<u32>,
+    #[serde(default)]
+    pub deadlines: Vec<Deadline>,
+    /// Earlier campaigns whose penalised units get a 回头看 (follow-up) inspection.
+    #[serde(default)]
+    pub campaigns: Vec<Campaign>,
+    pub checklists: Vec<Checklist>,
+    #[serde(default)]
+    pub summaries: Vec<SummaryTable>,
+}
+
+/// A reporting deadline (报送时限).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deadline {
+    pub date: NaiveDate,
+    /// What is due, e.g. 阶段性工作总结.
+    pub what: String,
+}
+
+/// An earlier campaign (专项检查/随机抽查) whose penalised units are followed up
+/// (回头看) by this plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Campaign {
+    pub code: String,
+    /// e.g. 医疗机构依法执业专项监督检查.
+    pub name: String,
+    pub year: i32,
+}
+
+/// A 工作计划表: draw rows and check contents (检查内容).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checklist {
+    /// Stable ASCII code within the plan, e.g. `medical`.
+    pub code: String,
+    /// The seed's own name for the table, e.g. 附件1 附表1.
+    pub name: String,
+    pub title: String,
+    /// The 备注 column, e.g. 根据各医疗机构业务开展情况，检查内容可合理缺项。
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub rows: Vec<DrawRow>,
+    pub items: Vec<Item>,
+}
+
+/// One row of a work-plan table: a group of categories and how many are drawn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrawRow {
+    /// 序号 as printed (may be empty for a row the seed leaves unnumbered).
+    pub number: String,
+    /// 监督检查对象 as printed, e.g. 医院（含妇幼保健院、精神卫生院）.
+    pub label: String,
+    pub categories: Vec<CategoryCode>,
+    /// 国家双随机 share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub national: Option<Quota>,
+    /// 市级双随机 share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<Quota>,
+}
+
+/// How many units of a row one draw takes: exactly one of `percent`, `count`,
+/// `remainder` is set (checked by [`Plan::validate`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    /// Share of the row's units, in percent (抽检比例).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u32>,
+    /// Fixed number of units (seed 001: 医院1家).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// All units the earlier draw did not take (seed 000: 国家双随机未抽取的剩余单位).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub remainder: bool,
+    /// The seed's wording when it says more than the number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The rule a [`Quota`] stands for, once validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaRule {
+    Percent(u32),
+    Count(u32),
+    Remainder,
+}
+
+impl Quota {
+    /// The quota's rule; `None` only for an invalid quota (validation rejects those).
+    pub fn rule(&self) -> Option<QuotaRule> {
+        match (self.percent, self.count, self.remainder) {
+            (Some(p), None, false) => Some(QuotaRule::Percent(p)),
+            (None, Some(c), false) => Some(QuotaRule::Count(c)),
+            (None, None, true) => Some(QuotaRule::Remainder),
+            _ => None,
+        }
+    }
+}
+
+/// A numbered check item (检查内容 1., 2., …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    /// Number as printed, e.g. "5".
+    pub number: String,
+    /// Short title, e.g. 医疗文书管理情况.
+    pub title: String,
+    /// Full text as in the seed.
+    pub text: String,
+    /// Categories the item applies to; empty means every category of the table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applies_to: Vec<CategoryCode>,
+    /// Categories the item does not apply to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub except: Vec<CategoryCode>,
+    pub points: Vec<CheckPoint>,
+}
+
+/// What an inspector answers: one check point of an item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckPoint {
+    /// ASCII code unique within the plan, e.g. `med.5.1`.
+    pub code: String,
+    /// e.g. 处方管理.
+    pub text: String,
+    /// Indicator columns a 不符合 answer counts under: `SUMMARY/COLUMN`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feeds: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applies_to: Vec<CategoryCode>,
+    /// e.g. 村卫生室仅抽查处方管理情况: 病历 and 医学证明文件 list `village_clinic` here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub except: Vec<CategoryCode>,
+}
+
+/// A 汇总表.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryTable {
+    /// Stable ASCII code within the plan, e.g. `medical-summary`.
+    pub code: String,
+    /// The seed's own name, e.g. 附件1 附表2.
+    pub name: String,
+    pub title: String,
+    /// Codes of the checklists whose approved inspections feed this table.
+    pub sources: Vec<String>,
+    /// Header of the row-label column, e.g. 单位类别.
+    pub row_header: String,
+    /// Label of the total row (合计); `None` when the seed's table has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_label: Option<String>,
+    pub rows: Vec<SummaryRow>,
+    pub columns: Vec<SummaryColumn>,
+    /// Footnote printed under the table (注：…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A row of a summary table: which inspected units it counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryRow {
+    /// Outer label of a two-level row header (seed 003 附表4: 医院 › 中医医院).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    pub label: String,
+    /// Categories counted in this row; empty: any category.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<CategoryCode>,
+    /// Only follow-up (回头看) inspections of this campaign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followup: Option<String>,
+}
+
+impl SummaryRow {
+    /// The label as one string: "group › label" or "label".
+    pub fn full_label(&self) -> String {
+        match &self.group {
+            Some(g) => format!("{g} › {}", self.label),
+            None => self.label.clone(),
+        }
+    }
+}
+
+/// A column of a summary table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryColumn {
+    /// ASCII code unique within the table, e.g. `prescription`.
+    pub code: String,
+    /// Leaf header as printed, e.g. 处方管理不符合要求单位数.
+    pub label: String,
+    /// Grouping headers above the leaf, outermost first, e.g.
+    /// ["不合格情况", "医疗文书管理"]. Adjacent columns with the same prefix share
+    /// merged header cells in the XLSX export.
+    #[serde(default)]
+    pub header: Vec<String>,
+    pub kind: ColumnKind,
+}
+
+/// What a summary column counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnKind {
+    /// Number of units with at least one 不符合 on a point feeding this column.
+    Indicator,
+    /// Units in the row's population, given by the registry: 辖区内单位总数, or
+    /// 被处罚单位数 for a 回头看 row.
+    Population,
+    /// 检查单位数: units inspected (approved inspections in the row).
+    Inspected,
+    /// 查处案件数: sum of cases.
+    Cases,
+    /// 罚没款金额（万元）: sum of fines, shown in 万元.
+    FineWan,
+    /// 吊销《医疗机构执业许可证》单位数.
+    RevokedLicence,
+    /// 吊销诊疗科目单位数.
+    RevokedSubjects,
+    /// 吊销人员（医师）资格证单位数.
+    RevokedPersonnel,
+    /// 注销或者撤销备案证单位数.
+    CancelledFiling,
+}
+
+/// A problem in a template file: which file, which entry, what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("模板文件 {file}：{entry}：{problem}")]
+pub struct TemplateError {
+    pub file: String,
+    pub entry: String,
+    pub problem: String,
+}
+
+fn is_code(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_')
+        })
+}
+
+/// The category catalogue, parsed from `categories.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalogue {
+    pub categories: Vec<Category>,
+}
+
+impl Catalogue {
+    pub fn parse(file: &str, text: &str) -> Result<Catalogue, TemplateError> {
+        let cat: Catalogue = toml::from_str(text).map_err(|e| TemplateError {
+            file: file.to_owned(),
+            entry: "（文件格式）".to_owned(),
+            problem: e.to_string(),
+        })?;
+        let mut seen = HashSet::new();
+        for c in &cat.categories {
+            let err = |problem: String| TemplateError {
+                file: file.to_owned(),
+                entry: format!("categories[{}]", c.code),
+                problem,
+            };
+            if !is_code(c.code.as_str()) {
+                return Err(err("类别代码只能由小写字母、数字和 . - _ 组成".into()));
+            }
+            if !seen.insert(c.code.clone()) {
+                return Err(err("类别代码重复".into()));
+            }
+            if c.name.trim().is_empty() {
+                return Err(err("类别名称为空".into()));
+            }
+        }
+        Ok(cat)
+    }
+
+    pub fn get(&self, code: &CategoryCode) -> Option<&Category> {
+        self.categories.iter().find(|c| &c.code == code)
+    }
+}
+
+/// Where an indicator column lives: (summary index, column index).
+pub type ColumnRef = (usize, usize);
+
+impl Plan {
+    /// Parses a plan template. `file` names the file in error messages.
+    pub fn parse(file: &str, text: &str) -> Result<Plan, TemplateError> {
+        toml::from_str(text).map_err(|e| TemplateError {
+            file: file.to_owned(),
+            entry: "（文件格式）".to_owned(),
+            problem: e.to_string(),
+        })
+    }
+
+    /// Parses and validates.
+    pub fn load(file: &str, text: &str, catalogue: &Catalogue) -> Result<Plan, TemplateError> {
+        let plan = Self::parse(file, text)?;
+        plan.validate(file, catalogue)?;
+        Ok(plan)
+    }
+
+    pub fn checklist(&self, code: &str) -> Option<&Checklist> {
+        self.checklists.iter().find(|c| c.code == code)
+    }
+
+    pub fn summary(&self, code: &str) -> Option<&SummaryTable> {
+        self.summaries.iter().find(|s| s.code == code)
+    }
+
+    /// Finds a check point anywhere in the plan: (checklist, item, point).
+    pub fn point(&self, code: &str) -> Option<(&Checklist, &Item, &CheckPoint)> {
+        self.checklists.iter().find_map(|c| {
+            c.items
+                .iter()
+                .find_map(|i| i.points.iter().find(|p| p.code == code).map(|p| (c, i, p)))
+        })
+    }
+
+    /// Resolves a `SUMMARY/COLUMN` reference to indices.
+    pub fn resolve_feed(&self, feed: &str) -> Option<ColumnRef> {
+        let (table, column) = feed.split_once('/')?;
+        let ti = self.summaries.iter().position(|s| s.code == table)?;
+        let ci = self.summaries[ti]
+            .columns
+            .iter()
+            .position(|c| c.code == column)?;
+        Some((ti, ci))
+    }
+
+    /// Checks everything a running system relies on. Stops at the first problem so
+    /// the message stays precise.
+    pub fn validate(&self, file: &str, catalogue: &Catalogue) -> Result<(), TemplateError> {
+        let fail = |entry: String, problem: &str| -> Result<(), TemplateError> {
+            Err(TemplateError {
+                file: file.to_owned(),
+                entry,
+                problem: problem.to_owned(),
+            })
+        };
+        if !is_code(&self.id) {
+            return fail("id".into(), "计划代码只能由小写字母、数字和 . - _ 组成");
+        }
+        for (field, value) in [
+            ("title", &self.title),
+            ("authority", &self.authority),
+            ("seed", &self.seed),
+        ] {
+            if value.trim().is_empty() {
+                return fail(field.into(), "不能为空");
+            }
+        }
+        if !(2000..=2100).contains(&self.year) {
+            return fail("year".into(), "年度不在 2000–2100 之间");
+        }
+        if let Some(cap) = self.reassignment_cap_percent
+            && !(1..=100).contains(&cap)
+        {
+            return fail("reassignment_cap_percent".into(), "调整比例应在 1–100 之间");
+        }
+        let mut campaign_codes = HashSet::new();
+        for c in &self.campaigns {
+            if !is_code(&c.code) || !campaign_codes.insert(c.code.as_str()) {
+                return fail(format!("campaigns[{}]", c.code), "专项代码无效或重复");
+            }
+        }
+        if self.checklists.is_empty() {
+            return fail("checklists".into(), "计划至少要有一张工作计划表");
+        }
+        let mut checklist_codes = HashSet::new();
+        let mut point_codes = HashSet::new();
+        let mut fed: HashSet<ColumnRef> = HashSet::new();
+        for cl in &self.checklists {
+            let at = |rest: &str| format!("checklists[{}]{rest}", cl.code);
+            if !is_code(&cl.code) {
+                return fail(at(""), "表代码只能由小写字母、数字和 . - _ 组成");
+            }
+            if !checklist_codes.insert(cl.code.as_str()) {
+                return fail(at(""), "表代码重复");
+            }
+            if cl.rows.is_empty() {
+                return fail(at(".rows"), "没有抽查对象行");
+            }
+            let mut table_categories: BTreeSet<&CategoryCode> = BTreeSet::new();
+            for (ri, row) in cl.rows.iter().enumerate() {
+                let rat = at(&format!(".rows[{}]（{}）", ri + 1, row.label));
+                if row.categories.is_empty() {
+                    return fail(rat, "未指定机构类别");
+                }
+                for c in &row.categories {
+                    if catalogue.get(c).is_none() {
+                        return fail(rat, &format!("未知的机构类别“{c}”"));
+                    }
+                    if !table_categories.insert(c) {
+                        return fail(rat, &format!("机构类别“{c}”在本表中出现在多行"));
+                    }
+                }
+                if row.national.is_none() && row.city.is_none() {
+                    return fail(rat, "没有抽检比例或数量（national / city）");
+                }
+                for (which, q) in [("national", &row.national), ("city", &row.city)] {
+                    let Some(q) = q else { continue };
+                    match q.rule() {
+                        None => {
+                            return fail(
+                                format!("{rat}.{which}"),
+                                "percent、count、remainder 必须且只能填一项",
+                            );
+                        }
+                        Some(QuotaRule::Percent(p)) if !(1..=100).contains(&p) => {
+                            return fail(format!("{rat}.{which}"), "比例应在 1–100 之间");
+                        }
+                        Some(QuotaRule::Count(0)) => {
+                            return fail(format!("{rat}.{which}"), "数量不能为 0");
+                        }
+                        Some(QuotaRule::Remainder) if which == "national" => {
+                            return fail(format!("{rat}.{which}"), "“剩余单位”只能用于市级双随机");
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if cl.items.is_empty() {
+                return fail(at(".items"), "没有检查内容");
+            }
+            let mut item_numbers = HashSet::new();
+            for item in &cl.items {
+                let iat = at(&format!(".items[{}]", item.number));
+                if item.number.trim().is_empty() || !item_numbers.insert(item.number.as_str()) {
+                    return fail(iat, "检查内容序号为空或重复");
+                }
+                if item.title.trim().is_empty() || item.text.trim().is_empty() {
+                    return fail(iat, "检查内容标题或原文为空");
+                }
+                check_scope(&item.applies_to, &item.except, &table_categories)
+                    .or_else(|p| fail(iat.clone(), &p))?;
+                if item.points.is_empty() {
+                    return fail(iat, "没有检查要点（points）");
+                }
+                for p in &item.points {
+                    let pat = format!("{iat}.points[{}]", p.code);
+                    if !is_code(&p.code) {
+                        return fail(pat, "要点代码只能由小写字母、数字和 . - _ 组成");
+                    }
+                    if !point_codes.insert(p.code.as_str()) {
+                        return fail(pat, "要点代码在计划内重复");
+                    }
+                    if p.text.trim().is_empty() {
+                        return fail(pat, "要点内容为空");
+                    }
+                    check_scope(&p.applies_to, &p.except, &table_categories)
+                        .or_else(|e| fail(pat.clone(), &e))?;
+                    for f in &p.feeds {
+                        let Some((ti, ci)) = self.resolve_feed(f) else {
+                            return fail(pat, &format!("feeds 指向不存在的汇总表栏目“{f}”"));
+                        };
+                        let table = &self.summaries[ti];
+                        if table.columns[ci].kind != ColumnKind::Indicator {
+                            return fail(pat, &format!("feeds 指向的“{f}”不是不合格指标栏目"));
+                        }
+                        if !table.sources.iter().any(|s| s == &cl.code) {
+                            return fail(
+                                pat,
+                                &format!("汇总表“{}”的 sources 未包含本表", table.code),
+                            );
+                        }
+                        fed.insert((ti, ci));
+                    }
+                }
+            }
+        }
+        let mut summary_codes = HashSet::new();
+        for (ti, st) in self.summaries.iter().enumerate() {
+            let at = |rest: &str| format!("summaries[{}]{rest}", st.code);
+            if !is_code(&st.code) || !summary_codes.insert(st.code.as_str()) {
+                return fail(at(""), "汇总表代码无效或重复");
+            }
+            if st.sources.is_empty() {
+                return fail(at(".sources"), "未指定数据来源的工作计划表");
+            }
+            for s in &st.sources {
+                if self.checklist(s).is_none() {
+                    return fail(
+                        at(".sources"),
+                        &format!("数据来源“{s}”不是本计划的工作计划表"),
+                    );
+                }
+            }
+            if st.rows.is_empty() || st.columns.is_empty() {
+                return fail(at(""), "汇总表没有行或没有栏目");
+            }
+            let mut labels = HashSet::new();
+            for row in &st.rows {
+                let rat = at(&format!(".rows[{}]", row.full_label()));
+                if !labels.insert(row.full_label()) {
+                    return fail(rat, "行标签重复");
+                }
+                for c in &row.categories {
+                    if catalogue.get(c).is_none() {
+                        return fail(rat, &format!("未知的机构类别“{c}”"));
+                    }
+                }
+                if let Some(f) = &row.followup
+                    && !campaign_codes.contains(f.as_str())
+                {
+                    return fail(rat, &format!("回头看专项“{f}”未在 campaigns 中定义"));
+                }
+            }
+            let mut col_codes = HashSet::new();
+            let mut singletons: HashMap<ColumnKind, &str> = HashMap::new();
+            for (ci, col) in st.columns.iter().enumerate() {
+                let cat = at(&format!(".columns[{}]", col.code));
+                if !is_code(&col.code) || !col_codes.insert(col.code.as_str()) {
+                    return fail(cat, "栏目代码无效或重复");
+                }
+                if col.label.trim().is_empty() {
+                    return fail(cat, "栏目名称为空");
+                }
+                if col.kind == ColumnKind::Indicator {
+                    if !fed.contains(&(ti, ci)) {
+                        return fail(cat, "没有任何检查要点对应此不合格指标（feeds）");
+                    }
+                } else if let Some(other) = singletons.insert(col.kind, &col.code) {
+                    return fail(cat, &format!("与栏目“{other}”统计的内容相同"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_scope(
+    applies_to: &[CategoryCode],
+    except: &[CategoryCode],
+    table: &BTreeSet<&CategoryCode>,
+) -> Result<(), String> {
+    if !applies_to.is_empty() && !except.is_empty() {
+        return Err("applies_to 与 except 不能同时填写".into());
+    }
+    for c in applies_to.iter().chain(except) {
+        if !table.contains(c) {
+            return Err(format!("机构类别“{c}”不在本表的抽查对象中"));
+        }
+    }
+    Ok(())
+}
+
+impl Checklist {
+    /// The draw row a category belongs to in this table.
+    pub fn row_for(&self, category: &CategoryCode) -> Option<&DrawRow> {
+        self.rows.iter().find(|r| r.categories.contains(category))
+    }
+
+    /// The check points an inspection of a unit of `category` must answer, in order,
+    /// with their item. Points outside the unit's scope are left out (they are shown
+    /// as not applicable, never counted).
+    pub fn applicable_points<'a>(
+        &'a self,
+        category: &'a CategoryCode,
+    ) -> impl Iterator<Item = (&'a Item, &'a CheckPoint)> + 'a {
+        self.items
+            .iter()
+            .filter(move |i| in_scope(&i.applies_to, &i.except, category))
+            .flat_map(move |i| {
+                i.points
+                    .iter()
+                    .filter(move |p| in_scope(&p.applies_to, &p.except, category))
+                    .map(move |p| (i, p))
+            })
+    }
+
+    pub fn point_count(&self) -> usize {
+        self.items.iter().map(|i| i.points.len()).sum()
+    }
+}
+
+fn in_scope(applies_to: &[CategoryCode], except: &[CategoryCode], c: &CategoryCode) -> bool {
+    (applies_to.is_empty() || applies_to.contains(c)) && !except.contains(c)
+}
+
+impl SummaryTable {
+    /// Does this row count a unit of `category`, inspected as a follow-up of
+    /// `followup` (None for an ordinary inspection)?
+    pub fn row_matches(row: &SummaryRow, category: &CategoryCode, followup: Option<&str>) -> bool {
+        (row.categories.is_empty() || row.categories.contains(category))
+            && match &row.followup {
+                Some(f) => followup == Some(f.as_str()),
+                None => true,
+            }
+    }
+
+    /// Header depth: the longest grouping path plus the leaf row.
+    pub fn header_depth(&self) -> usize {
+        self.columns
+            .iter()
+            .map(|c| c.header.len())
+            .max()
+            .unwrap_or(0)
+            + 1
+    }
+}
+
+impl fmt::Display for QuotaRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QuotaRule::Percent(p) => write!(f, "{p}%"),
+            QuotaRule::Count(c) => write!(f, "{c}家"),
+            QuotaRule::Remainder => f.write_str("剩余全部"),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Summary-table arithmetic (placeholder module, filled in below).
