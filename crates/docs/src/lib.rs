@@ -1,0 +1,1 @@
+//! jiandu-docs (being built).

@@ -1,0 +1,1 @@
+//! jiandu-server (being built).

@@ -1,0 +1,1 @@
+//! jiandu-store (being built).
