@@ -23,3 +23,4 @@ pub use inspection::{
 };
 pub use money::Fen;
 pub use plan::{Plan, TemplateError};
+pub use summary::{SummaryReport, UnitResult};
