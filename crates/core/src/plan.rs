@@ -54,6 +54,8 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Deadline {
+    /// Written `2025-06-20` (a TOML date) or `"2025-06-20"` (a string): both are read.
+    #[serde(deserialize_with = "date_or_string")]
     pub date: NaiveDate,
     /// What is due, e.g. 阶段性工作总结.
     pub what: String,
@@ -278,6 +280,65 @@ pub struct TemplateError {
     pub problem: String,
 }
 
+/// Reads a date written either as a TOML date (`2025-06-20`) or as a string
+/// (`"2025-06-20"`, which is also how JSON carries it).
+fn date_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Toml(toml::value::Datetime),
+    }
+    let text = match Raw::deserialize(d)? {
+        Raw::Text(t) => t,
+        Raw::Toml(dt) => match (dt.date, dt.time) {
+            (Some(date), None) => date.to_string(),
+            _ => return Err(serde::de::Error::custom("日期应写作 2025-06-20，不带时间")),
+        },
+    };
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+        .map_err(|_| serde::de::Error::custom(format!("“{text}”不是有效日期，应写作 2025-06-20")))
+}
+
+/// Turns a TOML error into a [`TemplateError`]: the entry is the line (and column)
+/// where the problem is, and the problem is said in Chinese where we recognise it.
+fn syntax_error(file: &str, text: &str, e: &toml::de::Error) -> TemplateError {
+    let entry = match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before
+                .rsplit('\n')
+                .next()
+                .map(|l| l.chars().count() + 1)
+                .unwrap_or(1);
+            format!("第 {line} 行第 {col} 列")
+        }
+        None => "（文件格式）".to_owned(),
+    };
+    let message = e.message();
+    let quoted = |prefix: &str| -> Option<String> {
+        let rest = message.strip_prefix(prefix)?;
+        Some(rest.split('`').nth(1).unwrap_or(rest).to_owned())
+    };
+    let problem = if let Some(f) = quoted("missing field") {
+        format!("缺少必填字段“{f}”")
+    } else if let Some(f) = quoted("unknown field") {
+        format!("未知字段“{f}”（可能拼写有误）")
+    } else if let Some(f) = quoted("duplicate key") {
+        format!("字段“{f}”重复")
+    } else if let Some(v) = quoted("unknown variant") {
+        format!("取值“{v}”无效")
+    } else {
+        format!("文件格式有误：{message}")
+    };
+    TemplateError {
+        file: file.to_owned(),
+        entry,
+        problem: format!("{problem}（{}）", message.trim()),
+    }
+}
+
 fn is_code(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
@@ -295,11 +356,7 @@ pub struct Catalogue {
 
 impl Catalogue {
     pub fn parse(file: &str, text: &str) -> Result<Catalogue, TemplateError> {
-        let cat: Catalogue = toml::from_str(text).map_err(|e| TemplateError {
-            file: file.to_owned(),
-            entry: "（文件格式）".to_owned(),
-            problem: e.to_string(),
-        })?;
+        let cat: Catalogue = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
         let mut seen = HashSet::new();
         for c in &cat.categories {
             let err = |problem: String| TemplateError {
@@ -331,11 +388,7 @@ pub type ColumnRef = (usize, usize);
 impl Plan {
     /// Parses a plan template. `file` names the file in error messages.
     pub fn parse(file: &str, text: &str) -> Result<Plan, TemplateError> {
-        toml::from_str(text).map_err(|e| TemplateError {
-            file: file.to_owned(),
-            entry: "（文件格式）".to_owned(),
-            problem: e.to_string(),
-        })
+        toml::from_str(text).map_err(|e| syntax_error(file, text, &e))
     }
 
     /// Parses and validates.

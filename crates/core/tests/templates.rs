@@ -1423,15 +1423,18 @@ fn base_template_is_valid() {
 fn missing_field_names_the_field() {
     let e = load_err(&broken("authority = \"测试卫生健康委员会\"\n", ""));
     assert_eq!(e.file, "neg.toml");
-    assert_eq!(e.entry, "（文件格式）");
+    assert_eq!(
+        e.entry, "第 1 行第 1 列",
+        "a missing top-level field points at the document"
+    );
     assert!(
-        e.problem.contains("missing field `authority`"),
+        e.problem.starts_with("缺少必填字段“authority”"),
         "{}",
         e.problem
     );
     assert!(
         e.to_string()
-            .starts_with("模板文件 neg.toml：（文件格式）："),
+            .starts_with("模板文件 neg.toml：第 1 行第 1 列：缺少必填字段“authority”"),
         "{e}"
     );
 }
@@ -1443,12 +1446,17 @@ fn unknown_field_is_refused() {
         "{ code = \"m.5.1\", colour = \"red\", text = \"处方\",",
     ));
     assert_eq!(e.file, "neg.toml");
-    assert_eq!(e.entry, "（文件格式）");
+    let line = BASE
+        .lines()
+        .position(|l| l.contains("{ code = \"m.5.1\", text = \"处方\","))
+        .expect("line in BASE")
+        + 1;
     assert!(
-        e.problem.contains("unknown field `colour`"),
-        "{}",
-        e.problem
+        e.entry.starts_with(&format!("第 {line} 行")),
+        "entry names the line: {}",
+        e.entry
     );
+    assert!(e.problem.starts_with("未知字段“colour”"), "{}", e.problem);
 }
 
 #[test]
@@ -1543,4 +1551,37 @@ fn template_set_names_the_broken_file_and_duplicate_ids() {
     assert_eq!(e.file, "b.toml");
     assert_eq!(e.entry, "id");
     assert_eq!(e.problem, "计划代码“neg”与另一个模板文件重复");
+}
+
+#[test]
+fn deadlines_accept_toml_dates_and_strings_but_not_nonsense() {
+    let with = |line: &str| BASE.replacen("authority =", &format!("{line}\nauthority ="), 1);
+    let plan = Plan::load(
+        "neg.toml",
+        &with("deadlines = [{ date = 2025-06-20, what = \"阶段性工作总结\" }]"),
+        &catalogue(),
+    )
+    .expect("unquoted TOML date");
+    assert_eq!(plan.deadlines[0].date.to_string(), "2025-06-20");
+    let plan = Plan::load(
+        "neg.toml",
+        &with("deadlines = [{ date = \"2025-11-20\", what = \"全年总结\" }]"),
+        &catalogue(),
+    )
+    .expect("quoted date");
+    assert_eq!(plan.deadlines[0].date.to_string(), "2025-11-20");
+    let e = Plan::load(
+        "neg.toml",
+        &with("deadlines = [{ date = \"6月20日\", what = \"总结\" }]"),
+        &catalogue(),
+    )
+    .expect_err("not a date");
+    assert!(e.problem.contains("“6月20日”不是有效日期"), "{}", e.problem);
+    let e = Plan::load(
+        "neg.toml",
+        &with("deadlines = [{ date = 2025-06-20T10:00:00, what = \"总结\" }]"),
+        &catalogue(),
+    )
+    .expect_err("a time is not a deadline date");
+    assert!(e.problem.contains("不带时间"), "{}", e.problem);
 }
