@@ -1,0 +1,65 @@
+// The ONE way the UI talks to the backend: typed wrappers over Tauri's invoke, one
+// per command of src-tauri (each a one-line adapter over crates/app). Types come from
+// ui/src/bindings, generated from the Rust types, so the two sides cannot drift.
+// Every failure arrives as an AppError {code, message}: screens branch on `code` and
+// show `message` (Chinese) to the person.
+import { invoke } from "@tauri-apps/api/core";
+import type { AnswerInput } from "./bindings/AnswerInput";
+import type { AppError } from "./bindings/AppError";
+import type { ChecklistView } from "./bindings/ChecklistView";
+import type { ObservationInput } from "./bindings/ObservationInput";
+import type { OutcomeInput } from "./bindings/OutcomeInput";
+import type { PointSaved } from "./bindings/PointSaved";
+import type { Profile } from "./bindings/Profile";
+import type { ReviewInput } from "./bindings/ReviewInput";
+import type { ReviewItem } from "./bindings/ReviewItem";
+import type { ShowCredentialsInput } from "./bindings/ShowCredentialsInput";
+import type { SignInInput } from "./bindings/SignInInput";
+import type { Startup } from "./bindings/Startup";
+import type { SyncBadge } from "./bindings/SyncBadge";
+import type { TaskDetail } from "./bindings/TaskDetail";
+import type { TaskList } from "./bindings/TaskList";
+import type { TaskQuery } from "./bindings/TaskQuery";
+
+export type { AppError };
+
+/** Turns anything thrown by invoke into an AppError. */
+export function toAppError(e: unknown): AppError {
+  if (e && typeof e === "object" && "code" in e && "message" in e) {
+    const { code, message } = e as { code: unknown; message: unknown };
+    return { code: String(code), message: String(message) };
+  }
+  if (typeof e === "string") return { code: "internal", message: e };
+  // Outside the Tauri window (a plain browser) there is no backend at all.
+  return { code: "no_backend", message: "无法连接本机服务，请在监督应用中打开" };
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    throw toAppError(e);
+  }
+}
+
+export const api = {
+  startup: () => call<Startup>("startup"),
+  signIn: (input: SignInInput) => call<Profile>("sign_in", { input }),
+  signOut: () => call<null>("sign_out"),
+  syncBadge: () => call<SyncBadge>("sync_badge"),
+  taskList: (query: TaskQuery) => call<TaskList>("task_list", { query }),
+  taskDetail: (taskId: string) => call<TaskDetail>("task_detail", { taskId }),
+  showCredentials: (input: ShowCredentialsInput) =>
+    call<TaskDetail>("show_credentials", { input }),
+  checklist: (taskId: string) => call<ChecklistView>("checklist", { taskId }),
+  answer: (input: AnswerInput) => call<PointSaved>("answer", { input }),
+  setObservation: (input: ObservationInput) => call<PointSaved>("set_observation", { input }),
+  setOutcome: (input: OutcomeInput) => call<TaskDetail>("set_outcome", { input }),
+  submit: (taskId: string) => call<TaskDetail>("submit", { taskId }),
+  markUnreachable: (taskId: string, reason: string) =>
+    call<TaskDetail>("mark_unreachable", { taskId, reason }),
+  reviewQueue: () => call<ReviewItem[]>("review_queue"),
+  review: (input: ReviewInput) => call<TaskDetail>("review", { input }),
+};
+
+export type Api = typeof api;

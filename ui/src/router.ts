@@ -1,0 +1,34 @@
+import { createRouter, createWebHashHistory } from "vue-router";
+import { useSession } from "./stores/session";
+
+// Hash history: the app is served from files (custom protocol), not a web server.
+export const router = createRouter({
+  history: createWebHashHistory(),
+  routes: [
+    { path: "/", redirect: "/tasks" },
+    { path: "/setup", component: () => import("./views/SetupView.vue"), meta: { public: true } },
+    { path: "/tasks", component: () => import("./views/TaskListView.vue") },
+    { path: "/tasks/:id", component: () => import("./views/TaskDetailView.vue"), props: true },
+    { path: "/tasks/:id/credentials", component: () => import("./views/CredentialsView.vue"), props: true },
+    { path: "/tasks/:id/checklist", component: () => import("./views/ChecklistView.vue"), props: true },
+    { path: "/tasks/:id/outcome", component: () => import("./views/OutcomeView.vue"), props: true },
+    { path: "/tasks/:id/documents", component: () => import("./views/DocumentsView.vue"), props: true },
+    { path: "/tasks/:id/signatures", component: () => import("./views/SignatureView.vue"), props: true },
+    { path: "/sync", component: () => import("./views/SyncView.vue") },
+    { path: "/review", component: () => import("./views/ReviewView.vue") },
+  ],
+});
+
+router.beforeEach(async (to) => {
+  const session = useSession();
+  if (!session.loaded) {
+    try {
+      await session.load();
+    } catch {
+      // No backend (plain browser): stay on the setup screen, which says so.
+    }
+  }
+  if (!to.meta.public && !session.profile) return "/setup";
+  if (to.path === "/setup" && session.profile) return "/tasks";
+  return true;
+});

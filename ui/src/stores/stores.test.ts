@@ -1,0 +1,63 @@
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { createPinia, setActivePinia } from "pinia";
+
+// The stores talk to the backend only through api.ts; here it is replaced by a fake
+// that records calls, so the tests check what the stores send and keep.
+const calls: { command: string; args: unknown }[] = [];
+const listReply = {
+  tasks: [
+    { task_id: "a", plan_title: "计划甲", category_name: "医院", unit_name: "县人民医院" },
+    { task_id: "b", plan_title: "计划甲", category_name: "诊所", unit_name: "仁和诊所" },
+    { task_id: "c", plan_title: "计划甲", category_name: "医院", unit_name: "县中医院" },
+  ],
+  total: 3,
+  counts: { todo: 3, in_progress: 0, awaiting_review: 0, returned: 0, approved: 0 },
+  plans: [],
+  sync: { online: false, last_sync_at: null, pending_changes: 4 },
+};
+vi.mock("@tauri-apps/api/core", () => ({
+  invoke: vi.fn(async (command: string, args: unknown) => {
+    calls.push({ command, args });
+    if (command === "task_list") return listReply;
+    if (command === "startup") return { profile: null, version: "0.1.0" };
+    if (command === "sign_in") throw { code: "server_unavailable", message: "本版本尚不能向服务器登记本机" };
+    throw new Error("unexpected");
+  }),
+}));
+
+import { cleanQuery, useTasks } from "./tasks";
+import { useSession } from "./session";
+
+beforeEach(() => {
+  setActivePinia(createPinia());
+  calls.length = 0;
+});
+
+describe("task list store", () => {
+  it("sends only real filters", () => {
+    expect(cleanQuery({ search: "  ", status: undefined, plan_id: "", followup_only: false })).toEqual({});
+    expect(cleanQuery({ search: " 卫生院 ", status: "todo" })).toEqual({ search: "卫生院", status: "todo" });
+  });
+  it("queries the backend and groups by plan and category", async () => {
+    const tasks = useTasks();
+    await tasks.setQuery({ search: "县" });
+    expect(calls).toEqual([{ command: "task_list", args: { query: { search: "县" } } }]);
+    expect(tasks.groups.map((g) => [g.category, g.tasks.length])).toEqual([
+      ["医院", 2],
+      ["诊所", 1],
+    ]);
+    expect(useSession().sync?.pending_changes).toBe(4);
+  });
+});
+
+describe("session store", () => {
+  it("starts without a profile and passes backend errors on as {code, message}", async () => {
+    const session = useSession();
+    await session.load();
+    expect(session.profile).toBeNull();
+    await expect(session.signIn({ server_url: "https://x", username: "u", password: "p" })).rejects.toEqual({
+      code: "server_unavailable",
+      message: "本版本尚不能向服务器登记本机",
+    });
+  });
+});
