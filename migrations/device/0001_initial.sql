@@ -112,6 +112,11 @@ CREATE TABLE inspections (
     review_comment            TEXT,
     -- User id of the team lead who last reviewed (from sync).
     reviewed_by               TEXT,
+    -- Number of findings (answered points) and of 不符合 findings: kept exact by
+    -- the findings_count_* triggers below, in the same transaction as the finding,
+    -- so the task list reads two integers instead of counting 120,000 rows.
+    answered_count            INTEGER NOT NULL DEFAULT 0 CHECK (answered_count >= 0),
+    non_compliant_count       INTEGER NOT NULL DEFAULT 0 CHECK (non_compliant_count >= 0),
     -- When the row was created / last changed on this device (caller's clock).
     created_at                TEXT NOT NULL,
     updated_at                TEXT NOT NULL,
@@ -143,9 +148,39 @@ CREATE TABLE findings (
     -- One answer per point: saving a point twice replaces, never duplicates.
     UNIQUE (inspection_id, point)
 );
--- The task list counts answered and 不符合 points per inspection from this index
--- alone (a covering index: no table lookups).
+-- Counting 不符合 points of one inspection (submission checks, reports) reads this
+-- index alone.
 CREATE INDEX findings_by_inspection_verdict ON findings (inspection_id, verdict);
+
+-- inspections.answered_count / non_compliant_count follow every change of findings,
+-- whatever code path makes it: the database keeps them, not the application.
+CREATE TRIGGER findings_count_insert AFTER INSERT ON findings
+BEGIN
+    UPDATE inspections
+    SET answered_count = answered_count + 1,
+        non_compliant_count = non_compliant_count + (NEW.verdict = 'non_compliant')
+    WHERE id = NEW.inspection_id;
+END;
+
+CREATE TRIGGER findings_count_update AFTER UPDATE OF verdict, inspection_id ON findings
+BEGIN
+    UPDATE inspections
+    SET answered_count = answered_count - 1,
+        non_compliant_count = non_compliant_count - (OLD.verdict = 'non_compliant')
+    WHERE id = OLD.inspection_id;
+    UPDATE inspections
+    SET answered_count = answered_count + 1,
+        non_compliant_count = non_compliant_count + (NEW.verdict = 'non_compliant')
+    WHERE id = NEW.inspection_id;
+END;
+
+CREATE TRIGGER findings_count_delete AFTER DELETE ON findings
+BEGIN
+    UPDATE inspections
+    SET answered_count = answered_count - 1,
+        non_compliant_count = non_compliant_count - (OLD.verdict = 'non_compliant')
+    WHERE id = OLD.inspection_id;
+END;
 
 -- Photos (evidence). The file is <data_dir>/photos/<id>, written once and made
 -- durable BEFORE this row is inserted, and never modified afterwards.

@@ -984,6 +984,24 @@ fn unreachable_without_starting_and_the_task_list() -> R {
         (c.status, c.answered, c.total, c.inspection_id),
         (InspectionStatus::Assigned, 0, Some(6), None)
     );
+    // The counts follow a changed answer (不符合 → 符合) in the same transaction.
+    store.record_finding(
+        &tpl,
+        h,
+        answer(&pts[5], Verdict::Compliant),
+        &inspector(1),
+        t(14),
+    )?;
+    let rows = store.list_tasks(&tpl, &TaskFilter::default())?;
+    let a = rows
+        .iter()
+        .find(|r| r.task_id == tasks[0].id)
+        .expect("listed");
+    assert_eq!(
+        (a.answered, a.non_compliant),
+        (6, 0),
+        "recounted, not added"
+    );
     let only = store.list_tasks(
         &tpl,
         &TaskFilter {
