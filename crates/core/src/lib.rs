@@ -10,6 +10,7 @@
 //! compiled in with `include_str!`, so a tablet with no signal still has them.
 
 pub mod category;
+pub mod draw;
 pub mod inspection;
 pub mod money;
 pub mod plan;

@@ -1,1 +1,18 @@
-//! jiandu-server (being built).
+//! jiandu-server: the central platform of Jiandu (监督).
+//!
+//! The bureau's side of the 双随机、一公开 cycle: people and devices ([`auth`]), the
+//! registry of institutions and the staff directory ([`registry`]), the double-random
+//! draw ([`draws`], arithmetic in `jiandu_core::draw`), review and reports, served
+//! over HTTP ([`http`]) and administered from the command line ([`cli`]). Storage sits
+//! behind [`store::ServerStore`], on SQLite by default and PostgreSQL for scale.
+
+pub mod auth;
+pub mod cli;
+pub mod credit_code;
+pub mod draws;
+pub mod error;
+pub mod http;
+pub mod plans;
+pub mod registry;
+pub mod settings;
+pub mod store;

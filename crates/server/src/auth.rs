@@ -1,0 +1,170 @@
+//! Passwords, device tokens and the sign-in rate limit.
+//!
+//! - Passwords are hashed with argon2id (the `argon2` crate's defaults, the OWASP
+//!   recommendation: m = 19 MiB, t = 2, p = 1), stored as PHC strings.
+//! - A device gets its own random 256-bit bearer token at enrolment; only its
+//!   SHA-256 is stored, so a database leak does not leak usable tokens. Tokens travel
+//!   in `Authorization: Bearer`, never in URLs.
+//! - Failed sign-ins are counted per (username, client IP): after
+//!   [`LoginLimiter::MAX_FAILURES`] failures within [`LoginLimiter::WINDOW`] that pair is
+//!   refused until the window has passed, whatever the password.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Hashes a password with argon2id and a random salt.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!("密码至少需要 {MIN_PASSWORD_CHARS} 个字符"));
+    }
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Checks a password against a stored PHC string. A malformed hash never matches.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Spends the same time as a real verification, for unknown users, so response
+/// times do not reveal which usernames exist.
+pub fn verify_dummy(password: &str) {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash =
+        DUMMY.get_or_init(|| hash_password("dummy-password-never-matches").unwrap_or_default());
+    let _ = verify_password(hash, password);
+}
+
+/// A new device bearer token: `jdt_` + 64 hex characters (256 random bits).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("jdt_{}", hex::encode(bytes))
+}
+
+/// SHA-256 (hex) of a token: what the database stores and looks up.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    first: Instant,
+}
+
+/// Counts failed sign-ins per (username, IP). In memory: a restart forgets, which
+/// only helps an attacker by one window; a multi-process deployment limits per
+/// process.
+#[derive(Debug, Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<(String, IpAddr), Failures>>,
+}
+
+impl LoginLimiter {
+    /// Failed attempts allowed per window.
+    pub const MAX_FAILURES: u32 = 5;
+    pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+    fn key(username: &str, ip: IpAddr) -> (String, IpAddr) {
+        (username.trim().to_lowercase(), ip)
+    }
+
+    /// `Err(seconds to wait)` when this pair is locked out.
+    pub fn check(&self, username: &str, ip: IpAddr, now: Instant) -> Result<(), u64> {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let key = Self::key(username, ip);
+        match map.get(&key) {
+            Some(f) if now.duration_since(f.first) >= Self::WINDOW => {
+                map.remove(&key);
+                Ok(())
+            }
+            Some(f) if f.count >= Self::MAX_FAILURES => Err((Self::WINDOW
+                - now.duration_since(f.first))
+            .as_secs()
+            .max(1)),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn record_failure(&self, username: &str, ip: IpAddr, now: Instant) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        // Bound memory under a flood of distinct usernames: forget expired entries.
+        if map.len() > 100_000 {
+            map.retain(|_, f| now.duration_since(f.first) < Self::WINDOW);
+        }
+        let f = map.entry(Self::key(username, ip)).or_insert(Failures {
+            count: 0,
+            first: now,
+        });
+        f.count += 1;
+    }
+
+    pub fn record_success(&self, username: &str, ip: IpAddr) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(&Self::key(username, ip));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_round_trip_and_policy() {
+        let h = hash_password("正确的密码horse").expect("hash");
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify_password(&h, "正确的密码horse"));
+        assert!(!verify_password(&h, "wrong-password"));
+        assert!(!verify_password("not a phc string", "x"));
+        assert!(hash_password("short").is_err());
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let a = new_token();
+        let b = new_token();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 4 + 64);
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), a);
+    }
+
+    #[test]
+    fn limiter_locks_after_max_failures_per_user_and_ip() {
+        let l = LoginLimiter::default();
+        let ip: IpAddr = "127.0.0.1".parse().expect("ip");
+        let other: IpAddr = "127.0.0.2".parse().expect("ip");
+        let t0 = Instant::now();
+        for _ in 0..LoginLimiter::MAX_FAILURES {
+            assert!(l.check("Zhang", ip, t0).is_ok());
+            l.record_failure("zhang", ip, t0);
+        }
+        assert!(l.check("zhang", ip, t0).is_err(), "locked");
+        assert!(l.check("zhang", other, t0).is_ok(), "other IP not locked");
+        assert!(l.check("li", ip, t0).is_ok(), "other user not locked");
+        assert!(
+            l.check("zhang", ip, t0 + LoginLimiter::WINDOW).is_ok(),
+            "unlocked after the window"
+        );
+    }
+}

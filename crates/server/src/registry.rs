@@ -1,0 +1,488 @@
+//! Registry import (名录库导入) from CSV.
+//!
+//! One file holds one kind of list, recognised by its header row (Chinese headers as
+//! a bureau's spreadsheet has them, or the English field names):
+//!
+//! | kind | columns |
+//! | --- | --- |
+//! | institutions (检查对象名录库) | 名称, 统一社会信用代码, 执业许可证登记号, 类别, 区县, 地址, 法定代表人, 联系电话 |
+//! | staff (执法检查人员名录库) | 姓名, 执法证号, 科室, 区县, 回避单位 (credit codes separated by `;`, `；`, `、` or spaces), 用户名 (optional) |
+//! | penalised units (回头看名单) | 专项代码, 统一社会信用代码, 备注 (optional) |
+//!
+//! Every row is checked first; any bad row makes the whole import fail with the list
+//! of problems ("第 N 行：…", the header being line 1), and nothing is written. A good
+//! file is written in one transaction. `类别` is a category code of
+//! `templates/categories.toml` or its Chinese name.
+
+use crate::credit_code;
+use crate::store::{Institution, PenalisedEntry, RegistryImport, StaffEntry};
+use jiandu_core::plan::Catalogue;
+use std::collections::HashMap;
+use std::fmt;
+use uuid::Uuid;
+
+/// Longest accepted text field, in characters.
+const MAX_FIELD_CHARS: usize = 500;
+
+/// A problem with one row (or the file, row 0 / 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// Line number in the file (header = 1).
+    pub row: usize,
+    pub message: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.row == 0 {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "第 {} 行：{}", self.row, self.message)
+        }
+    }
+}
+
+/// What kind of list a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    Institutions,
+    Staff,
+    Penalised,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Field {
+    Name,
+    CreditCode,
+    LicenceNo,
+    Category,
+    District,
+    Address,
+    LegalRep,
+    Phone,
+    PersonName,
+    BadgeNo,
+    Team,
+    Conflicts,
+    Username,
+    Campaign,
+    Note,
+}
+
+fn field_for(header: &str) -> Option<Field> {
+    use Field::*;
+    let h = header.trim().trim_start_matches('\u{feff}');
+    Some(match h {
+        "名称" | "单位名称" | "机构名称" | "name" => Name,
+        "统一社会信用代码" | "credit_code" => CreditCode,
+        "执业许可证登记号" | "登记号" | "licence_no" => LicenceNo,
+        "类别" | "机构类别" | "单位类别" | "category" => Category,
+        "区县" | "所属区县" | "辖区" | "district" => District,
+        "地址" | "address" => Address,
+        "法定代表人" | "法定代表人/负责人" | "负责人" | "legal_representative" => {
+            LegalRep
+        }
+        "联系电话" | "电话" | "phone" => Phone,
+        "姓名" | "person_name" => PersonName,
+        "执法证号" | "badge_no" => BadgeNo,
+        "科室" | "检查组" | "科室/组" | "team" => Team,
+        "回避单位" | "利害关系单位" | "conflicts" => Conflicts,
+        "用户名" | "username" => Username,
+        "专项代码" | "专项" | "campaign" => Campaign,
+        "备注" | "note" => Note,
+        _ => return None,
+    })
+}
+
+/// Parses and validates a CSV file. `Err` lists every problem found.
+pub fn parse_csv(
+    bytes: &[u8],
+    catalogue: &Catalogue,
+) -> Result<(ListKind, RegistryImport), Vec<RowError>> {
+    let file_err = |m: &str| {
+        vec![RowError {
+            row: 0,
+            message: m.to_owned(),
+        }]
+    };
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| file_err("文件不是 UTF-8 编码：请在表格软件中另存为“CSV UTF-8”"))?;
+    let text = text.trim_start_matches('\u{feff}');
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| file_err(&format!("无法读取表头：{e}")))?
+        .clone();
+    let mut columns: HashMap<Field, usize> = HashMap::new();
+    let mut errors = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        match field_for(h) {
+            Some(f) => {
+                if columns.insert(f, i).is_some() {
+                    errors.push(RowError {
+                        row: 1,
+                        message: format!("表头“{h}”重复"),
+                    });
+                }
+            }
+            None if h.trim().is_empty() => {}
+            None => errors.push(RowError {
+                row: 1,
+                message: format!("无法识别的表头“{h}”"),
+            }),
+        }
+    }
+    let kind = if columns.contains_key(&Field::BadgeNo) {
+        ListKind::Staff
+    } else if columns.contains_key(&Field::Campaign) {
+        ListKind::Penalised
+    } else if columns.contains_key(&Field::CreditCode) {
+        ListKind::Institutions
+    } else {
+        return Err(file_err(
+            "无法判断名录类型：表头应包含“统一社会信用代码”（检查对象）、“执法证号”（执法人员）或“专项代码”（回头看名单）",
+        ));
+    };
+    use Field::*;
+    let (required, optional): (&[Field], &[Field]) = match kind {
+        ListKind::Institutions => (
+            &[
+                Name, CreditCode, LicenceNo, Category, District, Address, LegalRep, Phone,
+            ],
+            &[],
+        ),
+        ListKind::Staff => (
+            &[PersonName, BadgeNo, Team, District],
+            &[Conflicts, Username],
+        ),
+        ListKind::Penalised => (&[Campaign, CreditCode], &[Note]),
+    };
+    for f in required {
+        if !columns.contains_key(f) {
+            errors.push(RowError {
+                row: 1,
+                message: format!("缺少必需的列“{}”", label(*f)),
+            });
+        }
+    }
+    for (f, _) in columns.iter() {
+        if !required.contains(f) && !optional.contains(f) {
+            errors.push(RowError {
+                row: 1,
+                message: format!("列“{}”不属于此类名录", label(*f)),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let mut import = RegistryImport::default();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen_user: HashMap<String, usize> = HashMap::new();
+    let mut rows = 0usize;
+    for (i, record) in reader.records().enumerate() {
+        let row = i + 2;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(RowError {
+                    row,
+                    message: format!("无法解析：{e}"),
+                });
+                continue;
+            }
+        };
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        rows += 1;
+        let mut row_errors: Vec<String> = Vec::new();
+        let mut get = |f: Field, required: bool| -> String {
+            let v = columns
+                .get(&f)
+                .and_then(|&c| record.get(c))
+                .unwrap_or("")
+                .trim()
+                .to_owned();
+            if required && v.is_empty() {
+                row_errors.push(format!("“{}”不能为空", label(f)));
+            } else if v.chars().count() > MAX_FIELD_CHARS {
+                row_errors.push(format!("“{}”超过 {MAX_FIELD_CHARS} 个字符", label(f)));
+            } else if v.chars().any(|c| c.is_control()) {
+                row_errors.push(format!("“{}”含有控制字符", label(f)));
+            }
+            v
+        };
+        match kind {
+            ListKind::Institutions => {
+                let name = get(Name, true);
+                let code_text = get(CreditCode, true);
+                let licence_no = get(LicenceNo, true);
+                let category_text = get(Category, true);
+                let district = get(District, true);
+                let address = get(Address, true);
+                let legal_representative = get(LegalRep, true);
+                let phone = get(Phone, true);
+                let code = check_code(&code_text, &mut row_errors);
+                let category = catalogue
+                    .categories
+                    .iter()
+                    .find(|c| c.code.as_str() == category_text || c.name == category_text)
+                    .map(|c| c.code.clone());
+                if category.is_none() && !category_text.is_empty() {
+                    row_errors.push(format!(
+                        "未知的机构类别“{category_text}”（应为 categories.toml 中的代码或名称）"
+                    ));
+                }
+                if !phone.is_empty() && !valid_phone(&phone) {
+                    row_errors.push(format!("联系电话“{phone}”格式不正确"));
+                }
+                if let Some(code) = &code
+                    && let Some(first) = seen.insert(code.clone(), row)
+                {
+                    row_errors.push(format!("统一社会信用代码 {code} 与第 {first} 行重复"));
+                }
+                if let (Some(credit_code), Some(category), true) =
+                    (code, category, row_errors.is_empty())
+                {
+                    import.institutions.push(Institution {
+                        id: Uuid::now_v7(),
+                        name,
+                        credit_code,
+                        licence_no,
+                        category,
+                        district,
+                        address,
+                        legal_representative,
+                        phone,
+                    });
+                }
+            }
+            ListKind::Staff => {
+                let name = get(PersonName, true);
+                let badge_no = get(BadgeNo, true);
+                let team = get(Team, true);
+                let district = get(District, true);
+                let conflicts_text = get(Conflicts, false);
+                let username = get(Username, false);
+                if !badge_no.is_empty()
+                    && !badge_no
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                {
+                    row_errors.push(format!("执法证号“{badge_no}”只能包含字母、数字和连字符"));
+                }
+                let mut conflicts = Vec::new();
+                for part in conflicts_text
+                    .split(|c: char| {
+                        c == ';'
+                            || c == '；'
+                            || c == '、'
+                            || c == ','
+                            || c == '，'
+                            || c.is_whitespace()
+                    })
+                    .filter(|s| !s.is_empty())
+                {
+                    match credit_code::parse(part) {
+                        Ok(c) => conflicts.push(c),
+                        Err(e) => row_errors.push(format!("回避单位“{part}”：{e}")),
+                    }
+                }
+                if let Some(first) = seen.insert(badge_no.clone(), row) {
+                    row_errors.push(format!("执法证号 {badge_no} 与第 {first} 行重复"));
+                }
+                let username = if username.is_empty() {
+                    badge_no.clone()
+                } else {
+                    username
+                };
+                if let Some(first) = seen_user.insert(username.clone(), row) {
+                    row_errors.push(format!("用户名 {username} 与第 {first} 行重复"));
+                }
+                if row_errors.is_empty() {
+                    import.staff.push(StaffEntry {
+                        name,
+                        badge_no,
+                        team,
+                        district,
+                        username,
+                        conflicts,
+                    });
+                }
+            }
+            ListKind::Penalised => {
+                let campaign = get(Campaign, true);
+                let code_text = get(CreditCode, true);
+                let note = get(Note, false);
+                let code = check_code(&code_text, &mut row_errors);
+                if let Some(code) = code
+                    && row_errors.is_empty()
+                {
+                    import.penalised.push(PenalisedEntry {
+                        campaign,
+                        credit_code: code,
+                        note,
+                    });
+                }
+            }
+        }
+        errors.extend(
+            row_errors
+                .into_iter()
+                .map(|message| RowError { row, message }),
+        );
+    }
+    if rows == 0 && errors.is_empty() {
+        errors.push(RowError {
+            row: 0,
+            message: "文件中没有数据行".into(),
+        });
+    }
+    if errors.is_empty() {
+        Ok((kind, import))
+    } else {
+        Err(errors)
+    }
+}
+
+fn check_code(text: &str, errors: &mut Vec<String>) -> Option<String> {
+    if text.is_empty() {
+        return None;
+    }
+    match credit_code::parse(text) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            errors.push(format!("“{text}”：{e}"));
+            None
+        }
+    }
+}
+
+fn valid_phone(p: &str) -> bool {
+    let digits = p.chars().filter(char::is_ascii_digit).count();
+    (5..=20).contains(&digits)
+        && p.chars().all(|c| {
+            c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')' | '（' | '）' | '转')
+        })
+}
+
+fn label(f: Field) -> &'static str {
+    use Field::*;
+    match f {
+        Name => "名称",
+        CreditCode => "统一社会信用代码",
+        LicenceNo => "执业许可证登记号",
+        Category => "类别",
+        District => "区县",
+        Address => "地址",
+        LegalRep => "法定代表人",
+        Phone => "联系电话",
+        PersonName => "姓名",
+        BadgeNo => "执法证号",
+        Team => "科室",
+        Conflicts => "回避单位",
+        Username => "用户名",
+        Campaign => "专项代码",
+        Note => "备注",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalogue() -> Catalogue {
+        jiandu_core::templates::TemplateSet::builtin()
+            .expect("builtin templates")
+            .catalogue
+    }
+
+    const HEADER: &str =
+        "名称,统一社会信用代码,执业许可证登记号,类别,区县,地址,法定代表人,联系电话\n";
+
+    #[test]
+    fn imports_good_institutions_with_bom_and_names() {
+        let csv = format!(
+            "\u{feff}{HEADER}太原市第一人民医院,12140000MB1234567{},PDY00001,hospital,小店区,太原市小店区某路1号,张三,0351-1234567\n\
+             杏花岭社区诊所,91330100716105852f,PDY00002,诊所,杏花岭区,某街2号,李四,13800138000\n",
+            credit_code::check_char("12140000MB1234567").expect("check char")
+        );
+        let (kind, import) = parse_csv(csv.as_bytes(), &catalogue()).expect("valid file");
+        assert_eq!(kind, ListKind::Institutions);
+        assert_eq!(import.institutions.len(), 2);
+        assert_eq!(import.institutions[1].category.as_str(), "clinic");
+        assert_eq!(import.institutions[1].credit_code, "91330100716105852F");
+    }
+
+    #[test]
+    fn reports_every_bad_row_with_its_number() {
+        let csv = format!(
+            "{HEADER}好医院,914403001922038216,P1,hospital,小店区,地址,张三,0351-1234567\n\
+             坏代码,914403001922038217,P2,hospital,小店区,地址,张三,0351-1234567\n\
+             ,91330100716105852F,P3,不存在的类别,小店区,地址,张三,电话\n\
+             重复,914403001922038216,P4,clinic,小店区,地址,张三,0351-1234567\n"
+        );
+        let errors = parse_csv(csv.as_bytes(), &catalogue()).expect_err("bad rows");
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(
+            text.iter()
+                .any(|e| e.starts_with("第 3 行") && e.contains("校验位")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|e| e.starts_with("第 4 行") && e.contains("名称")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|e| e.starts_with("第 4 行") && e.contains("不存在的类别")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|e| e.starts_with("第 4 行") && e.contains("联系电话")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|e| e.starts_with("第 5 行") && e.contains("与第 2 行重复")),
+            "{text:?}"
+        );
+        assert!(!text.iter().any(|e| e.starts_with("第 2 行")), "{text:?}");
+    }
+
+    #[test]
+    fn staff_and_penalised_lists() {
+        let csv = "姓名,执法证号,科室,区县,回避单位\n王五,SX-0001,监督一科,小店区,914403001922038216；91330100716105852F\n赵六,SX-0002,监督一科,小店区,\n";
+        let (kind, import) = parse_csv(csv.as_bytes(), &catalogue()).expect("staff");
+        assert_eq!(kind, ListKind::Staff);
+        assert_eq!(import.staff[0].conflicts.len(), 2);
+        assert_eq!(import.staff[1].username, "SX-0002");
+        let bad = "姓名,执法证号,科室,区县,回避单位\n王五,SX 0001,监督一科,小店区,123\n";
+        let errors = parse_csv(bad.as_bytes(), &catalogue()).expect_err("bad staff");
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        let p = "专项代码,统一社会信用代码,备注\nmed-2023,914403001922038216,罚款\n";
+        let (kind, import) = parse_csv(p.as_bytes(), &catalogue()).expect("penalised");
+        assert_eq!(kind, ListKind::Penalised);
+        assert_eq!(import.penalised.len(), 1);
+    }
+
+    #[test]
+    fn rejects_unknown_headers_non_utf8_and_empty_files() {
+        assert!(parse_csv("foo,bar\n1,2\n".as_bytes(), &catalogue()).is_err());
+        assert!(parse_csv(&[0xff, 0xfe, 0x00], &catalogue()).is_err());
+        assert!(parse_csv(HEADER.as_bytes(), &catalogue()).is_err());
+        let missing = "名称,统一社会信用代码\n甲,914403001922038216\n";
+        let e = parse_csv(missing.as_bytes(), &catalogue()).expect_err("missing columns");
+        assert!(
+            e.iter().any(|e| e.message.contains("执业许可证登记号")),
+            "{e:?}"
+        );
+    }
+}
