@@ -17,7 +17,7 @@ use jiandu_store::{FileIntegrity, Store, TaskFilter};
 use jiandu_tests::store_fixtures::templates;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -116,6 +116,15 @@ fn verify(db: &Path, commits: &[Commit], kill_no: usize) {
         }
     }
 
+    // Every record, reported or not, was written with its outbox entry (same
+    // transaction): nothing exists that sync would never push.
+    let queued: HashSet<Uuid> = store
+        .pending_outbox(usize::MAX)
+        .expect("outbox")
+        .into_iter()
+        .map(|e| e.entity_id)
+        .collect();
+
     // Every photo row of every inspection, reported or not: its file is complete.
     let mut photos = 0;
     for row in store
@@ -125,26 +134,38 @@ fn verify(db: &Path, commits: &[Commit], kill_no: usize) {
         let Some(insp) = row.inspection_id else {
             continue;
         };
-        let findings = match inspections.get(&insp) {
-            Some(i) => i.findings.len(),
-            None => store
-                .load_inspection(insp)
-                .expect("listed inspection")
-                .findings
-                .len(),
-        };
+        let loaded = store.load_inspection(insp).expect("listed inspection");
         assert_eq!(
             row.answered as usize,
-            findings,
+            loaded.findings.len(),
             "{}",
             ctx("the task list's count matches the stored findings")
         );
+        assert!(
+            queued.contains(&insp),
+            "{}",
+            ctx("inspection has its outbox entry")
+        );
+        for f in &loaded.findings {
+            assert!(
+                queued.contains(&f.id),
+                "{}: {}",
+                ctx("finding has its outbox entry"),
+                f.id
+            );
+        }
         for p in store.list_photos(insp).expect("photos") {
             assert_eq!(
                 store.verify_photo(p.id).expect("verify runs"),
                 FileIntegrity::Intact,
                 "{}: photo {}",
                 ctx("photo file complete"),
+                p.id
+            );
+            assert!(
+                queued.contains(&p.id),
+                "{}: {}",
+                ctx("photo has its outbox entry"),
                 p.id
             );
             photos += 1;

@@ -198,3 +198,15 @@ fn crash_leftover_temp_files_are_removed_but_never_a_live_writers() -> R {
     );
     Ok(())
 }
+
+#[test]
+fn a_new_users_folder_is_created_with_its_evidence_folders() -> R {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("users").join("u-1001").join("device.db");
+    let store = Store::open(&path)?;
+    assert_eq!(store.data_dir(), path.parent().expect("parent"));
+    assert!(store.data_dir().join("photos").is_dir());
+    assert!(store.data_dir().join("signatures").is_dir());
+    assert_eq!(store.schema_version()?, SCHEMA_VERSION);
+    Ok(())
+}

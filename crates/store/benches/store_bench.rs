@@ -208,12 +208,12 @@ impl Stats {
 fn answer(point: &str, n: usize) -> Answer<'_> {
     Answer {
         point,
-        verdict: if n % 7 == 0 {
+        verdict: if n.is_multiple_of(7) {
             Verdict::NonCompliant
         } else {
             Verdict::Compliant
         },
-        observation: if n % 7 == 0 {
+        observation: if n.is_multiple_of(7) {
             "处方未注明患者年龄，抽查处方 20 张，其中 3 张不规范"
         } else {
             ""

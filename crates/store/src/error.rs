@@ -24,10 +24,7 @@ pub enum StoreError {
 
     /// The file is damaged (truncated, overwritten, not a database). It is left
     /// exactly as it was, so it can still be rescued.
-    #[error(
-        "本地数据文件已损坏，无法打开（{}）。文件已原样保留，未做任何修改，请联系管理员恢复。详情：{detail}",
-        path.display()
-    )]
+    #[error("{}", corrupt_message(path, detail))]
     Corrupt { path: PathBuf, detail: String },
 
     /// A valid SQLite file, but not one of ours.
@@ -117,6 +114,19 @@ impl StoreError {
             what,
             id: id.to_string(),
         }
+    }
+}
+
+fn corrupt_message(path: &std::path::Path, detail: &str) -> String {
+    if path.as_os_str().is_empty() {
+        // Found while working (not at open): the file is in use, so it is not
+        // "left untouched" in the same sense; say what matters to the person.
+        format!("本地数据文件已损坏，请停止录入并联系管理员恢复。详情：{detail}")
+    } else {
+        format!(
+            "本地数据文件已损坏，无法打开（{}）。文件已原样保留，未做任何修改，请联系管理员恢复。详情：{detail}",
+            path.display()
+        )
     }
 }
 

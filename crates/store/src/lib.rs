@@ -103,7 +103,9 @@ impl Store {
             _ => PathBuf::from("."),
         };
         let data = files::DataDir { root };
-        // The database is checked (and refused) before any folder is created.
+        // A new user's folder may not exist yet; the database file itself is checked
+        // (and refused) before anything is created beside it.
+        std::fs::create_dir_all(&data.root).map_err(|e| StoreError::io(&data.root, e))?;
         let conn = db::open_connection(&path)?;
         for dir in [data.photos(), data.signatures()] {
             std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
