@@ -1012,3 +1012,59 @@ fn unreachable_without_starting_and_the_task_list() -> R {
     assert_eq!(only[0].task_id, tasks[2].id);
     Ok(())
 }
+
+#[test]
+fn two_connections_writing_at_once_keep_device_seq_gapless() -> R {
+    let dir = tempfile::tempdir()?;
+    let mut store = open(&dir);
+    let (_, a) = started(&mut store, 1);
+    let b_task = Uuid::from_u128(2);
+    store.upsert_task(&task(b_task, "乙医院", "hospital"), t(0))?;
+    let b = store
+        .start_inspection(b_task, "乙医院", &inspector(2), t(10))?
+        .inspection_id;
+    drop(store);
+    let writers: Vec<_> = [(a, 1u128), (b, 2u128)]
+        .into_iter()
+        .map(|(insp, who)| {
+            let path = dir.path().join("device.db");
+            std::thread::spawn(move || -> Result<Vec<i64>, jiandu_store::StoreError> {
+                // Each thread has its own connection: the busy timeout and the
+                // IMMEDIATE transactions serialise them.
+                let mut store = Store::open(&path)?;
+                let tpl = templates();
+                let mut seqs = Vec::new();
+                for (i, p) in points(&tpl, "hospital").iter().enumerate() {
+                    let s = store.record_finding(
+                        &tpl,
+                        insp,
+                        answer(p, Verdict::Compliant),
+                        &inspector(who),
+                        t(100 + i as i64),
+                    )?;
+                    seqs.push(s.device_seq);
+                }
+                Ok(seqs)
+            })
+        })
+        .collect();
+    let mut all: Vec<i64> = Vec::new();
+    for w in writers {
+        all.extend(w.join().expect("writer thread")?);
+    }
+    all.sort_unstable();
+    let store = open(&dir);
+    let stats = store.outbox_stats()?;
+    assert_eq!(stats.entries, 2 + 120, "two starts and 2 × 60 findings");
+    assert_eq!(
+        (stats.min_seq, stats.max_seq),
+        (1, stats.entries),
+        "gapless"
+    );
+    assert_eq!(
+        all,
+        (3..=122).collect::<Vec<_>>(),
+        "no number handed out twice"
+    );
+    Ok(())
+}

@@ -54,7 +54,12 @@ impl Store {
 
     /// Loads an inspection with its findings (each with its non-voided photo ids).
     pub fn load_inspection(&self, id: Uuid) -> Result<Inspection> {
-        read_inspection(&self.conn, id)?.ok_or_else(|| StoreError::not_found("检查", id))
+        // One read transaction: header, findings and photos from the same snapshot,
+        // even if another connection writes in between.
+        let snapshot = self.conn.unchecked_transaction()?;
+        let insp = read_inspection(&snapshot, id)?;
+        snapshot.finish()?;
+        insp.ok_or_else(|| StoreError::not_found("检查", id))
     }
 
     /// 亮证 done: starts the inspection of `task_id` at `place`. Creates the

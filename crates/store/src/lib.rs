@@ -17,9 +17,9 @@
 //! check point, observation size, consistent outcome, …). Time and the acting
 //! person are always arguments; ids come from an injectable [`IdSource`].
 //!
-//! Modules: [`db`](crate) opening and migrations; `tasks` (from the server);
-//! `inspections` (content and transitions); `evidence` (photos, signatures); `log`
-//! (outbox and audit log); `files` (durable evidence files).
+//! Modules: `db` (opening, pragmas, migrations); `tasks` (from the server, task
+//! list); `inspections` (content and transitions); `evidence` (photos,
+//! signatures); `log` (outbox and audit log); `files` (durable evidence files).
 
 mod codec;
 mod db;
