@@ -1,0 +1,404 @@
+//! The `jiandu-server` binary, run as an administrator would: users, registry
+//! import (good and bad files), plans, draw and draw verify (also after tampering),
+//! and `serve` on 127.0.0.1:0 configured from a TOML file and JIANDU_* variables.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{code, institutions_csv};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jiandu-server"));
+    c.env_remove("JIANDU_DB")
+        .env_remove("JIANDU_CONFIG")
+        .env_remove("JIANDU_NEW_PASSWORD")
+        .env("JIANDU_LOG", "warn");
+    c
+}
+
+/// Runs the binary against the database in `dir`, feeding `stdin`.
+fn run(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let db = dir.join("server.sqlite");
+    let mut child = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "stdout: {}\nstderr: {}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    text(&o.stdout)
+}
+
+fn count(dir: &Path, table: &str) -> i64 {
+    let c = rusqlite::Connection::open(dir.join("server.sqlite")).unwrap();
+    c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn users_are_added_listed_and_disabled() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    ok(&run(
+        p,
+        &[
+            "user",
+            "add",
+            "--username",
+            "admin",
+            "--name",
+            "管理员",
+            "--role",
+            "admin",
+        ],
+        "管理员的密码123\n",
+    ));
+    let o = run(
+        p,
+        &[
+            "user",
+            "add",
+            "--username",
+            "zhang",
+            "--name",
+            "张三",
+            "--role",
+            "inspector",
+        ],
+        "password123\n",
+    );
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("执法证号"), "{}", text(&o.stderr));
+    let o = run(
+        p,
+        &[
+            "user",
+            "add",
+            "--username",
+            "li",
+            "--name",
+            "李四",
+            "--role",
+            "team-lead",
+        ],
+        "short\n",
+    );
+    assert!(!o.status.success(), "password policy");
+    ok(&run(
+        p,
+        &[
+            "user",
+            "add",
+            "--username",
+            "zhang",
+            "--name",
+            "张三",
+            "--role",
+            "inspector",
+            "--badge",
+            "SX-01",
+            "--team",
+            "监督一科",
+            "--district",
+            "小店区",
+        ],
+        "password123\n",
+    ));
+    let o = run(
+        p,
+        &[
+            "user",
+            "add",
+            "--username",
+            "zhang",
+            "--name",
+            "重复",
+            "--role",
+            "admin",
+        ],
+        "password123\n",
+    );
+    assert!(text(&o.stderr).contains("已存在"), "{}", text(&o.stderr));
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(&run(p, &["user", "list", "--json"], ""))).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().all(|u| u.get("password_hash").is_none()));
+    let zhang = list.iter().find(|u| u["username"] == "zhang").unwrap();
+    assert_eq!(
+        (zhang["role"].as_str(), zhang["badge_no"].as_str()),
+        (Some("inspector"), Some("SX-01"))
+    );
+    ok(&run(p, &["user", "disable", "zhang"], ""));
+    assert!(ok(&run(p, &["user", "list"], "")).contains("已停用"));
+    let o = run(p, &["user", "disable", "nobody"], "");
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("不存在"));
+    let o = run(
+        p,
+        &["device", "revoke", "0197a000-0000-7000-8000-000000000000"],
+        "",
+    );
+    assert!(!o.status.success(), "unknown device");
+}
+
+#[test]
+fn registry_import_reports_bad_rows_and_writes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let mut bad = institutions_csv(&[("hospital", 3)], 1, "小店区");
+    bad.push_str(&format!(
+        "坏单位,{}X,P9,hospital,小店区,地址,张三,0351-1234567\n",
+        &code(9)[..17]
+    ));
+    bad.push_str("另一个,914403001922038216,P10,牙科,小店区,地址,张三,0351-1234567\n");
+    std::fs::write(p.join("bad.csv"), &bad).unwrap();
+    let o = run(p, &["registry", "import", "bad.csv"], "");
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert!(err.contains("第 5 行") && err.contains("校验位"), "{err}");
+    assert!(err.contains("第 6 行") && err.contains("牙科"), "{err}");
+    assert!(err.contains("未写入任何数据"), "{err}");
+    assert_eq!(count(p, "institutions"), 0, "nothing half-imported");
+
+    std::fs::write(
+        p.join("good.csv"),
+        institutions_csv(&[("hospital", 3), ("clinic", 4)], 1, "小店区"),
+    )
+    .unwrap();
+    let out = ok(&run(p, &["registry", "import", "good.csv"], ""));
+    assert!(out.contains("新增单位 7"), "{out}");
+    let out = ok(&run(p, &["registry", "import", "good.csv"], ""));
+    assert!(out.contains("更新单位 7"), "re-import updates: {out}");
+    assert_eq!(count(p, "institutions"), 7);
+}
+
+#[test]
+fn plans_are_listed_and_shown() {
+    let d = tempfile::tempdir().unwrap();
+    let out = ok(&run(d.path(), &["plan", "list"], ""));
+    for id in ["county-2024", "cq-district-2022", "shanxi-2025"] {
+        assert!(out.contains(id), "{out}");
+    }
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(&run(d.path(), &["plan", "list", "--json"], ""))).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    let human = ok(&run(d.path(), &["plan", "show", "shanxi-2025"], ""));
+    assert!(
+        human.contains("晋卫应急函〔2025〕23号") && human.contains("15%"),
+        "{human}"
+    );
+    let plan: serde_json::Value = serde_json::from_str(&ok(&run(
+        d.path(),
+        &["plan", "show", "shanxi-2025", "--json"],
+        "",
+    )))
+    .unwrap();
+    assert_eq!(plan["id"], "shanxi-2025");
+    assert_eq!(plan["reassignment_cap_percent"], 15);
+    let o = run(d.path(), &["plan", "show", "no-such-plan"], "");
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("不存在"));
+}
+
+#[test]
+fn draw_prints_tasks_and_verify_detects_tampering() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    std::fs::write(
+        p.join("units.csv"),
+        institutions_csv(
+            &[("hospital", 9), ("clinic", 25), ("village_clinic", 12)],
+            1,
+            "小店区",
+        ),
+    )
+    .unwrap();
+    let mut staff = "姓名,执法证号,科室,区县,回避单位\n".to_owned();
+    for n in 1..=6 {
+        staff.push_str(&format!("检查员{n},SX-{n:04},监督一科,小店区,\n"));
+    }
+    std::fs::write(p.join("staff.csv"), staff).unwrap();
+    ok(&run(p, &["registry", "import", "units.csv"], ""));
+    ok(&run(p, &["registry", "import", "staff.csv"], ""));
+
+    let o = run(p, &["draw", "--plan", "shanxi-2025"], "");
+    assert!(!o.status.success(), "seed required");
+    let human = ok(&run(
+        p,
+        &[
+            "draw",
+            "--plan",
+            "shanxi-2025",
+            "--seed",
+            "试算",
+            "--dry-run",
+        ],
+        "",
+    ));
+    assert!(
+        human.contains("试算，未保存") && human.contains("检查人员：检查员"),
+        "{human}"
+    );
+    assert_eq!(count(p, "draws"), 0, "dry run records nothing");
+
+    let v: serde_json::Value = serde_json::from_str(&ok(&run(
+        p,
+        &[
+            "draw",
+            "--plan",
+            "shanxi-2025",
+            "--seed",
+            "2025-05-08 公开摇号",
+            "--by",
+            "王科长",
+            "--json",
+        ],
+        "",
+    )))
+    .unwrap();
+    let id = v["id"].as_str().unwrap().to_owned();
+    assert_eq!(v["created_by"], "王科长");
+    // 附表1: 9 hospitals at 12% → 2; 25 clinics at 5% → 2; 12 village clinics at
+    // 5% → 1. 附件2 (blood): hospitals at 6% → 1.
+    assert_eq!(v["tasks"].as_array().unwrap().len(), 6, "{v}");
+    let again = run(p, &["draw", "--plan", "shanxi-2025", "--seed", "x"], "");
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("已经抽取过"));
+
+    let out = ok(&run(p, &["draw", "verify", &id], ""));
+    assert!(out.starts_with("一致"), "{out}");
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(&run(p, &["draw", "verify", &id, "--json"], ""))).unwrap();
+    assert_eq!(report["matches"], true);
+
+    // Re-assignment by badge number, with a reason; recorded.
+    let t0 = &v["tasks"][0];
+    let from = t0["inspectors"][0]["badge_no"].as_str().unwrap().to_owned();
+    let on_task: Vec<&str> = t0["inspectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["badge_no"].as_str().unwrap())
+        .collect();
+    let to = (1..=6)
+        .map(|n| format!("SX-{n:04}"))
+        .find(|b| !on_task.contains(&b.as_str()))
+        .unwrap();
+    let task = t0["id"].as_str().unwrap();
+    let o = run(
+        p,
+        &[
+            "draw",
+            "reassign",
+            "--task",
+            task,
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--reason",
+            "病假",
+            "--by",
+            "王科长",
+        ],
+        "",
+    );
+    // 6 drawn inspectors × 15% = 0.9 → no re-assignment allowed at all.
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("已达上限"), "{}", text(&o.stderr));
+    assert_eq!(count(p, "reassignments"), 0);
+
+    // Tamper with the stored tasks: verify must say so and exit 3.
+    let c = rusqlite::Connection::open(p.join("server.sqlite")).unwrap();
+    c.execute(
+        "UPDATE tasks SET drawn_inspectors = (SELECT drawn_inspectors FROM tasks WHERE position = 1) WHERE position = 0",
+        [],
+    )
+    .unwrap();
+    let o = run(p, &["draw", "verify", &id], "");
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains("不一致"));
+    // Tamper with the recorded inputs: detected through the inputs hash.
+    c.execute("UPDATE draws SET seed = '另一个种子'", [])
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_str(&text(
+        &run(p, &["draw", "verify", &id, "--json"], "").stdout,
+    ))
+    .unwrap();
+    assert_eq!(report["matches"], false);
+}
+
+#[test]
+fn serve_listens_where_told_and_reads_settings() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let db = p.join("from-file.sqlite");
+    std::fs::write(
+        p.join("jiandu.toml"),
+        format!(
+            "db = {:?}\nlisten = \"127.0.0.1:0\"\n",
+            db.to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let mut child = bin()
+        .args(["serve"])
+        .env("JIANDU_CONFIG", p.join("jiandu.toml"))
+        .env("JIANDU_BLOBS", p.join("blobs"))
+        .current_dir(p)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("jiandu-server listening on ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let health: serde_json::Value = rt.block_on(async {
+        reqwest::get(format!("{addr}/api/v1/health"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["backend"], "sqlite");
+    assert!(db.exists(), "database from the settings file");
+    assert!(p.join("blobs").is_dir(), "blob folder from JIANDU_BLOBS");
+}

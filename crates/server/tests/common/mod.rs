@@ -1,0 +1,134 @@
+//! Shared test fixtures: backends (SQLite always, PostgreSQL when JIANDU_TEST_PG is
+//! set), valid credit codes, registry CSVs and a real server on 127.0.0.1:0.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use jiandu_server::credit_code;
+use jiandu_server::http::{self, AppState};
+use jiandu_server::store::{self, ServerStore, postgres::PgStore};
+use std::sync::Arc;
+
+/// One backend under test.
+pub struct Backend {
+    pub name: &'static str,
+    /// What `--db` / `store::open` takes.
+    pub url: String,
+    pub store: Arc<dyn ServerStore>,
+    /// Keeps the SQLite folder alive.
+    pub dir: Option<tempfile::TempDir>,
+}
+
+/// SQLite in a fresh temp folder, and a fresh PostgreSQL database when
+/// `JIANDU_TEST_PG` is set.
+pub async fn backends() -> Vec<Backend> {
+    let mut out = vec![sqlite().await];
+    if let Some(b) = postgres().await {
+        out.push(b);
+    }
+    out
+}
+
+pub async fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir
+        .path()
+        .join("server.sqlite")
+        .to_string_lossy()
+        .into_owned();
+    let store = store::open(&url).await.unwrap();
+    Backend {
+        name: "sqlite",
+        url,
+        store,
+        dir: Some(dir),
+    }
+}
+
+pub async fn postgres() -> Option<Backend> {
+    let admin = std::env::var("JIANDU_TEST_PG")
+        .ok()
+        .filter(|s| !s.is_empty())?;
+    let url = PgStore::scratch_database(&admin)
+        .await
+        .expect("JIANDU_TEST_PG is set but PostgreSQL is not reachable");
+    let store = store::open(&url).await.unwrap();
+    Some(Backend {
+        name: "postgres",
+        url,
+        store,
+        dir: None,
+    })
+}
+
+/// A valid 统一社会信用代码 numbered `n` (GB 32100 check character computed).
+pub fn code(n: u32) -> String {
+    let body = format!("91140100{n:09}");
+    let c = credit_code::check_char(&body).unwrap();
+    format!("{body}{c}")
+}
+
+pub const INSTITUTION_HEADER: &str =
+    "名称,统一社会信用代码,执业许可证登记号,类别,区县,地址,法定代表人,联系电话\n";
+
+/// A registry CSV: `counts` units per category, numbered from `start`, in `district`.
+pub fn institutions_csv(counts: &[(&str, u32)], start: u32, district: &str) -> String {
+    let mut s = INSTITUTION_HEADER.to_owned();
+    let mut n = start;
+    for (cat, k) in counts {
+        for _ in 0..*k {
+            s.push_str(&format!(
+                "测试单位{n}号,{},PDY{n:08},{cat},{district},{district}某路{n}号,负责人{n},0351-{:07}\n",
+                code(n),
+                n % 10_000_000
+            ));
+            n += 1;
+        }
+    }
+    s
+}
+
+/// A running server on 127.0.0.1:0.
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start(store: Arc<dyn ServerStore>) -> TestServer {
+        Self::start_with_limit(store, 64 * 1024).await
+    }
+
+    pub async fn start_with_limit(store: Arc<dyn ServerStore>, max_body: usize) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = AppState::new(
+            store,
+            jiandu_core::templates::TemplateSet::builtin().unwrap(),
+        );
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let handle = tokio::spawn(http::serve(listener, state, max_body, async {
+            let _ = rx.await;
+        }));
+        TestServer {
+            base: format!("http://{addr}/api/v1"),
+            client: reqwest::Client::builder().build().unwrap(),
+            shutdown: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the server and checks it did not fail.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.unwrap().unwrap();
+        }
+    }
+}
