@@ -14,6 +14,7 @@ pub mod draw;
 pub mod inspection;
 pub mod money;
 pub mod plan;
+pub mod protocol;
 pub mod summary;
 pub mod templates;
 

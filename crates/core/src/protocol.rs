@@ -1,0 +1,513 @@
+//! The sync protocol (SYNC.md): the wire shapes the device (jiandu-sync) and the
+//! central platform (jiandu-server) exchange, defined once.
+//!
+//! - Push: the device sends its outbox rows as they are ([`PushItem`]); the server
+//!   parses each into a typed [`Mutation`] ([`Mutation::parse`]), applies it with the
+//!   same [`crate::Inspection`] methods the device used, and answers per item
+//!   ([`ItemOutcome`]): `applied {version, server_seq}` or
+//!   `rejected {reason, message, current}`. A replayed item gets its stored answer.
+//! - Pull: pages of [`Change`]s in server change-sequence order, with the server's
+//!   epoch ([`PullPage`]). A page never splits one sequence value, so `since=next`
+//!   never skips a change.
+//! - Photos: registered by id and SHA-256 ([`BlobRegistration`]), uploaded in chunks
+//!   at `Upload-Offset` (tus header names), verified on the last byte.
+//! - Document numbers (文号): blocks leased per device, authority and year
+//!   ([`DocNumberLease`]).
+//! - Progress: what the UI's progress bar shows ([`SyncProgress`]).
+//!
+//! Payloads are the jiandu-core serde shapes the device store writes into its
+//! outbox, so a new field is added in one place.
+
+use crate::inspection::{Finding, Inspection, Signature, Task};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Most items one push request may carry.
+pub const MAX_PUSH_ITEMS: usize = 500;
+/// Largest push request body (bytes). An observation may be 200,000 characters, so a
+/// batch is cut by size as well as by count.
+pub const MAX_PUSH_BYTES: usize = 8 * 1024 * 1024;
+/// Largest pull page the server returns (changes; one sequence value is never split).
+pub const MAX_PULL_LIMIT: usize = 1000;
+/// Photo chunks: at least 1 MiB (except the last) and at most 4 MiB.
+pub const MIN_CHUNK_BYTES: u64 = 1024 * 1024;
+pub const MAX_CHUNK_BYTES: u64 = 4 * 1024 * 1024;
+/// Largest blob accepted (20 MiB, the device's own photo limit).
+pub const MAX_BLOB_BYTES: u64 = 20 * 1024 * 1024;
+/// tus header names.
+pub const UPLOAD_OFFSET: &str = "Upload-Offset";
+pub const UPLOAD_LENGTH: &str = "Upload-Length";
+/// Content type of a chunk (tus).
+pub const CHUNK_CONTENT_TYPE: &str = "application/offset+octet-stream";
+/// Largest document-number block a device may lease at once.
+pub const MAX_LEASE_BLOCK: u32 = 200;
+
+/// Error body of every non-2xx answer: `code` for machines, `message` (Chinese) for
+/// people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+/// `POST /api/v1/devices/enroll`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollRequest {
+    pub username: String,
+    pub password: String,
+    pub device_name: String,
+}
+
+/// The user as enrolment returns them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolledUser {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    /// inspector / team_lead / admin.
+    pub role: String,
+    pub badge_no: Option<String>,
+}
+
+/// The answer to an enrolment: the device's own bearer token (shown once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    pub device_id: Uuid,
+    pub token: String,
+    pub user: EnrolledUser,
+    pub epoch: Uuid,
+}
+
+// ---------------------------------------------------------------------------------
+// Push
+
+/// One outbox entry as the device sends it (the store's outbox row, unchanged).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushItem {
+    pub mutation_id: Uuid,
+    pub device_seq: i64,
+    /// inspection, finding, photo or signature.
+    pub entity: String,
+    pub entity_id: Uuid,
+    pub inspection_id: Uuid,
+    /// start, set_outcome, submit, mark_unreachable, upsert, create, void.
+    pub op: String,
+    /// The inspection version the change was made on, on the device.
+    pub base_version: Option<u64>,
+    pub payload: serde_json::Value,
+}
+
+/// `POST /api/v1/sync/push`: items in device_seq order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub items: Vec<PushItem>,
+}
+
+/// Why the server refused an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// The inspection was approved: nothing changes any more.
+    Locked,
+    /// The server's record moved on in a way that conflicts (e.g. another device
+    /// started this task's inspection, or the state no longer allows the action).
+    Stale,
+    /// This user may not make this change (not assigned, wrong role).
+    Forbidden,
+    /// The change breaks a rule or is malformed.
+    Invalid,
+    /// An earlier change of the same inspection from this device was rejected, so
+    /// this one has nothing to apply to.
+    DependencyRejected,
+}
+
+impl RejectReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Locked => "locked",
+            Self::Stale => "stale",
+            Self::Forbidden => "forbidden",
+            Self::Invalid => "invalid",
+            Self::DependencyRejected => "dependency_rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Locked,
+            Self::Stale,
+            Self::Forbidden,
+            Self::Invalid,
+            Self::DependencyRejected,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+
+    /// What the conflicts list shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Locked => "已审核通过，不能再修改",
+            Self::Stale => "服务器上的记录已变化",
+            Self::Forbidden => "无权修改",
+            Self::Invalid => "内容不符合规则",
+            Self::DependencyRejected => "之前的修改被拒绝",
+        }
+    }
+}
+
+/// The result of one pushed item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ItemOutcome {
+    /// Applied: the inspection's version on the server after it, and the server
+    /// change sequence value of the transaction.
+    Applied { version: u64, server_seq: i64 },
+    /// Refused; `current` is the server's record (None when it has none).
+    Rejected {
+        reason: RejectReason,
+        /// Chinese, for the inspector.
+        message: String,
+        current: Option<Box<ServerInspection>>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResult {
+    pub mutation_id: Uuid,
+    #[serde(flatten)]
+    pub outcome: ItemOutcome,
+}
+
+/// The answer to a push: one result per item, in the request's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub results: Vec<PushResult>,
+}
+
+/// A photo's metadata, as the device store writes it into the outbox
+/// (jiandu-store's `PhotoRecord` has this exact JSON shape).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoRecord {
+    pub id: Uuid,
+    pub inspection_id: Uuid,
+    pub finding_id: Option<Uuid>,
+    /// SHA-256, lowercase hex.
+    pub sha256: String,
+    pub size_bytes: u64,
+    pub mime: String,
+    pub taken_at: DateTime<Utc>,
+    pub location: Option<GeoPoint>,
+    pub captured_by: Uuid,
+    pub captured_at: DateTime<Utc>,
+    pub voided_by: Option<Uuid>,
+    pub voided_at: Option<DateTime<Utc>>,
+    pub void_reason: Option<String>,
+}
+
+/// WGS-84 degrees.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GeoPoint {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// A pushed change, typed: what (entity, op) means and the record it carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mutation {
+    /// 亮证: the inspection starts (payload: the inspection header after the start).
+    Start(Box<Inspection>),
+    /// 处理结果 chosen.
+    SetOutcome(Box<Inspection>),
+    /// 提交审核.
+    Submit(Box<Inspection>),
+    /// 无法联系.
+    MarkUnreachable(Box<Inspection>),
+    /// An answer to one check point, new or replaced.
+    UpsertFinding(Box<Finding>),
+    /// A photo attached.
+    CreatePhoto(Box<PhotoRecord>),
+    /// A photo voided (作废), never deleted.
+    VoidPhoto(Box<PhotoRecord>),
+    /// A signature, or a party's refusal to sign.
+    CreateSignature(Box<Signature>),
+}
+
+impl Mutation {
+    /// Reads an outbox row's (entity, op, payload). `Err` is a Chinese message for an
+    /// `invalid` rejection.
+    pub fn parse(item: &PushItem) -> Result<Mutation, String> {
+        fn de<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<Box<T>, String> {
+            serde_json::from_value(v.clone())
+                .map(Box::new)
+                .map_err(|e| format!("修改内容格式不正确：{e}"))
+        }
+        let p = &item.payload;
+        let m = match (item.entity.as_str(), item.op.as_str()) {
+            ("inspection", "start") => Mutation::Start(de(p)?),
+            ("inspection", "set_outcome") => Mutation::SetOutcome(de(p)?),
+            ("inspection", "submit") => Mutation::Submit(de(p)?),
+            ("inspection", "mark_unreachable") => Mutation::MarkUnreachable(de(p)?),
+            ("finding", "upsert") => Mutation::UpsertFinding(de(p)?),
+            ("photo", "create") => Mutation::CreatePhoto(de(p)?),
+            ("photo", "void") => Mutation::VoidPhoto(de(p)?),
+            ("signature", "create") => Mutation::CreateSignature(de(p)?),
+            (e, o) => return Err(format!("未知的修改类型：{e}/{o}")),
+        };
+        // The row's ids must agree with its payload: the server files results under
+        // them.
+        let (entity_id, inspection_id) = match &m {
+            Mutation::Start(i)
+            | Mutation::SetOutcome(i)
+            | Mutation::Submit(i)
+            | Mutation::MarkUnreachable(i) => (i.id, i.id),
+            Mutation::UpsertFinding(f) => (f.id, f.inspection_id),
+            Mutation::CreatePhoto(p) | Mutation::VoidPhoto(p) => (p.id, p.inspection_id),
+            Mutation::CreateSignature(s) => (s.id, s.inspection_id),
+        };
+        if entity_id != item.entity_id || inspection_id != item.inspection_id {
+            return Err("修改记录的编号与内容不一致".into());
+        }
+        Ok(m)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Pull
+
+/// An inspection as the server holds it, with its evidence metadata: what a pull
+/// brings and what a rejection shows beside the local edit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerInspection {
+    pub inspection: Inspection,
+    pub photos: Vec<PhotoRecord>,
+    pub signatures: Vec<Signature>,
+    /// Server change sequence value that last wrote it.
+    pub seq: i64,
+}
+
+/// One change visible to the pulling user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChangeBody {
+    /// A task (with its institution snapshot and inspectors), new or changed.
+    Task { task: Box<Task> },
+    /// Tombstone: the task is no longer this user's (re-assigned away).
+    TaskRemoved { task_id: Uuid },
+    /// An inspection: content, review decision (退回 with comments, 通过).
+    Inspection { inspection: Box<ServerInspection> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub seq: i64,
+    #[serde(flatten)]
+    pub body: ChangeBody,
+}
+
+/// `GET /api/v1/sync/pull?since=SEQ&limit=N`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullPage {
+    /// The server database's identity: a new epoch means restore, resync from 0.
+    pub epoch: Uuid,
+    pub changes: Vec<Change>,
+    /// Cursor for the next request (`since`).
+    pub next: i64,
+    pub has_more: bool,
+}
+
+// ---------------------------------------------------------------------------------
+// Photos (and signature images)
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlobKind {
+    Photo,
+    Signature,
+}
+
+impl BlobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Photo => "photo",
+            Self::Signature => "signature",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "photo" => Some(Self::Photo),
+            "signature" => Some(Self::Signature),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /api/v1/photos`: announces a file by id and hash before its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRegistration {
+    pub id: Uuid,
+    pub kind: BlobKind,
+    pub inspection_id: Uuid,
+    /// SHA-256, lowercase hex.
+    pub sha256: String,
+    pub size: u64,
+    pub mime: String,
+}
+
+/// Where an upload stands (`POST /api/v1/photos` and `HEAD`/`PATCH …/content`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobStatus {
+    pub id: Uuid,
+    /// Bytes the server holds durably.
+    pub offset: u64,
+    pub size: u64,
+    /// The hash was verified: nothing more to send.
+    pub complete: bool,
+}
+
+// ---------------------------------------------------------------------------------
+// Document numbers (文号)
+
+/// `POST /api/v1/doc-numbers/lease`. `request_id` makes a retried request return
+/// the same block instead of a second one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseRequest {
+    pub request_id: Uuid,
+    /// Issuing authority's 文号 prefix, e.g. `并卫监`.
+    pub authority: String,
+    pub year: i32,
+    /// How many numbers (1..=[`MAX_LEASE_BLOCK`]).
+    pub count: u32,
+}
+
+/// A block of document numbers `first..=last` for one device, authority and year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocNumberLease {
+    pub authority: String,
+    pub year: i32,
+    pub first: u32,
+    pub last: u32,
+}
+
+// ---------------------------------------------------------------------------------
+// Progress
+
+/// Which step a sync is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncPhase {
+    Push,
+    Photos,
+    Leases,
+    Pull,
+    Done,
+}
+
+/// What the progress bar shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    /// Outbox items still to push.
+    pub items_left: u64,
+    /// Items pushed in this sync.
+    pub items_done: u64,
+    /// Photo bytes still to upload, and uploaded in this sync.
+    pub bytes_left: u64,
+    pub bytes_done: u64,
+    /// Photos (and signature images) not yet verified by the server.
+    pub photos_left: u64,
+    /// Changes pulled in this sync.
+    pub changes_pulled: u64,
+}
+
+/// Events a sync reports, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SyncEvent {
+    Started,
+    Progress {
+        phase: SyncPhase,
+        progress: SyncProgress,
+    },
+    /// Finished; `conflicts`: rejected edits waiting for the inspector.
+    Finished {
+        progress: SyncProgress,
+        conflicts: u64,
+    },
+    /// Stopped by an error; retried later with backoff.
+    Failed {
+        code: String,
+        message: String,
+    },
+    /// The device was revoked: sync stops for good; local data is kept.
+    Revoked {
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(entity: &str, op: &str, payload: serde_json::Value) -> PushItem {
+        PushItem {
+            mutation_id: Uuid::nil(),
+            device_seq: 1,
+            entity: entity.into(),
+            entity_id: Uuid::from_u128(1),
+            inspection_id: Uuid::from_u128(1),
+            op: op.into(),
+            base_version: Some(0),
+            payload,
+        }
+    }
+
+    #[test]
+    fn outcomes_have_stable_wire_names() {
+        let applied = PushResult {
+            mutation_id: Uuid::nil(),
+            outcome: ItemOutcome::Applied {
+                version: 3,
+                server_seq: 9,
+            },
+        };
+        let v = serde_json::to_value(&applied).expect("serializes");
+        assert_eq!(v["status"], "applied");
+        assert_eq!(v["server_seq"], 9);
+        let rejected = ItemOutcome::Rejected {
+            reason: RejectReason::DependencyRejected,
+            message: "x".into(),
+            current: None,
+        };
+        let v = serde_json::to_value(&rejected).expect("serializes");
+        assert_eq!(v["reason"], "dependency_rejected");
+        for r in [
+            RejectReason::Locked,
+            RejectReason::Stale,
+            RejectReason::Forbidden,
+            RejectReason::Invalid,
+            RejectReason::DependencyRejected,
+        ] {
+            assert_eq!(serde_json::to_value(r).expect("serializes"), r.as_str());
+            assert_eq!(RejectReason::parse(r.as_str()), Some(r));
+        }
+    }
+
+    #[test]
+    fn parse_checks_kind_and_ids() {
+        let insp = Inspection::new(Uuid::from_u128(1), Uuid::from_u128(2));
+        let payload = serde_json::to_value(&insp).expect("serializes");
+        assert!(matches!(
+            Mutation::parse(&item("inspection", "start", payload.clone())),
+            Ok(Mutation::Start(_))
+        ));
+        assert!(Mutation::parse(&item("inspection", "explode", payload.clone())).is_err());
+        let mut wrong = item("inspection", "submit", payload);
+        wrong.entity_id = Uuid::from_u128(7);
+        assert!(
+            Mutation::parse(&wrong).is_err(),
+            "ids must match the payload"
+        );
+        assert!(Mutation::parse(&item("finding", "upsert", serde_json::json!({}))).is_err());
+    }
+}
