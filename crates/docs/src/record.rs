@@ -167,12 +167,13 @@ impl RecordDoc {
     }
 }
 
-/// "1、2、5", or "无".
+/// "第1、2、5号", or "无".
 fn numbers_text(n: &[u32]) -> String {
     if n.is_empty() {
         "无".to_owned()
     } else {
-        n.iter().map(u32::to_string).collect::<Vec<_>>().join("、")
+        let list = n.iter().map(u32::to_string).collect::<Vec<_>>().join("、");
+        format!("第{list}号")
     }
 }
 
@@ -243,6 +244,9 @@ pub(crate) fn render_record_with(font: &FontFace, doc: &RecordDoc) -> Result<Vec
     c.gap(4.0);
     c.ensure(LABEL.line_height() * 4.0);
     c.paragraph("现场检查情况：", LABEL, 0.0);
+    // One wide column holds the item, the facts and the photo numbers of each
+    // observation, so the facts get the width and the observation reads (and is
+    // extracted by text tools) as one piece.
     let columns = [
         Column {
             header: "序号".into(),
@@ -250,19 +254,9 @@ pub(crate) fn render_record_with(font: &FontFace, doc: &RecordDoc) -> Result<Vec
             align: Align::Center,
         },
         Column {
-            header: "检查项目".into(),
-            share: 2.6,
+            header: "检查项目及现场检查情况".into(),
+            share: 9.0,
             align: Align::Left,
-        },
-        Column {
-            header: "现场检查情况".into(),
-            share: 5.2,
-            align: Align::Left,
-        },
-        Column {
-            header: "照片编号".into(),
-            share: 1.2,
-            align: Align::Center,
         },
     ];
     let rows: Vec<Vec<String>> = doc
@@ -272,9 +266,12 @@ pub(crate) fn render_record_with(font: &FontFace, doc: &RecordDoc) -> Result<Vec
         .map(|(k, o)| {
             vec![
                 (k + 1).to_string(),
-                o.item.clone(),
-                o.facts.clone(),
-                numbers_text(&o.photo_numbers),
+                format!(
+                    "检查项目：{}\n现场情况：{}\n现场照片：{}",
+                    o.item,
+                    o.facts,
+                    numbers_text(&o.photo_numbers)
+                ),
             ]
         })
         .collect();

@@ -222,7 +222,7 @@ pub fn photos() -> Vec<PhotoDoc> {
         .map(|(i, item)| {
             let n = i as u32 + 1;
             let file = if i == 0 {
-                photo_jpeg(800, 600, n)
+                photo_jpeg(640, 480, n)
             } else {
                 photo_jpeg(2400, 1800, n)
             };
