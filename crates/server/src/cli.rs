@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::http::{self, AppState, UserView};
 use crate::plans;
 use crate::registry;
+use crate::reports;
 use crate::settings::{FileSettings, Settings};
 use crate::store::{self, NewUser, ServerStore, User};
 use anyhow::{Context, anyhow, bail};
@@ -66,6 +67,47 @@ enum Command {
     Plan(PlanCmd),
     /// Double-random draw (双随机抽取): `draw --plan ID --seed TEXT`, or a subcommand.
     Draw(DrawArgs),
+    /// Reports: 汇总表, public results, progress.
+    #[command(subcommand)]
+    Report(ReportCmd),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SummaryFormat {
+    Csv,
+    Xlsx,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportCmd {
+    /// A 汇总表 from approved inspections.
+    Summary {
+        #[arg(long)]
+        plan: String,
+        /// Table code (see `plan show`), e.g. medical-summary.
+        #[arg(long)]
+        table: String,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: SummaryFormat,
+        /// Output file (required for xlsx; default stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Inspected units with their public result category (一公开).
+    Public {
+        #[arg(long)]
+        plan: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Per category: drawn, inspected, approved; deadlines.
+    Progress {
+        #[arg(long)]
+        plan: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -337,6 +379,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Plan(_) => {}
         Command::Draw(args) => return draw_cmd(&*store, args).await,
+        Command::Report(cmd) => report_cmd(&*store, cmd).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -620,4 +663,64 @@ async fn draw_cmd(store: &dyn ServerStore, args: DrawArgs) -> anyhow::Result<Exi
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn report_cmd(store: &dyn ServerStore, cmd: ReportCmd) -> anyhow::Result<()> {
+    let t = templates()?;
+    let find = |id: &str| {
+        t.plan(id)
+            .ok_or_else(|| anyhow!("计划“{id}”不存在（见 plan list）"))
+    };
+    match cmd {
+        ReportCmd::Summary {
+            plan,
+            table,
+            format,
+            out,
+        } => {
+            let plan = find(&plan)?;
+            let (table, report) = reports::summary_table(store, plan, &table)
+                .await
+                .map_err(api)?;
+            let bytes = match format {
+                SummaryFormat::Csv => reports::to_csv(&table, &report).into_bytes(),
+                SummaryFormat::Json => serde_json::to_vec_pretty(&report)?,
+                SummaryFormat::Xlsx => {
+                    if out.is_none() {
+                        bail!("XLSX 格式请用 --out 指定输出文件");
+                    }
+                    reports::to_xlsx(&table, &report).map_err(api)?
+                }
+            };
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, bytes)
+                        .with_context(|| format!("无法写入 {}", path.display()))?;
+                    println!("已生成 {}", path.display());
+                }
+                None => std::io::stdout().lock().write_all(&bytes)?,
+            }
+        }
+        ReportCmd::Public { plan, json } => {
+            let list = reports::public_list(store, find(&plan)?, &t.catalogue)
+                .await
+                .map_err(api)?;
+            if json {
+                print_json(&list)?;
+            } else {
+                print!("{}", reports::render_public(&list));
+            }
+        }
+        ReportCmd::Progress { plan, json } => {
+            let p = reports::progress(store, find(&plan)?, &t.catalogue, Utc::now().date_naive())
+                .await
+                .map_err(api)?;
+            if json {
+                print_json(&p)?;
+            } else {
+                print!("{}", reports::render_progress(&p));
+            }
+        }
+    }
+    Ok(())
 }

@@ -216,7 +216,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/review/queue", get(review_queue))
         .route("/inspections/{id}", get(show_inspection))
         .route("/inspections/{id}/approve", post(approve))
-        .route("/inspections/{id}/return", post(return_with_comments));
+        .route("/inspections/{id}/return", post(return_with_comments))
+        .route("/reports/summary", get(report_summary))
+        .route("/reports/public", get(report_public))
+        .route("/reports/progress", get(report_progress));
     Router::new()
         .nest("/api/v1", api)
         .fallback(not_found)
@@ -811,5 +814,98 @@ async fn return_with_comments(
 ) -> Result<Json<StoredInspection>, ApiError> {
     Ok(Json(
         decide(&s, &a, id, req.version, Some(req.comment)).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SummaryQuery {
+    plan: String,
+    table: String,
+    /// json (default), csv or xlsx.
+    format: Option<String>,
+}
+
+fn plan_of<'a>(s: &'a AppState, id: &str) -> Result<&'a jiandu_core::Plan, ApiError> {
+    s.templates
+        .plan(id)
+        .ok_or_else(|| ApiError::not_found(format!("计划“{id}”不存在")))
+}
+
+async fn report_summary(
+    State(s): State<AppState>,
+    a: Authed,
+    ApiQuery(q): ApiQuery<SummaryQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    a.require(&[Role::Admin, Role::TeamLead])?;
+    let plan = plan_of(&s, &q.plan)?;
+    let (table, report) = crate::reports::summary_table(&*s.store, plan, &q.table).await?;
+    let file = |ext: &str| format!("attachment; filename=\"{}-{}.{ext}\"", plan.id, table.code);
+    Ok(match q.format.as_deref().unwrap_or("json") {
+        "json" => Json(report).into_response(),
+        "csv" => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/csv; charset=utf-8".to_owned(),
+                ),
+                (axum::http::header::CONTENT_DISPOSITION, file("csv")),
+            ],
+            crate::reports::to_csv(&table, &report),
+        )
+            .into_response(),
+        "xlsx" => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+                ),
+                (axum::http::header::CONTENT_DISPOSITION, file("xlsx")),
+            ],
+            crate::reports::to_xlsx(&table, &report)?,
+        )
+            .into_response(),
+        other => {
+            return Err(ApiError::bad_request(
+                "invalid_format",
+                format!("不支持的格式“{other}”（可选 json、csv、xlsx）"),
+            ));
+        }
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanQuery {
+    plan: String,
+}
+
+async fn report_public(
+    State(s): State<AppState>,
+    _a: Authed,
+    ApiQuery(q): ApiQuery<PlanQuery>,
+) -> Result<Json<Vec<crate::reports::PublicEntry>>, ApiError> {
+    let plan = plan_of(&s, &q.plan)?;
+    Ok(Json(
+        crate::reports::public_list(&*s.store, plan, &s.templates.catalogue).await?,
+    ))
+}
+
+async fn report_progress(
+    State(s): State<AppState>,
+    a: Authed,
+    ApiQuery(q): ApiQuery<PlanQuery>,
+) -> Result<Json<crate::reports::Progress>, ApiError> {
+    a.require(&[Role::Admin, Role::TeamLead])?;
+    let plan = plan_of(&s, &q.plan)?;
+    Ok(Json(
+        crate::reports::progress(
+            &*s.store,
+            plan,
+            &s.templates.catalogue,
+            Utc::now().date_naive(),
+        )
+        .await?,
     ))
 }

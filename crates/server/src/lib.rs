@@ -14,5 +14,6 @@ pub mod error;
 pub mod http;
 pub mod plans;
 pub mod registry;
+pub mod reports;
 pub mod settings;
 pub mod store;
