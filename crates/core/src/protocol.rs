@@ -379,6 +379,11 @@ pub struct LeaseRequest {
     pub year: i32,
     /// How many numbers (1..=[`MAX_LEASE_BLOCK`]).
     pub count: u32,
+    /// The highest number this device has ever held for this authority and year:
+    /// the server never issues at or below it, so a server restored from an older
+    /// backup does not hand out a number a device already has.
+    #[serde(default)]
+    pub floor: u32,
 }
 
 /// A block of document numbers `first..=last` for one device, authority and year.

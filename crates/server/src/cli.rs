@@ -395,7 +395,7 @@ async fn serve(settings: Settings, store: Arc<dyn ServerStore>) -> anyhow::Resul
     // The first stdout line is read by tests and scripts to learn the port.
     println!("jiandu-server listening on http://{addr}");
     std::io::stdout().flush()?;
-    let state = AppState::new(store, templates()?);
+    let state = AppState::new(store, templates()?).with_blobs(settings.blobs.clone());
     http::serve(listener, state, settings.max_body_bytes, shutdown_signal()).await?;
     Ok(())
 }

@@ -34,6 +34,8 @@ pub struct AppState {
     pub store: Arc<dyn ServerStore>,
     pub templates: Arc<TemplateSet>,
     pub limiter: Arc<LoginLimiter>,
+    /// Sync: blob folder and upload locks ([`crate::sync_api`]).
+    pub sync: Arc<crate::sync_api::SyncContext>,
 }
 
 impl AppState {
@@ -42,7 +44,16 @@ impl AppState {
             store,
             templates: Arc::new(templates),
             limiter: Arc::new(LoginLimiter::default()),
+            sync: Arc::new(crate::sync_api::SyncContext::new(
+                std::path::Path::new(crate::settings::DEFAULT_DATA_DIR).join("blobs"),
+            )),
         }
+    }
+
+    /// Keeps photos and signature images in `dir` (settings `blobs`).
+    pub fn with_blobs(mut self, dir: std::path::PathBuf) -> Self {
+        self.sync = Arc::new(crate::sync_api::SyncContext::new(dir));
+        self
     }
 }
 
@@ -220,6 +231,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/reports/summary", get(report_summary))
         .route("/reports/public", get(report_public))
         .route("/reports/progress", get(report_progress));
+    let api = api.merge(crate::sync_api::routes());
     Router::new()
         .nest("/api/v1", api)
         .fallback(not_found)
@@ -780,6 +792,9 @@ async fn decide(
         }
     }
     .map_err(rule_error)?;
+    if comment.is_none() {
+        crate::sync_api::check_photos_complete(&*s.store, id).await?;
+    }
     let review = ReviewRecord {
         id: Uuid::now_v7(),
         inspection_id: id,

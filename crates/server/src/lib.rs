@@ -17,3 +17,4 @@ pub mod registry;
 pub mod reports;
 pub mod settings;
 pub mod store;
+pub mod sync_api;

@@ -17,10 +17,16 @@ use std::time::Duration;
 
 /// The device migrations, in order. Migration `n` (1-based) brings the database to
 /// `user_version = n`. Append only: never edit a published migration.
-pub(crate) const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("../../../migrations/device/0001_initial.sql"),
-)];
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("../../../migrations/device/0001_initial.sql"),
+    ),
+    (
+        "0002_sync",
+        include_str!("../../../migrations/device/0002_sync.sql"),
+    ),
+];
 
 /// The newest schema version this binary knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

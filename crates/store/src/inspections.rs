@@ -397,7 +397,7 @@ pub(crate) fn resolve_checklist<'t>(
     Ok(checklist)
 }
 
-fn write_header(c: &mut Change<'_>, insp: &Inspection) -> Result<()> {
+pub(crate) fn write_header(c: &mut Change<'_>, insp: &Inspection) -> Result<()> {
     let outcome = insp.outcome.as_ref();
     let penalty = outcome.and_then(|o| o.penalty.as_ref());
     let flag = |f: fn(&Penalty) -> bool| penalty.map(|p| i64::from(f(p)));

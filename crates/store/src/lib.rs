@@ -19,7 +19,8 @@
 //!
 //! Modules: `db` (opening, pragmas, migrations); `tasks` (from the server, task
 //! list); `inspections` (content and transitions); `evidence` (photos,
-//! signatures); `log` (outbox and audit log); `files` (durable evidence files).
+//! signatures); `log` (outbox and audit log); `files` (durable evidence files);
+//! `sync` (enrolment, push answers, conflicts, pull pages, uploads, 文号 blocks).
 
 mod codec;
 mod db;
@@ -29,6 +30,7 @@ mod files;
 mod ids;
 mod inspections;
 mod log;
+mod sync;
 mod tasks;
 
 pub use db::SCHEMA_VERSION;
@@ -41,6 +43,7 @@ pub use files::{FileIntegrity, FileSource};
 pub use ids::{IdSource, SequentialIds, UuidV7};
 pub use inspections::{Answer, Review};
 pub use log::{AuditEntry, OutboxEntry, OutboxStats};
+pub use sync::{Conflict, DocNumberStock, PullTally, PushTally, SyncState, UploadJob};
 pub use tasks::{TaskFilter, TaskRow};
 
 use chrono::{DateTime, Utc};

@@ -5,9 +5,10 @@
 
 use crate::Store;
 use crate::codec::{
-    date, draw_kind_str, json, parse_date, parse_draw_kind, parse_opt_uuid, parse_uuid, ts,
+    date, draw_kind_str, json, parse_date, parse_draw_kind, parse_opt_uuid, parse_uuid,
 };
 use crate::error::{Result, StoreError};
+use crate::log::Change;
 use chrono::{DateTime, NaiveDate, Utc};
 use jiandu_core::inspection::{AssignedInspector, DrawKind, Institution, Task};
 use jiandu_core::templates::TemplateSet;
@@ -60,64 +61,7 @@ impl Store {
     pub fn upsert_tasks(&mut self, tasks: &[Task], at: DateTime<Utc>) -> Result<()> {
         self.write(None, at, |c| {
             for task in tasks {
-                let before = read_task(c.tx, task.id)?;
-                if before.as_ref() == Some(task) {
-                    continue;
-                }
-                let i = &task.institution;
-                c.tx.execute(
-                    "INSERT INTO tasks (id, plan_id, checklist, draw_kind, followup, deadline,
-                        institution_id, institution_name, credit_code, licence_no, category,
-                        district, address, legal_representative, phone, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-                     ON CONFLICT (id) DO UPDATE SET
-                        plan_id = excluded.plan_id, checklist = excluded.checklist,
-                        draw_kind = excluded.draw_kind, followup = excluded.followup,
-                        deadline = excluded.deadline, institution_id = excluded.institution_id,
-                        institution_name = excluded.institution_name,
-                        credit_code = excluded.credit_code, licence_no = excluded.licence_no,
-                        category = excluded.category, district = excluded.district,
-                        address = excluded.address,
-                        legal_representative = excluded.legal_representative,
-                        phone = excluded.phone, received_at = excluded.received_at",
-                    params![
-                        task.id.to_string(),
-                        task.plan_id,
-                        task.checklist,
-                        draw_kind_str(task.draw_kind),
-                        task.followup,
-                        task.deadline.map(date),
-                        i.id.to_string(),
-                        i.name,
-                        i.credit_code,
-                        i.licence_no,
-                        i.category.as_str(),
-                        i.district,
-                        i.address,
-                        i.legal_representative,
-                        i.phone,
-                        ts(at),
-                    ],
-                )?;
-                c.tx.execute(
-                    "DELETE FROM task_inspectors WHERE task_id = ?1",
-                    [task.id.to_string()],
-                )?;
-                for (pos, ins) in task.inspectors.iter().enumerate() {
-                    c.tx.execute(
-                        "INSERT INTO task_inspectors (task_id, position, user_id, name, badge_no)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![
-                            task.id.to_string(),
-                            pos as i64,
-                            ins.user_id.to_string(),
-                            ins.name,
-                            ins.badge_no
-                        ],
-                    )?;
-                }
-                let before = before.as_ref().map(json).transpose()?;
-                c.audit("task", task.id, "upsert_task", before, Some(json(task)?))?;
+                upsert_task_in(c, task)?;
             }
             Ok(())
         })
@@ -191,6 +135,70 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Stores one task from the server inside the caller's transaction (no outbox
+/// entry: the server is the single writer of tasks).
+pub(crate) fn upsert_task_in(c: &mut Change<'_>, task: &Task) -> Result<()> {
+    let before = read_task(c.tx, task.id)?;
+    if before.as_ref() == Some(task) {
+        return Ok(());
+    }
+    let i = &task.institution;
+    c.tx.execute(
+        "INSERT INTO tasks (id, plan_id, checklist, draw_kind, followup, deadline,
+                institution_id, institution_name, credit_code, licence_no, category,
+                district, address, legal_representative, phone, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             ON CONFLICT (id) DO UPDATE SET
+                plan_id = excluded.plan_id, checklist = excluded.checklist,
+                draw_kind = excluded.draw_kind, followup = excluded.followup,
+                deadline = excluded.deadline, institution_id = excluded.institution_id,
+                institution_name = excluded.institution_name,
+                credit_code = excluded.credit_code, licence_no = excluded.licence_no,
+                category = excluded.category, district = excluded.district,
+                address = excluded.address,
+                legal_representative = excluded.legal_representative,
+                phone = excluded.phone, received_at = excluded.received_at",
+        params![
+            task.id.to_string(),
+            task.plan_id,
+            task.checklist,
+            draw_kind_str(task.draw_kind),
+            task.followup,
+            task.deadline.map(date),
+            i.id.to_string(),
+            i.name,
+            i.credit_code,
+            i.licence_no,
+            i.category.as_str(),
+            i.district,
+            i.address,
+            i.legal_representative,
+            i.phone,
+            c.at(),
+        ],
+    )?;
+    c.tx.execute(
+        "DELETE FROM task_inspectors WHERE task_id = ?1",
+        [task.id.to_string()],
+    )?;
+    for (pos, ins) in task.inspectors.iter().enumerate() {
+        c.tx.execute(
+            "INSERT INTO task_inspectors (task_id, position, user_id, name, badge_no)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                task.id.to_string(),
+                pos as i64,
+                ins.user_id.to_string(),
+                ins.name,
+                ins.badge_no
+            ],
+        )?;
+    }
+    let before = before.as_ref().map(json).transpose()?;
+    c.audit("task", task.id, "upsert_task", before, Some(json(task)?))?;
+    Ok(())
 }
 
 pub(crate) fn read_task(conn: &Connection, id: Uuid) -> Result<Option<Task>> {

@@ -18,6 +18,7 @@
 
 pub mod postgres;
 pub mod sqlite;
+pub mod sync;
 
 use crate::error::StoreError;
 use async_trait::async_trait;
@@ -283,7 +284,7 @@ pub struct ReviewRecord {
 
 /// Storage of the central platform. Every method is one transaction.
 #[async_trait]
-pub trait ServerStore: Send + Sync + std::fmt::Debug {
+pub trait ServerStore: sync::SyncStore + Send + Sync + std::fmt::Debug {
     /// Which backend: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -11,10 +11,18 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
 /// Embedded migrations: (version, SQL), applied in order.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../../../migrations/server-postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../../migrations/server-postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../../migrations/server-postgres/0002_sync.sql"),
+    ),
+];
+
+mod sync_impl;
 
 /// Serialises concurrent migrations of several server processes.
 const MIGRATION_LOCK: i64 = 0x6a69_616e_6475; // "jiandu"

@@ -12,10 +12,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Embedded migrations: (version, SQL), applied in order.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../../../migrations/server-sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../../migrations/server-sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../../migrations/server-sqlite/0002_sync.sql"),
+    ),
+];
+
+mod sync_impl;
 
 /// Opens a connection with the pragmas every server connection needs.
 pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {

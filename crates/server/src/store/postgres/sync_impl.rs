@@ -1,0 +1,417 @@
+//! [`SyncStore`] on PostgreSQL (migration 0002). A child of `postgres` so it shares
+//! the pool and the change-sequence bump, whose row lock serialises writers.
+
+use super::*;
+use crate::store::sync::*;
+use jiandu_core::protocol::{
+    BlobKind, DocNumberLease, ItemOutcome, LeaseRequest, PushResult, ServerInspection,
+};
+
+const BLOB_COLS: &str = "id, kind, inspection_id, sha256, size, mime, complete, voided, meta, seq";
+
+fn blob_row(r: &Row) -> StoreResult<BlobRow> {
+    let kind: String = r.try_get("kind")?;
+    let meta: Option<serde_json::Value> = r.try_get("meta")?;
+    Ok(BlobRow {
+        id: r.try_get("id")?,
+        kind: BlobKind::parse(&kind)
+            .ok_or_else(|| StoreError::Internal(format!("blob kind {kind}")))?,
+        inspection_id: r.try_get("inspection_id")?,
+        sha256: r.try_get("sha256")?,
+        size: r.try_get::<_, Option<i64>>("size")?.map(|s| s as u64),
+        mime: r.try_get("mime")?,
+        complete: r.try_get("complete")?,
+        voided: r.try_get("voided")?,
+        meta: meta.map(serde_json::from_value).transpose()?,
+        seq: r.try_get("seq")?,
+    })
+}
+
+async fn get_blob(c: &impl GenericClient, id: Uuid) -> StoreResult<Option<BlobRow>> {
+    c.query_opt(
+        &format!("SELECT {BLOB_COLS} FROM blobs WHERE id = $1"),
+        &[&id],
+    )
+    .await?
+    .as_ref()
+    .map(blob_row)
+    .transpose()
+}
+
+async fn get_stored(c: &impl GenericClient, id: Uuid) -> StoreResult<Option<StoredInspection>> {
+    c.query_opt("SELECT body, seq FROM inspections WHERE id = $1", &[&id])
+        .await?
+        .as_ref()
+        .map(inspection_row)
+        .transpose()
+}
+
+async fn bundle(c: &impl GenericClient, stored: StoredInspection) -> StoreResult<ServerInspection> {
+    let id = stored.inspection.id;
+    let photos = c
+        .query(
+            "SELECT meta FROM blobs WHERE inspection_id = $1 AND kind = 'photo'
+             AND meta IS NOT NULL ORDER BY seq, id",
+            &[&id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(serde_json::from_value(
+                r.try_get::<_, serde_json::Value>(0)?,
+            )?)
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let signatures = c
+        .query(
+            "SELECT body FROM inspection_signatures WHERE inspection_id = $1 ORDER BY seq, id",
+            &[&id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(serde_json::from_value(
+                r.try_get::<_, serde_json::Value>(0)?,
+            )?)
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(ServerInspection {
+        inspection: stored.inspection,
+        photos,
+        signatures,
+        seq: stored.seq,
+    })
+}
+
+#[async_trait]
+impl SyncStore for PgStore {
+    async fn push(
+        &self,
+        device_id: Uuid,
+        items: Vec<PreparedItem>,
+    ) -> StoreResult<Vec<PushResult>> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let seq = bump(&tx).await?;
+        let mut out = Vec::with_capacity(items.len());
+        for p in items {
+            let mutation_id = p.item.mutation_id;
+            let known = tx
+                .query_opt(
+                    "SELECT outcome FROM sync_results WHERE device_id = $1 AND mutation_id = $2",
+                    &[&device_id, &mutation_id],
+                )
+                .await?;
+            if let Some(row) = known {
+                out.push(PushResult {
+                    mutation_id,
+                    outcome: serde_json::from_value(row.try_get::<_, serde_json::Value>(0)?)?,
+                });
+                continue;
+            }
+            let inspection_id = p.item.inspection_id;
+            let stored = get_stored(&tx, inspection_id).await?;
+            let task_inspection = match (&stored, p.task_id) {
+                (None, Some(task)) => tx
+                    .query_opt("SELECT id FROM inspections WHERE task_id = $1", &[&task])
+                    .await?
+                    .map(|r| r.try_get::<_, Uuid>(0))
+                    .transpose()?,
+                _ => None,
+            };
+            let blob = match p.item.entity.as_str() {
+                "photo" | "signature" => get_blob(&tx, p.item.entity_id).await?,
+                _ => None,
+            };
+            let earlier_rejected = tx
+                .query_opt(
+                    "SELECT 1 FROM sync_results
+                     WHERE device_id = $1 AND inspection_id = $2 AND status = 'rejected' LIMIT 1",
+                    &[&device_id, &inspection_id],
+                )
+                .await?
+                .is_some();
+            let state = ItemState {
+                inspection: stored.as_ref().map(|s| s.inspection.clone()),
+                task_inspection,
+                blob,
+                earlier_rejected,
+            };
+            let outcome = match (p.decide)(&state) {
+                ItemDecision::Apply {
+                    inspection,
+                    blob,
+                    signature,
+                } => {
+                    tx.execute(
+                        "INSERT INTO inspections (id, task_id, status, version, body, updated_at, seq)
+                         VALUES ($1, $2, $3, $4, $5, now(), $6)
+                         ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+                             version = excluded.version, body = excluded.body,
+                             updated_at = excluded.updated_at, seq = excluded.seq",
+                        &[
+                            &inspection.id,
+                            &inspection.task_id,
+                            &inspection.status.as_str(),
+                            &(inspection.version as i64),
+                            &serde_json::to_value(&*inspection)?,
+                            &seq,
+                        ],
+                    )
+                    .await?;
+                    if let Some(b) = &blob {
+                        tx.execute(
+                            "INSERT INTO blobs (id, kind, inspection_id, sha256, size, mime, voided,
+                                                meta, seq)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                             ON CONFLICT (id) DO UPDATE SET voided = excluded.voided,
+                                 meta = coalesce(excluded.meta, blobs.meta),
+                                 size = coalesce(blobs.size, excluded.size), seq = excluded.seq",
+                            &[
+                                &b.id,
+                                &b.kind.as_str(),
+                                &inspection.id,
+                                &b.sha256,
+                                &b.size.map(|s| s as i64),
+                                &b.mime,
+                                &b.voided,
+                                &b.meta.as_ref().map(serde_json::to_value).transpose()?,
+                                &seq,
+                            ],
+                        )
+                        .await?;
+                    }
+                    if let Some(s) = &signature {
+                        tx.execute(
+                            "INSERT INTO inspection_signatures (id, inspection_id, body, seq)
+                             VALUES ($1, $2, $3, $4)",
+                            &[&s.id, &inspection.id, &serde_json::to_value(&**s)?, &seq],
+                        )
+                        .await?;
+                    }
+                    ItemOutcome::Applied {
+                        version: inspection.version,
+                        server_seq: seq,
+                    }
+                }
+                ItemDecision::Reject { reason, message } => {
+                    let current = match stored {
+                        Some(s) => Some(Box::new(bundle(&tx, s).await?)),
+                        None => None,
+                    };
+                    ItemOutcome::Rejected {
+                        reason,
+                        message,
+                        current,
+                    }
+                }
+            };
+            let status = match outcome {
+                ItemOutcome::Applied { .. } => "applied",
+                ItemOutcome::Rejected { .. } => "rejected",
+            };
+            tx.execute(
+                "INSERT INTO sync_results (device_id, mutation_id, inspection_id, device_seq,
+                                           status, outcome, seq)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &device_id,
+                    &mutation_id,
+                    &inspection_id,
+                    &p.item.device_seq,
+                    &status,
+                    &serde_json::to_value(&outcome)?,
+                    &seq,
+                ],
+            )
+            .await?;
+            out.push(PushResult {
+                mutation_id,
+                outcome,
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn inspection_bundles(
+        &self,
+        inspections: Vec<StoredInspection>,
+    ) -> StoreResult<Vec<ServerInspection>> {
+        let c = self.pool.get().await?;
+        let mut out = Vec::with_capacity(inspections.len());
+        for s in inspections {
+            out.push(bundle(&c, s).await?);
+        }
+        Ok(out)
+    }
+
+    async fn blob(&self, id: Uuid) -> StoreResult<Option<BlobRow>> {
+        let c = self.pool.get().await?;
+        get_blob(&c, id).await
+    }
+
+    async fn set_blob_size(&self, id: Uuid, size: u64) -> StoreResult<()> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let seq = bump(&tx).await?;
+        tx.execute(
+            "UPDATE blobs SET size = $2, seq = $3 WHERE id = $1 AND size IS NULL",
+            &[&id, &(size as i64), &seq],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn complete_blob(&self, id: Uuid) -> StoreResult<()> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let seq = bump(&tx).await?;
+        tx.execute(
+            "UPDATE blobs SET complete = TRUE, seq = $2 WHERE id = $1",
+            &[&id, &seq],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn incomplete_blobs(&self, inspection_id: Uuid) -> StoreResult<u64> {
+        let c = self.pool.get().await?;
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM blobs WHERE inspection_id = $1 AND NOT voided AND NOT complete",
+                &[&inspection_id],
+            )
+            .await?
+            .try_get(0)?;
+        Ok(n as u64)
+    }
+
+    async fn all_blobs(&self) -> StoreResult<Vec<BlobRow>> {
+        let c = self.pool.get().await?;
+        c.query(
+            &format!("SELECT {BLOB_COLS} FROM blobs ORDER BY seq, id"),
+            &[],
+        )
+        .await?
+        .iter()
+        .map(blob_row)
+        .collect()
+    }
+
+    async fn lease_doc_numbers(
+        &self,
+        device_id: Uuid,
+        req: LeaseRequest,
+        at: DateTime<Utc>,
+    ) -> StoreResult<DocNumberLease> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let seq = bump(&tx).await?;
+        if let Some(r) = tx
+            .query_opt(
+                "SELECT authority, year, first, last FROM doc_number_leases
+                 WHERE device_id = $1 AND request_id = $2",
+                &[&device_id, &req.request_id],
+            )
+            .await?
+        {
+            return Ok(DocNumberLease {
+                authority: r.try_get(0)?,
+                year: r.try_get(1)?,
+                first: r.try_get::<_, i64>(2)? as u32,
+                last: r.try_get::<_, i64>(3)? as u32,
+            });
+        }
+        let last_issued: i64 = tx
+            .query_opt(
+                "SELECT last_issued FROM doc_number_counters
+                 WHERE authority = $1 AND year = $2 FOR UPDATE",
+                &[&req.authority, &req.year],
+            )
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?
+            .unwrap_or(0);
+        let first = last_issued.max(i64::from(req.floor)) + 1;
+        let last = first + i64::from(req.count) - 1;
+        if last > i64::from(u32::MAX) {
+            return Err(StoreError::Conflict {
+                code: "numbers_exhausted",
+                message: "本年度文号已用尽".into(),
+            });
+        }
+        tx.execute(
+            "INSERT INTO doc_number_counters (authority, year, last_issued) VALUES ($1, $2, $3)
+             ON CONFLICT (authority, year) DO UPDATE SET last_issued = excluded.last_issued",
+            &[&req.authority, &req.year, &last],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO doc_number_leases (device_id, request_id, authority, year, first, last,
+                                            issued_at, seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &device_id,
+                &req.request_id,
+                &req.authority,
+                &req.year,
+                &first,
+                &last,
+                &at,
+                &seq,
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(DocNumberLease {
+            authority: req.authority,
+            year: req.year,
+            first: first as u32,
+            last: last as u32,
+        })
+    }
+
+    async fn doc_number_leases(&self) -> StoreResult<Vec<(Uuid, DocNumberLease)>> {
+        let c = self.pool.get().await?;
+        c.query(
+            "SELECT device_id, authority, year, first, last FROM doc_number_leases
+             ORDER BY seq, authority, year, first",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get(0)?,
+                DocNumberLease {
+                    authority: r.try_get(1)?,
+                    year: r.try_get(2)?,
+                    first: r.try_get::<_, i64>(3)? as u32,
+                    last: r.try_get::<_, i64>(4)? as u32,
+                },
+            ))
+        })
+        .collect()
+    }
+
+    async fn reassignments_since(&self, since: i64) -> StoreResult<Vec<ReassignmentSeq>> {
+        let c = self.pool.get().await?;
+        c.query(
+            "SELECT seq, task_id, from_user FROM reassignments WHERE seq > $1 ORDER BY seq",
+            &[&since],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ReassignmentSeq {
+                seq: r.try_get(0)?,
+                task_id: r.try_get(1)?,
+                from_user: r.try_get(2)?,
+            })
+        })
+        .collect()
+    }
+}

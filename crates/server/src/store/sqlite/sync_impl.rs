@@ -1,0 +1,403 @@
+//! [`SyncStore`] on SQLite (migration 0002). A child of `sqlite` so it shares the
+//! connection, the transaction helper and the change-sequence bump.
+
+use super::*;
+use crate::store::sync::*;
+use jiandu_core::inspection::Signature;
+use jiandu_core::protocol::{
+    BlobKind, DocNumberLease, ItemOutcome, LeaseRequest, PushResult, ServerInspection,
+};
+
+const BLOB_COLS: &str = "id, kind, inspection_id, sha256, size, mime, complete, voided, meta, seq";
+
+fn blob_row(r: &Row) -> rusqlite::Result<BlobRow> {
+    let kind: String = r.get("kind")?;
+    let meta: Option<String> = r.get("meta")?;
+    Ok(BlobRow {
+        id: uuid_col(r, "id")?,
+        kind: BlobKind::parse(&kind).ok_or_else(|| conversion(format!("blob kind {kind}")))?,
+        inspection_id: uuid_col(r, "inspection_id")?,
+        sha256: r.get("sha256")?,
+        size: r.get::<_, Option<i64>>("size")?.map(|s| s as u64),
+        mime: r.get("mime")?,
+        complete: r.get::<_, i64>("complete")? != 0,
+        voided: r.get::<_, i64>("voided")? != 0,
+        meta: meta
+            .map(|m| serde_json::from_str(&m))
+            .transpose()
+            .map_err(|e| conversion(e.to_string()))?,
+        seq: r.get("seq")?,
+    })
+}
+
+fn get_blob(c: &Connection, id: Uuid) -> StoreResult<Option<BlobRow>> {
+    Ok(c.query_row(
+        &format!("SELECT {BLOB_COLS} FROM blobs WHERE id = ?1"),
+        params![id.to_string()],
+        blob_row,
+    )
+    .optional()?)
+}
+
+/// Photos and signatures of one inspection, as a bundle with the inspection.
+fn bundle(c: &Connection, stored: StoredInspection) -> StoreResult<ServerInspection> {
+    let id = stored.inspection.id.to_string();
+    let mut st = c.prepare_cached(
+        "SELECT meta FROM blobs WHERE inspection_id = ?1 AND kind = 'photo' AND meta IS NOT NULL
+         ORDER BY seq, id",
+    )?;
+    let photos = st
+        .query_map(params![id], |r| r.get::<_, String>(0))?
+        .map(|m| Ok(serde_json::from_str(&m?)?))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut st = c.prepare_cached(
+        "SELECT body FROM inspection_signatures WHERE inspection_id = ?1 ORDER BY seq, id",
+    )?;
+    let signatures = st
+        .query_map(params![id], |r| r.get::<_, String>(0))?
+        .map(|m| Ok(serde_json::from_str(&m?)?))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(ServerInspection {
+        inspection: stored.inspection,
+        photos,
+        signatures,
+        seq: stored.seq,
+    })
+}
+
+fn item_state(
+    tx: &Transaction,
+    device_id: Uuid,
+    p: &PreparedItem,
+) -> StoreResult<(ItemState, Option<StoredInspection>)> {
+    let stored = get_inspection(tx, p.item.inspection_id)?;
+    let task_inspection = match (&stored, p.task_id) {
+        (None, Some(task)) => tx
+            .query_row(
+                "SELECT id FROM inspections WHERE task_id = ?1",
+                params![task.to_string()],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .map(|s| Uuid::parse_str(&s).map_err(StoreError::internal))
+            .transpose()?,
+        _ => None,
+    };
+    let blob = match p.item.entity.as_str() {
+        "photo" | "signature" => get_blob(tx, p.item.entity_id)?,
+        _ => None,
+    };
+    let earlier_rejected = tx
+        .query_row(
+            "SELECT 1 FROM sync_results
+             WHERE device_id = ?1 AND inspection_id = ?2 AND status = 'rejected' LIMIT 1",
+            params![device_id.to_string(), p.item.inspection_id.to_string()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    Ok((
+        ItemState {
+            inspection: stored.as_ref().map(|s| s.inspection.clone()),
+            task_inspection,
+            blob,
+            earlier_rejected,
+        },
+        stored,
+    ))
+}
+
+fn write_applied(
+    tx: &Transaction,
+    seq: i64,
+    inspection: &Inspection,
+    blob: Option<&BlobWrite>,
+    signature: Option<&Signature>,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO inspections (id, task_id, status, version, body, updated_at, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, version = excluded.version,
+             body = excluded.body, updated_at = excluded.updated_at, seq = excluded.seq",
+        params![
+            inspection.id.to_string(),
+            inspection.task_id.to_string(),
+            inspection.status.as_str(),
+            inspection.version as i64,
+            serde_json::to_string(inspection)?,
+            ts(Utc::now()),
+            seq
+        ],
+    )?;
+    if let Some(b) = blob {
+        tx.execute(
+            "INSERT INTO blobs (id, kind, inspection_id, sha256, size, mime, voided, meta, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (id) DO UPDATE SET voided = excluded.voided,
+                 meta = coalesce(excluded.meta, blobs.meta),
+                 size = coalesce(blobs.size, excluded.size), seq = excluded.seq",
+            params![
+                b.id.to_string(),
+                b.kind.as_str(),
+                inspection.id.to_string(),
+                b.sha256,
+                b.size.map(|s| s as i64),
+                b.mime,
+                i64::from(b.voided),
+                b.meta.as_ref().map(serde_json::to_string).transpose()?,
+                seq
+            ],
+        )?;
+    }
+    if let Some(s) = signature {
+        tx.execute(
+            "INSERT INTO inspection_signatures (id, inspection_id, body, seq)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                s.id.to_string(),
+                inspection.id.to_string(),
+                serde_json::to_string(s)?,
+                seq
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl SyncStore for SqliteStore {
+    async fn push(
+        &self,
+        device_id: Uuid,
+        items: Vec<PreparedItem>,
+    ) -> StoreResult<Vec<PushResult>> {
+        self.write(move |tx, seq| {
+            let mut out = Vec::with_capacity(items.len());
+            for p in items {
+                let mutation_id = p.item.mutation_id;
+                let stored: Option<String> = tx
+                    .query_row(
+                        "SELECT outcome FROM sync_results WHERE device_id = ?1 AND mutation_id = ?2",
+                        params![device_id.to_string(), mutation_id.to_string()],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(outcome) = stored {
+                    out.push(PushResult {
+                        mutation_id,
+                        outcome: serde_json::from_str(&outcome)?,
+                    });
+                    continue;
+                }
+                let (state, stored) = item_state(tx, device_id, &p)?;
+                let inspection_id = p.item.inspection_id;
+                let outcome = match (p.decide)(&state) {
+                    ItemDecision::Apply {
+                        inspection,
+                        blob,
+                        signature,
+                    } => {
+                        write_applied(tx, seq, &inspection, blob.as_deref(), signature.as_deref())?;
+                        ItemOutcome::Applied {
+                            version: inspection.version,
+                            server_seq: seq,
+                        }
+                    }
+                    ItemDecision::Reject { reason, message } => ItemOutcome::Rejected {
+                        reason,
+                        message,
+                        current: stored.map(|s| bundle(tx, s).map(Box::new)).transpose()?,
+                    },
+                };
+                let status = match outcome {
+                    ItemOutcome::Applied { .. } => "applied",
+                    ItemOutcome::Rejected { .. } => "rejected",
+                };
+                tx.execute(
+                    "INSERT INTO sync_results (device_id, mutation_id, inspection_id, device_seq,
+                                               status, outcome, seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        device_id.to_string(),
+                        mutation_id.to_string(),
+                        inspection_id.to_string(),
+                        p.item.device_seq,
+                        status,
+                        serde_json::to_string(&outcome)?,
+                        seq
+                    ],
+                )?;
+                out.push(PushResult {
+                    mutation_id,
+                    outcome,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn inspection_bundles(
+        &self,
+        inspections: Vec<StoredInspection>,
+    ) -> StoreResult<Vec<ServerInspection>> {
+        self.with(move |c| inspections.into_iter().map(|s| bundle(c, s)).collect())
+            .await
+    }
+
+    async fn blob(&self, id: Uuid) -> StoreResult<Option<BlobRow>> {
+        self.with(move |c| get_blob(c, id)).await
+    }
+
+    async fn set_blob_size(&self, id: Uuid, size: u64) -> StoreResult<()> {
+        self.write(move |tx, seq| {
+            tx.execute(
+                "UPDATE blobs SET size = ?2, seq = ?3 WHERE id = ?1 AND size IS NULL",
+                params![id.to_string(), size as i64, seq],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn complete_blob(&self, id: Uuid) -> StoreResult<()> {
+        self.write(move |tx, seq| {
+            tx.execute(
+                "UPDATE blobs SET complete = 1, seq = ?2 WHERE id = ?1",
+                params![id.to_string(), seq],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn incomplete_blobs(&self, inspection_id: Uuid) -> StoreResult<u64> {
+        self.with(move |c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM blobs WHERE inspection_id = ?1 AND voided = 0 AND complete = 0",
+                params![inspection_id.to_string()],
+                |r| r.get::<_, i64>(0),
+            )? as u64)
+        })
+        .await
+    }
+
+    async fn all_blobs(&self) -> StoreResult<Vec<BlobRow>> {
+        self.with(move |c| {
+            let mut st = c.prepare(&format!("SELECT {BLOB_COLS} FROM blobs ORDER BY seq, id"))?;
+            let rows = st.query_map([], blob_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn lease_doc_numbers(
+        &self,
+        device_id: Uuid,
+        req: LeaseRequest,
+        at: DateTime<Utc>,
+    ) -> StoreResult<DocNumberLease> {
+        self.write(move |tx, seq| {
+            let known = tx
+                .query_row(
+                    "SELECT authority, year, first, last FROM doc_number_leases
+                     WHERE device_id = ?1 AND request_id = ?2",
+                    params![device_id.to_string(), req.request_id.to_string()],
+                    |r| {
+                        Ok(DocNumberLease {
+                            authority: r.get(0)?,
+                            year: r.get(1)?,
+                            first: r.get::<_, i64>(2)? as u32,
+                            last: r.get::<_, i64>(3)? as u32,
+                        })
+                    },
+                )
+                .optional()?;
+            if let Some(lease) = known {
+                return Ok(lease);
+            }
+            let last_issued: i64 = tx
+                .query_row(
+                    "SELECT last_issued FROM doc_number_counters WHERE authority = ?1 AND year = ?2",
+                    params![req.authority, req.year],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(0);
+            let first = last_issued.max(i64::from(req.floor)) + 1;
+            let last = first + i64::from(req.count) - 1;
+            if last > i64::from(u32::MAX) {
+                return Err(StoreError::Conflict {
+                    code: "numbers_exhausted",
+                    message: "本年度文号已用尽".into(),
+                });
+            }
+            tx.execute(
+                "INSERT INTO doc_number_counters (authority, year, last_issued) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (authority, year) DO UPDATE SET last_issued = excluded.last_issued",
+                params![req.authority, req.year, last],
+            )?;
+            tx.execute(
+                "INSERT INTO doc_number_leases (device_id, request_id, authority, year, first, last,
+                                                issued_at, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    device_id.to_string(),
+                    req.request_id.to_string(),
+                    req.authority,
+                    req.year,
+                    first,
+                    last,
+                    ts(at),
+                    seq
+                ],
+            )?;
+            Ok(DocNumberLease {
+                authority: req.authority,
+                year: req.year,
+                first: first as u32,
+                last: last as u32,
+            })
+        })
+        .await
+    }
+
+    async fn doc_number_leases(&self) -> StoreResult<Vec<(Uuid, DocNumberLease)>> {
+        self.with(move |c| {
+            let mut st = c.prepare(
+                "SELECT device_id, authority, year, first, last FROM doc_number_leases
+                 ORDER BY seq, authority, year, first",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok((
+                    uuid_col(r, "device_id")?,
+                    DocNumberLease {
+                        authority: r.get(1)?,
+                        year: r.get(2)?,
+                        first: r.get::<_, i64>(3)? as u32,
+                        last: r.get::<_, i64>(4)? as u32,
+                    },
+                ))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn reassignments_since(&self, since: i64) -> StoreResult<Vec<ReassignmentSeq>> {
+        self.with(move |c| {
+            let mut st = c.prepare(
+                "SELECT seq, task_id, from_user FROM reassignments WHERE seq > ?1 ORDER BY seq",
+            )?;
+            let rows = st.query_map(params![since], |r| {
+                Ok(ReassignmentSeq {
+                    seq: r.get(0)?,
+                    task_id: uuid_col(r, "task_id")?,
+                    from_user: uuid_col(r, "from_user")?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+}

@@ -1,0 +1,526 @@
+//! One sync: push the outbox, upload files, top up 文号 blocks, pull, apply what
+//! waited. Every step commits locally before the next network call, so a sync
+//! can be cut at ANY moment (connection lost, app killed, [`CancelToken`]) and the
+//! next one continues: replayed pushes get their stored answers, uploads resume at
+//! the server's durable offset, the pull cursor only moves with its page.
+//!
+//! The store is shared with the UI ([`SharedStore`]): it is locked only for the
+//! local step itself, never across a network wait.
+
+use crate::client::{ApiClient, ChunkAnswer, SyncError};
+use crate::token::TokenStore;
+use chrono::{DateTime, Utc};
+use jiandu_core::protocol::{
+    BlobRegistration, EnrollRequest, EnrollResponse, LeaseRequest, MAX_CHUNK_BYTES, MAX_PUSH_BYTES,
+    PushItem, PushRequest, SyncEvent, SyncPhase, SyncProgress,
+};
+use jiandu_store::{Store, UploadJob};
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// The device store, shared between the UI and sync.
+pub type SharedStore = Arc<Mutex<Store>>;
+
+/// Where time comes from (tests pin it).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Stops a running sync at its next await point.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken {
+    flag: Arc<AtomicBool>,
+    notify: Arc<tokio::sync::Notify>,
+}
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+    async fn cancelled(&self) {
+        loop {
+            let n = self.notify.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            n.await;
+        }
+    }
+    /// Runs `f` unless cancelled first.
+    pub async fn run<T>(
+        &self,
+        f: impl std::future::Future<Output = Result<T, SyncError>>,
+    ) -> Result<T, SyncError> {
+        if self.is_cancelled() {
+            return Err(SyncError::Cancelled);
+        }
+        tokio::select! {
+            r = f => r,
+            _ = self.cancelled() => Err(SyncError::Cancelled),
+        }
+    }
+}
+
+/// Tunables.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Outbox entries per push request.
+    pub push_batch: usize,
+    /// Changes per pull page.
+    pub pull_limit: usize,
+    /// Photo chunk size (1–4 MiB).
+    pub chunk_bytes: u64,
+    /// Reconnects to one upload within a sync before giving up until the next.
+    pub upload_retries: u32,
+    /// Whole-request timeout.
+    pub request_timeout: Duration,
+    /// (authority, year) whose 文号 this device issues, and the block size asked for.
+    pub doc_numbers: Vec<(String, i32)>,
+    pub lease_block: u32,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            push_batch: 200,
+            pull_limit: 500,
+            chunk_bytes: 2 * 1024 * 1024,
+            upload_retries: 8,
+            request_timeout: Duration::from_secs(60),
+            doc_numbers: Vec::new(),
+            lease_block: 20,
+        }
+    }
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub pushed: u64,
+    pub rejected: u64,
+    pub files_uploaded: u64,
+    pub bytes_uploaded: u64,
+    pub changes_pulled: u64,
+    pub leases: u64,
+    /// The server had a new epoch: everything was pulled again.
+    pub resynced: bool,
+}
+
+/// The sync engine of one device.
+pub struct SyncEngine {
+    client: ApiClient,
+    store: SharedStore,
+    tokens: Arc<dyn TokenStore>,
+    config: SyncConfig,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for SyncEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncEngine")
+            .field("server", &self.client.base_url())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock(store: &SharedStore) -> MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Enrols this device: the token goes to `tokens`, the enrolment into the store.
+pub async fn enroll(
+    store: &SharedStore,
+    tokens: &dyn TokenStore,
+    server_url: &str,
+    req: &EnrollRequest,
+    at: DateTime<Utc>,
+) -> Result<EnrollResponse, SyncError> {
+    let client = ApiClient::new(server_url, Duration::from_secs(30))?;
+    let resp = client.enroll(req).await?;
+    tokens.save(&resp.token)?;
+    lock(store).set_enrolment(server_url, resp.device_id, resp.user.id, resp.epoch, at)?;
+    Ok(resp)
+}
+
+impl SyncEngine {
+    pub fn new(
+        store: SharedStore,
+        tokens: Arc<dyn TokenStore>,
+        config: SyncConfig,
+    ) -> Result<Self, SyncError> {
+        let url = lock(&store)
+            .sync_state()?
+            .server_url
+            .ok_or(SyncError::NotEnrolled)?;
+        let client = ApiClient::new(&url, config.request_timeout)?;
+        Ok(Self {
+            client,
+            store,
+            tokens,
+            config,
+            clock: Arc::new(Utc::now),
+        })
+    }
+
+    /// Talks to `base_url` instead of the enrolled URL (e.g. through a proxy).
+    pub fn with_server(mut self, base_url: &str) -> Result<Self, SyncError> {
+        self.client = ApiClient::new(base_url, self.config.request_timeout)?;
+        Ok(self)
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    fn token(&self) -> Result<String, SyncError> {
+        if let Some(msg) = lock(&self.store).sync_state()?.revoked_message {
+            return Err(SyncError::Revoked(msg));
+        }
+        self.tokens.load()?.ok_or(SyncError::NotEnrolled)
+    }
+
+    /// Runs one sync. `events` receives progress; a revoked device is recorded as
+    /// such and every later sync refuses to start.
+    pub async fn sync_once(
+        &self,
+        cancel: &CancelToken,
+        events: &(dyn Fn(SyncEvent) + Send + Sync),
+    ) -> Result<SyncReport, SyncError> {
+        events(SyncEvent::Started);
+        let result = self.run(cancel, events).await;
+        match &result {
+            Ok(_) => {
+                let conflicts = lock(&self.store).conflicts(false)?.len() as u64;
+                let progress = self.progress(&SyncReport::default())?;
+                events(SyncEvent::Finished {
+                    progress,
+                    conflicts,
+                });
+            }
+            Err(SyncError::Revoked(msg)) => {
+                lock(&self.store).mark_revoked(msg, self.now())?;
+                events(SyncEvent::Revoked {
+                    message: msg.clone(),
+                });
+            }
+            Err(e) => events(SyncEvent::Failed {
+                code: e.code().to_owned(),
+                message: e.to_string(),
+            }),
+        }
+        result
+    }
+
+    fn progress(&self, r: &SyncReport) -> Result<SyncProgress, SyncError> {
+        let store = lock(&self.store);
+        let stats = store.outbox_stats()?;
+        let (photos_left, bytes_left) = store.uploads_left()?;
+        Ok(SyncProgress {
+            items_left: stats.pending as u64,
+            items_done: r.pushed + r.rejected,
+            bytes_left,
+            bytes_done: r.bytes_uploaded,
+            photos_left,
+            changes_pulled: r.changes_pulled,
+        })
+    }
+
+    fn emit(
+        &self,
+        events: &(dyn Fn(SyncEvent) + Send + Sync),
+        phase: SyncPhase,
+        r: &SyncReport,
+    ) -> Result<(), SyncError> {
+        events(SyncEvent::Progress {
+            phase,
+            progress: self.progress(r)?,
+        });
+        Ok(())
+    }
+
+    async fn run(
+        &self,
+        cancel: &CancelToken,
+        events: &(dyn Fn(SyncEvent) + Send + Sync),
+    ) -> Result<SyncReport, SyncError> {
+        let token = self.token()?;
+        let mut report = SyncReport::default();
+        self.push(&token, cancel, events, &mut report).await?;
+        self.upload(&token, cancel, events, &mut report).await?;
+        self.leases(&token, cancel, &mut report).await?;
+        self.pull(&token, cancel, events, &mut report).await?;
+        let mut store = lock(&self.store);
+        store.apply_deferred(self.now())?;
+        store.record_sync_success(self.now())?;
+        Ok(report)
+    }
+
+    /// Pushes pending outbox entries in device_seq order, in batches cut by count
+    /// and size. Safe to replay: the server answers a known mutation from its
+    /// stored result.
+    pub async fn push(
+        &self,
+        token: &str,
+        cancel: &CancelToken,
+        events: &(dyn Fn(SyncEvent) + Send + Sync),
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        loop {
+            let entries = lock(&self.store).pending_outbox(self.config.push_batch)?;
+            if entries.is_empty() {
+                return Ok(());
+            }
+            let mut items = Vec::with_capacity(entries.len());
+            let mut bytes = 0usize;
+            for e in entries {
+                let item = PushItem {
+                    mutation_id: e.mutation_id,
+                    device_seq: e.device_seq,
+                    entity: e.entity,
+                    entity_id: e.entity_id,
+                    inspection_id: e.inspection_id,
+                    op: e.op,
+                    base_version: e.base_version,
+                    payload: e.payload,
+                };
+                let size = serde_json::to_vec(&item).map(|v| v.len()).unwrap_or(0) + 1;
+                if !items.is_empty() && bytes + size > MAX_PUSH_BYTES / 2 {
+                    break;
+                }
+                bytes += size;
+                items.push(item);
+            }
+            let seq_of: std::collections::HashMap<Uuid, i64> = items
+                .iter()
+                .map(|i| (i.mutation_id, i.device_seq))
+                .collect();
+            let req = PushRequest { items };
+            let resp = cancel.run(self.client.push(token, &req)).await?;
+            if resp.results.len() != req.items.len() {
+                return Err(SyncError::Protocol(format!(
+                    "发送 {} 条，应答 {} 条",
+                    req.items.len(),
+                    resp.results.len()
+                )));
+            }
+            let mut answers = Vec::with_capacity(resp.results.len());
+            for r in resp.results {
+                let seq = seq_of.get(&r.mutation_id).ok_or_else(|| {
+                    SyncError::Protocol(format!("应答中有未发送的修改 {}", r.mutation_id))
+                })?;
+                answers.push((*seq, r.outcome));
+            }
+            let tally = lock(&self.store).record_push_results(&answers, self.now())?;
+            report.pushed += tally.applied;
+            report.rejected += tally.rejected;
+            self.emit(events, SyncPhase::Push, report)?;
+        }
+    }
+
+    /// Uploads files the server is waiting for, resuming at its durable offset.
+    pub async fn upload(
+        &self,
+        token: &str,
+        cancel: &CancelToken,
+        events: &(dyn Fn(SyncEvent) + Send + Sync),
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let jobs = lock(&self.store).upload_jobs()?;
+        for job in jobs {
+            self.upload_one(token, cancel, &job, report).await?;
+            self.emit(events, SyncPhase::Photos, report)?;
+        }
+        Ok(())
+    }
+
+    async fn upload_one(
+        &self,
+        token: &str,
+        cancel: &CancelToken,
+        job: &UploadJob,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let reg = BlobRegistration {
+            id: job.blob_id,
+            kind: job.kind,
+            inspection_id: job.inspection_id,
+            sha256: job.sha256.clone(),
+            size: job.size,
+            mime: job.mime.clone(),
+        };
+        let status = cancel.run(self.client.register_blob(token, &reg)).await?;
+        if status.complete {
+            lock(&self.store).set_upload_progress(job.blob_id, job.size, true, self.now())?;
+            report.files_uploaded += 1;
+            return Ok(());
+        }
+        let chunk = self.config.chunk_bytes.clamp(1, MAX_CHUNK_BYTES);
+        let mut offset = status.offset;
+        let mut failures = 0u32;
+        let mut hash_failures = 0u32;
+        let mut file = std::fs::File::open(&job.path)?;
+        loop {
+            let len = chunk.min(job.size.saturating_sub(offset));
+            let mut buf = vec![0u8; len as usize];
+            file.seek(SeekFrom::Start(offset))?;
+            file.read_exact(&mut buf)?;
+            let answer = cancel
+                .run(self.client.patch_chunk(token, job.blob_id, offset, buf))
+                .await;
+            match answer {
+                Ok(ChunkAnswer::Accepted {
+                    offset: now,
+                    complete,
+                }) => {
+                    report.bytes_uploaded += now.saturating_sub(offset);
+                    offset = now;
+                    failures = 0;
+                    lock(&self.store).set_upload_progress(
+                        job.blob_id,
+                        offset,
+                        complete,
+                        self.now(),
+                    )?;
+                    if complete {
+                        report.files_uploaded += 1;
+                        return Ok(());
+                    }
+                }
+                Ok(ChunkAnswer::OffsetMismatch { offset: now }) => offset = now,
+                Ok(ChunkAnswer::HashMismatch) => {
+                    // Either the bytes changed in flight (send again from 0) or the
+                    // local file is damaged (stop: show it, never loop).
+                    hash_failures += 1;
+                    let intact = match job.kind {
+                        jiandu_core::protocol::BlobKind::Photo => {
+                            lock(&self.store).verify_photo(job.blob_id)?.is_intact()
+                        }
+                        jiandu_core::protocol::BlobKind::Signature => {
+                            lock(&self.store).verify_signature(job.blob_id)?.is_intact()
+                        }
+                    };
+                    if !intact || hash_failures > 3 {
+                        lock(&self.store).block_upload(
+                            job.blob_id,
+                            "本机照片文件与拍摄时记录的校验值不一致，无法上传，请联系管理员",
+                        )?;
+                        return Ok(());
+                    }
+                    offset = 0;
+                    lock(&self.store).set_upload_progress(job.blob_id, 0, false, self.now())?;
+                }
+                Err(e) if e.is_transient() && failures < self.config.upload_retries => {
+                    // Cut mid-chunk: ask the server how much it kept, go on from there.
+                    failures += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * u64::from(failures))).await;
+                    match cancel
+                        .run(self.client.blob_offset(token, job.blob_id))
+                        .await
+                    {
+                        Ok(now) => offset = now,
+                        Err(e) if e.is_transient() => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Asks for the next block of 文号 for each configured authority and year once
+    /// half of the newest block is used.
+    pub async fn leases(
+        &self,
+        token: &str,
+        cancel: &CancelToken,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        for (authority, year) in &self.config.doc_numbers {
+            let (stock, request_id) = {
+                let mut store = lock(&self.store);
+                let stock = store.doc_number_stock(authority, *year)?;
+                if !stock.wants_more() {
+                    continue;
+                }
+                let id = store.lease_request_id(authority, *year, Uuid::now_v7(), self.now())?;
+                (stock, id)
+            };
+            let req = LeaseRequest {
+                request_id,
+                authority: authority.clone(),
+                year: *year,
+                count: self.config.lease_block,
+                floor: stock.highest,
+            };
+            let lease = cancel.run(self.client.lease(token, &req)).await?;
+            lock(&self.store).add_doc_number_lease(&lease, self.now())?;
+            report.leases += 1;
+        }
+        Ok(())
+    }
+
+    /// Pulls pages from the cursor until the server has nothing more; a page and
+    /// its cursor commit together. A new epoch restarts from 0 once.
+    pub async fn pull(
+        &self,
+        token: &str,
+        cancel: &CancelToken,
+        events: &(dyn Fn(SyncEvent) + Send + Sync),
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        loop {
+            let state = lock(&self.store).sync_state()?;
+            let page = cancel
+                .run(
+                    self.client
+                        .pull(token, state.cursor, self.config.pull_limit),
+                )
+                .await?;
+            if let Some(epoch) = state.epoch
+                && epoch != page.epoch
+            {
+                if report.resynced {
+                    return Err(SyncError::Protocol("服务器纪元在同步中再次变化".into()));
+                }
+                lock(&self.store).reset_for_resync(page.epoch, self.now())?;
+                report.resynced = true;
+                continue;
+            }
+            let missing = lock(&self.store).missing_files(&page);
+            for (kind, id, sha) in missing {
+                match cancel.run(self.client.download_blob(token, id)).await {
+                    Ok(bytes) => lock(&self.store).import_file(kind, id, &sha, &bytes)?,
+                    // Not uploaded yet by the device that took it: next time.
+                    Err(SyncError::Server { status: 409, .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let tally = lock(&self.store).apply_pull_page(&page, self.now())?;
+            report.changes_pulled += page.changes.len() as u64;
+            let _ = tally;
+            self.emit(events, SyncPhase::Pull, report)?;
+            if !page.has_more {
+                self.emit(events, SyncPhase::Done, report)?;
+                return Ok(());
+            }
+        }
+    }
+}
