@@ -70,6 +70,15 @@ enum Command {
     /// Reports: 汇总表, public results, progress.
     #[command(subcommand)]
     Report(ReportCmd),
+    /// Fills a NEW, empty database with generated demo data (registry, staff,
+    /// accounts of every role, the shanxi-2025 draw, some inspections).
+    Demo {
+        /// Seed of the generated data: the same seed gives the same data.
+        #[arg(long, default_value = crate::demo::DEFAULT_SEED)]
+        seed: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -380,6 +389,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(_) => {}
         Command::Draw(args) => return draw_cmd(&*store, args).await,
         Command::Report(cmd) => report_cmd(&*store, cmd).await?,
+        Command::Demo { seed, json } => {
+            let t = templates()?;
+            let summary = crate::demo::run(&*store, &t, &seed).await?;
+            if json {
+                print_json(&summary)?;
+            } else {
+                print!("{}", crate::demo::render(&summary, &t.catalogue));
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
