@@ -70,12 +70,36 @@ enum Command {
     /// Reports: 汇总表, public results, progress.
     #[command(subcommand)]
     Report(ReportCmd),
+    /// Audit log (审计日志): `audit verify` checks the hash chain.
+    #[command(subcommand)]
+    Audit(AuditCmd),
     /// Fills a NEW, empty database with generated demo data (registry, staff,
     /// accounts of every role, the shanxi-2025 draw, some inspections).
     Demo {
         /// Seed of the generated data: the same seed gives the same data.
         #[arg(long, default_value = crate::demo::DEFAULT_SEED)]
         seed: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCmd {
+    /// Checks the chain: exit 0 intact, 3 broken (the first broken entry is named).
+    Verify {
+        /// A head hash kept elsewhere earlier: it must still be in the chain.
+        #[arg(long)]
+        head: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists entries after a change sequence value.
+    List {
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
         #[arg(long)]
         json: bool,
     },
@@ -279,7 +303,8 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let actor = format!("cli:{}", operator(None));
+    match runtime.block_on(crate::audit::scope(actor, run(cli))) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("错误：{e:#}");
@@ -389,6 +414,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(_) => {}
         Command::Draw(args) => return draw_cmd(&*store, args).await,
         Command::Report(cmd) => report_cmd(&*store, cmd).await?,
+        Command::Audit(cmd) => return audit_cmd(&*store, cmd).await,
         Command::Demo { seed, json } => {
             let t = templates()?;
             let summary = crate::demo::run(&*store, &t, &seed).await?;
@@ -741,4 +767,66 @@ async fn report_cmd(store: &dyn ServerStore, cmd: ReportCmd) -> anyhow::Result<(
         }
     }
     Ok(())
+}
+
+async fn audit_cmd(store: &dyn ServerStore, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AuditCmd::Verify { head, json } => {
+            let mut report = crate::audit::verify(store).await?;
+            if let (Some(head), true) = (head.as_deref(), report.ok) {
+                let head = head.trim().to_ascii_lowercase();
+                if !audit_has_hash(store, &head).await? {
+                    report.ok = false;
+                    report.message = format!(
+                        "不一致：链条本身完整，但其中没有此前记下的哈希 {head}：审计日志可能被整体重写"
+                    );
+                }
+            }
+            if json {
+                print_json(&report)?;
+            } else {
+                println!("{}", report.message);
+                println!(
+                    "审计记录：{} 条；最新哈希：{}",
+                    report.entries, report.head_hash
+                );
+                if let Some(seq) = report.first_broken {
+                    println!("第一个有问题的记录：第 {seq} 号");
+                }
+            }
+            Ok(if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
+        }
+        AuditCmd::List { after, limit, json } => {
+            let entries = store.audit_entries(after, limit.clamp(1, 10_000)).await?;
+            if json {
+                print_json(&entries)?;
+            } else {
+                for e in &entries {
+                    println!(
+                        "{:>6}  {}  {}  {}  {}  {}",
+                        e.change_seq, e.at, e.actor, e.action, e.subject, e.detail
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn audit_has_hash(store: &dyn ServerStore, hash: &str) -> anyhow::Result<bool> {
+    let mut after = store.audit_start().await?;
+    loop {
+        let page = store.audit_entries(after, 5_000).await?;
+        let Some(last) = page.last() else {
+            return Ok(false);
+        };
+        if page.iter().any(|e| e.hash == hash) {
+            return Ok(true);
+        }
+        after = last.change_seq;
+    }
 }

@@ -202,8 +202,14 @@ impl FromRequestParts<AppState> for Authed {
                 "该账号已停用，请联系管理员",
             ));
         }
+        crate::audit::set_actor(format!("{} (设备 {})", user.username, device.id));
         Ok(Authed { user, device })
     }
+}
+
+/// Opens the audit actor scope of one request (filled in by authentication).
+async fn audit_scope(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    crate::audit::scope("anonymous".to_owned(), next.run(req)).await
 }
 
 /// Builds the router.
@@ -236,6 +242,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .nest("/api/v1", api)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn(audit_scope))
         .with_state(state)
 }
 
@@ -376,6 +383,7 @@ async fn enroll(
         }
     };
     s.limiter.record_success(&username, ip);
+    crate::audit::set_actor(user.username.clone());
     if user.disabled {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -6,6 +6,7 @@
 //! over HTTP ([`http`]) and administered from the command line ([`cli`]). Storage sits
 //! behind [`store::ServerStore`], on SQLite by default and PostgreSQL for scale.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod credit_code;

@@ -365,4 +365,15 @@ pub trait ServerStore: sync::SyncStore + Send + Sync + std::fmt::Debug {
         inspection: Inspection,
     ) -> StoreResult<StoredInspection>;
     async fn reviews(&self, inspection_id: Uuid) -> StoreResult<Vec<ReviewRecord>>;
+
+    // Audit log (read only: entries are appended by the writing methods above, in
+    // their own transactions; nothing updates or deletes them).
+    /// Changes up to this sequence value predate the audit log.
+    async fn audit_start(&self) -> StoreResult<i64>;
+    /// Up to `limit` entries with `change_seq > after`, in order.
+    async fn audit_entries(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<crate::audit::AuditEntry>>;
 }

@@ -4,6 +4,7 @@
 
 use super::sqlite::{already_drawn, cap_reached, check_expected};
 use super::*;
+use crate::audit::{AuditEntry, AuditEvent};
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::str::FromStr;
@@ -19,6 +20,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         2,
         include_str!("../../../../migrations/server-postgres/0002_sync.sql"),
+    ),
+    (
+        3,
+        include_str!("../../../../migrations/server-postgres/0003_audit.sql"),
     ),
 ];
 
@@ -141,15 +146,49 @@ impl PgStore {
 }
 
 /// Bumps the change sequence: once per writing transaction. The row lock it takes
-/// serialises writers, so sequence values commit in order.
-async fn bump(tx: &impl GenericClient) -> StoreResult<i64> {
-    Ok(tx
+/// serialises writers, so sequence values commit in order. Appends `event` to the
+/// audit log in the same transaction, after that lock, so the chain never forks.
+async fn bump(tx: &impl GenericClient, event: &AuditEvent) -> StoreResult<i64> {
+    let seq: i64 = tx
         .query_one(
             "UPDATE server_state SET change_seq = change_seq + 1 WHERE id = 1 RETURNING change_seq",
             &[],
         )
         .await?
-        .try_get(0)?)
+        .try_get(0)?;
+    let prev: Option<String> = match tx
+        .query_opt(
+            "SELECT hash FROM audit_log ORDER BY change_seq DESC LIMIT 1",
+            &[],
+        )
+        .await?
+    {
+        Some(r) => Some(r.try_get(0)?),
+        None => None,
+    };
+    let e = AuditEntry::seal(
+        seq,
+        crate::audit::now_text(),
+        crate::audit::actor(),
+        event,
+        prev.unwrap_or_else(|| crate::audit::GENESIS.to_owned()),
+    );
+    tx.execute(
+        "INSERT INTO audit_log (change_seq, at, actor, action, subject, detail, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &e.change_seq,
+            &e.at,
+            &e.actor,
+            &e.action,
+            &e.subject,
+            &e.detail,
+            &e.prev_hash,
+            &e.hash,
+        ],
+    )
+    .await?;
+    Ok(seq)
 }
 
 const USER_COLS: &str =
@@ -327,7 +366,7 @@ impl ServerStore for PgStore {
     async fn create_user(&self, u: NewUser) -> StoreResult<User> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx).await?;
+        let seq = bump(&tx, &crate::audit::events::create_user(&u)).await?;
         let r = tx
             .execute(
                 "INSERT INTO users (id, username, display_name, role, badge_no, team, district,
@@ -411,7 +450,7 @@ impl ServerStore for PgStore {
     async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<User> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx).await?;
+        let seq = bump(&tx, &crate::audit::events::set_disabled(username, disabled)).await?;
         let r = tx
             .query_opt(
                 &format!(
@@ -428,7 +467,7 @@ impl ServerStore for PgStore {
     async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<()> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx).await?;
+        let seq = bump(&tx, &crate::audit::events::set_password(username)).await?;
         let n = tx
             .execute(
                 "UPDATE users SET password_hash = $1, seq = $2 WHERE username = $3",
@@ -445,7 +484,7 @@ impl ServerStore for PgStore {
     async fn create_device(&self, d: Device, token_hash: &str) -> StoreResult<Device> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx).await?;
+        let seq = bump(&tx, &crate::audit::events::create_device(&d)).await?;
         tx.execute(
             "INSERT INTO devices (id, user_id, name, token_hash, created_at, revoked_at, seq)
              VALUES ($1, $2, $3, $4, $5, NULL, $6)",
@@ -508,7 +547,7 @@ impl ServerStore for PgStore {
     async fn revoke_device(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<Device> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx).await?;
+        let seq = bump(&tx, &crate::audit::events::revoke_device(id, at)).await?;
         tx.execute(
             "UPDATE devices SET revoked_at = $1, seq = $2 WHERE id = $3 AND revoked_at IS NULL",
             &[&at, &seq, &id],
@@ -529,7 +568,7 @@ impl ServerStore for PgStore {
     async fn import_registry(&self, import: RegistryImport) -> StoreResult<ImportCounts> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx).await?;
+        let seq = bump(&tx, &crate::audit::events::import_registry(&import)).await?;
         let mut counts = ImportCounts::default();
         let upsert = tx
             .prepare(
@@ -743,7 +782,7 @@ impl ServerStore for PgStore {
     ) -> StoreResult<()> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx).await?;
+        let seq = bump(&tx, &crate::audit::events::save_draw(&record, &tasks)).await?;
         let r = tx
             .execute(
                 "INSERT INTO draws (id, plan_id, plan_year, seed, algorithm, inputs_hash, tasks_hash,
@@ -878,7 +917,7 @@ impl ServerStore for PgStore {
         let tx = c.transaction().await?;
         // The change-sequence row lock also serialises concurrent re-assignments,
         // so the cap below cannot be overrun by two at once.
-        let seq = bump(&tx).await?;
+        let seq = bump(&tx, &crate::audit::events::reassign(&r, allowance)).await?;
         let done: i64 = tx
             .query_one(
                 "SELECT COUNT(*) FROM reassignments WHERE draw_id = $1",
@@ -960,7 +999,11 @@ impl ServerStore for PgStore {
     ) -> StoreResult<StoredInspection> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx).await?;
+        let seq = bump(
+            &tx,
+            &crate::audit::events::put_inspection(&inspection, expected_version),
+        )
+        .await?;
         let current: Option<i64> = tx
             .query_opt(
                 "SELECT version FROM inspections WHERE id = $1 FOR UPDATE",
@@ -1020,7 +1063,7 @@ impl ServerStore for PgStore {
     ) -> StoreResult<StoredInspection> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx).await?;
+        let seq = bump(&tx, &crate::audit::events::review(&review, &inspection)).await?;
         let current: Option<i64> = tx
             .query_opt(
                 "SELECT version FROM inspections WHERE id = $1 FOR UPDATE",
@@ -1066,6 +1109,40 @@ impl ServerStore for PgStore {
         .await?;
         tx.commit().await?;
         Ok(StoredInspection { inspection, seq })
+    }
+
+    async fn audit_start(&self) -> StoreResult<i64> {
+        let c = self.pool.get().await?;
+        Ok(
+            c.query_one("SELECT after_seq FROM audit_start WHERE id = 1", &[])
+                .await?
+                .try_get(0)?,
+        )
+    }
+
+    async fn audit_entries(&self, after: i64, limit: usize) -> StoreResult<Vec<AuditEntry>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT change_seq, at, actor, action, subject, detail, prev_hash, hash
+                 FROM audit_log WHERE change_seq > $1 ORDER BY change_seq LIMIT $2",
+                &[&after, &(limit as i64)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    change_seq: r.try_get(0)?,
+                    at: r.try_get(1)?,
+                    actor: r.try_get(2)?,
+                    action: r.try_get(3)?,
+                    subject: r.try_get(4)?,
+                    detail: r.try_get(5)?,
+                    prev_hash: r.try_get(6)?,
+                    hash: r.try_get(7)?,
+                })
+            })
+            .collect()
     }
 
     async fn reviews(&self, inspection_id: Uuid) -> StoreResult<Vec<ReviewRecord>> {

@@ -6,6 +6,7 @@
 //! pragmas in one place.
 
 use super::*;
+use crate::audit::{AuditEntry, AuditEvent};
 use chrono::SecondsFormat;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         2,
         include_str!("../../../../migrations/server-sqlite/0002_sync.sql"),
+    ),
+    (
+        3,
+        include_str!("../../../../migrations/server-sqlite/0003_audit.sql"),
     ),
 ];
 
@@ -103,6 +108,39 @@ fn bump(tx: &Transaction) -> StoreResult<i64> {
         [],
         |r| r.get(0),
     )?)
+}
+
+/// Appends the audit entry of change `seq`, chained to the last entry.
+fn append_audit(tx: &Transaction, seq: i64, actor: String, event: &AuditEvent) -> StoreResult<()> {
+    let prev: Option<String> = tx
+        .query_row(
+            "SELECT hash FROM audit_log ORDER BY change_seq DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let e = AuditEntry::seal(
+        seq,
+        crate::audit::now_text(),
+        actor,
+        event,
+        prev.unwrap_or_else(|| crate::audit::GENESIS.to_owned()),
+    );
+    tx.execute(
+        "INSERT INTO audit_log (change_seq, at, actor, action, subject, detail, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            e.change_seq,
+            e.at,
+            e.actor,
+            e.action,
+            e.subject,
+            e.detail,
+            e.prev_hash,
+            e.hash
+        ],
+    )?;
+    Ok(())
 }
 
 const USER_COLS: &str =
@@ -295,16 +333,20 @@ impl SqliteStore {
         .map_err(StoreError::internal)?
     }
 
-    /// Runs `f` in an IMMEDIATE transaction with the change sequence bumped once.
-    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    /// Runs `f` in an IMMEDIATE transaction with the change sequence bumped once and
+    /// `event` appended to the audit log, all committed together.
+    async fn write<T, F>(&self, event: AuditEvent, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction, i64) -> StoreResult<T> + Send + 'static,
     {
+        // Read here: the task-local actor is not visible on the blocking pool.
+        let actor = crate::audit::actor();
         self.with(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let seq = bump(&tx)?;
             let out = f(&tx, seq)?;
+            append_audit(&tx, seq, actor, &event)?;
             tx.commit()?;
             Ok(out)
         })
@@ -378,7 +420,8 @@ impl ServerStore for SqliteStore {
     }
 
     async fn create_user(&self, u: NewUser) -> StoreResult<User> {
-        self.write(move |tx, seq| {
+        let event = crate::audit::events::create_user(&u);
+        self.write(event, move |tx, seq| {
             let r = tx.execute(
                 "INSERT INTO users (id, username, display_name, role, badge_no, team, district,
                                     password_hash, disabled, created_at, seq)
@@ -448,7 +491,8 @@ impl ServerStore for SqliteStore {
 
     async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<User> {
         let username = username.to_owned();
-        self.write(move |tx, seq| {
+        let event = crate::audit::events::set_disabled(&username, disabled);
+        self.write(event, move |tx, seq| {
             let n = tx.execute(
                 "UPDATE users SET disabled = ?1, seq = ?2 WHERE username = ?3",
                 params![disabled as i64, seq, username],
@@ -464,7 +508,8 @@ impl ServerStore for SqliteStore {
     async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<()> {
         let username = username.to_owned();
         let hash = password_hash.to_owned();
-        self.write(move |tx, seq| {
+        let event = crate::audit::events::set_password(&username);
+        self.write(event, move |tx, seq| {
             let n = tx.execute(
                 "UPDATE users SET password_hash = ?1, seq = ?2 WHERE username = ?3",
                 params![hash, seq, username],
@@ -479,7 +524,8 @@ impl ServerStore for SqliteStore {
 
     async fn create_device(&self, d: Device, token_hash: &str) -> StoreResult<Device> {
         let token_hash = token_hash.to_owned();
-        self.write(move |tx, seq| {
+        let event = crate::audit::events::create_device(&d);
+        self.write(event, move |tx, seq| {
             tx.execute(
                 "INSERT INTO devices (id, user_id, name, token_hash, created_at, revoked_at, seq)
                  VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
@@ -545,7 +591,8 @@ impl ServerStore for SqliteStore {
     }
 
     async fn revoke_device(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<Device> {
-        self.write(move |tx, seq| {
+        let event = crate::audit::events::revoke_device(id, at);
+        self.write(event, move |tx, seq| {
             tx.execute(
                 "UPDATE devices SET revoked_at = ?1, seq = ?2 WHERE id = ?3 AND revoked_at IS NULL",
                 params![ts(at), seq, id.to_string()],
@@ -562,7 +609,8 @@ impl ServerStore for SqliteStore {
     }
 
     async fn import_registry(&self, import: RegistryImport) -> StoreResult<ImportCounts> {
-        self.write(move |tx, seq| {
+        let event = crate::audit::events::import_registry(&import);
+        self.write(event, move |tx, seq| {
             let mut counts = ImportCounts::default();
             {
                 let mut find =
@@ -776,7 +824,8 @@ impl ServerStore for SqliteStore {
         plan_year: i32,
         tasks: Vec<StoredTask>,
     ) -> StoreResult<()> {
-        self.write(move |tx, seq| {
+        let event = crate::audit::events::save_draw(&record, &tasks);
+        self.write(event, move |tx, seq| {
             let r = tx.execute(
                 "INSERT INTO draws (id, plan_id, plan_year, seed, algorithm, inputs_hash, tasks_hash,
                      inputs, created_by, created_at, seq)
@@ -896,7 +945,8 @@ impl ServerStore for SqliteStore {
     }
 
     async fn reassign(&self, r: Reassignment, allowance: usize) -> StoreResult<()> {
-        self.write(move |tx, seq| {
+        let event = crate::audit::events::reassign(&r, allowance);
+        self.write(event, move |tx, seq| {
             let done: i64 = tx.query_row(
                 "SELECT COUNT(*) FROM reassignments WHERE draw_id = ?1",
                 params![r.draw_id.to_string()],
@@ -969,7 +1019,8 @@ impl ServerStore for SqliteStore {
         expected_version: Option<u64>,
         updated_at: DateTime<Utc>,
     ) -> StoreResult<StoredInspection> {
-        self.write(move |tx, seq| {
+        let event = crate::audit::events::put_inspection(&inspection, expected_version);
+        self.write(event, move |tx, seq| {
             let current: Option<i64> = tx
                 .query_row(
                     "SELECT version FROM inspections WHERE id = ?1",
@@ -1022,7 +1073,8 @@ impl ServerStore for SqliteStore {
         review: ReviewRecord,
         inspection: Inspection,
     ) -> StoreResult<StoredInspection> {
-        self.write(move |tx, seq| {
+        let event = crate::audit::events::review(&review, &inspection);
+        self.write(event, move |tx, seq| {
             let current: Option<i64> = tx
                 .query_row(
                     "SELECT version FROM inspections WHERE id = ?1",
@@ -1061,6 +1113,40 @@ impl ServerStore for SqliteStore {
                 ],
             )?;
             Ok(StoredInspection { inspection, seq })
+        })
+        .await
+    }
+
+    async fn audit_start(&self) -> StoreResult<i64> {
+        self.with(|c| {
+            Ok(
+                c.query_row("SELECT after_seq FROM audit_start WHERE id = 1", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .await
+    }
+
+    async fn audit_entries(&self, after: i64, limit: usize) -> StoreResult<Vec<AuditEntry>> {
+        self.with(move |c| {
+            let mut st = c.prepare(
+                "SELECT change_seq, at, actor, action, subject, detail, prev_hash, hash
+                 FROM audit_log WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![after, limit as i64], |r| {
+                Ok(AuditEntry {
+                    change_seq: r.get(0)?,
+                    at: r.get(1)?,
+                    actor: r.get(2)?,
+                    action: r.get(3)?,
+                    subject: r.get(4)?,
+                    detail: r.get(5)?,
+                    prev_hash: r.get(6)?,
+                    hash: r.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
     }

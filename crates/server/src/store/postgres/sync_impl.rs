@@ -92,7 +92,7 @@ impl SyncStore for PgStore {
     ) -> StoreResult<Vec<PushResult>> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx).await?;
+        let seq = bump(&tx, &crate::audit::events::push(device_id, &items)).await?;
         let mut out = Vec::with_capacity(items.len());
         for p in items {
             let mutation_id = p.item.mutation_id;
@@ -254,7 +254,7 @@ impl SyncStore for PgStore {
     async fn set_blob_size(&self, id: Uuid, size: u64) -> StoreResult<()> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx).await?;
+        let seq = bump(&tx, &crate::audit::events::set_blob_size(id, size)).await?;
         tx.execute(
             "UPDATE blobs SET size = $2, seq = $3 WHERE id = $1 AND size IS NULL",
             &[&id, &(size as i64), &seq],
@@ -267,7 +267,7 @@ impl SyncStore for PgStore {
     async fn complete_blob(&self, id: Uuid) -> StoreResult<()> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx).await?;
+        let seq = bump(&tx, &crate::audit::events::complete_blob(id)).await?;
         tx.execute(
             "UPDATE blobs SET complete = TRUE, seq = $2 WHERE id = $1",
             &[&id, &seq],
@@ -309,7 +309,7 @@ impl SyncStore for PgStore {
     ) -> StoreResult<DocNumberLease> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx).await?;
+        let seq = bump(&tx, &crate::audit::events::lease(device_id, &req)).await?;
         if let Some(r) = tx
             .query_opt(
                 "SELECT authority, year, first, last FROM doc_number_leases

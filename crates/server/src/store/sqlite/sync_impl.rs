@@ -171,7 +171,8 @@ impl SyncStore for SqliteStore {
         device_id: Uuid,
         items: Vec<PreparedItem>,
     ) -> StoreResult<Vec<PushResult>> {
-        self.write(move |tx, seq| {
+        let event = crate::audit::events::push(device_id, &items);
+        self.write(event, move |tx, seq| {
             let mut out = Vec::with_capacity(items.len());
             for p in items {
                 let mutation_id = p.item.mutation_id;
@@ -250,7 +251,8 @@ impl SyncStore for SqliteStore {
     }
 
     async fn set_blob_size(&self, id: Uuid, size: u64) -> StoreResult<()> {
-        self.write(move |tx, seq| {
+        let event = crate::audit::events::set_blob_size(id, size);
+        self.write(event, move |tx, seq| {
             tx.execute(
                 "UPDATE blobs SET size = ?2, seq = ?3 WHERE id = ?1 AND size IS NULL",
                 params![id.to_string(), size as i64, seq],
@@ -261,7 +263,8 @@ impl SyncStore for SqliteStore {
     }
 
     async fn complete_blob(&self, id: Uuid) -> StoreResult<()> {
-        self.write(move |tx, seq| {
+        let event = crate::audit::events::complete_blob(id);
+        self.write(event, move |tx, seq| {
             tx.execute(
                 "UPDATE blobs SET complete = 1, seq = ?2 WHERE id = ?1",
                 params![id.to_string(), seq],
@@ -297,7 +300,8 @@ impl SyncStore for SqliteStore {
         req: LeaseRequest,
         at: DateTime<Utc>,
     ) -> StoreResult<DocNumberLease> {
-        self.write(move |tx, seq| {
+        let event = crate::audit::events::lease(device_id, &req);
+        self.write(event, move |tx, seq| {
             let known = tx
                 .query_row(
                     "SELECT authority, year, first, last FROM doc_number_leases

@@ -1,0 +1,553 @@
+//! The audit log (审计日志): every change on the server, append-only, hash-chained.
+//!
+//! - **One entry per writing transaction**, written by the store inside that same
+//!   transaction (so the entry and the change commit together or not at all), keyed
+//!   by the change sequence value the transaction took: rows the change wrote carry
+//!   `seq` = the entry's `change_seq`.
+//! - **Append-only.** No method of [`crate::store::ServerStore`] updates or deletes
+//!   an entry, no HTTP endpoint writes one, and database triggers refuse UPDATE and
+//!   DELETE (and TRUNCATE on PostgreSQL) of `audit_log` and `audit_start`.
+//! - **Hash chain.** Each entry carries the SHA-256 of the previous entry
+//!   (`prev_hash`, 64 zeros for the first) and its own `hash`, computed over the
+//!   canonical serialization ([`entry_hash`], format [`FORMAT`]):
+//!
+//!   ```text
+//!   hash = lower-hex( SHA-256( UTF-8( JSON array
+//!            ["jiandu-audit/1", change_seq, at, actor, action, subject, detail, prev_hash] ) ) )
+//!   ```
+//!
+//!   written compactly (no spaces), `change_seq` as a JSON integer and every other
+//!   element as a JSON string exactly as stored (`detail` is the stored JSON *text*,
+//!   embedded as a string, never re-serialized); strings escaped as RFC 8259
+//!   requires and nothing more (`"` `\` and control characters; `\n` `\r` `\t` `\b`
+//!   `\f` short forms, other controls as `\u00XX` lower-case hex; non-ASCII as raw
+//!   UTF-8). `at` is RFC 3339 UTC with microseconds, e.g.
+//!   `2025-06-01T09:00:00.123456Z`.
+//! - **Verification** ([`verify`], `jiandu-server audit verify`): entries in order
+//!   must be consecutive from `audit_start.after_seq + 1` to the server's current
+//!   change sequence, each `prev_hash` equal to the previous `hash`, each `hash`
+//!   equal to the recomputed one. The first entry that breaks a rule is named.
+//!   A wholesale rewrite of the chain by someone with write access to the database
+//!   files is only detectable against a copy of the head hash kept elsewhere:
+//!   `audit verify` prints it (and checks it with `--head`).
+//!
+//! Who acted: the store reads the actor of the current task ([`actor`]); the HTTP
+//! layer opens a scope per request that authentication fills in
+//! (`username (设备 id)`), the command line one for the whole command (`cli:NAME`);
+//! anything else is `system`.
+
+use crate::error::StoreError;
+use crate::store::ServerStore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, Mutex};
+
+/// Version tag of the canonical serialization, hashed into every entry.
+pub const FORMAT: &str = "jiandu-audit/1";
+
+/// `prev_hash` of the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What a writing transaction records besides its rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    /// Dotted verb, e.g. `user.create`, `draw.save`, `sync.push`.
+    pub action: &'static str,
+    /// Id (or name) of the main object.
+    pub subject: String,
+    pub detail: serde_json::Value,
+}
+
+impl AuditEvent {
+    pub fn new(action: &'static str, subject: impl ToString, detail: serde_json::Value) -> Self {
+        AuditEvent {
+            action,
+            subject: subject.to_string(),
+            detail,
+        }
+    }
+}
+
+/// One stored entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub change_seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    /// Compact JSON text, as stored and hashed.
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The canonical hash of an entry (see the module documentation).
+pub fn entry_hash(
+    change_seq: i64,
+    at: &str,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+    prev_hash: &str,
+) -> String {
+    let canonical = serde_json::json!([
+        FORMAT, change_seq, at, actor, action, subject, detail, prev_hash
+    ]);
+    // A JSON value of integers and strings always serializes.
+    let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
+    hex::encode(Sha256::digest(&bytes))
+}
+
+impl AuditEntry {
+    /// Builds the next entry after `prev_hash`, hashing it.
+    pub fn seal(
+        change_seq: i64,
+        at: String,
+        actor: String,
+        event: &AuditEvent,
+        prev_hash: String,
+    ) -> AuditEntry {
+        let detail = event.detail.to_string();
+        let hash = entry_hash(
+            change_seq,
+            &at,
+            &actor,
+            event.action,
+            &event.subject,
+            &detail,
+            &prev_hash,
+        );
+        AuditEntry {
+            change_seq,
+            at,
+            actor,
+            action: event.action.to_owned(),
+            subject: event.subject.clone(),
+            detail,
+            prev_hash,
+            hash,
+        }
+    }
+
+    pub fn recomputed_hash(&self) -> String {
+        entry_hash(
+            self.change_seq,
+            &self.at,
+            &self.actor,
+            &self.action,
+            &self.subject,
+            &self.detail,
+            &self.prev_hash,
+        )
+    }
+}
+
+/// The time as entries store it.
+pub fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+tokio::task_local! {
+    static ACTOR: Arc<Mutex<String>>;
+}
+
+/// Runs `f` with `actor` as the one recorded for its changes.
+pub async fn scope<F: std::future::Future>(actor: String, f: F) -> F::Output {
+    ACTOR.scope(Arc::new(Mutex::new(actor)), f).await
+}
+
+/// Names who acts for the rest of the current scope (e.g. once authenticated).
+pub fn set_actor(actor: String) {
+    let _ = ACTOR.try_with(|a| {
+        if let Ok(mut g) = a.lock() {
+            *g = actor;
+        }
+    });
+}
+
+/// Who acts in the current task: `system` outside any scope.
+pub fn actor() -> String {
+    ACTOR
+        .try_with(|a| a.lock().map(|g| g.clone()).unwrap_or_default())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "system".to_owned())
+}
+
+/// Result of [`verify`].
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    /// The whole chain is intact.
+    pub ok: bool,
+    /// Entries checked.
+    pub entries: u64,
+    /// Changes before this sequence value predate the audit log.
+    pub starts_after: i64,
+    /// The server's current change sequence (the last entry must be it).
+    pub change_seq: i64,
+    /// The change sequence of the first entry that breaks the chain (or where one is
+    /// missing).
+    pub first_broken: Option<i64>,
+    /// Hash of the last entry: keep a copy elsewhere to detect a wholesale rewrite.
+    pub head_hash: String,
+    /// In Chinese, for people.
+    pub message: String,
+}
+
+/// Entries read per page.
+const PAGE: usize = 5_000;
+
+/// Checks the whole chain (see the module documentation).
+pub async fn verify(store: &dyn ServerStore) -> Result<AuditReport, StoreError> {
+    let starts_after = store.audit_start().await?;
+    let change_seq = store.state().await?.change_seq;
+    let mut expected_seq = starts_after + 1;
+    let mut prev = GENESIS.to_owned();
+    let mut entries = 0u64;
+    let broken = |seq: i64, message: String, entries: u64, prev: &str| AuditReport {
+        ok: false,
+        entries,
+        starts_after,
+        change_seq,
+        first_broken: Some(seq),
+        head_hash: prev.to_owned(),
+        message,
+    };
+    let mut after = starts_after;
+    loop {
+        let page = store.audit_entries(after, PAGE).await?;
+        if page.is_empty() {
+            break;
+        }
+        for e in &page {
+            if e.change_seq != expected_seq {
+                return Ok(broken(
+                    expected_seq,
+                    format!(
+                        "审计日志不完整：缺少第 {expected_seq} 号记录（下一条是第 {} 号），记录可能被删除",
+                        e.change_seq
+                    ),
+                    entries,
+                    &prev,
+                ));
+            }
+            if e.prev_hash != prev {
+                return Ok(broken(
+                    e.change_seq,
+                    format!(
+                        "第 {} 号审计记录的“前一条哈希”与第 {} 号记录不符：链条在此断开，之前的记录可能被改动或替换",
+                        e.change_seq,
+                        e.change_seq - 1
+                    ),
+                    entries,
+                    &prev,
+                ));
+            }
+            if e.recomputed_hash() != e.hash {
+                return Ok(broken(
+                    e.change_seq,
+                    format!(
+                        "第 {} 号审计记录（{}，{}）的内容与其哈希不符：该记录被改动过",
+                        e.change_seq, e.action, e.at
+                    ),
+                    entries,
+                    &prev,
+                ));
+            }
+            prev = e.hash.clone();
+            expected_seq += 1;
+            entries += 1;
+        }
+        after = page.last().map(|e| e.change_seq).unwrap_or(after);
+    }
+    if expected_seq <= change_seq {
+        return Ok(broken(
+            expected_seq,
+            format!(
+                "审计日志不完整：数据库已有第 {change_seq} 次变更，但审计记录只到第 {} 号，末尾的记录可能被删除",
+                expected_seq - 1
+            ),
+            entries,
+            &prev,
+        ));
+    }
+    Ok(AuditReport {
+        ok: true,
+        entries,
+        starts_after,
+        change_seq,
+        first_broken: None,
+        head_hash: prev,
+        message: if starts_after > 0 {
+            format!(
+                "完整：{entries} 条审计记录环环相扣（第 {starts_after} 次变更之前的数据早于审计功能）"
+            )
+        } else {
+            format!("完整：{entries} 条审计记录环环相扣，与数据库的 {change_seq} 次变更一一对应")
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_serialization_is_pinned() {
+        // Pinned: changing the serialization breaks every stored chain.
+        let json = serde_json::to_string(&serde_json::json!([
+            FORMAT,
+            7,
+            "2025-06-01T09:00:00.000000Z",
+            "lina (设备 x)",
+            "inspection.review",
+            "0196",
+            "{\"a\":\"引号\\\"\\n\"}",
+            GENESIS
+        ]))
+        .unwrap_or_default();
+        assert_eq!(
+            json,
+            r#"["jiandu-audit/1",7,"2025-06-01T09:00:00.000000Z","lina (设备 x)","inspection.review","0196","{\"a\":\"引号\\\"\\n\"}","0000000000000000000000000000000000000000000000000000000000000000"]"#
+        );
+        let h = entry_hash(
+            7,
+            "2025-06-01T09:00:00.000000Z",
+            "lina (设备 x)",
+            "inspection.review",
+            "0196",
+            "{\"a\":\"引号\\\"\\n\"}",
+            GENESIS,
+        );
+        assert_eq!(h, hex::encode(Sha256::digest(json.as_bytes())));
+    }
+
+    #[test]
+    fn seal_hashes_what_it_stores() {
+        let e = AuditEntry::seal(
+            1,
+            "2025-06-01T09:00:00.000000Z".into(),
+            "system".into(),
+            &AuditEvent::new("user.create", "u", serde_json::json!({"a": [1, 2]})),
+            GENESIS.into(),
+        );
+        assert_eq!(e.recomputed_hash(), e.hash);
+        assert_eq!(e.detail, r#"{"a":[1,2]}"#);
+    }
+
+    #[tokio::test]
+    async fn actor_scope() {
+        assert_eq!(actor(), "system");
+        scope("cli:ops".into(), async {
+            assert_eq!(actor(), "cli:ops");
+            set_actor("lina (设备 1)".into());
+            assert_eq!(actor(), "lina (设备 1)");
+        })
+        .await;
+    }
+}
+
+/// The event each writing store method records; both backends call these, so the
+/// audit log reads the same on SQLite and PostgreSQL.
+pub(crate) mod events {
+    use super::AuditEvent;
+    use crate::store::sync::PreparedItem;
+    use crate::store::{
+        Device, DrawRecord, NewUser, Reassignment, RegistryImport, ReviewRecord, StoredTask,
+        role_str,
+    };
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use jiandu_core::inspection::Inspection;
+    use jiandu_core::protocol::LeaseRequest;
+    use serde_json::json;
+    use sha2::{Digest, Sha256};
+    use uuid::Uuid;
+
+    fn sha256_json<T: serde::Serialize>(v: &T) -> String {
+        hex::encode(Sha256::digest(serde_json::to_vec(v).unwrap_or_default()))
+    }
+
+    pub fn create_user(u: &NewUser) -> AuditEvent {
+        AuditEvent::new(
+            "user.create",
+            u.id,
+            json!({
+                "username": u.username,
+                "display_name": u.display_name,
+                "role": role_str(u.role),
+                "badge_no": u.badge_no,
+                "team": u.team,
+                "district": u.district,
+                "can_sign_in": u.password_hash.is_some(),
+            }),
+        )
+    }
+
+    pub fn set_disabled(username: &str, disabled: bool) -> AuditEvent {
+        AuditEvent::new(
+            if disabled {
+                "user.disable"
+            } else {
+                "user.enable"
+            },
+            username,
+            json!({ "disabled": disabled }),
+        )
+    }
+
+    /// The hash itself is never logged.
+    pub fn set_password(username: &str) -> AuditEvent {
+        AuditEvent::new("user.password", username, json!({}))
+    }
+
+    pub fn create_device(d: &Device) -> AuditEvent {
+        AuditEvent::new(
+            "device.enroll",
+            d.id,
+            json!({ "user_id": d.user_id, "name": d.name }),
+        )
+    }
+
+    pub fn revoke_device(id: Uuid, at: DateTime<Utc>) -> AuditEvent {
+        AuditEvent::new(
+            "device.revoke",
+            id,
+            json!({ "at": at.to_rfc3339_opts(SecondsFormat::Micros, true) }),
+        )
+    }
+
+    pub fn import_registry(i: &RegistryImport) -> AuditEvent {
+        let codes: Vec<&str> = i
+            .institutions
+            .iter()
+            .map(|x| x.credit_code.as_str())
+            .collect();
+        let staff: Vec<(&str, &str, &[String])> = i
+            .staff
+            .iter()
+            .map(|s| (s.badge_no.as_str(), s.name.as_str(), s.conflicts.as_slice()))
+            .collect();
+        let penalised: Vec<(&str, &str)> = i
+            .penalised
+            .iter()
+            .map(|p| (p.campaign.as_str(), p.credit_code.as_str()))
+            .collect();
+        AuditEvent::new(
+            "registry.import",
+            "registry",
+            json!({
+                "institutions": codes.len(),
+                "institutions_sha256": sha256_json(&i.institutions),
+                "staff": staff.len(),
+                "staff_sha256": sha256_json(&staff),
+                "penalised": penalised,
+            }),
+        )
+    }
+
+    pub fn save_draw(r: &DrawRecord, tasks: &[StoredTask]) -> AuditEvent {
+        AuditEvent::new(
+            "draw.save",
+            r.id,
+            json!({
+                "plan_id": r.plan_id,
+                "seed": r.seed,
+                "algorithm": r.algorithm,
+                "inputs_hash": r.inputs_hash,
+                "tasks_hash": r.tasks_hash,
+                "tasks": tasks.len(),
+                "by": r.created_by,
+            }),
+        )
+    }
+
+    pub fn reassign(r: &Reassignment, allowance: usize) -> AuditEvent {
+        AuditEvent::new(
+            "task.reassign",
+            r.task_id,
+            json!({
+                "id": r.id,
+                "draw_id": r.draw_id,
+                "from": r.from_user,
+                "to": r.to_user,
+                "reason": r.reason,
+                "by": r.by,
+                "allowance": allowance,
+            }),
+        )
+    }
+
+    pub fn put_inspection(i: &Inspection, expected_version: Option<u64>) -> AuditEvent {
+        AuditEvent::new(
+            "inspection.put",
+            i.id,
+            json!({
+                "task_id": i.task_id,
+                "status": i.status.as_str(),
+                "version": i.version,
+                "expected_version": expected_version,
+                "body_sha256": sha256_json(i),
+            }),
+        )
+    }
+
+    pub fn review(r: &ReviewRecord, i: &Inspection) -> AuditEvent {
+        AuditEvent::new(
+            "inspection.review",
+            r.inspection_id,
+            json!({
+                "review_id": r.id,
+                "decision": r.decision,
+                "reviewed_version": r.reviewed_version,
+                "comment": r.comment,
+                "reviewer": r.reviewer,
+                "status": i.status.as_str(),
+                "version": i.version,
+                "body_sha256": sha256_json(i),
+            }),
+        )
+    }
+
+    pub fn push(device_id: Uuid, items: &[PreparedItem]) -> AuditEvent {
+        let items: Vec<serde_json::Value> = items
+            .iter()
+            .map(|p| {
+                json!({
+                    "mutation_id": p.item.mutation_id,
+                    "device_seq": p.item.device_seq,
+                    "entity": p.item.entity,
+                    "entity_id": p.item.entity_id,
+                    "inspection_id": p.item.inspection_id,
+                    "op": p.item.op,
+                    "base_version": p.item.base_version,
+                    "payload_sha256": sha256_json(&p.item.payload),
+                })
+            })
+            .collect();
+        AuditEvent::new("sync.push", device_id, json!({ "items": items }))
+    }
+
+    pub fn set_blob_size(id: Uuid, size: u64) -> AuditEvent {
+        AuditEvent::new("blob.size", id, json!({ "size": size }))
+    }
+
+    pub fn complete_blob(id: Uuid) -> AuditEvent {
+        AuditEvent::new("blob.complete", id, json!({}))
+    }
+
+    pub fn lease(device_id: Uuid, req: &LeaseRequest) -> AuditEvent {
+        AuditEvent::new(
+            "docnumber.lease",
+            device_id,
+            json!({
+                "request_id": req.request_id,
+                "authority": req.authority,
+                "year": req.year,
+                "count": req.count,
+                "floor": req.floor,
+            }),
+        )
+    }
+}
