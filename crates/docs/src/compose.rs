@@ -513,17 +513,22 @@ impl<'f> Composer<'f> {
                 .collect();
             let total = cells.iter().map(Vec::len).max().unwrap_or(1).max(1);
             let mut done = 0;
+            let mut fresh = false;
             while done < total {
-                let fit = ((self.remaining() - 2.0 * pad) / lh).floor().max(0.0) as usize;
+                let mut fit = ((self.remaining() - 2.0 * pad) / lh).floor().max(0.0) as usize;
                 let left = total - done;
                 // Move to a fresh page when nothing fits, or when a row that would fit
                 // whole on a fresh page would otherwise be split (keeps short rows
-                // together; only rows longer than a page are split).
-                if fit == 0 || (fit < left && done == 0 && left <= fresh_capacity / 3) {
+                // together; only rows longer than a page are split). On a fresh page
+                // at least one line is placed, so this always ends.
+                if !fresh && (fit == 0 || (fit < left && done == 0 && left <= fresh_capacity / 3)) {
                     self.new_page();
                     draw_header(self);
+                    fresh = true;
                     continue;
                 }
+                fit = fit.max(1);
+                fresh = false;
                 let take = fit.min(left);
                 let top = self.y;
                 let mut x = self.left();
@@ -561,6 +566,7 @@ impl<'f> Composer<'f> {
                 if done < total {
                     self.new_page();
                     draw_header(self);
+                    fresh = true;
                 }
             }
         }

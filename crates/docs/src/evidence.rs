@@ -79,7 +79,18 @@ pub(crate) fn render_evidence_with(
     let mut c = Composer::new(font, geometry);
     let party_sig = Sig::register(&mut c, doc.party_signature_png.as_deref());
 
-    let header_h = TITLE.line_height() + BODY.line_height() + 10.0;
+    // The header (title and unit) repeats on every page; a long unit name wraps, so
+    // its height is measured rather than assumed.
+    let name_label = "被检查人：";
+    let name_lines = break_text(
+        font,
+        &font.sanitize(&doc.institution_name),
+        BODY.size,
+        geometry.width() - font.width(name_label, BODY.size),
+        0.0,
+    )
+    .len();
+    let header_h = TITLE.line_height() + name_lines as f32 * BODY.line_height() + 10.0;
     let (cols, rows) = match doc.per_page {
         PhotosPerPage::Two => (1usize, 2usize),
         PhotosPerPage::Four => (2, 2),
@@ -110,10 +121,8 @@ pub(crate) fn render_evidence_with(
     let per_page = cols * rows;
     let header = |c: &mut Composer<'_>| {
         c.centered("证据照片", TITLE);
-        let name = format!("被检查人：{}", doc.institution_name);
-        let (x, w, y) = (c.left(), c.width(), c.y());
-        c.canvas().text_aligned(x, w, y, BODY, Align::Left, &name);
-        c.gap(BODY.line_height() + 10.0);
+        c.field(name_label, &doc.institution_name, BODY);
+        c.gap(10.0);
     };
     if doc.photos.is_empty() {
         header(&mut c);

@@ -470,6 +470,15 @@ fn bad_text_input_never_breaks_the_document() {
     assert!(pdf.images().is_empty(), "no signature could be drawn");
     assert_subset_font(&pdf);
 
+    // The evidence sheet repeats the long name in full on every page.
+    let mut ev = sample::evidence(PhotosPerPage::Two);
+    ev.institution_name = long_name.clone();
+    let pdf = Pdf::new("evidence-bad.pdf", render_evidence(&ev).unwrap());
+    assert_eq!(pdf.pages(), 3);
+    for p in 1..=3 {
+        assert_has(&pdf.page_text(p), &format!("被检查人：{long_name}"));
+    }
+
     // Same for the opinion: long name, odd characters, no signatures at all.
     let mut op = sample::opinion();
     op.institution.name = long_name.clone();

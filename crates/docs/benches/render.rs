@@ -1,0 +1,101 @@
+//! Benchmark: render the on-site documents with the font loaded once, as the tablet
+//! does after its first document. Prints figures; asserts nothing about time.
+//!
+//! Run: `cargo bench -p jiandu-docs --bench render`
+
+use jiandu_docs::font::FontFace;
+use jiandu_docs::{
+    EvidenceDoc, PhotosPerPage, render_evidence, render_opinion, render_record, sample,
+};
+use std::time::{Duration, Instant};
+
+/// Peak resident memory of this process so far (Linux), in MB.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+fn pages(pdf: &[u8]) -> usize {
+    // Counting "/Type /Page" objects would need a parser; every page object of ours
+    // carries exactly one "/MediaBox".
+    pdf.windows(9).filter(|w| w == b"/MediaBox").count()
+}
+
+fn measure(name: &str, runs: u32, mut render: impl FnMut() -> Vec<u8>) {
+    let first = render();
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            let out = render();
+            let d = t.elapsed();
+            assert_eq!(out.len(), first.len(), "deterministic output");
+            d
+        })
+        .collect();
+    times.sort();
+    let median = times[times.len() / 2];
+    let max = times[times.len() - 1];
+    println!(
+        "{name:<38} {:>2} pages {:>8.1} KB   median {:>7.1} ms   max {:>7.1} ms",
+        pages(&first),
+        first.len() as f64 / 1024.0,
+        median.as_secs_f64() * 1000.0,
+        max.as_secs_f64() * 1000.0
+    );
+}
+
+fn main() {
+    let t = Instant::now();
+    let _ = FontFace::embedded();
+    println!(
+        "font parse (once per process)          {:>7.1} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+
+    let opinion = sample::opinion();
+    measure("意见书 (1 page, 3 signatures)", 20, || {
+        render_opinion(&opinion).expect("opinion")
+    });
+
+    // A 现场笔录 of three pages: the sample's observations, longer.
+    let mut record = sample::record();
+    for o in &mut record.observations {
+        o.facts = o.facts.repeat(9);
+    }
+    measure("现场笔录 (3 pages)", 20, || {
+        render_record(&record).expect("record")
+    });
+
+    // Six photos: one 640×480 passed through, five 2400×1800 reduced for print.
+    let two: EvidenceDoc = sample::evidence(PhotosPerPage::Two);
+    measure("证据照片, 6 photos, 2 a page", 5, || {
+        render_evidence(&two).expect("evidence")
+    });
+    let four = sample::evidence(PhotosPerPage::Four);
+    measure("证据照片, 6 photos, 4 a page", 5, || {
+        render_evidence(&four).expect("evidence")
+    });
+    measure("意见书 + 6 photos (on-site package)", 5, || {
+        let mut all = render_opinion(&opinion).expect("opinion");
+        all.extend(render_evidence(&four).expect("evidence"));
+        all
+    });
+
+    let mut long = sample::opinion();
+    long.opinion = "现场查见治疗室内一次性使用无菌注射器未见进货查验记录；".repeat(750);
+    measure("意见书, 20,000-character opinion", 5, || {
+        render_opinion(&long).expect("opinion")
+    });
+
+    if let Some(mb) = peak_rss_mb() {
+        println!("peak memory (VmHWM)                    {mb:>7.1} MB");
+    }
+}
