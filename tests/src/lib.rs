@@ -1,3 +1,5 @@
 //! Shared helpers for the end-to-end tests in tests/tests/.
 
+pub mod proxy;
 pub mod store_fixtures;
+pub mod sync_fixtures;

@@ -116,11 +116,23 @@ pub enum ChunkAnswer {
 impl ApiClient {
     /// `timeout`: for a whole request (a 4 MiB chunk at 2 Mbit/s takes 17 s).
     pub fn new(base_url: &str, timeout: Duration) -> Result<Self, SyncError> {
-        let http = reqwest::Client::builder()
+        Self::with_options(base_url, timeout, true)
+    }
+
+    /// `reuse_connections: false` opens a connection per request (tests that
+    /// inject faults per connection; proxies that mishandle keep-alive).
+    pub fn with_options(
+        base_url: &str,
+        timeout: Duration,
+        reuse_connections: bool,
+    ) -> Result<Self, SyncError> {
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10).min(timeout))
-            .timeout(timeout)
-            .build()
-            .map_err(network)?;
+            .timeout(timeout);
+        if !reuse_connections {
+            builder = builder.pool_max_idle_per_host(0);
+        }
+        let http = builder.build().map_err(network)?;
         Ok(Self {
             http,
             base: base_url.trim_end_matches('/').to_owned(),

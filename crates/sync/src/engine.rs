@@ -85,6 +85,8 @@ pub struct SyncConfig {
     /// (authority, year) whose 文号 this device issues, and the block size asked for.
     pub doc_numbers: Vec<(String, i32)>,
     pub lease_block: u32,
+    /// Keep-alive connections (off: one connection per request).
+    pub reuse_connections: bool,
 }
 
 impl Default for SyncConfig {
@@ -97,6 +99,7 @@ impl Default for SyncConfig {
             request_timeout: Duration::from_secs(60),
             doc_numbers: Vec::new(),
             lease_block: 20,
+            reuse_connections: true,
         }
     }
 }
@@ -161,7 +164,8 @@ impl SyncEngine {
             .sync_state()?
             .server_url
             .ok_or(SyncError::NotEnrolled)?;
-        let client = ApiClient::new(&url, config.request_timeout)?;
+        let client =
+            ApiClient::with_options(&url, config.request_timeout, config.reuse_connections)?;
         Ok(Self {
             client,
             store,
@@ -173,7 +177,11 @@ impl SyncEngine {
 
     /// Talks to `base_url` instead of the enrolled URL (e.g. through a proxy).
     pub fn with_server(mut self, base_url: &str) -> Result<Self, SyncError> {
-        self.client = ApiClient::new(base_url, self.config.request_timeout)?;
+        self.client = ApiClient::with_options(
+            base_url,
+            self.config.request_timeout,
+            self.config.reuse_connections,
+        )?;
         Ok(self)
     }
 

@@ -1,0 +1,330 @@
+//! A TCP proxy that injects faults between a device and the server, by doing them:
+//! it cuts connections at random byte offsets (either direction), delays traffic,
+//! answers 503 itself, and flips a byte in the body of a photo chunk (PATCH) so
+//! the server's hash check must catch it. Every injected fault is counted.
+
+use rand::Rng;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// How often each fault happens, per connection (the rest pass cleanly).
+#[derive(Debug, Clone, Copy)]
+pub struct FaultPlan {
+    /// Cut the device→server stream after a random number of bytes.
+    pub cut_upstream: f64,
+    /// Cut the server→device stream after a random number of bytes.
+    pub cut_downstream: f64,
+    /// Answer 503 without reaching the server.
+    pub unavailable: f64,
+    /// Flip one byte inside a photo chunk's body.
+    pub corrupt_chunk: f64,
+    /// Delay the start (and every read) by up to this many milliseconds.
+    pub delay: f64,
+    pub max_delay_ms: u64,
+    /// Upper bound of a cut offset, device→server (reaches mid-photo).
+    pub max_cut_up: usize,
+    pub max_cut_down: usize,
+}
+
+impl FaultPlan {
+    pub fn none() -> Self {
+        FaultPlan {
+            cut_upstream: 0.0,
+            cut_downstream: 0.0,
+            unavailable: 0.0,
+            corrupt_chunk: 0.0,
+            delay: 0.0,
+            max_delay_ms: 0,
+            max_cut_up: 0,
+            max_cut_down: 0,
+        }
+    }
+}
+
+/// Counts of injected faults.
+#[derive(Debug, Default)]
+pub struct FaultCounts {
+    pub connections: AtomicU64,
+    pub cuts_up: AtomicU64,
+    pub cuts_down: AtomicU64,
+    pub unavailable: AtomicU64,
+    pub corrupted: AtomicU64,
+    pub delays: AtomicU64,
+}
+
+impl FaultCounts {
+    pub fn total(&self) -> u64 {
+        self.cuts_up.load(Ordering::Relaxed)
+            + self.cuts_down.load(Ordering::Relaxed)
+            + self.unavailable.load(Ordering::Relaxed)
+            + self.corrupted.load(Ordering::Relaxed)
+            + self.delays.load(Ordering::Relaxed)
+    }
+
+    pub fn summary(&self) -> String {
+        format!(
+            "{} faults in {} connections: {} cuts device→server, {} cuts server→device, {} × 503, {} corrupted chunks, {} delays",
+            self.total(),
+            self.connections.load(Ordering::Relaxed),
+            self.cuts_up.load(Ordering::Relaxed),
+            self.cuts_down.load(Ordering::Relaxed),
+            self.unavailable.load(Ordering::Relaxed),
+            self.corrupted.load(Ordering::Relaxed),
+            self.delays.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A running proxy.
+#[derive(Debug, Clone)]
+pub struct FaultProxy {
+    pub addr: SocketAddr,
+    upstream: Arc<Mutex<SocketAddr>>,
+    plan: Arc<Mutex<FaultPlan>>,
+    pub counts: Arc<FaultCounts>,
+    /// Bytes forwarded device→server (for wire-size figures).
+    pub bytes_up: Arc<AtomicU64>,
+    enabled: Arc<AtomicBool>,
+    /// Bytes per second each direction may carry (0: unlimited).
+    rate: Arc<AtomicU64>,
+}
+
+impl FaultProxy {
+    pub async fn start(upstream: SocketAddr, plan: FaultPlan) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
+        let proxy = FaultProxy {
+            addr: listener.local_addr().expect("proxy address"),
+            upstream: Arc::new(Mutex::new(upstream)),
+            plan: Arc::new(Mutex::new(plan)),
+            counts: Arc::new(FaultCounts::default()),
+            bytes_up: Arc::new(AtomicU64::new(0)),
+            enabled: Arc::new(AtomicBool::new(true)),
+            rate: Arc::new(AtomicU64::new(0)),
+        };
+        let p = proxy.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let p = p.clone();
+                tokio::spawn(async move { p.handle(client).await });
+            }
+        });
+        proxy
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn set_upstream(&self, addr: SocketAddr) {
+        *self.upstream.lock().unwrap_or_else(|e| e.into_inner()) = addr;
+    }
+
+    pub fn set_plan(&self, plan: FaultPlan) {
+        *self.plan.lock().unwrap_or_else(|e| e.into_inner()) = plan;
+    }
+
+    /// Limits each direction to `bytes_per_sec` (0: unlimited).
+    pub fn set_rate(&self, bytes_per_sec: u64) {
+        self.rate.store(bytes_per_sec, Ordering::Relaxed);
+    }
+
+    /// Faults on or off (off: a clean pass-through).
+    pub fn set_faults(&self, on: bool) {
+        self.enabled.store(on, Ordering::Relaxed);
+    }
+
+    async fn handle(&self, mut client: TcpStream) {
+        self.counts.connections.fetch_add(1, Ordering::Relaxed);
+        let plan = if self.enabled.load(Ordering::Relaxed) {
+            *self.plan.lock().unwrap_or_else(|e| e.into_inner())
+        } else {
+            FaultPlan::none()
+        };
+        let (mode, delay_ms) = {
+            let mut rng = rand::rng();
+            let x: f64 = rng.random();
+            let mut acc = 0.0;
+            let mut pick = |p: f64| {
+                acc += p;
+                x < acc
+            };
+            let mode = if pick(plan.unavailable) {
+                Mode::Unavailable
+            } else if pick(plan.cut_upstream) {
+                Mode::CutUp(log_uniform(&mut rng, plan.max_cut_up))
+            } else if pick(plan.cut_downstream) {
+                Mode::CutDown(log_uniform(&mut rng, plan.max_cut_down))
+            } else if pick(plan.corrupt_chunk) {
+                Mode::Corrupt(rng.random_range(0..64 * 1024))
+            } else {
+                Mode::Clean
+            };
+            let delay = if rng.random::<f64>() < plan.delay && plan.max_delay_ms > 0 {
+                rng.random_range(1..=plan.max_delay_ms)
+            } else {
+                0
+            };
+            (mode, delay)
+        };
+        if delay_ms > 0 {
+            self.counts.delays.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        }
+        if let Mode::Unavailable = mode {
+            self.counts.unavailable.fetch_add(1, Ordering::Relaxed);
+            // Read whatever the device has sent already, then answer and close.
+            let mut buf = vec![0u8; 64 * 1024];
+            let _ = tokio::time::timeout(Duration::from_millis(20), client.read(&mut buf)).await;
+            let body = r#"{"code":"unavailable","message":"服务暂时不可用，请稍后重试"}"#;
+            let resp = format!(
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = client.write_all(resp.as_bytes()).await;
+            let _ = client.shutdown().await;
+            return;
+        }
+        let upstream = *self.upstream.lock().unwrap_or_else(|e| e.into_inner());
+        let Ok(server) = TcpStream::connect(upstream).await else {
+            return;
+        };
+        let _ = client.set_nodelay(true);
+        let _ = server.set_nodelay(true);
+        let (cr, cw) = client.into_split();
+        let (sr, sw) = server.into_split();
+        let (up_limit, down_limit, corrupt_at) = match mode {
+            Mode::CutUp(n) => (Some(n), None, None),
+            Mode::CutDown(n) => (None, Some(n), None),
+            Mode::Corrupt(n) => (None, None, Some(n)),
+            _ => (None, None, None),
+        };
+        let counts = self.counts.clone();
+        let rate = self.rate.clone();
+        let bytes_up = self.bytes_up.clone();
+        let up = pump(
+            cr,
+            sw,
+            up_limit,
+            corrupt_at,
+            rate.clone(),
+            Some(bytes_up),
+            counts.clone(),
+            Dir::Up,
+        );
+        let down = pump(sr, cw, down_limit, None, rate, None, counts, Dir::Down);
+        // When either side ends (or is cut), the whole connection goes.
+        tokio::select! {
+            _ = up => {},
+            _ = down => {},
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Clean,
+    Unavailable,
+    CutUp(usize),
+    CutDown(usize),
+    Corrupt(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Up,
+    Down,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    cut_after: Option<usize>,
+    corrupt_at: Option<usize>,
+    rate: Arc<AtomicU64>,
+    counter: Option<Arc<AtomicU64>>,
+    counts: Arc<FaultCounts>,
+    dir: Dir,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut sent = 0usize;
+    // Corruption: find a PATCH request's body, flip one byte `corrupt_at` into it.
+    let mut window: Vec<u8> = Vec::new();
+    let mut body_pos: Option<usize> = None;
+    let mut corrupted = false;
+    let started = tokio::time::Instant::now();
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let chunk = &mut buf[..n];
+        if let Some(limit) = cut_after
+            && sent + chunk.len() >= limit
+        {
+            let keep = limit - sent;
+            let _ = to.write_all(&chunk[..keep]).await;
+            match dir {
+                Dir::Up => counts.cuts_up.fetch_add(1, Ordering::Relaxed),
+                Dir::Down => counts.cuts_down.fetch_add(1, Ordering::Relaxed),
+            };
+            return;
+        }
+        if let Some(at) = corrupt_at
+            && !corrupted
+        {
+            if body_pos.is_none() {
+                window.extend_from_slice(chunk);
+                if let Some(p) = find(&window, b"PATCH /api/v1/photos/")
+                    && let Some(h) = find(&window[p..], b"\r\n\r\n")
+                {
+                    // Body starts at p + h + 4 of the window.
+                    body_pos = Some(sent + (p + h + 4) - (window.len() - chunk.len()));
+                }
+                if window.len() > 1 << 20 {
+                    window.drain(..window.len() - 4096);
+                }
+            }
+            if let Some(b) = body_pos {
+                let target = b + at;
+                if target >= sent && target < sent + chunk.len() {
+                    chunk[target - sent] ^= 0x5A;
+                    corrupted = true;
+                    counts.corrupted.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        let r = rate.load(Ordering::Relaxed);
+        if r > 0 {
+            // Pace: never ahead of `r` bytes per second since the start.
+            let due = Duration::from_secs_f64((sent + chunk.len()) as f64 / r as f64);
+            let elapsed = started.elapsed();
+            if due > elapsed {
+                tokio::time::sleep(due - elapsed).await;
+            }
+        }
+        if to.write_all(chunk).await.is_err() {
+            break;
+        }
+        sent += chunk.len();
+        if let Some(c) = &counter {
+            c.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        }
+    }
+    let _ = to.shutdown().await;
+}
+
+/// A byte offset in `0..max`, log-uniform: small requests are cut as often as
+/// multi-megabyte photo chunks (in the headers, mid-body, mid-chunk).
+fn log_uniform(rng: &mut impl Rng, max: usize) -> usize {
+    let max = max.max(2) as f64;
+    (max.ln() * rng.random::<f64>()).exp() as usize - 1
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}

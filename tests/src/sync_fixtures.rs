@@ -1,0 +1,285 @@
+//! Fixtures for the sync tests (tests/tests/sync_*.rs): a REAL jiandu-server on
+//! 127.0.0.1 in its own runtime (so it can be killed mid-request and restarted on
+//! the same database file), people and a draw seeded through the server's store,
+//! and devices with real stores in temp folders syncing through jiandu-sync.
+
+use crate::store_fixtures::{PLAN_ID, templates};
+use chrono::{DateTime, Utc};
+use jiandu_core::protocol::EnrollRequest;
+use jiandu_core::{Actor, CategoryCode, Role};
+use jiandu_server::http::{self, AppState};
+use jiandu_server::store::{
+    self, DrawRecord, Institution, NewUser, RegistryImport, ServerStore, StoredTask,
+};
+use jiandu_store::Store;
+use jiandu_sync::{FileTokenStore, SharedStore, SyncConfig, SyncEngine, TokenStore};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// A server running on its own thread and runtime. `kill` drops the runtime: every
+/// request in flight dies where it is, like a killed process.
+#[derive(Debug)]
+pub struct TestServer {
+    pub addr: SocketAddr,
+    kill: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server on `dir/server.sqlite` with blobs in `dir/blobs`.
+    pub fn start(dir: &Path) -> TestServer {
+        let db = dir.join("server.sqlite");
+        let blobs = dir.join("blobs");
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (kill_tx, kill_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("server runtime");
+            rt.block_on(async move {
+                let store = store::open(&db.to_string_lossy())
+                    .await
+                    .expect("server store opens");
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("binds");
+                addr_tx
+                    .send(listener.local_addr().expect("address"))
+                    .expect("reports address");
+                let state = AppState::new(store, templates()).with_blobs(blobs);
+                tokio::select! {
+                    r = http::serve(listener, state, 1024 * 1024, std::future::pending()) => {
+                        r.expect("serves");
+                    }
+                    _ = kill_rx => {}
+                }
+            });
+            rt.shutdown_background();
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server starts");
+        TestServer {
+            addr,
+            kill: Some(kill_tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Kills the server at once (requests in flight are dropped mid-way).
+    pub fn kill(mut self) {
+        if let Some(k) = self.kill.take() {
+            let _ = k.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(k) = self.kill.take() {
+            let _ = k.send(());
+        }
+    }
+}
+
+/// A person of the seeded world.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub username: String,
+    pub password: String,
+    pub actor: Actor,
+}
+
+/// What [`seed`] created.
+#[derive(Debug, Clone)]
+pub struct World {
+    pub lead: Person,
+    pub inspectors: Vec<Person>,
+    /// Task ids in draw order (every task is assigned to both inspectors).
+    pub tasks: Vec<Uuid>,
+}
+
+pub const PASSWORD: &str = "jiandu-test-password";
+pub const AUTHORITY: &str = "并卫监";
+pub const YEAR: i32 = 2025;
+
+fn credit_code(n: u32) -> String {
+    let body = format!("91140100{n:09}");
+    let c = jiandu_server::credit_code::check_char(&body).expect("check character");
+    format!("{body}{c}")
+}
+
+/// Seeds a team lead and two inspectors (one team), `n_tasks` clinics, and a draw
+/// assigning every task to both inspectors.
+pub async fn seed(store: &dyn ServerStore, n_tasks: u32) -> World {
+    let hash = jiandu_server::auth::hash_password(PASSWORD).expect("hashes");
+    let now = Utc::now();
+    let mut people = Vec::new();
+    for (username, name, role, badge) in [
+        ("lead", "王组长", Role::TeamLead, None),
+        ("zhang", "张检查", Role::Inspector, Some("晋卫执0001")),
+        ("li", "李检查", Role::Inspector, Some("晋卫执0002")),
+    ] {
+        let u = store
+            .create_user(NewUser {
+                id: Uuid::now_v7(),
+                username: username.into(),
+                display_name: name.into(),
+                role,
+                badge_no: badge.map(Into::into),
+                team: "一组".into(),
+                district: "小店区".into(),
+                password_hash: Some(hash.clone()),
+                created_at: now,
+            })
+            .await
+            .expect("user created");
+        people.push(Person {
+            username: username.into(),
+            password: PASSWORD.into(),
+            actor: Actor {
+                user_id: u.id,
+                name: name.into(),
+                role,
+            },
+        });
+    }
+    let institutions = (0..n_tasks)
+        .map(|n| Institution {
+            id: Uuid::now_v7(),
+            name: format!("测试诊所{n}号"),
+            credit_code: credit_code(n + 1),
+            licence_no: format!("PDY{n:08}"),
+            category: CategoryCode::new("clinic"),
+            district: "小店区".into(),
+            address: format!("小店区某路{n}号"),
+            legal_representative: format!("负责人{n}"),
+            phone: "0351-1234567".into(),
+        })
+        .collect();
+    store
+        .import_registry(RegistryImport {
+            institutions,
+            ..RegistryImport::default()
+        })
+        .await
+        .expect("registry imported");
+    let insts = store.list_institutions().await.expect("institutions");
+    let draw_id = Uuid::now_v7();
+    let inspectors = vec![people[1].actor.user_id, people[2].actor.user_id];
+    let tasks: Vec<StoredTask> = insts
+        .iter()
+        .enumerate()
+        .map(|(i, inst)| StoredTask {
+            id: Uuid::now_v7(),
+            draw_id,
+            plan_id: PLAN_ID.into(),
+            position: i as i64,
+            checklist: crate::store_fixtures::CHECKLIST.into(),
+            kind: jiandu_core::inspection::DrawKind::National,
+            followup: None,
+            institution_id: inst.id,
+            category: inst.category.clone(),
+            drawn_inspectors: inspectors.clone(),
+            inspectors: inspectors.clone(),
+            seq: 0,
+        })
+        .collect();
+    let ids = tasks.iter().map(|t| t.id).collect();
+    store
+        .save_draw(
+            DrawRecord {
+                id: draw_id,
+                plan_id: PLAN_ID.into(),
+                seed: "sync-test".into(),
+                algorithm: "fixture".into(),
+                inputs_hash: "0".repeat(64),
+                tasks_hash: "0".repeat(64),
+                inputs: serde_json::json!({}),
+                created_by: "test".into(),
+                created_at: now,
+            },
+            YEAR,
+            tasks,
+        )
+        .await
+        .expect("draw saved");
+    World {
+        lead: people[0].clone(),
+        inspectors: people[1..].to_vec(),
+        tasks: ids,
+    }
+}
+
+/// A device: a real store in a temp folder, a file token store, an engine.
+#[derive(Debug)]
+pub struct Device {
+    pub dir: tempfile::TempDir,
+    pub store: SharedStore,
+    pub tokens: Arc<FileTokenStore>,
+    pub person: Person,
+}
+
+impl Device {
+    /// A fresh device of `person` enrolled at `server_url`.
+    pub async fn enrolled(person: &Person, server_url: &str) -> Device {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = Store::open(dir.path().join("device.db")).expect("store opens");
+        store.set_id_source(Box::new(jiandu_store::UuidV7));
+        let store = Arc::new(Mutex::new(store));
+        let tokens = Arc::new(FileTokenStore::in_data_dir(dir.path()));
+        jiandu_sync::enroll(
+            &store,
+            tokens.as_ref(),
+            server_url,
+            &EnrollRequest {
+                username: person.username.clone(),
+                password: person.password.clone(),
+                device_name: format!("{} 的平板", person.actor.name),
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("enrols");
+        assert!(tokens.load().expect("token readable").is_some());
+        Device {
+            dir,
+            store,
+            tokens,
+            person: person.clone(),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().to_owned()
+    }
+
+    /// An engine talking to `url` (the server or a proxy in front of it).
+    pub fn engine(&self, url: &str, config: SyncConfig) -> SyncEngine {
+        SyncEngine::new(self.store.clone(), self.tokens.clone(), config)
+            .expect("engine")
+            .with_server(url)
+            .expect("client")
+    }
+
+    pub fn with<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        f(&mut self.store.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Clock for device edits (whole seconds; the server keeps them verbatim).
+pub fn at(secs: i64) -> DateTime<Utc> {
+    crate::store_fixtures::t(secs)
+}

@@ -1,0 +1,659 @@
+//! Sync end to end: the REAL jiandu-server on 127.0.0.1, real device stores in
+//! temp folders, the real jiandu-sync engine.
+//!
+//! - `day_of_two_inspectors_and_a_lead`: offline work on two devices, sync, review,
+//!   approval refused while photos are missing, approval, an edit after approval
+//!   rejected and shown in the conflicts list with the server's version, a return
+//!   with comments reaching the device, the lead's device seeing the team; then a
+//!   wiped device re-enrolled gets everything back, and a revoked device stops.
+//! - `faults_lose_nothing_and_duplicate_nothing`: the same day through a proxy
+//!   that cuts connections at random byte offsets, delays, answers 503 and flips
+//!   bytes of photo chunks (≥ 500 faults), the server killed and restarted
+//!   mid-sync on the same database file, a push replayed; afterwards the server
+//!   holds exactly the devices' data.
+#![allow(clippy::unwrap_used)]
+
+use jiandu_core::protocol::{PushItem, PushRequest, RejectReason};
+use jiandu_core::{InspectionStatus, Outcome, PublicCategory, Verdict};
+use jiandu_server::store::{self, ServerStore};
+use jiandu_store::{Answer, FileSource, PhotoMeta};
+use jiandu_sync::{ApiClient, CancelToken, SyncConfig, SyncError};
+use jiandu_tests::proxy::{FaultPlan, FaultProxy};
+use jiandu_tests::store_fixtures::{jpeg, points, templates};
+use jiandu_tests::sync_fixtures::{AUTHORITY, Device, TestServer, World, YEAR, at, seed};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+fn config() -> SyncConfig {
+    SyncConfig {
+        push_batch: 50,
+        pull_limit: 50,
+        chunk_bytes: 1024 * 1024,
+        request_timeout: Duration::from_secs(20),
+        doc_numbers: vec![(AUTHORITY.to_owned(), YEAR)],
+        lease_block: 20,
+        ..SyncConfig::default()
+    }
+}
+
+fn quiet(_: jiandu_core::protocol::SyncEvent) {}
+
+/// One complete inspection of `task` on `dev`, offline: every point answered (the
+/// first 不符合 with an observation and `photos` photos), outcome, submission.
+fn inspect(dev: &Device, task: Uuid, photos: &[usize], seed: u64, submit: bool) -> Uuid {
+    let tpl = templates();
+    let actor = dev.person.actor.clone();
+    dev.with(|s| {
+        let insp = s
+            .start_inspection(task, "诊所大厅", &actor, at(10))
+            .unwrap()
+            .inspection_id;
+        let pts = points(&tpl, "clinic");
+        let answers: Vec<Answer<'_>> = pts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Answer {
+                point: p,
+                verdict: if i == 0 {
+                    Verdict::NonCompliant
+                } else {
+                    Verdict::Compliant
+                },
+                observation: if i == 0 {
+                    "消毒记录不全，现场未见2025年5月记录"
+                } else {
+                    ""
+                },
+            })
+            .collect();
+        let saved = s
+            .record_findings(&tpl, insp, &answers, &actor, at(20))
+            .unwrap();
+        for (k, len) in photos.iter().enumerate() {
+            s.add_photo(
+                insp,
+                Some(saved[0].id),
+                FileSource::Bytes(&jpeg(*len, seed * 100 + k as u64)),
+                &PhotoMeta {
+                    taken_at: at(30),
+                    location: None,
+                    mime: "image/jpeg".into(),
+                },
+                &actor,
+                at(31 + k as i64),
+            )
+            .unwrap();
+        }
+        s.set_outcome(
+            insp,
+            &Outcome {
+                category: PublicCategory::Corrected,
+                penalty: None,
+                opinion: Some("责令立即改正".into()),
+                unreachable_reason: None,
+            },
+            &actor,
+            at(40),
+        )
+        .unwrap();
+        if submit {
+            s.submit(&tpl, insp, &actor, at(50)).unwrap();
+        }
+        insp
+    })
+}
+
+async fn sync(dev: &Device, url: &str) -> jiandu_sync::SyncReport {
+    dev.engine(url, config())
+        .sync_once(&CancelToken::new(), &quiet)
+        .await
+        .unwrap()
+}
+
+/// What a team lead's client does: approve / return through the API.
+async fn review(
+    url: &str,
+    lead: &Device,
+    id: Uuid,
+    version: u64,
+    comment: Option<&str>,
+) -> reqwest::Response {
+    let token = jiandu_sync::TokenStore::load(lead.tokens.as_ref())
+        .unwrap()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let (path, body) = match comment {
+        None => ("approve", serde_json::json!({ "version": version })),
+        Some(c) => (
+            "return",
+            serde_json::json!({ "version": version, "comment": c }),
+        ),
+    };
+    http.post(format!("{url}/api/v1/inspections/{id}/{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The server holds exactly what the device holds for `ids`: same inspection
+/// (version, findings, photos attached, outcome, status), every photo's bytes
+/// present, verified and hash-equal.
+async fn assert_server_matches(
+    server: &dyn ServerStore,
+    blobs: &std::path::Path,
+    dev: &Device,
+    ids: &[Uuid],
+) {
+    let all_blobs: HashMap<Uuid, _> = server
+        .all_blobs()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.id, b))
+        .collect();
+    for id in ids {
+        let local = dev.with(|s| s.load_inspection(*id)).unwrap();
+        let remote = server.inspection(*id).await.unwrap().unwrap().inspection;
+        assert_eq!(
+            remote, local,
+            "server and device agree on inspection {id}, version {}",
+            local.version
+        );
+        for p in dev.with(|s| s.list_photos(*id)).unwrap() {
+            let b = all_blobs.get(&p.id).expect("every photo is on the server");
+            assert!(b.complete, "photo {} verified", p.id);
+            assert_eq!(b.sha256, p.sha256, "same hash as taken");
+            let bytes = std::fs::read(blobs.join(&b.sha256[..2]).join(&b.sha256)).unwrap();
+            assert_eq!(
+                hex::encode(Sha256::digest(&bytes)),
+                p.sha256,
+                "stored bytes re-hash to the photo's SHA-256"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn day_of_two_inspectors_and_a_lead() {
+    let dir = tempfile::tempdir().unwrap();
+    let world: World = {
+        let st = store::open(&dir.path().join("server.sqlite").to_string_lossy())
+            .await
+            .unwrap();
+        seed(&*st, 4).await
+    };
+    let server = TestServer::start(dir.path());
+    let url = server.url();
+    let a = Device::enrolled(&world.inspectors[0], &url).await;
+    let b = Device::enrolled(&world.inspectors[1], &url).await;
+    let lead = Device::enrolled(&world.lead, &url).await;
+    for d in [&a, &b, &lead] {
+        sync(d, &url).await;
+        assert_eq!(
+            d.with(|s| s.list_tasks(&templates(), &Default::default()))
+                .unwrap()
+                .len(),
+            4,
+            "{} sees the team's 4 tasks",
+            d.person.username
+        );
+    }
+    // A starts task 0 and syncs; B pulls it while it is in progress.
+    let t0 = world.tasks[0];
+    let insp0 = dev_start(&a, t0);
+    sync(&a, &url).await;
+    sync(&b, &url).await;
+    assert_eq!(
+        b.with(|s| s.load_inspection(insp0)).unwrap().status,
+        InspectionStatus::InProgress
+    );
+    // Offline: A finishes task 0 (on the same inspection), B does task 1 and, still
+    // holding task 0 as in progress, also edits one of its answers.
+    finish(&a, insp0, &[300_000], 1);
+    let insp1 = inspect(&b, world.tasks[1], &[500_000, 200_000], 2, true);
+    let tpl = templates();
+    let pts = points(&tpl, "clinic");
+    b.with(|s| {
+        s.record_finding(
+            &tpl,
+            insp0,
+            Answer {
+                point: &pts[1],
+                verdict: Verdict::NotApplicable,
+                observation: "",
+            },
+            &b.person.actor,
+            at(70),
+        )
+    })
+    .unwrap();
+    let n1 = a
+        .with(|s| s.take_doc_number(AUTHORITY, YEAR, at(60)))
+        .unwrap();
+    assert_eq!(n1, Some(1), "A got a block of 文号 at its first sync");
+    // A syncs; the lead approves task 0.
+    sync(&a, &url).await;
+    let st = store::open(&dir.path().join("server.sqlite").to_string_lossy())
+        .await
+        .unwrap();
+    assert_server_matches(&*st, &dir.path().join("blobs"), &a, &[insp0]).await;
+    let v0 = st
+        .inspection(insp0)
+        .await
+        .unwrap()
+        .unwrap()
+        .inspection
+        .version;
+    assert_eq!(review(&url, &lead, insp0, v0, None).await.status(), 200);
+    // B pushes (photos not uploaded yet): its late edit of task 0 is refused as
+    // locked, and approval of task 1 must wait for its photos.
+    {
+        let engine = b.engine(&url, config());
+        let token = jiandu_sync::TokenStore::load(b.tokens.as_ref())
+            .unwrap()
+            .unwrap();
+        let mut r = jiandu_sync::SyncReport::default();
+        engine
+            .push(&token, &CancelToken::new(), &quiet, &mut r)
+            .await
+            .unwrap();
+        assert_eq!(r.rejected, 1, "the late edit is rejected: {r:?}");
+    }
+    let v1 = st
+        .inspection(insp1)
+        .await
+        .unwrap()
+        .unwrap()
+        .inspection
+        .version;
+    let refused = review(&url, &lead, insp1, v1, None).await;
+    assert_eq!(refused.status(), 409, "approval waits for photos");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "photos_incomplete", "{body}");
+    sync(&b, &url).await;
+    assert_server_matches(&*st, &dir.path().join("blobs"), &b, &[insp1]).await;
+    let conflicts = b.with(|s| s.conflicts(false)).unwrap();
+    assert_eq!(conflicts.len(), 1, "the inspector sees it: {conflicts:?}");
+    assert_eq!(conflicts[0].reason, RejectReason::Locked.as_str());
+    assert_eq!(conflicts[0].inspection_id, insp0);
+    let server_side = conflicts[0]
+        .server
+        .as_ref()
+        .expect("server version beside it");
+    assert_eq!(server_side.inspection.status, InspectionStatus::Approved);
+    assert_eq!(
+        b.with(|s| s.load_inspection(insp0)).unwrap(),
+        server_side.inspection,
+        "after the sync B shows the server's approved version"
+    );
+    // The lead returns task 1 with comments.
+    let v1 = st
+        .inspection(insp1)
+        .await
+        .unwrap()
+        .unwrap()
+        .inspection
+        .version;
+    let ret = review(&url, &lead, insp1, v1, Some("照片不清晰，请补充")).await;
+    assert_eq!(ret.status(), 200);
+    sync(&b, &url).await;
+    // The return reached B, comments included; B corrects and resubmits.
+    let back = b.with(|s| s.load_inspection(insp1)).unwrap();
+    assert_eq!(back.status, InspectionStatus::Returned);
+    assert_eq!(back.review_comment.as_deref(), Some("照片不清晰，请补充"));
+    b.with(|s| s.submit(&tpl, insp1, &b.person.actor, at(80)))
+        .unwrap();
+    sync(&b, &url).await;
+    assert_eq!(
+        st.inspection(insp1)
+            .await
+            .unwrap()
+            .unwrap()
+            .inspection
+            .status,
+        InspectionStatus::Resubmitted
+    );
+    assert_server_matches(&*st, &dir.path().join("blobs"), &b, &[insp1]).await;
+    // The lead's device has the team's work.
+    sync(&lead, &url).await;
+    assert_eq!(
+        lead.with(|s| s.load_inspection(insp0)).unwrap().status,
+        InspectionStatus::Approved
+    );
+
+    // A's tablet is wiped: a new store, enrolled again, gets everything back.
+    let a2 = Device::enrolled(&world.inspectors[0], &url).await;
+    sync(&a2, &url).await;
+    assert_eq!(
+        a2.with(|s| s.list_tasks(&tpl, &Default::default()))
+            .unwrap()
+            .len(),
+        4
+    );
+    for id in [insp0, insp1] {
+        let remote = st.inspection(id).await.unwrap().unwrap().inspection;
+        assert_eq!(a2.with(|s| s.load_inspection(id)).unwrap(), remote);
+        for p in a2.with(|s| s.list_photos(id)).unwrap() {
+            assert!(
+                a2.with(|s| s.verify_photo(p.id)).unwrap().is_intact(),
+                "photo {} restored with its hash",
+                p.id
+            );
+        }
+        assert_eq!(
+            a2.with(|s| s.list_photos(id)).unwrap().len(),
+            if id == insp0 { 1 } else { 2 },
+            "every photo came back"
+        );
+    }
+    // The lost tablet is revoked: it is told so, stops, keeps its data.
+    let old_device = a.with(|s| s.sync_state()).unwrap().device_id.unwrap();
+    let token2 = jiandu_sync::TokenStore::load(a2.tokens.as_ref())
+        .unwrap()
+        .unwrap();
+    let revoked = reqwest::Client::new()
+        .post(format!("{url}/api/v1/devices/{old_device}/revoke"))
+        .bearer_auth(token2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let err = a
+        .engine(&url, config())
+        .sync_once(&CancelToken::new(), &quiet)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SyncError::Revoked(_)), "{err:?}");
+    assert!(
+        a.with(|s| s.sync_state())
+            .unwrap()
+            .revoked_message
+            .is_some()
+    );
+    assert!(
+        a.with(|s| s.load_inspection(insp0)).is_ok(),
+        "local data stays for export"
+    );
+    let again = a
+        .engine(&url, config())
+        .sync_once(&CancelToken::new(), &quiet)
+        .await
+        .unwrap_err();
+    assert!(matches!(again, SyncError::Revoked(_)), "stays stopped");
+    server.kill();
+}
+
+fn dev_start(dev: &Device, task: Uuid) -> Uuid {
+    dev.with(|s| s.start_inspection(task, "诊所大厅", &dev.person.actor, at(5)))
+        .unwrap()
+        .inspection_id
+}
+
+/// Completes a started inspection (all points, photos, outcome, submission).
+fn finish(dev: &Device, insp: Uuid, photos: &[usize], seed: u64) {
+    let tpl = templates();
+    let actor = dev.person.actor.clone();
+    dev.with(|s| {
+        let pts = points(&tpl, "clinic");
+        let answers: Vec<Answer<'_>> = pts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Answer {
+                point: p,
+                verdict: if i == 0 {
+                    Verdict::NonCompliant
+                } else {
+                    Verdict::Compliant
+                },
+                observation: if i == 0 { "未见消毒记录" } else { "" },
+            })
+            .collect();
+        let saved = s
+            .record_findings(&tpl, insp, &answers, &actor, at(20))
+            .unwrap();
+        for (k, len) in photos.iter().enumerate() {
+            s.add_photo(
+                insp,
+                Some(saved[0].id),
+                FileSource::Bytes(&jpeg(*len, seed * 100 + k as u64)),
+                &PhotoMeta {
+                    taken_at: at(30),
+                    location: None,
+                    mime: "image/jpeg".into(),
+                },
+                &actor,
+                at(31 + k as i64),
+            )
+            .unwrap();
+        }
+        s.set_outcome(
+            insp,
+            &Outcome {
+                category: PublicCategory::Corrected,
+                penalty: None,
+                opinion: Some("责令立即改正".into()),
+                unreachable_reason: None,
+            },
+            &actor,
+            at(40),
+        )
+        .unwrap();
+        s.submit(&tpl, insp, &actor, at(50)).unwrap();
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_lose_nothing_and_duplicate_nothing() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite");
+    let world = {
+        let st = store::open(&db.to_string_lossy()).await.unwrap();
+        seed(&*st, 6).await
+    };
+    let mut server = TestServer::start(dir.path());
+    let a = Device::enrolled(&world.inspectors[0], &server.url()).await;
+    let b = Device::enrolled(&world.inspectors[1], &server.url()).await;
+    sync(&a, &server.url()).await;
+    sync(&b, &server.url()).await;
+    // A day offline: three inspections each, two photos of 1.1–2.6 MB each.
+    let mut mine: HashMap<&str, Vec<Uuid>> = HashMap::new();
+    for (k, task) in world.tasks.iter().enumerate() {
+        let (dev, key) = if k < 3 { (&a, "a") } else { (&b, "b") };
+        let len1 = 1_100_000 + 250_000 * k;
+        let insp = inspect(
+            dev,
+            *task,
+            &[len1, 2_600_000 - 100_000 * k],
+            10 + k as u64,
+            true,
+        );
+        mine.entry(key).or_default().push(insp);
+    }
+    let mut numbers: Vec<(Uuid, u32)> = Vec::new();
+    for dev in [&a, &b] {
+        let device = dev.with(|s| s.sync_state()).unwrap().device_id.unwrap();
+        for i in 0..9 {
+            let n = dev
+                .with(|s| s.take_doc_number(AUTHORITY, YEAR, at(100 + i)))
+                .unwrap()
+                .expect("numbers leased at the first sync");
+            numbers.push((device, n));
+        }
+    }
+
+    let proxy = FaultProxy::start(
+        server.addr,
+        FaultPlan {
+            cut_upstream: 0.09,
+            cut_downstream: 0.07,
+            unavailable: 0.07,
+            corrupt_chunk: 0.15,
+            delay: 0.1,
+            max_delay_ms: 15,
+            max_cut_up: 1_500_000,
+            max_cut_down: 8_000,
+        },
+    )
+    .await;
+    let cfg = SyncConfig {
+        request_timeout: Duration::from_secs(8),
+        upload_retries: 2,
+        reuse_connections: false,
+        ..config()
+    };
+    let ea = Arc::new(a.engine(&proxy.url(), cfg.clone()));
+    let eb = Arc::new(b.engine(&proxy.url(), cfg.clone()));
+    let mut attempts = 0u32;
+    let mut restarts = 0u32;
+    let mut done = (false, false);
+    loop {
+        attempts += 1;
+        // Kill the server mid-sync twice, restart it on the same database file.
+        if attempts == 6 || attempts == 25 {
+            let (ta, tb) = (ea.clone(), eb.clone());
+            let ja = tokio::spawn(async move { ta.sync_once(&CancelToken::new(), &quiet).await });
+            let jb = tokio::spawn(async move { tb.sync_once(&CancelToken::new(), &quiet).await });
+            tokio::time::sleep(Duration::from_millis(120 + 200 * u64::from(restarts))).await;
+            server.kill();
+            server = TestServer::start(dir.path());
+            proxy.set_upstream(server.addr);
+            restarts += 1;
+            let _ = (ja.await, jb.await);
+            continue;
+        }
+        let (ca, cb) = (CancelToken::new(), CancelToken::new());
+        let (ra, rb) = tokio::join!(ea.sync_once(&ca, &quiet), eb.sync_once(&cb, &quiet));
+        for r in [&ra, &rb] {
+            if let Err(e) = r {
+                assert!(
+                    e.is_transient()
+                        || matches!(
+                            e,
+                            SyncError::Server {
+                                status: 400 | 409 | 413 | 422,
+                                ..
+                            }
+                        ),
+                    "only transport trouble expected, got {e:?}"
+                );
+            }
+        }
+        let settled = |d: &Device| {
+            d.with(|s| s.outbox_stats().unwrap().pending == 0 && s.uploads_left().unwrap().0 == 0)
+        };
+        done = (
+            done.0 || (ra.is_ok() && settled(&a)),
+            done.1 || (rb.is_ok() && settled(&b)),
+        );
+        if done.0 && done.1 && proxy.counts.total() >= 500 && restarts == 2 {
+            break;
+        }
+        assert!(
+            attempts < 3000,
+            "sync must converge: {}",
+            proxy.counts.summary()
+        );
+    }
+    println!(
+        "fault run: {attempts} sync rounds, {restarts} server restarts, {} ({:?})",
+        proxy.counts.summary(),
+        started.elapsed()
+    );
+    assert!(proxy.counts.total() >= 500);
+    assert!(
+        proxy.counts.corrupted.load(Ordering::Relaxed) > 0,
+        "some photo bytes were changed in flight"
+    );
+    // A final clean sync on both, then: exactly the devices' data on the server.
+    proxy.set_faults(false);
+    sync(&a, &proxy.url()).await;
+    sync(&b, &proxy.url()).await;
+    let st = store::open(&db.to_string_lossy()).await.unwrap();
+    let blobs = dir.path().join("blobs");
+    assert_server_matches(&*st, &blobs, &a, &mine["a"]).await;
+    assert_server_matches(&*st, &blobs, &b, &mine["b"]).await;
+    let all: Vec<_> = st.inspections_of_tasks(&world.tasks).await.unwrap();
+    assert_eq!(all.len(), 6, "one inspection per task, none duplicated");
+    let server_blobs = st.all_blobs().await.unwrap();
+    assert_eq!(server_blobs.len(), 12, "12 photos, none duplicated");
+    assert!(server_blobs.iter().all(|b| b.complete));
+    for d in [&a, &b] {
+        assert!(
+            d.with(|s| s.conflicts(true)).unwrap().is_empty(),
+            "no rejections"
+        );
+    }
+    // Document numbers: blocks never overlap, numbers used are unique.
+    let leases = st.doc_number_leases().await.unwrap();
+    let mut seen = HashSet::new();
+    for (_, l) in &leases {
+        for n in l.first..=l.last {
+            assert!(seen.insert(n), "number {n} leased twice: {leases:?}");
+        }
+    }
+    let used: HashSet<u32> = numbers.iter().map(|(_, n)| *n).collect();
+    assert_eq!(used.len(), numbers.len(), "every 文号 used once");
+    for (device, n) in &numbers {
+        assert!(
+            leases
+                .iter()
+                .any(|(d, l)| d == device && (l.first..=l.last).contains(n)),
+            "number {n} comes from a block leased to its device"
+        );
+    }
+
+    // The same push replayed: the stored answers come back, nothing changes.
+    let entries = a.with(|s| {
+        let conn_entries: Vec<_> = (1..=5)
+            .filter_map(|seq| s.outbox_entry(seq).unwrap())
+            .collect();
+        conn_entries
+    });
+    let items: Vec<PushItem> = entries
+        .iter()
+        .map(|e| PushItem {
+            mutation_id: e.mutation_id,
+            device_seq: e.device_seq,
+            entity: e.entity.clone(),
+            entity_id: e.entity_id,
+            inspection_id: e.inspection_id,
+            op: e.op.clone(),
+            base_version: e.base_version,
+            payload: e.payload.clone(),
+        })
+        .collect();
+    let before = st.inspections_of_tasks(&world.tasks).await.unwrap();
+    let token = jiandu_sync::TokenStore::load(a.tokens.as_ref())
+        .unwrap()
+        .unwrap();
+    let client = ApiClient::new(&server.url(), Duration::from_secs(10)).unwrap();
+    let replay = client
+        .push(
+            &token,
+            &PushRequest {
+                items: items.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let again = client.push(&token, &PushRequest { items }).await.unwrap();
+    assert_eq!(replay, again, "a replay gets the same answers");
+    assert!(replay.results.iter().all(|r| matches!(
+        r.outcome,
+        jiandu_core::protocol::ItemOutcome::Applied { .. }
+    )));
+    assert_eq!(
+        st.inspections_of_tasks(&world.tasks).await.unwrap(),
+        before,
+        "replays change no inspection"
+    );
+    server.kill();
+    println!("fault test took {:?}", started.elapsed());
+}
