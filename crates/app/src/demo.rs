@@ -11,11 +11,10 @@ use crate::{AppError, AppResult, IdSource};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use jiandu_core::inspection::{AssignedInspector, DrawKind, Institution, Task};
 use jiandu_core::templates::TemplateSet;
-use jiandu_core::{
-    Actor, CategoryCode, Finding, Inspection, Outcome, PublicCategory, Role, Verdict,
-};
+use jiandu_core::{Actor, CategoryCode, Outcome, PublicCategory, Role, Verdict};
+use jiandu_store::{Answer, Store};
 
-/// The built-in plan the demo draws from.
+/// The built-in plan the demo draws from, when present (otherwise the first plan).
 pub const DEMO_PLAN: &str = "county-2024";
 
 /// A demo profile for `username`: a team lead when the name says so (`lead`, 组长),
@@ -70,9 +69,13 @@ impl std::fmt::Debug for Seed<'_> {
     }
 }
 
+/// Tasks a lead's demo carries to 待审核, each with the inspector who does it.
+pub type ToComplete = Vec<(Task, Actor)>;
+
 impl Seed<'_> {
-    /// The demo tasks, and the inspections already under way (a lead's review queue).
-    pub fn build(&self) -> AppResult<(Vec<Task>, Vec<Inspection>)> {
+    /// The demo tasks, and (for a lead) the tasks to carry to 待审核 with their
+    /// inspector, see [`complete`].
+    pub fn build(&self) -> AppResult<(Vec<Task>, ToComplete)> {
         let me = AssignedInspector {
             user_id: self
                 .profile
@@ -143,7 +146,7 @@ impl Seed<'_> {
                 deadline,
             });
         }
-        let mut inspections = Vec::new();
+        let mut completed = Vec::new();
         if self.profile.role == RoleCode::TeamLead {
             let actor = Actor {
                 user_id: first.user_id,
@@ -153,66 +156,69 @@ impl Seed<'_> {
             // The two units after the first (in the county plan a township health
             // centre and a village clinic, which gets one 不符合).
             for task in tasks.iter().skip(1).take(2) {
-                inspections.push(self.completed(task, &actor)?);
+                completed.push((task.clone(), actor.clone()));
             }
         }
-        Ok((tasks, inspections))
+        Ok((tasks, completed))
     }
+}
 
-    /// A submitted inspection: every applicable point 符合 except one 不符合 in the
-    /// second unit, which was ordered to correct it.
-    fn completed(&self, task: &Task, actor: &Actor) -> AppResult<Inspection> {
-        let plan = self
-            .templates
-            .plan(&task.plan_id)
-            .ok_or_else(|| AppError::not_found("演示计划"))?;
-        let checklist = plan
-            .checklist(&task.checklist)
-            .ok_or_else(|| AppError::not_found("演示检查表"))?;
-        let category = &task.institution.category;
-        let mut insp = Inspection::new(self.ids.new_id(), task.id);
-        insp.start(actor, &task.institution.address, self.now)?;
-        let flagged = task.institution.category.as_str() == "village_clinic";
-        let points: Vec<String> = checklist
-            .applicable_points(category)
-            .map(|(_, p)| p.code.clone())
-            .collect();
-        for (i, point) in points.iter().enumerate() {
+/// Carries a demo inspection through the store to 待审核 as its inspector would:
+/// 亮证, every applicable point 符合 (a village clinic gets one 不符合 with its
+/// observation, ordered to correct it), outcome, submission.
+pub fn complete(
+    store: &mut Store,
+    templates: &TemplateSet,
+    task: &Task,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let plan = templates
+        .plan(&task.plan_id)
+        .ok_or_else(|| AppError::not_found("演示计划"))?;
+    let checklist = plan
+        .checklist(&task.checklist)
+        .ok_or_else(|| AppError::not_found("演示检查表"))?;
+    let flagged = task.institution.category.as_str() == "village_clinic";
+    let id = store
+        .start_inspection(task.id, &task.institution.address, actor, now)?
+        .inspection_id;
+    let points: Vec<String> = checklist
+        .applicable_points(&task.institution.category)
+        .map(|(_, p)| p.code.clone())
+        .collect();
+    let answers: Vec<Answer<'_>> = points
+        .iter()
+        .enumerate()
+        .map(|(i, point)| {
             let bad = flagged && i == 0;
-            insp.record_finding(
-                checklist,
-                category,
-                Finding {
-                    id: self.ids.new_id(),
-                    inspection_id: insp.id,
-                    point: point.clone(),
-                    verdict: if bad {
-                        Verdict::NonCompliant
-                    } else {
-                        Verdict::Compliant
-                    },
-                    observation: if bad {
-                        "现场未能出示有效的《医疗机构执业许可证》正本。".to_owned()
-                    } else {
-                        String::new()
-                    },
-                    photo_ids: Vec::new(),
-                    recorded_by: actor.user_id,
-                    recorded_at: self.now,
+            Answer {
+                point,
+                verdict: if bad {
+                    Verdict::NonCompliant
+                } else {
+                    Verdict::Compliant
                 },
-            )?;
-        }
-        insp.set_outcome(Outcome {
-            category: if flagged {
-                PublicCategory::Corrected
-            } else {
-                PublicCategory::NoProblem
-            },
-            penalty: None,
-            opinion: flagged.then(|| "责令立即改正，将执业许可证正本悬挂于醒目位置。".to_owned()),
-            unreachable_reason: None,
-        })?;
-        insp.submit(actor, checklist, category, self.now)?;
-        Ok(insp)
-    }
+                observation: if bad {
+                    "现场未能出示有效的《医疗机构执业许可证》正本。"
+                } else {
+                    ""
+                },
+            }
+        })
+        .collect();
+    store.record_findings(templates, id, &answers, actor, now)?;
+    let outcome = Outcome {
+        category: if flagged {
+            PublicCategory::Corrected
+        } else {
+            PublicCategory::NoProblem
+        },
+        penalty: None,
+        opinion: flagged.then(|| "责令立即改正，将执业许可证正本悬挂于醒目位置。".to_owned()),
+        unreachable_reason: None,
+    };
+    store.set_outcome(id, &outcome, actor, now)?;
+    store.submit(templates, id, actor, now)?;
+    Ok(())
 }

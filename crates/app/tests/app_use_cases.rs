@@ -482,7 +482,7 @@ fn each_user_keeps_separate_data() {
 }
 
 #[test]
-fn a_corrupt_data_file_is_reported_not_replaced() {
+fn a_corrupt_database_is_reported_not_replaced() {
     let h = Harness::new();
     let mut app = h.open();
     let profile = sign_in(&mut app, "zhangwei");
@@ -491,10 +491,10 @@ fn a_corrupt_data_file_is_reported_not_replaced() {
         .path()
         .join("users")
         .join(&profile.user_id)
-        .join("records.json");
+        .join("device.db");
     std::fs::write(&file, b"{ not json").unwrap();
     let err = h.try_open().unwrap_err();
-    assert_eq!(err.code, "storage");
+    assert_eq!(err.code, "db_corrupt", "{}", err.message);
     assert_eq!(
         std::fs::read(&file).unwrap(),
         b"{ not json",
