@@ -14,7 +14,7 @@ use crate::inspection::{Outcome, Penalty};
 use crate::money::Fen;
 use crate::plan::{ColumnKind, Plan, SummaryRow, SummaryTable};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// What the summary needs to know of one approved inspection.
@@ -66,11 +66,30 @@ pub struct SummaryReport {
     pub rows: Vec<ReportRow>,
 }
 
+/// A growable set of dense unit indices (one bit per institution seen).
+#[derive(Default, Clone)]
+struct UnitSet {
+    words: Vec<u64>,
+}
+
+impl UnitSet {
+    fn insert(&mut self, unit: usize) {
+        let (w, b) = (unit / 64, unit % 64);
+        if w >= self.words.len() {
+            self.words.resize(w + 1, 0);
+        }
+        self.words[w] |= 1 << b;
+    }
+    fn len(&self) -> u64 {
+        self.words.iter().map(|w| u64::from(w.count_ones())).sum()
+    }
+}
+
 /// Accumulates one row: distinct units per column, penalty sums.
 #[derive(Default)]
 struct Acc {
-    units_per_column: Vec<HashSet<Uuid>>,
-    inspected: HashSet<Uuid>,
+    units_per_column: Vec<UnitSet>,
+    inspected: UnitSet,
     cases: u64,
     fine: i64,
 }
@@ -78,7 +97,7 @@ struct Acc {
 impl Acc {
     fn new(columns: usize) -> Self {
         Self {
-            units_per_column: vec![HashSet::new(); columns],
+            units_per_column: vec![UnitSet::default(); columns],
             ..Default::default()
         }
     }
@@ -118,6 +137,8 @@ pub fn compute(
     }
     let mut rows: Vec<Acc> = (0..table.rows.len()).map(|_| Acc::new(ncols)).collect();
     let mut total = Acc::new(ncols);
+    // Institutions get dense indices so that "distinct units" is a bit per unit.
+    let mut dense: HashMap<Uuid, usize> = HashMap::new();
     for u in units {
         if !table.sources.contains(&u.checklist) {
             continue;
@@ -131,11 +152,13 @@ pub fn compute(
         else {
             continue;
         };
+        let next = dense.len();
+        let unit = *dense.entry(u.institution_id).or_insert(next);
         for acc in [&mut rows[ri], &mut total] {
-            acc.inspected.insert(u.institution_id);
+            acc.inspected.insert(unit);
             for p in &u.non_compliant_points {
                 for &ci in point_columns.get(p.as_str()).into_iter().flatten() {
-                    acc.units_per_column[ci].insert(u.institution_id);
+                    acc.units_per_column[ci].insert(unit);
                 }
             }
             if let Some(pen) = &u.outcome.penalty {
@@ -143,7 +166,7 @@ pub fn compute(
                 acc.fine = acc.fine.saturating_add(pen.fine.0);
                 for (ci, col) in table.columns.iter().enumerate() {
                     if penalty_flag(col.kind, pen) {
-                        acc.units_per_column[ci].insert(u.institution_id);
+                        acc.units_per_column[ci].insert(unit);
                     }
                 }
             }
@@ -160,9 +183,9 @@ pub fn compute(
                 | ColumnKind::RevokedLicence
                 | ColumnKind::RevokedSubjects
                 | ColumnKind::RevokedPersonnel
-                | ColumnKind::CancelledFiling => Cell::Count(acc.units_per_column[ci].len() as u64),
+                | ColumnKind::CancelledFiling => Cell::Count(acc.units_per_column[ci].len()),
                 ColumnKind::Population => Cell::Count(pop),
-                ColumnKind::Inspected => Cell::Count(acc.inspected.len() as u64),
+                ColumnKind::Inspected => Cell::Count(acc.inspected.len()),
                 ColumnKind::Cases => Cell::Count(acc.cases),
                 ColumnKind::FineWan => Cell::Fine(Fen(acc.fine)),
             })
