@@ -210,22 +210,10 @@ fn draw_photo(canvas: &mut Canvas<'_>, slot: &Slot, x: f32, y: f32, w: f32, h: f
             canvas.image(*img, ix, iy, iw, ih);
         }
         Slot::Placeholder(problem) => {
+            // A double dashed frame: obvious even on a faint print, and unlike
+            // anything a photo would show.
             canvas.rect(x, y, w, h, 0.8, true);
-            // A cross makes the gap obvious even on a faint print.
-            canvas.draws.push(crate::compose::Draw::Line {
-                x1: x,
-                y1: y,
-                x2: x + w,
-                y2: y + h,
-                width: 0.3,
-            });
-            canvas.draws.push(crate::compose::Draw::Line {
-                x1: x + w,
-                y1: y,
-                x2: x,
-                y2: y + h,
-                width: 0.3,
-            });
+            canvas.rect(x + 4.0, y + 4.0, w - 8.0, h - 8.0, 0.4, true);
             let mid = y + h / 2.0 - BODY.line_height();
             canvas.text_aligned(x, w, mid, BODY.bold(), Align::Center, PHOTO_PLACEHOLDER);
             canvas.text_aligned(

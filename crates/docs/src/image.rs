@@ -45,7 +45,8 @@ impl Default for PhotoPolicy {
 pub enum ImageProblem {
     #[error("文件缺失")]
     Missing,
-    #[error("文件已损坏或不是可识别的图片：{0}")]
+    /// The detail (decoder message) is for logs; people read the fixed sentence.
+    #[error("文件已损坏或无法识别")]
     Corrupt(String),
 }
 

@@ -280,7 +280,7 @@ pub(crate) fn render_record_with(font: &FontFace, doc: &RecordDoc) -> Result<Vec
     } else {
         c.table(&columns, &rows, SMALL);
     }
-    c.gap(6.0);
+    c.gap(10.0);
     let photos = if doc.photo_count == 0 {
         "现场未拍摄照片。".to_owned()
     } else {
@@ -367,7 +367,7 @@ pub(crate) fn render_record_with(font: &FontFace, doc: &RecordDoc) -> Result<Vec
     let composed = c.finish(|canvas, page, total| {
         let top = geometry.bottom + 4.0;
         canvas.hline(geometry.left, geometry.right, top, 0.5);
-        let row = top + 8.0;
+        let row = top + 4.0;
         let x = geometry.left;
         match &party {
             PartyConfirmation::Signed(p) => {
@@ -400,15 +400,15 @@ pub(crate) fn render_record_with(font: &FontFace, doc: &RecordDoc) -> Result<Vec
                 canvas.text(x + lw + 96.0, row + 12.0, SMALL, "    年  月  日");
             }
         }
+        // The page mark on a line of its own, clear of names and signatures.
         canvas.text_aligned(
             geometry.left,
             geometry.width(),
-            row + 12.0,
-            SMALL,
-            Align::Right,
+            row + 36.0,
+            NOTE,
+            Align::Center,
             &page_mark(page, total),
         );
-        let _ = NOTE;
     });
     write_pdf(
         font,
