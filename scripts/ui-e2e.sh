@@ -42,8 +42,9 @@ DATA="$(mktemp -d)"
 trap 'rm -rf "$DATA"' EXIT
 export JIANDU_DATA_DIR="$DATA" E2E_APP="$APP" E2E_OUT="$OUT"
 
-# One Xvfb for the whole walk, 1280×800 (the tablet's landscape screen).
-xvfb-run -a -s "-screen 0 1280x800x24" python3 - <<'PY'
+# One Xvfb for the whole walk, large enough for the tablet's landscape (1280×800,
+# the window's size) and portrait (800×1280) screens.
+xvfb-run -a -s "-screen 0 1280x1280x24" python3 - <<'PY'
 import base64, http.client, json, os, signal, socket, subprocess, sys, time, urllib.error, urllib.request
 
 APP, OUT = os.environ["E2E_APP"], os.environ["E2E_OUT"]
@@ -107,6 +108,11 @@ class Session:
         raise RuntimeError(f"no element matches {css!r} after {timeout}s")
     def click(self, css, index=0):
         el = self.wait(css)[index]
+        # Centre it first: the sticky progress bar and the fixed bottom bar would
+        # otherwise cover a button near the edges (as they would a finger).
+        wd("POST", f"/session/{self.id}/execute/sync",
+           {"script": "arguments[0].scrollIntoView({block: 'center'})",
+            "args": [{"element-6066-11e4-a52e-4f735466cecf": el}]})
         wd("POST", f"/session/{self.id}/element/{el}/click", {})
         time.sleep(0.3)  # a tap may navigate: let the next screen mount
     def text(self, css):
@@ -215,6 +221,45 @@ try:
         finally:
             s2.close()
     check("after a restart the app opens signed in with both answers kept", restart)
+
+    s = Session()
+    def finish_checklist():
+        s.click('[data-testid="task-card"][data-unit="城关镇卫生院"]')
+        s.click('[data-testid="go-checklist"]')
+        total = int(s.wait_text('[data-testid="progress-text"]', "已答 2/").split("/")[1])
+        points = s.find_all('[data-testid="point"]')
+        for i in range(len(s.find_all('[data-testid="verdict-compliant"]'))):
+            if i == 1:
+                continue  # the 不符合 point keeps its verdict
+            s.click('[data-testid="verdict-compliant"]', i)
+        s.wait_text('[data-testid="progress-text"]', f"已答 {total}/{total}")
+        s.shot("09-checklist-complete")
+    check("every point answered: progress N/N", finish_checklist)
+
+    def outcome_with_fine():
+        s.click('.bottom-bar .van-button--primary')  # 下一步：处理结果
+        s.click('[data-testid="outcome-penalised"]')
+        s.type('[data-testid="fine"] input', "5000.50")
+        s.wait_text('main', "0.50005 万元", timeout=10)
+        s.shot("10-outcome-fine")
+    check("行政处罚 with a fine typed in 元 shows 0.50005 万元", outcome_with_fine)
+
+    def submit():
+        s.click('.van-nav-bar__left')
+        s.click('[data-testid="submit"]')
+        s.click('.van-dialog__confirm')
+        s.wait_text('[data-testid="detail-status"]', "待审核")
+        s.shot("11-submitted")
+    check("提交审核 moves the task to 待审核", submit)
+
+    def portrait():
+        # The tablet turned: 800×1280.
+        wd("POST", f"/session/{s.id}/window/rect", {"width": 800, "height": 1280})
+        s.click('.van-nav-bar__left')
+        s.wait_text('[data-testid="task-card"][data-unit="城关镇卫生院"]', "待审核")
+        s.shot("12-portrait-task-list")
+    check("portrait 800×1280: the list shows the submitted task as 待审核", portrait)
+    s.close()
 except CheckFailed:
     pass
 except Exception as e:
