@@ -259,6 +259,23 @@ try:
         s.wait_text('[data-testid="task-card"][data-unit="城关镇卫生院"]', "待审核")
         s.shot("12-portrait-task-list")
     check("portrait 800×1280: the list shows the submitted task as 待审核", portrait)
+
+    def team_lead():
+        wd("POST", f"/session/{s.id}/window/rect", {"width": 1280, "height": 800})
+        s.click('a[href="#/sync"]')
+        s.click('[data-testid="sign-out"]')
+        s.click('[data-testid="demo-lead"]')
+        s.click('a[href="#/review"]')
+        before = len(s.wait('[data-testid="review-item"]'))
+        s.shot("13-review-queue")
+        s.click('[data-testid="approve"]')
+        end = time.time() + 10
+        while time.time() < end and len(s.find_all('[data-testid="review-item"]')) != before - 1:
+            time.sleep(0.2)
+        after = len(s.find_all('[data-testid="review-item"]'))
+        assert after == before - 1, f"queue {before} → {after} after an approval"
+        s.shot("14-approved")
+    check("a team lead approves from the 组长审核 queue", team_lead)
     s.close()
 except CheckFailed:
     pass

@@ -32,3 +32,9 @@ router.beforeEach(async (to) => {
   if (to.path === "/setup" && session.profile) return "/tasks";
   return true;
 });
+
+// Every screen change refreshes the offline badge and the 待上传 count.
+router.afterEach(() => {
+  const session = useSession();
+  if (session.profile) void session.refreshSync().catch(() => {});
+});
