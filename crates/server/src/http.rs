@@ -239,6 +239,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/reports/progress", get(report_progress));
     let api = api.merge(crate::sync_api::routes());
     Router::new()
+        .route("/api/openapi.json", get(openapi_json))
         .nest("/api/v1", api)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
@@ -259,6 +260,12 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// The OpenAPI document of `/api/v1` ([`crate::openapi`]); public.
+async fn openapi_json() -> Json<serde_json::Value> {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    Json(DOC.get_or_init(crate::openapi::document).clone())
 }
 
 async fn not_found() -> ApiError {

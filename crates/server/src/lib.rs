@@ -6,6 +6,8 @@
 //! over HTTP ([`http`]) and administered from the command line ([`cli`]). Storage sits
 //! behind [`store::ServerStore`], on SQLite by default and PostgreSQL for scale.
 
+#![recursion_limit = "512"]
+
 pub mod audit;
 pub mod auth;
 pub mod cli;
@@ -14,6 +16,7 @@ pub mod demo;
 pub mod draws;
 pub mod error;
 pub mod http;
+pub mod openapi;
 pub mod plans;
 pub mod registry;
 pub mod reports;
