@@ -11,7 +11,7 @@ use crate::common::{
     BODY, InspectorSign, LABEL, NOTE, PartyConfirmation, SMALL, Sig, TITLE, beijing_date, cn_date,
     cn_datetime,
 };
-use crate::compose::{Align, Column, Composer, Geometry, page_mark};
+use crate::compose::{Align, Canvas, Column, Composer, Geometry, page_mark};
 use crate::error::DocError;
 use crate::font::{FontFace, Metrics};
 use crate::pdf::{PdfMeta, write_pdf};
@@ -332,34 +332,46 @@ pub(crate) fn render_record_with(font: &FontFace, doc: &RecordDoc) -> Result<Vec
     }
     let label = "执法人员（签名）：";
     let lw = font.width(label, BODY.size);
+    // Two signatures a row; each row is its own block, so any number of inspectors
+    // flows over pages instead of running off one.
     let per_row = 2;
-    let rows_n = doc.inspectors.len().div_ceil(per_row).max(1);
     let sigs: Vec<(String, Sig)> = doc
         .inspectors
         .iter()
         .zip(&inspector_sigs)
         .map(|(i, s)| (i.name.clone(), *s))
         .collect();
-    c.block(rows_n as f32 * 40.0, |canvas, x, top, width| {
-        canvas.text(x, top + 12.0, BODY, label);
-        let slot = (width - lw) / per_row as f32;
-        for (k, (name, sig)) in sigs.iter().enumerate() {
-            let sx = x + lw + (k % per_row) as f32 * slot;
-            let sy = top + (k / per_row) as f32 * 40.0;
-            sig.draw(canvas, sx, sy, 100.0, 32.0);
-            canvas.text_aligned(
-                sx + 102.0,
-                slot - 104.0,
-                sy + 12.0,
-                BODY,
-                Align::Left,
-                &format!("（{name}）"),
-            );
-        }
-        if sigs.is_empty() {
-            Sig { image: None }.draw(canvas, x + lw, top, 100.0, 32.0);
-        }
-    });
+    let rows: Vec<&[(String, Sig)]> = if sigs.is_empty() {
+        vec![&[]]
+    } else {
+        sigs.chunks(per_row).collect()
+    };
+    for (r, row) in rows.into_iter().enumerate() {
+        c.block(40.0, |canvas, x, top, width| {
+            if r == 0 {
+                canvas.text(x, top + 12.0, BODY, label);
+            }
+            let slot = (width - lw) / per_row as f32;
+            for (k, (name, sig)) in row.iter().enumerate() {
+                let sx = x + lw + k as f32 * slot;
+                sig.draw(canvas, sx, top, 90.0, 32.0);
+                // The name a little smaller, on the label's baseline.
+                let name_top =
+                    top + 12.0 + Canvas::baseline(0.0, &BODY) - Canvas::baseline(0.0, &SMALL);
+                canvas.text_aligned(
+                    sx + 92.0,
+                    slot - 94.0,
+                    name_top,
+                    SMALL,
+                    Align::Left,
+                    &format!("（{name}）"),
+                );
+            }
+            if row.is_empty() {
+                Sig { image: None }.draw(canvas, x + lw, top, 100.0, 32.0);
+            }
+        });
+    }
 
     // Every page: the party's confirmation and signature (or the refusal and the
     // witness), and the page mark.

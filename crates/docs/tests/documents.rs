@@ -504,3 +504,56 @@ fn same_input_gives_the_same_bytes() {
     let c = render_record(&other).unwrap();
     assert!(a != c);
 }
+
+#[test]
+fn empty_fields_and_many_people_still_make_valid_documents() {
+    let mut record = sample::record();
+    record.place = String::new();
+    record.recorder = None;
+    record.observations.clear();
+    record.photo_count = 0;
+    record.inspectors = (0..12)
+        .map(|k| jiandu_docs::InspectorSign {
+            name: format!("检查员{k}"),
+            badge_no: format!("1401062019{k:04}"),
+            signature_png: Some(sample::signature_png(k)),
+        })
+        .collect();
+    record.party = PartyConfirmation::Pending;
+    let pdf = Pdf::new("record-empty.pdf", render_record(&record).unwrap());
+    let text = pdf.text();
+    assert_has(&text, "（未记录检查事项）");
+    assert_has(&text, "现场未拍摄照片。");
+    for k in 0..12 {
+        assert_has(&text, &format!("检查员{k}（执法证号：1401062019{k:04}）"));
+        assert_has(&text, &format!("（检查员{k}）"));
+    }
+    let pages = pdf.pages();
+    for p in 1..=pages {
+        assert_has(&pdf.page_text(p), "被检查人确认本页记录（签名）");
+    }
+
+    let mut op = sample::opinion();
+    op.opinion = String::new();
+    op.correction = None;
+    op.penalty = None;
+    op.institution.address = String::new();
+    op.institution.phone = String::new();
+    op.inspectors = record.inspectors.clone();
+    let pdf = Pdf::new("opinion-empty.pdf", render_opinion(&op).unwrap());
+    let text = pdf.text();
+    assert_has(&text, "监督意见：（无）");
+    for k in 0..12 {
+        assert_has(&text, &format!("执法证号：1401062019{k:04}"));
+    }
+    assert!(
+        pdf.pages() >= 2,
+        "twelve signature rows flow onto a second page"
+    );
+
+    let mut ev = sample::evidence(PhotosPerPage::Two);
+    ev.photos.clear();
+    let pdf = Pdf::new("evidence-empty.pdf", render_evidence(&ev).unwrap());
+    assert_has(&pdf.text(), "本次检查未拍摄照片。");
+    assert_eq!(pdf.pages(), 1);
+}
