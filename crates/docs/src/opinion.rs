@@ -7,7 +7,7 @@
 use crate::common::{
     BODY, InspectorSign, LABEL, NOTE, PartySign, SUBTITLE, Sig, TITLE, beijing_date, cn_date,
 };
-use crate::compose::{Align, Composer, Geometry, page_mark};
+use crate::compose::{Align, Canvas, Composer, Geometry, page_mark};
 use crate::error::DocError;
 use crate::font::{FontFace, Metrics};
 use crate::layout::{Line, break_text};
@@ -187,14 +187,15 @@ pub(crate) fn render_opinion_with(font: &FontFace, doc: &OpinionDoc) -> Result<V
             let nx = x + label_w + sig_w + 4.0;
             canvas.text_aligned(nx, 70.0, top + text_top, BODY, Align::Left, &name);
             let bx = nx + 74.0;
-            canvas.text_aligned(
-                bx,
-                width - (bx - x),
-                top + text_top,
-                BODY,
-                Align::Right,
-                &badge,
-            );
+            let avail = width - (bx - x);
+            // A long 执法证号 is printed smaller rather than cut.
+            let (style, badge_top) = if font.width(&badge, BODY.size) <= avail {
+                (BODY, top + text_top)
+            } else {
+                let shift = Canvas::baseline(0.0, &BODY) - Canvas::baseline(0.0, &NOTE);
+                (NOTE, top + text_top + shift)
+            };
+            canvas.text_aligned(bx, avail, badge_top, style, Align::Right, &badge);
         });
     }
     if doc.inspectors.is_empty() {
