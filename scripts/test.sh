@@ -1,17 +1,39 @@
 #!/usr/bin/env bash
-# Runs every check of the project: formatting, lints, and all tests (unit, real
-# SQLite files, real server on loopback, real PostgreSQL, PDFs read back).
-# Installs what it needs first, so it works on a fresh Debian machine.
+# Runs every check of the project: formatting, lints, and all tests: unit tests, real
+# SQLite files, the real server on loopback, real PostgreSQL, PDFs read back with
+# poppler, the UI's unit tests, and the inspector app in its real window under Xvfb
+# driven through WebDriver. Installs what it needs first (Debian packages, npm
+# packages, a throwaway PostgreSQL cluster), so it works on a fresh Debian machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
+
+step "system packages"
 bash scripts/install-deps.sh
-if [ -z "${JIANDU_TEST_PG:-}" ] && [ -x scripts/start-test-postgres.sh ]; then
+bash scripts/ui-deps.sh
+
+step "PostgreSQL for the conformance suite"
+if [ -z "${JIANDU_TEST_PG:-}" ]; then
   JIANDU_TEST_PG="$(bash scripts/start-test-postgres.sh)"
   export JIANDU_TEST_PG
 fi
-echo "== cargo fmt --check"
+
+step "ui: npm ci, type check + build, unit tests"
+(
+  cd ui
+  npm ci --no-audit --no-fund --loglevel=error
+  npm run build --silent
+  npm test --silent
+)
+
+step "cargo fmt --check"
 cargo fmt --all --check
-echo "== cargo clippy"
+
+step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo test"
+
+step "cargo test"
 cargo test --workspace --locked
+
+step "the app in its real window (Xvfb + WebDriver)"
+bash scripts/ui-e2e.sh
