@@ -258,6 +258,14 @@ impl App {
         Ok(profile)
     }
 
+    /// Stores tasks as the platform sent them (the sync engine's pull calls this;
+    /// the benchmark fills a device with it).
+    pub fn receive_tasks(&mut self, tasks: &[Task]) -> AppResult<()> {
+        let now = self.clock.now();
+        self.session_mut()?.store.upsert_tasks(tasks, now)?;
+        Ok(())
+    }
+
     /// 退出登录: the user's data stays on the device.
     pub fn sign_out(&mut self) -> AppResult<()> {
         match fs::remove_file(self.data_dir.join(PROFILE_FILE)) {
@@ -432,6 +440,12 @@ impl App {
             None => None,
         };
         Ok((task, insp))
+    }
+
+    /// The stored task and inspection (benchmarks copy tasks with it).
+    #[doc(hidden)]
+    pub fn task_for_bench(&self, task_id: &str) -> AppResult<(Task, Option<Inspection>)> {
+        self.load(task_id)
     }
 
     /// 任务详情.

@@ -23,7 +23,11 @@ fn every_demo_task_walks_on_the_builtin_plans() {
         let detail = app.task_detail(&t.task_id).unwrap();
         app.show_credentials(ShowCredentialsInput {
             task_id: t.task_id.clone(),
-            confirmed: detail.inspectors.iter().map(|i| i.user_id.clone()).collect(),
+            confirmed: detail
+                .inspectors
+                .iter()
+                .map(|i| i.user_id.clone())
+                .collect(),
             place: detail.summary.address.clone(),
         })
         .unwrap();

@@ -1,0 +1,122 @@
+//! Prints what an inspector feels, measured through the same use cases the UI calls:
+//! - cold start to a task list of 2,000 tasks (open the app's data, sign-in restored,
+//!   list with counts), the part of "window appears → interactive list" that is ours;
+//! - one tap on 不符合 until it is durable (committed with synchronous=FULL), p50/p99;
+//! - the process's resident memory after a full checklist.
+//!
+//! `cargo bench -p jiandu-app --bench app_bench` (release build).
+
+#![allow(clippy::unwrap_used)] // a benchmark that cannot unwrap has nothing to report
+
+use jiandu_app::dto::*;
+use jiandu_app::{App, SystemClock, V7Ids};
+use std::time::{Duration, Instant};
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || App::open(dir.path(), Box::new(SystemClock), Box::new(V7Ids)).unwrap();
+    let mut app = open();
+    app.sign_in(SignInInput {
+        server_url: "demo".into(),
+        username: "zhangwei".into(),
+        password: "x".into(),
+    })
+    .unwrap();
+    // 2,000 tasks: the demo's tasks copied with new ids and unit names.
+    let first = app.task_list(TaskQuery::default()).unwrap().tasks;
+    let mut tasks = Vec::new();
+    for i in 0..2000 {
+        let src = &first[i % first.len()];
+        let (task, _) = app.task_for_bench(&src.task_id).unwrap();
+        let mut t = task.clone();
+        t.id = uuid::Uuid::now_v7();
+        t.institution.id = uuid::Uuid::now_v7();
+        t.institution.name = format!("{}{:04}", task.institution.name, i);
+        tasks.push(t);
+    }
+    app.receive_tasks(&tasks).unwrap();
+    drop(app);
+
+    let mut cold = Vec::new();
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        let app = open();
+        let list = app.task_list(TaskQuery::default()).unwrap();
+        cold.push(t0.elapsed());
+        assert!(list.total >= 2000);
+    }
+    cold.sort();
+    println!(
+        "cold open + task list of {} tasks: median {:.1} ms, worst {:.1} ms (target < 500 ms)",
+        2000 + first.len(),
+        cold[cold.len() / 2].as_secs_f64() * 1e3,
+        cold[cold.len() - 1].as_secs_f64() * 1e3
+    );
+
+    let mut app = open();
+    let id = first[0].task_id.clone();
+    let detail = app.task_detail(&id).unwrap();
+    app.show_credentials(ShowCredentialsInput {
+        task_id: id.clone(),
+        confirmed: detail
+            .inspectors
+            .iter()
+            .map(|i| i.user_id.clone())
+            .collect(),
+        place: "现场".into(),
+    })
+    .unwrap();
+    let points: Vec<String> = app
+        .checklist(&id)
+        .unwrap()
+        .items
+        .iter()
+        .flat_map(|i| i.points.iter())
+        .filter(|p| p.applicable)
+        .map(|p| p.code.clone())
+        .collect();
+    let mut taps = Vec::new();
+    for round in 0..4 {
+        for p in &points {
+            let verdict = if round % 2 == 0 {
+                VerdictCode::NonCompliant
+            } else {
+                VerdictCode::Compliant
+            };
+            let t0 = Instant::now();
+            app.answer(AnswerInput {
+                task_id: id.clone(),
+                point: p.clone(),
+                verdict,
+            })
+            .unwrap();
+            taps.push(t0.elapsed());
+        }
+    }
+    taps.sort();
+    println!(
+        "tap → durable ({} taps): p50 {:.2} ms, p99 {:.2} ms",
+        taps.len(),
+        pct(&taps, 0.5).as_secs_f64() * 1e3,
+        pct(&taps, 0.99).as_secs_f64() * 1e3
+    );
+    println!(
+        "resident memory after a full checklist: {:.1} MiB (app process without the webview; photos not yet in the app)",
+        rss_kib() as f64 / 1024.0
+    );
+}
