@@ -8,10 +8,10 @@
 use crate::error::ApiError;
 use crate::store::{Institution, ServerStore, StoredTask};
 use chrono::NaiveDate;
-use jiandu_core::inspection::{InspectionStatus, Verdict};
+use jiandu_core::inspection::InspectionStatus;
 use jiandu_core::plan::{SummaryRow, SummaryTable};
 use jiandu_core::summary::{self, SummaryReport, UnitResult};
-use jiandu_core::{Plan, PublicCategory};
+use jiandu_core::{CategoryCode, Plan, PublicCategory};
 use serde::Serialize;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -59,52 +59,40 @@ pub async fn summary_table(
             known.join("、")
         ))
     })?;
-    let data = load(store, plan).await?;
-    let units: Vec<UnitResult> = data
-        .tasks
+    // The few bytes each approved inspection contributes (inspection_results).
+    let units: Vec<UnitResult> = store.approved_results(&plan.id).await?;
+    let counts: HashMap<CategoryCode, u64> =
+        store.institution_counts().await?.into_iter().collect();
+    // 回头看 rows count the penalised units of their campaign: only those tables
+    // need the registry itself.
+    let followup_rows = table.rows.iter().any(|r| r.followup.is_some());
+    let (penalised, institutions) = if followup_rows {
+        (store.penalised().await?, store.list_institutions().await?)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let by_code: HashMap<&str, &Institution> = institutions
         .iter()
-        .filter_map(|t| {
-            let i = data.inspections.get(&t.id)?;
-            if i.status != InspectionStatus::Approved {
-                return None;
-            }
-            Some(UnitResult {
-                institution_id: t.institution_id,
-                category: t.category.clone(),
-                followup: t.followup.clone(),
-                checklist: t.checklist.clone(),
-                non_compliant_points: i
-                    .findings
-                    .iter()
-                    .filter(|f| f.verdict == Verdict::NonCompliant)
-                    .map(|f| f.point.clone())
-                    .collect(),
-                outcome: i.outcome.clone()?,
-            })
-        })
-        .collect();
-    let penalised = store.penalised().await?;
-    let by_code: HashMap<&str, &Institution> = data
-        .institutions
-        .values()
         .map(|i| (i.credit_code.as_str(), i))
         .collect();
     let population = |row: &SummaryRow| -> u64 {
-        let in_row =
-            |i: &Institution| row.categories.is_empty() || row.categories.contains(&i.category);
         match &row.followup {
             // 被处罚单位数: units penalised in that campaign.
             Some(campaign) => penalised
                 .iter()
                 .filter(|p| &p.campaign == campaign)
                 .filter(|p| {
-                    by_code
-                        .get(p.credit_code.as_str())
-                        .is_some_and(|i| in_row(i))
+                    by_code.get(p.credit_code.as_str()).is_some_and(|i| {
+                        row.categories.is_empty() || row.categories.contains(&i.category)
+                    })
                 })
                 .count() as u64,
             // 辖区内单位总数: the registry.
-            None => data.institutions.values().filter(|i| in_row(i)).count() as u64,
+            None => counts
+                .iter()
+                .filter(|(c, _)| row.categories.is_empty() || row.categories.contains(c))
+                .map(|(_, n)| n)
+                .sum(),
         }
     };
     let report = summary::compute(plan, table, &units, &population);

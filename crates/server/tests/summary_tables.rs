@@ -821,6 +821,38 @@ async fn chongqing_followup_table() {
                 first_value_col: 2,
             },
         );
+        // Approving the waiting inspection (an UPDATE of `inspections`) reaches the
+        // table: the results kept beside inspections follow every write.
+        let waiting = store
+            .inspections_of_tasks(&[follow(10, "medical-practice-2021").id])
+            .await
+            .unwrap()
+            .remove(0);
+        let mut approved = waiting.inspection.clone();
+        approved.status = InspectionStatus::Approved;
+        approved.version += 1;
+        store
+            .record_review(
+                jiandu_server::store::ReviewRecord {
+                    id: Uuid::now_v7(),
+                    inspection_id: approved.id,
+                    decision: "approve".into(),
+                    reviewed_version: waiting.inspection.version,
+                    comment: None,
+                    reviewer: tasks[0].inspectors[0],
+                    at: Utc::now(),
+                },
+                approved,
+            )
+            .await
+            .unwrap();
+        let (_, after) = reports::summary_table(store, plan, "followup-summary")
+            .await
+            .unwrap();
+        let col = |code: &str| table.columns.iter().position(|c| c.code == code).unwrap();
+        assert_eq!(after.rows[0].cells[col("inspected")].text(), "3");
+        assert_eq!(after.rows[0].cells[col("licence")].text(), "1");
+
         // CSV: the same three header lines, rows without a 合计.
         let csv = reports::to_csv(&table, &report);
         let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();

@@ -366,6 +366,17 @@ pub trait ServerStore: sync::SyncStore + Send + Sync + std::fmt::Debug {
     ) -> StoreResult<StoredInspection>;
     async fn reviews(&self, inspection_id: Uuid) -> StoreResult<Vec<ReviewRecord>>;
 
+    // Reports.
+    /// What the 汇总表 need of every approved inspection of a plan (its task's unit,
+    /// category, 回头看 campaign and checklist; its 不符合 points and outcome), read
+    /// from `inspection_results`, which triggers keep in step with `inspections`.
+    async fn approved_results(
+        &self,
+        plan_id: &str,
+    ) -> StoreResult<Vec<jiandu_core::summary::UnitResult>>;
+    /// Registry size per category.
+    async fn institution_counts(&self) -> StoreResult<Vec<(CategoryCode, u64)>>;
+
     // Audit log (read only: entries are appended by the writing methods above, in
     // their own transactions; nothing updates or deletes them).
     /// Changes up to this sequence value predate the audit log.

@@ -25,6 +25,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../../../migrations/server-postgres/0003_audit.sql"),
     ),
+    (
+        4,
+        include_str!("../../../../migrations/server-postgres/0004_inspection_results.sql"),
+    ),
 ];
 
 mod sync_impl;
@@ -1109,6 +1113,49 @@ impl ServerStore for PgStore {
         .await?;
         tx.commit().await?;
         Ok(StoredInspection { inspection, seq })
+    }
+
+    async fn approved_results(
+        &self,
+        plan_id: &str,
+    ) -> StoreResult<Vec<jiandu_core::summary::UnitResult>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT t.institution_id, t.category, t.followup, t.checklist,
+                        r.non_compliant, r.outcome
+                 FROM inspection_results r JOIN tasks t ON t.id = r.task_id
+                 WHERE t.plan_id = $1 AND r.status = 'approved' AND r.outcome IS NOT NULL",
+                &[&plan_id],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let points: serde_json::Value = r.try_get(4)?;
+                let outcome: serde_json::Value = r.try_get(5)?;
+                Ok(jiandu_core::summary::UnitResult {
+                    institution_id: r.try_get(0)?,
+                    category: CategoryCode(r.try_get(1)?),
+                    followup: r.try_get(2)?,
+                    checklist: r.try_get(3)?,
+                    non_compliant_points: serde_json::from_value(points)?,
+                    outcome: serde_json::from_value(outcome)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn institution_counts(&self) -> StoreResult<Vec<(CategoryCode, u64)>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT category, COUNT(*)::BIGINT FROM institutions GROUP BY category ORDER BY category",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok((CategoryCode(r.try_get(0)?), r.try_get::<_, i64>(1)? as u64)))
+            .collect()
     }
 
     async fn audit_start(&self) -> StoreResult<i64> {

@@ -26,6 +26,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../../../migrations/server-sqlite/0003_audit.sql"),
     ),
+    (
+        4,
+        include_str!("../../../../migrations/server-sqlite/0004_inspection_results.sql"),
+    ),
 ];
 
 mod sync_impl;
@@ -1113,6 +1117,50 @@ impl ServerStore for SqliteStore {
                 ],
             )?;
             Ok(StoredInspection { inspection, seq })
+        })
+        .await
+    }
+
+    async fn approved_results(
+        &self,
+        plan_id: &str,
+    ) -> StoreResult<Vec<jiandu_core::summary::UnitResult>> {
+        let plan_id = plan_id.to_owned();
+        self.with(move |c| {
+            let mut st = c.prepare(
+                "SELECT t.institution_id, t.category, t.followup, t.checklist,
+                        r.non_compliant, r.outcome
+                 FROM inspection_results r JOIN tasks t ON t.id = r.task_id
+                 WHERE t.plan_id = ?1 AND r.status = 'approved' AND r.outcome IS NOT NULL",
+            )?;
+            let rows = st.query_map(params![plan_id], |r| {
+                let points: String = r.get(4)?;
+                let outcome: String = r.get(5)?;
+                Ok(jiandu_core::summary::UnitResult {
+                    institution_id: uuid_col(r, "institution_id")?,
+                    category: CategoryCode(r.get(1)?),
+                    followup: r.get(2)?,
+                    checklist: r.get(3)?,
+                    non_compliant_points: serde_json::from_str(&points)
+                        .map_err(|e| conversion(e.to_string()))?,
+                    outcome: serde_json::from_str(&outcome)
+                        .map_err(|e| conversion(e.to_string()))?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn institution_counts(&self) -> StoreResult<Vec<(CategoryCode, u64)>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT category, COUNT(*) FROM institutions GROUP BY category ORDER BY category",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok((CategoryCode(r.get(0)?), r.get::<_, i64>(1)? as u64))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
     }
