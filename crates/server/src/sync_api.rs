@@ -27,9 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
 use http_body_util::BodyExt;
-use jiandu_core::inspection::{
-    AssignedInspector, Institution, Task, check_editable, check_outcome,
-};
+use jiandu_core::inspection::{AssignedInspector, Task, check_editable, check_outcome};
 use jiandu_core::protocol::{
     BlobKind, BlobRegistration, BlobStatus, Change, ChangeBody, DocNumberLease, LeaseRequest,
     MAX_BLOB_BYTES, MAX_CHUNK_BYTES, MAX_LEASE_BLOCK, MAX_PULL_LIMIT, MAX_PUSH_BYTES,
@@ -554,17 +552,7 @@ fn core_task(
         checklist: t.checklist.clone(),
         draw_kind: t.kind,
         followup: t.followup.clone(),
-        institution: Institution {
-            id: i.id,
-            name: i.name,
-            credit_code: i.credit_code,
-            licence_no: i.licence_no,
-            category: i.category,
-            district: i.district,
-            address: i.address,
-            legal_representative: i.legal_representative,
-            phone: i.phone,
-        },
+        institution: i,
         inspectors: t
             .inspectors
             .iter()

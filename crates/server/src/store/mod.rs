@@ -137,22 +137,9 @@ pub struct Device {
     pub seq: i64,
 }
 
-/// An entry of the registry of inspected institutions (检查对象名录库).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Institution {
-    pub id: Uuid,
-    pub name: String,
-    /// 统一社会信用代码, validated (GB 32100).
-    pub credit_code: String,
-    /// 执业许可证登记号.
-    pub licence_no: String,
-    pub category: CategoryCode,
-    pub district: String,
-    pub address: String,
-    /// 法定代表人/负责人.
-    pub legal_representative: String,
-    pub phone: String,
-}
+/// An entry of the registry of inspected institutions (检查对象名录库): the same type
+/// the device receives in its tasks, so the two cannot drift.
+pub use jiandu_core::inspection::Institution;
 
 /// A staff-directory entry (执法检查人员名录库): an inspector.
 #[derive(Debug, Clone, PartialEq, Eq)]
