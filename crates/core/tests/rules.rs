@@ -37,6 +37,19 @@ fn answer_all(i: &mut Inspection, verdict: Verdict) {
     }
 }
 
+/// An inspection with every point answered 符合, outcome 抽查未发现问题, submitted.
+fn submitted_with_no_problem() -> Inspection {
+    let plan = plan();
+    let cl = plan.checklist("medical").expect("medical");
+    let mut i = started();
+    answer_all(&mut i, Verdict::Compliant);
+    i.set_outcome(outcome(PublicCategory::NoProblem, None))
+        .expect("outcome");
+    i.submit(&inspector(), cl, &hospital(), t(30))
+        .expect("submit");
+    i
+}
+
 #[test]
 fn cannot_submit_while_an_applicable_point_is_unanswered() {
     let plan = plan();
@@ -194,12 +207,7 @@ fn penalised_outcome_needs_penalty_figures_and_non_compliance() {
 fn approved_is_immutable_and_names_the_reviewed_version() {
     let plan = plan();
     let cl = plan.checklist("medical").expect("medical");
-    let mut i = started();
-    answer_all(&mut i, Verdict::Compliant);
-    i.set_outcome(outcome(PublicCategory::NoProblem, None))
-        .expect("outcome");
-    i.submit(&inspector(), cl, &hospital(), t(30))
-        .expect("submit");
+    let mut i = submitted_with_no_problem();
     let v = i.version;
     assert_eq!(
         i.approve(&lead(), v - 1).expect_err("stale"),
@@ -240,14 +248,7 @@ fn approved_is_immutable_and_names_the_reviewed_version() {
 
 #[test]
 fn inspectors_cannot_approve_not_even_their_own() {
-    let plan = plan();
-    let cl = plan.checklist("medical").expect("medical");
-    let mut i = started();
-    answer_all(&mut i, Verdict::Compliant);
-    i.set_outcome(outcome(PublicCategory::NoProblem, None))
-        .expect("outcome");
-    i.submit(&inspector(), cl, &hospital(), t(30))
-        .expect("submit");
+    let mut i = submitted_with_no_problem();
     let err = i.approve(&inspector(), i.version).expect_err("inspector");
     assert_eq!(err.code(), "forbidden");
     assert_eq!(i.status, InspectionStatus::Submitted);
@@ -257,12 +258,7 @@ fn inspectors_cannot_approve_not_even_their_own() {
 fn returned_inspection_is_edited_and_resubmitted() {
     let plan = plan();
     let cl = plan.checklist("medical").expect("medical");
-    let mut i = started();
-    answer_all(&mut i, Verdict::Compliant);
-    i.set_outcome(outcome(PublicCategory::NoProblem, None))
-        .expect("outcome");
-    i.submit(&inspector(), cl, &hospital(), t(30))
-        .expect("submit");
+    let mut i = submitted_with_no_problem();
     assert_eq!(
         i.record_finding(cl, &hospital(), finding(1, "m.1.1", Verdict::Compliant, ""))
             .expect_err("submitted")
