@@ -16,6 +16,7 @@
 //! passthrough). A new document type is only its content: a function calling
 //! [`compose::Composer`].
 
+pub mod archive;
 pub mod common;
 pub mod compose;
 pub mod error;

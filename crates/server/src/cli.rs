@@ -70,6 +70,9 @@ enum Command {
     /// Reports: 汇总表, public results, progress.
     #[command(subcommand)]
     Report(ReportCmd),
+    /// Documents (文书): archive copies of an inspection's PDFs.
+    #[command(subcommand)]
+    Doc(DocCmd),
     /// Audit log (审计日志): `audit verify` checks the hash chain.
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -81,6 +84,34 @@ enum Command {
         seed: String,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DocKindArg {
+    /// 卫生监督意见书.
+    Opinion,
+    /// 现场笔录.
+    Record,
+    /// 证据照片.
+    Evidence,
+}
+
+#[derive(Debug, Subcommand)]
+enum DocCmd {
+    /// Renders a document of a synced inspection from the platform's data (the
+    /// same content as the tablet's copy).
+    Render {
+        #[arg(long)]
+        inspection: Uuid,
+        #[arg(long, value_enum)]
+        kind: DocKindArg,
+        /// Output PDF file.
+        #[arg(long)]
+        out: PathBuf,
+        /// 执法机关 printed (default: JIANDU_AUTHORITY or the built-in default).
+        #[arg(long)]
+        authority: Option<String>,
     },
 }
 
@@ -415,6 +446,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Draw(args) => return draw_cmd(&*store, args).await,
         Command::Report(cmd) => report_cmd(&*store, cmd).await?,
         Command::Audit(cmd) => return audit_cmd(&*store, cmd).await,
+        Command::Doc(DocCmd::Render {
+            inspection,
+            kind,
+            out,
+            authority,
+        }) => {
+            let kind = match kind {
+                DocKindArg::Opinion => crate::documents::DocKind::Opinion,
+                DocKindArg::Record => crate::documents::DocKind::Record,
+                DocKindArg::Evidence => crate::documents::DocKind::Evidence,
+            };
+            let authority = authority.unwrap_or_else(crate::documents::authority);
+            let pdf = crate::documents::render(
+                &*store,
+                &templates()?,
+                &settings.blobs,
+                &authority,
+                inspection,
+                kind,
+            )
+            .await
+            .map_err(api)?;
+            std::fs::write(&out, &pdf)
+                .with_context(|| format!("无法写入文件 {}", out.display()))?;
+            println!("已生成 {}（{} 字节）", out.display(), pdf.len());
+        }
         Command::Demo { seed, json } => {
             let t = templates()?;
             let summary = crate::demo::run(&*store, &t, &seed).await?;

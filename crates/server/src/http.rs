@@ -234,6 +234,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/inspections/{id}", get(show_inspection))
         .route("/inspections/{id}/approve", post(approve))
         .route("/inspections/{id}/return", post(return_with_comments))
+        .route(
+            "/inspections/{id}/documents/{kind}",
+            get(inspection_document),
+        )
         .route("/reports/summary", get(report_summary))
         .route("/reports/public", get(report_public))
         .route("/reports/progress", get(report_progress));
@@ -845,6 +849,45 @@ async fn return_with_comments(
     Ok(Json(
         decide(&s, &a, id, req.version, Some(req.comment)).await?,
     ))
+}
+
+/// An archive copy of a document (`opinion.pdf`, `record.pdf`, `evidence.pdf`).
+async fn inspection_document(
+    State(s): State<AppState>,
+    a: Authed,
+    ApiPath((id, kind)): ApiPath<(Uuid, String)>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let kind = crate::documents::DocKind::parse(&kind).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_kind",
+            "文书应为 opinion.pdf、record.pdf 或 evidence.pdf",
+        )
+    })?;
+    visible_inspection(&s, &a, id).await?;
+    let pdf = crate::documents::render(
+        &*s.store,
+        &s.templates,
+        &s.sync.blobs,
+        &crate::documents::authority(),
+        id,
+        kind,
+    )
+    .await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{id}-{}.pdf\"", kind.as_str()),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]

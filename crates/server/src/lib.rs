@@ -13,6 +13,7 @@ pub mod auth;
 pub mod cli;
 pub mod credit_code;
 pub mod demo;
+pub mod documents;
 pub mod draws;
 pub mod error;
 pub mod http;

@@ -319,6 +319,27 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
+        path: "/inspections/{id}/documents/{kind}",
+        id: "inspectionDocument",
+        tag: "review",
+        summary: "存档文书（PDF）：opinion.pdf 卫生监督意见书、record.pdf 现场笔录、evidence.pdf 证据照片；由服务器按其数据生成，与设备上的一致",
+        access: Access::Any,
+        params: &[
+            ID,
+            (
+                "kind",
+                "path",
+                true,
+                doc_kind_file,
+                "opinion.pdf、record.pdf 或 evidence.pdf",
+            ),
+        ],
+        body: None,
+        ok: (200, "application/pdf", "Pdf", "PDF 文件"),
+        errors: &[400, 404, 409, 422],
+    },
+    Operation {
+        method: "get",
         path: "/reports/summary",
         id: "reportSummary",
         tag: "reports",
@@ -472,6 +493,10 @@ pub const OPERATIONS: &[Operation] = &[
     },
 ];
 
+fn doc_kind_file() -> Value {
+    json!({"type": "string", "enum": ["opinion.pdf", "record.pdf", "evidence.pdf"]})
+}
+
 /// What each error status means here, with the codes it may carry.
 fn error_statuses() -> Vec<(u16, &'static str, &'static [&'static str])> {
     vec![
@@ -487,6 +512,7 @@ fn error_statuses() -> Vec<(u16, &'static str, &'static [&'static str])> {
                 "invalid_device_name",
                 "invalid_password",
                 "bad_offset",
+                "invalid_kind",
             ],
         ),
         (
@@ -544,6 +570,7 @@ fn error_statuses() -> Vec<(u16, &'static str, &'static [&'static str])> {
                 "outcome_inconsistent",
                 "empty",
                 "corrupt_record",
+                "render_failed",
             ],
         ),
         (429, "登录失败次数过多，稍后再试", &["too_many_attempts"]),

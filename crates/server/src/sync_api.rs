@@ -541,7 +541,8 @@ async fn pull(
     }))
 }
 
-fn core_task(
+/// The core `Task` a device receives for a stored task (pull; archive copies).
+pub(crate) fn core_task(
     t: &StoredTask,
     i: crate::store::Institution,
     users: &HashMap<Uuid, crate::store::User>,

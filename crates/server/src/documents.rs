@@ -1,0 +1,142 @@
+//! Archive copies (issue 3 item 6): the platform renders the documents of any
+//! synced inspection from its own data, with `jiandu-docs` and the same builder
+//! the tablet uses (`jiandu_docs::archive`), so the copy has the same content as
+//! the device's: `GET /api/v1/inspections/{id}/documents/{opinion|record|evidence}.pdf`
+//! and `jiandu-server doc render`.
+//!
+//! Inputs are what the device received on pull: the task as a core `Task` (built by
+//! the same function as the pull), the inspection, its photos' metadata and
+//! signatures, and the files by SHA-256 from the blob folder. The 执法机关 printed is
+//! the setting `JIANDU_AUTHORITY` (default [`DEFAULT_AUTHORITY`]).
+
+use crate::error::ApiError;
+use crate::store::ServerStore;
+use axum::http::StatusCode;
+use jiandu_core::templates::TemplateSet;
+use jiandu_docs::archive::{self, ArchiveInput};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+/// 执法机关 printed when `JIANDU_AUTHORITY` is not set.
+pub const DEFAULT_AUTHORITY: &str = "卫生健康综合监督执法机构";
+
+/// The authority documents are issued by (`JIANDU_AUTHORITY`).
+pub fn authority() -> String {
+    std::env::var("JIANDU_AUTHORITY")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_AUTHORITY.to_owned())
+}
+
+/// Which document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    /// 卫生监督意见书.
+    Opinion,
+    /// 现场笔录.
+    Record,
+    /// 证据照片.
+    Evidence,
+}
+
+impl DocKind {
+    pub fn parse(s: &str) -> Option<DocKind> {
+        match s.trim_end_matches(".pdf") {
+            "opinion" => Some(DocKind::Opinion),
+            "record" => Some(DocKind::Record),
+            "evidence" => Some(DocKind::Evidence),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Opinion => "opinion",
+            DocKind::Record => "record",
+            DocKind::Evidence => "evidence",
+        }
+    }
+}
+
+/// Renders one document of inspection `id`. `blobs`: the blob folder.
+pub async fn render(
+    store: &dyn ServerStore,
+    templates: &TemplateSet,
+    blobs: &Path,
+    authority: &str,
+    id: Uuid,
+    kind: DocKind,
+) -> Result<Vec<u8>, ApiError> {
+    let stored = store
+        .inspection(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("检查记录不存在"))?;
+    if stored.inspection.started_at.is_none() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_ready",
+            "该检查尚未开始，还没有文书",
+        ));
+    }
+    let task = store
+        .task(stored.inspection.task_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("inspection without task"))?;
+    let institution = store
+        .institution(task.institution_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("task without institution"))?;
+    let users: HashMap<Uuid, crate::store::User> = store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let core_task = crate::sync_api::core_task(&task, institution, &users);
+    let bundle = store
+        .inspection_bundles(vec![stored])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("inspection bundle vanished"))?;
+    let plan = templates
+        .plan(&task.plan_id)
+        .ok_or_else(|| ApiError::internal("task of an unknown plan"))?;
+    let checklist = plan
+        .checklist(&task.checklist)
+        .ok_or_else(|| ApiError::internal("task of an unknown checklist"))?
+        .clone();
+    let blobs: PathBuf = blobs.to_path_buf();
+    let authority = authority.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let files = |sha: &str| -> Option<Vec<u8>> {
+            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            std::fs::read(blobs.join(&sha[..2]).join(sha)).ok()
+        };
+        let input = ArchiveInput {
+            checklist: &checklist,
+            task: &core_task,
+            inspection: &bundle.inspection,
+            photos: &bundle.photos,
+            signatures: &bundle.signatures,
+            authority: &authority,
+            opinion_number: "",
+        };
+        let out = match kind {
+            DocKind::Opinion => jiandu_docs::render_opinion(&archive::opinion(&input, &files)),
+            DocKind::Record => jiandu_docs::render_record(&archive::record(&input, &files)),
+            DocKind::Evidence => jiandu_docs::render_evidence(&archive::evidence(&input, &files)),
+        };
+        out.map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "render_failed",
+                format!("无法生成文书：{e}"),
+            )
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
