@@ -13,6 +13,7 @@
 //! JIANDU_BENCH_PG=postgres://user@127.0.0.1:55432/postgres \
 //!   cargo bench -p jiandu-server --bench server_bench                     # and PostgreSQL
 //! cargo bench -p jiandu-server --bench server_bench -- --quick            # 1/10 sizes
+//! cargo bench -p jiandu-server --bench server_bench -- --skip-summary     # parts 1 and 3
 //! ```
 //!
 //! PostgreSQL gets a fresh scratch database per part (`PgStore::scratch_database`).
@@ -592,6 +593,8 @@ async fn bench_pull(b: &Backend, sizes: Sizes) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
+    // Parts 1 and 3 only (part 2's setup writes ~1 GB per backend).
+    let skip_summary = args.iter().any(|a| a == "--skip-summary");
     let sizes = if quick {
         Sizes {
             units: 5_000,
@@ -649,8 +652,10 @@ fn main() {
             bench_draw(&b, &plan, sizes).await;
             bench_pull(&b, sizes).await;
             drop(b);
-            let b = fresh(name, pg.as_deref()).await;
-            bench_summary(&b, &plan, sizes).await;
+            if !skip_summary {
+                let b = fresh(name, pg.as_deref()).await;
+                bench_summary(&b, &plan, sizes).await;
+            }
         }
     });
 }

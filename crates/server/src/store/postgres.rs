@@ -902,11 +902,13 @@ impl ServerStore for PgStore {
         rows(
             c.query(
                 &format!(
+                    // Driven by task_inspectors_user when users are given: a
+                    // device's pull reads its own few tasks, not every task.
                     "SELECT {TASK_COLS} FROM tasks t
                      WHERE ($1::TEXT IS NULL OR t.plan_id = $1)
-                       AND ($2::UUID[] IS NULL OR EXISTS (
-                            SELECT 1 FROM task_inspectors ti
-                            WHERE ti.task_id = t.id AND ti.user_id = ANY($2)))
+                       AND ($2::UUID[] IS NULL OR t.id IN (
+                            SELECT ti.task_id FROM task_inspectors ti
+                            WHERE ti.user_id = ANY($2)))
                      ORDER BY t.plan_id, t.position"
                 ),
                 &[&plan_id, &users],

@@ -934,14 +934,25 @@ impl ServerStore for SqliteStore {
                 .unwrap_or_default()
         });
         self.with(move |c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {TASK_COLS} FROM tasks t
-                 WHERE (?1 IS NULL OR t.plan_id = ?1)
-                   AND (?2 IS NULL OR EXISTS (
-                        SELECT 1 FROM task_inspectors ti
-                        WHERE ti.task_id = t.id AND ti.user_id IN (SELECT value FROM json_each(?2))))
-                 ORDER BY t.plan_id, t.position"
-            ))?;
+            // With users: driven by task_inspectors_user (a device's pull reads its own
+            // few tasks, not every task); a separate statement, because `?2 IS NULL OR`
+            // would keep SQLite from using the index.
+            let sql = if users.is_some() {
+                format!(
+                    "SELECT {TASK_COLS} FROM tasks t
+                     WHERE (?1 IS NULL OR t.plan_id = ?1)
+                       AND t.id IN (SELECT ti.task_id FROM task_inspectors ti
+                                    WHERE ti.user_id IN (SELECT value FROM json_each(?2)))
+                     ORDER BY t.plan_id, t.position"
+                )
+            } else {
+                format!(
+                    "SELECT {TASK_COLS} FROM tasks t
+                     WHERE (?1 IS NULL OR t.plan_id = ?1) AND ?2 IS NULL
+                     ORDER BY t.plan_id, t.position"
+                )
+            };
+            let mut st = c.prepare_cached(&sql)?;
             let rows = st.query_map(params![plan_id, users], task_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
