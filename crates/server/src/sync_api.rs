@@ -440,13 +440,22 @@ async fn pull(
     let tasks = s.store.tasks_for(None, scope.as_deref()).await?;
     let visible: HashSet<Uuid> = tasks.iter().map(|t| t.id).collect();
     let mut changes: Vec<Change> = Vec::new();
-    let users: HashMap<Uuid, crate::store::User> = s
-        .store
-        .list_users()
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
+    // The inspectors of the visible tasks (all users only for an admin's pull: a
+    // device's pull must not read the whole staff directory every time).
+    let mut users: HashMap<Uuid, crate::store::User> = HashMap::new();
+    if scope.is_none() {
+        users.extend(s.store.list_users().await?.into_iter().map(|u| (u.id, u)));
+    } else {
+        for t in tasks.iter().filter(|t| t.seq > q.since && t.seq <= high) {
+            for id in &t.inspectors {
+                if !users.contains_key(id)
+                    && let Some(u) = s.store.user_by_id(*id).await?
+                {
+                    users.insert(*id, u);
+                }
+            }
+        }
+    }
     let mut task_seq = HashMap::new();
     for t in &tasks {
         task_seq.insert(t.id, t.seq);
