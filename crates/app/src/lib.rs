@@ -29,8 +29,12 @@ use jiandu_store::{Answer, Store, StoreError};
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use uuid::Uuid;
+
+/// The device store, shared with the sync engine (which locks it only for each
+/// local step, never across a network wait).
+pub type SharedStore = Arc<Mutex<Store>>;
 
 /// The time source. Business logic never reads the system clock itself.
 pub trait Clock: Send + Sync {
@@ -76,7 +80,7 @@ fn cst() -> FixedOffset {
 /// The signed-in user's open data.
 struct Session {
     profile: Profile,
-    store: Store,
+    store: SharedStore,
 }
 
 /// The app: built-in templates, the signed-in user's records, clock and ids.
@@ -174,16 +178,25 @@ impl App {
         let path = self.user_dir(&profile.user_id).join("device.db");
         let mut store = Store::open(&path)?;
         store.set_id_source(Box::new(StoreIds(Arc::clone(&self.ids))));
-        self.session = Some(Session { profile, store });
+        self.session = Some(Session {
+            profile,
+            store: Arc::new(Mutex::new(store)),
+        });
         Ok(())
+    }
+
+    /// The signed-in user's store, locked for one use case. A poisoned lock (a panic
+    /// elsewhere mid-transaction) is still usable: SQLite rolled the transaction back.
+    fn store(&self) -> AppResult<MutexGuard<'_, Store>> {
+        Ok(self
+            .session()?
+            .store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     fn session(&self) -> AppResult<&Session> {
         self.session.as_ref().ok_or_else(AppError::not_signed_in)
-    }
-
-    fn session_mut(&mut self) -> AppResult<&mut Session> {
-        self.session.as_mut().ok_or_else(AppError::not_signed_in)
     }
 
     fn actor(&self) -> AppResult<Actor> {
@@ -236,7 +249,7 @@ impl App {
             .and_then(|()| fs::rename(&tmp, &path))
             .map_err(AppError::storage)?;
         self.open_session(profile.clone())?;
-        let Session { store, .. } = self.session.as_mut().ok_or_else(AppError::not_signed_in)?;
+        let mut store = self.store()?;
         if store
             .list_tasks(&self.templates, &Default::default())?
             .is_empty()
@@ -252,7 +265,7 @@ impl App {
             let (tasks, completed) = seed.build()?;
             store.upsert_tasks(&tasks, now)?;
             for (task, actor) in &completed {
-                demo::complete(store, &self.templates, task, actor, now)?;
+                demo::complete(&mut store, &self.templates, task, actor, now)?;
             }
         }
         Ok(profile)
@@ -262,7 +275,7 @@ impl App {
     /// the benchmark fills a device with it).
     pub fn receive_tasks(&mut self, tasks: &[Task]) -> AppResult<()> {
         let now = self.clock.now();
-        self.session_mut()?.store.upsert_tasks(tasks, now)?;
+        self.store()?.upsert_tasks(tasks, now)?;
         Ok(())
     }
 
@@ -282,12 +295,7 @@ impl App {
     // ---------------------------------------------------------------------------
 
     pub fn sync_badge(&self) -> AppResult<SyncBadge> {
-        let s = self.session()?;
-        Ok(SyncBadge {
-            online: false,
-            last_sync_at: None,
-            pending_changes: u32::try_from(s.store.outbox_stats()?.pending).unwrap_or(u32::MAX),
-        })
+        badge(&*self.store()?)
     }
 
     fn lookup<'a>(&'a self, task: &Task) -> AppResult<(&'a Plan, &'a Checklist)> {
@@ -350,7 +358,7 @@ impl App {
 
     /// 任务列表, filtered; ordered by deadline (soonest first), then unit name.
     pub fn task_list(&self, query: TaskQuery) -> AppResult<TaskList> {
-        let store = &self.session()?.store;
+        let store = self.store()?;
         let rows = store.list_tasks(&self.templates, &Default::default())?;
         let needle = query
             .search
@@ -427,13 +435,13 @@ impl App {
             tasks,
             counts,
             plans,
-            sync: self.sync_badge()?,
+            sync: badge(&store)?,
         })
     }
 
     fn load(&self, task_id: &str) -> AppResult<(Task, Option<Inspection>)> {
         let id = parse_id(task_id)?;
-        let store = &self.session()?.store;
+        let store = self.store()?;
         let task = store.task(id)?;
         let insp = match store.inspection_for_task(id)? {
             Some(i) => Some(store.load_inspection(i)?),
@@ -509,8 +517,7 @@ impl App {
             ));
         }
         let now = self.clock.now();
-        self.session_mut()?
-            .store
+        self.store()?
             .start_inspection(task.id, &input.place, &actor, now)?;
         self.task_detail(&input.task_id)
     }
@@ -592,7 +599,7 @@ impl App {
         let actor = self.actor()?;
         let (task, insp) = self.editable(task_id)?;
         let now = self.clock.now();
-        let Session { store, .. } = self.session.as_mut().ok_or_else(AppError::not_signed_in)?;
+        let mut store = self.store()?;
         store.record_finding(
             &self.templates,
             insp.id,
@@ -687,9 +694,7 @@ impl App {
         };
         let actor = self.actor()?;
         let now = self.clock.now();
-        self.session_mut()?
-            .store
-            .set_outcome(insp.id, &outcome, &actor, now)?;
+        self.store()?.set_outcome(insp.id, &outcome, &actor, now)?;
         self.task_detail(&input.task_id)
     }
 
@@ -699,8 +704,8 @@ impl App {
         let actor = self.actor()?;
         let (_, insp) = self.editable(task_id)?;
         let now = self.clock.now();
-        let Session { store, .. } = self.session.as_mut().ok_or_else(AppError::not_signed_in)?;
-        store.submit(&self.templates, insp.id, &actor, now)?;
+        self.store()?
+            .submit(&self.templates, insp.id, &actor, now)?;
         self.task_detail(task_id)
     }
 
@@ -709,9 +714,7 @@ impl App {
         let actor = self.actor()?;
         let id = parse_id(task_id)?;
         let now = self.clock.now();
-        self.session_mut()?
-            .store
-            .mark_unreachable(id, reason, &actor, now)?;
+        self.store()?.mark_unreachable(id, reason, &actor, now)?;
         self.task_detail(task_id)
     }
 
@@ -725,7 +728,7 @@ impl App {
         if actor.role != Role::TeamLead {
             return Err(AppError::new("forbidden", "只有组长可以查看审核队列"));
         }
-        let store = &self.session()?.store;
+        let store = self.store()?;
         let filter = jiandu_store::TaskFilter {
             statuses: vec![
                 InspectionStatus::Submitted,
@@ -777,11 +780,18 @@ impl App {
             reviewed_by: actor.user_id,
         };
         let now = self.clock.now();
-        self.session_mut()?
-            .store
-            .apply_review(insp.id, &review, now)?;
+        self.store()?.apply_review(insp.id, &review, now)?;
         self.task_detail(&input.task_id)
     }
+}
+
+/// The offline badge's figures, read from a store already locked.
+fn badge(store: &Store) -> AppResult<SyncBadge> {
+    Ok(SyncBadge {
+        online: false,
+        last_sync_at: None,
+        pending_changes: u32::try_from(store.outbox_stats()?.pending).unwrap_or(u32::MAX),
+    })
 }
 
 fn parse_id(s: &str) -> AppResult<Uuid> {
