@@ -425,12 +425,19 @@ impl SyncEngine {
                             lock(&self.store).verify_signature(job.blob_id)?.is_intact()
                         }
                     };
-                    if !intact || hash_failures > 3 {
+                    if !intact {
                         lock(&self.store).block_upload(
                             job.blob_id,
                             "本机照片文件与拍摄时记录的校验值不一致，无法上传，请联系管理员",
                         )?;
                         return Ok(());
+                    }
+                    if hash_failures > 3 {
+                        // The file is intact: the network keeps changing bytes. Stop
+                        // this sync (retried later with backoff), never block the photo.
+                        return Err(SyncError::Network(
+                            "照片多次在传输中被改变，稍后将自动重试".into(),
+                        ));
                     }
                     offset = 0;
                     lock(&self.store).set_upload_progress(job.blob_id, 0, false, self.now())?;
