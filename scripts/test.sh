@@ -17,6 +17,8 @@ if [ -z "${JIANDU_TEST_PG:-}" ]; then
   JIANDU_TEST_PG="$(bash scripts/start-test-postgres.sh)"
   export JIANDU_TEST_PG
 fi
+# Tests that run on PostgreSQL fail instead of skipping if it is missing.
+export JIANDU_REQUIRE_PG=1
 
 step "ui: npm ci, type check + build, unit tests"
 (

@@ -3,15 +3,16 @@
 //! the same database file), people and a draw seeded through the server's store,
 //! and devices with real stores in temp folders syncing through jiandu-sync.
 
-use crate::store_fixtures::{PLAN_ID, templates};
+use crate::store_fixtures::{PLAN_ID, jpeg, points, templates};
 use chrono::{DateTime, Utc};
 use jiandu_core::protocol::EnrollRequest;
-use jiandu_core::{Actor, CategoryCode, Role};
+use jiandu_core::{Actor, CategoryCode, Outcome, PublicCategory, Role, Verdict};
 use jiandu_server::http::{self, AppState};
 use jiandu_server::store::{
     self, DrawRecord, Institution, NewUser, RegistryImport, ServerStore, StoredTask,
 };
 use jiandu_store::Store;
+use jiandu_store::{Answer, FileSource, PhotoMeta};
 use jiandu_sync::{FileTokenStore, SharedStore, SyncConfig, SyncEngine, TokenStore};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,8 +32,16 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on `dir/server.sqlite` with blobs in `dir/blobs`.
     pub fn start(dir: &Path) -> TestServer {
-        let db = dir.join("server.sqlite");
-        let blobs = dir.join("blobs");
+        Self::start_on(
+            &dir.join("server.sqlite").to_string_lossy(),
+            dir.join("blobs"),
+        )
+    }
+
+    /// Starts a server on the database `db` (a SQLite path or a PostgreSQL URL, as
+    /// `jiandu-server --db` takes it) with blobs in `blobs`.
+    pub fn start_on(db: &str, blobs: PathBuf) -> TestServer {
+        let db = db.to_owned();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (kill_tx, kill_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -42,9 +51,7 @@ impl TestServer {
                 .build()
                 .expect("server runtime");
             rt.block_on(async move {
-                let store = store::open(&db.to_string_lossy())
-                    .await
-                    .expect("server store opens");
+                let store = store::open(&db).await.expect("server store opens");
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
                     .expect("binds");
@@ -91,6 +98,79 @@ impl Drop for TestServer {
         if let Some(k) = self.kill.take() {
             let _ = k.send(());
         }
+    }
+}
+
+/// The server's database for one test: SQLite in a temp folder, or a fresh
+/// PostgreSQL scratch database on the server `JIANDU_TEST_PG` names. Blobs are kept
+/// in the temp folder either way.
+#[derive(Debug)]
+pub struct ServerDb {
+    /// "sqlite" or "postgres", for messages.
+    pub backend: &'static str,
+    /// What `store::open` and `jiandu-server --db` take.
+    pub url: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl ServerDb {
+    pub fn sqlite() -> ServerDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = dir
+            .path()
+            .join("server.sqlite")
+            .to_string_lossy()
+            .into_owned();
+        ServerDb {
+            backend: "sqlite",
+            url,
+            dir,
+        }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (with a notice on stderr) when
+    /// `JIANDU_TEST_PG` is unset, like the server's own tests. With
+    /// `JIANDU_REQUIRE_PG=1` (CI) an unset `JIANDU_TEST_PG` fails the test instead.
+    pub async fn postgres(test: &str) -> Option<ServerDb> {
+        let Some(admin) = std::env::var("JIANDU_TEST_PG")
+            .ok()
+            .filter(|s| !s.is_empty())
+        else {
+            assert!(
+                std::env::var("JIANDU_REQUIRE_PG").as_deref() != Ok("1"),
+                "{test}: JIANDU_REQUIRE_PG=1 but JIANDU_TEST_PG is not set; start PostgreSQL with \
+                 `export JIANDU_TEST_PG=\"$(bash scripts/start-test-postgres.sh)\"`"
+            );
+            eprintln!(
+                "{test}: skipped on PostgreSQL, JIANDU_TEST_PG is not set \
+                 (scripts/start-test-postgres.sh prints one)"
+            );
+            return None;
+        };
+        let url = jiandu_server::store::postgres::PgStore::scratch_database(&admin)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("{test}: JIANDU_TEST_PG is set but PostgreSQL is not reachable: {e}")
+            });
+        Some(ServerDb {
+            backend: "postgres",
+            url,
+            dir: tempfile::tempdir().expect("temp dir"),
+        })
+    }
+
+    /// The store, opened by the test itself (beside the server's own connection).
+    pub async fn open(&self) -> Arc<dyn ServerStore> {
+        store::open(&self.url).await.expect("server store opens")
+    }
+
+    pub fn blobs(&self) -> PathBuf {
+        self.dir.path().join("blobs")
+    }
+
+    /// A server on this database.
+    pub fn start(&self) -> TestServer {
+        TestServer::start_on(&self.url, self.blobs())
     }
 }
 
@@ -282,4 +362,69 @@ impl Device {
 /// Clock for device edits (whole seconds; the server keeps them verbatim).
 pub fn at(secs: i64) -> DateTime<Utc> {
     crate::store_fixtures::t(secs)
+}
+
+/// One complete inspection of `task` on `dev`, offline: every point answered (the
+/// first 不符合 with an observation and `photos` photos), outcome, submission.
+pub fn inspect(dev: &Device, task: Uuid, photos: &[usize], seed: u64, submit: bool) -> Uuid {
+    let tpl = templates();
+    let actor = dev.person.actor.clone();
+    dev.with(|s| {
+        let insp = s
+            .start_inspection(task, "诊所大厅", &actor, at(10))
+            .expect("inspection starts")
+            .inspection_id;
+        let pts = points(&tpl, "clinic");
+        let answers: Vec<Answer<'_>> = pts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Answer {
+                point: p,
+                verdict: if i == 0 {
+                    Verdict::NonCompliant
+                } else {
+                    Verdict::Compliant
+                },
+                observation: if i == 0 {
+                    "消毒记录不全，现场未见2025年5月记录"
+                } else {
+                    ""
+                },
+            })
+            .collect();
+        let saved = s
+            .record_findings(&tpl, insp, &answers, &actor, at(20))
+            .expect("findings saved");
+        for (k, len) in photos.iter().enumerate() {
+            s.add_photo(
+                insp,
+                Some(saved[0].id),
+                FileSource::Bytes(&jpeg(*len, seed * 100 + k as u64)),
+                &PhotoMeta {
+                    taken_at: at(30),
+                    location: None,
+                    mime: "image/jpeg".into(),
+                },
+                &actor,
+                at(31 + k as i64),
+            )
+            .expect("photo saved");
+        }
+        s.set_outcome(
+            insp,
+            &Outcome {
+                category: PublicCategory::Corrected,
+                penalty: None,
+                opinion: Some("责令立即改正".into()),
+                unreachable_reason: None,
+            },
+            &actor,
+            at(40),
+        )
+        .expect("outcome saved");
+        if submit {
+            s.submit(&tpl, insp, &actor, at(50)).expect("submitted");
+        }
+        insp
+    })
 }

@@ -11,16 +11,22 @@
 //!   bytes of photo chunks (≥ 500 faults), the server killed and restarted
 //!   mid-sync on the same database file, a push replayed; afterwards the server
 //!   holds exactly the devices' data.
+//! - `replayed_push_changes_nothing`: a push replayed whole leaves the server's
+//!   change counter, the audit log and every pull cursor where they were; mixed
+//!   with one new item, the counter moves once.
+//!
+//! Each runs on SQLite and on PostgreSQL (`*_postgres`, when `JIANDU_TEST_PG` is set;
+//! required with `JIANDU_REQUIRE_PG=1`).
 #![allow(clippy::unwrap_used)]
 
 use jiandu_core::protocol::{PushItem, PushRequest, RejectReason};
 use jiandu_core::{InspectionStatus, Outcome, PublicCategory, Verdict};
-use jiandu_server::store::{self, ServerStore};
+use jiandu_server::store::ServerStore;
 use jiandu_store::{Answer, FileSource, PhotoMeta};
 use jiandu_sync::{ApiClient, CancelToken, SyncConfig, SyncError};
 use jiandu_tests::proxy::{FaultPlan, FaultProxy};
 use jiandu_tests::store_fixtures::{jpeg, points, templates};
-use jiandu_tests::sync_fixtures::{AUTHORITY, Device, TestServer, World, YEAR, at, seed};
+use jiandu_tests::sync_fixtures::{AUTHORITY, Device, ServerDb, World, YEAR, at, inspect, seed};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -41,71 +47,6 @@ fn config() -> SyncConfig {
 }
 
 fn quiet(_: jiandu_core::protocol::SyncEvent) {}
-
-/// One complete inspection of `task` on `dev`, offline: every point answered (the
-/// first 不符合 with an observation and `photos` photos), outcome, submission.
-fn inspect(dev: &Device, task: Uuid, photos: &[usize], seed: u64, submit: bool) -> Uuid {
-    let tpl = templates();
-    let actor = dev.person.actor.clone();
-    dev.with(|s| {
-        let insp = s
-            .start_inspection(task, "诊所大厅", &actor, at(10))
-            .unwrap()
-            .inspection_id;
-        let pts = points(&tpl, "clinic");
-        let answers: Vec<Answer<'_>> = pts
-            .iter()
-            .enumerate()
-            .map(|(i, p)| Answer {
-                point: p,
-                verdict: if i == 0 {
-                    Verdict::NonCompliant
-                } else {
-                    Verdict::Compliant
-                },
-                observation: if i == 0 {
-                    "消毒记录不全，现场未见2025年5月记录"
-                } else {
-                    ""
-                },
-            })
-            .collect();
-        let saved = s
-            .record_findings(&tpl, insp, &answers, &actor, at(20))
-            .unwrap();
-        for (k, len) in photos.iter().enumerate() {
-            s.add_photo(
-                insp,
-                Some(saved[0].id),
-                FileSource::Bytes(&jpeg(*len, seed * 100 + k as u64)),
-                &PhotoMeta {
-                    taken_at: at(30),
-                    location: None,
-                    mime: "image/jpeg".into(),
-                },
-                &actor,
-                at(31 + k as i64),
-            )
-            .unwrap();
-        }
-        s.set_outcome(
-            insp,
-            &Outcome {
-                category: PublicCategory::Corrected,
-                penalty: None,
-                opinion: Some("责令立即改正".into()),
-                unreachable_reason: None,
-            },
-            &actor,
-            at(40),
-        )
-        .unwrap();
-        if submit {
-            s.submit(&tpl, insp, &actor, at(50)).unwrap();
-        }
-        insp
-    })
-}
 
 async fn sync(dev: &Device, url: &str) -> jiandu_sync::SyncReport {
     dev.engine(url, config())
@@ -180,15 +121,20 @@ async fn assert_server_matches(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn day_of_two_inspectors_and_a_lead() {
-    let dir = tempfile::tempdir().unwrap();
-    let world: World = {
-        let st = store::open(&dir.path().join("server.sqlite").to_string_lossy())
-            .await
-            .unwrap();
-        seed(&*st, 4).await
-    };
-    let server = TestServer::start(dir.path());
+async fn day_of_two_inspectors_and_a_lead_sqlite() {
+    day_of_two_inspectors_and_a_lead(ServerDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn day_of_two_inspectors_and_a_lead_postgres() {
+    if let Some(db) = ServerDb::postgres("day_of_two_inspectors_and_a_lead_postgres").await {
+        day_of_two_inspectors_and_a_lead(db).await;
+    }
+}
+
+async fn day_of_two_inspectors_and_a_lead(db: ServerDb) {
+    let world: World = seed(&*db.open().await, 4).await;
+    let server = db.start();
     let url = server.url();
     let a = Device::enrolled(&world.inspectors[0], &url).await;
     let b = Device::enrolled(&world.inspectors[1], &url).await;
@@ -239,10 +185,8 @@ async fn day_of_two_inspectors_and_a_lead() {
     assert_eq!(n1, Some(1), "A got a block of 文号 at its first sync");
     // A syncs; the lead approves task 0.
     sync(&a, &url).await;
-    let st = store::open(&dir.path().join("server.sqlite").to_string_lossy())
-        .await
-        .unwrap();
-    assert_server_matches(&*st, &dir.path().join("blobs"), &a, &[insp0]).await;
+    let st = db.open().await;
+    assert_server_matches(&*st, &db.blobs(), &a, &[insp0]).await;
     let v0 = st
         .inspection(insp0)
         .await
@@ -277,7 +221,7 @@ async fn day_of_two_inspectors_and_a_lead() {
     let body: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(body["code"], "photos_incomplete", "{body}");
     sync(&b, &url).await;
-    assert_server_matches(&*st, &dir.path().join("blobs"), &b, &[insp1]).await;
+    assert_server_matches(&*st, &db.blobs(), &b, &[insp1]).await;
     let conflicts = b.with(|s| s.conflicts(false)).unwrap();
     assert_eq!(conflicts.len(), 1, "the inspector sees it: {conflicts:?}");
     assert_eq!(conflicts[0].reason, RejectReason::Locked.as_str());
@@ -319,7 +263,7 @@ async fn day_of_two_inspectors_and_a_lead() {
             .status,
         InspectionStatus::Resubmitted
     );
-    assert_server_matches(&*st, &dir.path().join("blobs"), &b, &[insp1]).await;
+    assert_server_matches(&*st, &db.blobs(), &b, &[insp1]).await;
     // The lead's device has the team's work.
     sync(&lead, &url).await;
     assert_eq!(
@@ -449,15 +393,23 @@ fn finish(dev: &Device, insp: Uuid, photos: &[usize], seed: u64) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn faults_lose_nothing_and_duplicate_nothing() {
+async fn faults_lose_nothing_and_duplicate_nothing_sqlite() {
+    faults_lose_nothing_and_duplicate_nothing(ServerDb::sqlite(), 500).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_lose_nothing_and_duplicate_nothing_postgres() {
+    if let Some(db) = ServerDb::postgres("faults_lose_nothing_and_duplicate_nothing_postgres").await
+    {
+        faults_lose_nothing_and_duplicate_nothing(db, 500).await;
+    }
+}
+
+async fn faults_lose_nothing_and_duplicate_nothing(db: ServerDb, min_faults: u64) {
     let started = Instant::now();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("server.sqlite");
-    let world = {
-        let st = store::open(&db.to_string_lossy()).await.unwrap();
-        seed(&*st, 6).await
-    };
-    let mut server = TestServer::start(dir.path());
+    let backend = db.backend;
+    let world = seed(&*db.open().await, 6).await;
+    let mut server = db.start();
     let a = Device::enrolled(&world.inspectors[0], &server.url()).await;
     let b = Device::enrolled(&world.inspectors[1], &server.url()).await;
     sync(&a, &server.url()).await;
@@ -522,7 +474,7 @@ async fn faults_lose_nothing_and_duplicate_nothing() {
             let jb = tokio::spawn(async move { tb.sync_once(&CancelToken::new(), &quiet).await });
             tokio::time::sleep(Duration::from_millis(120 + 200 * u64::from(restarts))).await;
             server.kill();
-            server = TestServer::start(dir.path());
+            server = db.start();
             proxy.set_upstream(server.addr);
             restarts += 1;
             let _ = (ja.await, jb.await);
@@ -552,7 +504,7 @@ async fn faults_lose_nothing_and_duplicate_nothing() {
             done.0 || (ra.is_ok() && settled(&a)),
             done.1 || (rb.is_ok() && settled(&b)),
         );
-        if done.0 && done.1 && proxy.counts.total() >= 500 && restarts == 2 {
+        if done.0 && done.1 && proxy.counts.total() >= min_faults && restarts == 2 {
             break;
         }
         assert!(
@@ -562,11 +514,11 @@ async fn faults_lose_nothing_and_duplicate_nothing() {
         );
     }
     println!(
-        "fault run: {attempts} sync rounds, {restarts} server restarts, {} ({:?})",
+        "{backend} fault run: {attempts} sync rounds, {restarts} server restarts, {} ({:?})",
         proxy.counts.summary(),
         started.elapsed()
     );
-    assert!(proxy.counts.total() >= 500);
+    assert!(proxy.counts.total() >= min_faults);
     assert!(
         proxy.counts.corrupted.load(Ordering::Relaxed) > 0,
         "some photo bytes were changed in flight"
@@ -575,8 +527,8 @@ async fn faults_lose_nothing_and_duplicate_nothing() {
     proxy.set_faults(false);
     sync(&a, &proxy.url()).await;
     sync(&b, &proxy.url()).await;
-    let st = store::open(&db.to_string_lossy()).await.unwrap();
-    let blobs = dir.path().join("blobs");
+    let st = db.open().await;
+    let blobs = db.blobs();
     assert_server_matches(&*st, &blobs, &a, &mine["a"]).await;
     assert_server_matches(&*st, &blobs, &b, &mine["b"]).await;
     let all: Vec<_> = st.inspections_of_tasks(&world.tasks).await.unwrap();
@@ -588,6 +540,10 @@ async fn faults_lose_nothing_and_duplicate_nothing() {
         assert!(
             d.with(|s| s.conflicts(true)).unwrap().is_empty(),
             "no rejections"
+        );
+        assert!(
+            d.with(|s| s.blocked_uploads()).unwrap().is_empty(),
+            "no intact photo is ever blocked, however often its bytes change in flight"
         );
     }
     // Document numbers: blocks never overlap, numbers used are unique.
@@ -655,5 +611,163 @@ async fn faults_lose_nothing_and_duplicate_nothing() {
         "replays change no inspection"
     );
     server.kill();
-    println!("fault test took {:?}", started.elapsed());
+    println!("{backend} fault test took {:?}", started.elapsed());
+}
+
+/// Every outbox entry `dev` holds with `device_seq` in `seqs`, as push items.
+fn push_items(dev: &Device, seqs: std::ops::RangeInclusive<i64>) -> Vec<PushItem> {
+    dev.with(|s| {
+        seqs.filter_map(|seq| s.outbox_entry(seq).unwrap())
+            .map(|e| PushItem {
+                mutation_id: e.mutation_id,
+                device_seq: e.device_seq,
+                entity: e.entity,
+                entity_id: e.entity_id,
+                inspection_id: e.inspection_id,
+                op: e.op,
+                base_version: e.base_version,
+                payload: e.payload,
+            })
+            .collect()
+    })
+}
+
+async fn replayed_push_changes_nothing(db: ServerDb) {
+    let b = db.backend;
+    let world = seed(&*db.open().await, 2).await;
+    let server = db.start();
+    let url = server.url();
+    let a = Device::enrolled(&world.inspectors[0], &url).await;
+    let lead = Device::enrolled(&world.lead, &url).await;
+    sync(&a, &url).await;
+    let insp = inspect(&a, world.tasks[0], &[150_000], 7, false);
+    sync(&a, &url).await;
+    sync(&lead, &url).await;
+    // Again: the photo's completion and the lead's 文号 lease came after A's pull.
+    sync(&a, &url).await;
+    let st = db.open().await;
+    let pushed = a.with(|s| s.outbox_stats()).unwrap();
+    assert_eq!(pushed.pending, 0, "{b}: all pushed");
+    let items = push_items(&a, 1..=pushed.max_seq);
+    assert!(items.len() > 10, "{b}: a whole inspection's edits");
+    let token = jiandu_sync::TokenStore::load(a.tokens.as_ref())
+        .unwrap()
+        .unwrap();
+    let lead_token = jiandu_sync::TokenStore::load(lead.tokens.as_ref())
+        .unwrap()
+        .unwrap();
+    let client = ApiClient::new(&url, Duration::from_secs(10)).unwrap();
+    let counter = st.state().await.unwrap().change_seq;
+    let audit = st.audit_entries(0, 100_000).await.unwrap().len();
+    let inspections = st.inspections_of_tasks(&world.tasks).await.unwrap();
+    let blobs = st.all_blobs().await.unwrap();
+    let cursors = [
+        a.with(|s| s.sync_state()).unwrap().cursor,
+        lead.with(|s| s.sync_state()).unwrap().cursor,
+    ];
+    assert_eq!(cursors, [counter, counter], "{b}: both devices up to date");
+
+    // The whole day's push, replayed twice (a device that never saw the answers).
+    let first = client
+        .push(
+            &token,
+            &PushRequest {
+                items: items.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let second = client
+        .push(
+            &token,
+            &PushRequest {
+                items: items.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(first, second, "{b}: a replay gets the same answers");
+    assert!(first.results.iter().all(|r| matches!(
+        r.outcome,
+        jiandu_core::protocol::ItemOutcome::Applied { .. }
+    )));
+    assert_eq!(
+        st.state().await.unwrap().change_seq,
+        counter,
+        "{b}: a replayed push does not move the change counter"
+    );
+    assert_eq!(
+        st.audit_entries(0, 100_000).await.unwrap().len(),
+        audit,
+        "{b}: a replay writes nothing to the audit log"
+    );
+    assert_eq!(
+        st.inspections_of_tasks(&world.tasks).await.unwrap(),
+        inspections,
+        "{b}: nothing changed, nothing duplicated"
+    );
+    assert_eq!(st.all_blobs().await.unwrap(), blobs, "{b}: same photos");
+    for (tok, cursor) in [(&token, cursors[0]), (&lead_token, cursors[1])] {
+        let page = client.pull(tok, cursor, 500).await.unwrap();
+        assert!(page.changes.is_empty(), "{b}: nothing to pull: {page:?}");
+        assert_eq!(page.next, cursor, "{b}: the pull cursor stays");
+    }
+    for d in [&a, &lead] {
+        let r = sync(d, &url).await;
+        assert_eq!(
+            r.changes_pulled, 0,
+            "{b}: {} pulls nothing",
+            d.person.username
+        );
+    }
+
+    // Replayed items with one new edit: the counter moves once, the old answers
+    // come back unchanged, the new item is applied.
+    let tpl = templates();
+    let pts = points(&tpl, "clinic");
+    a.with(|s| {
+        s.record_finding(
+            &tpl,
+            insp,
+            Answer {
+                point: &pts[2],
+                verdict: Verdict::NotApplicable,
+                observation: "",
+            },
+            &a.person.actor,
+            at(90),
+        )
+    })
+    .unwrap();
+    let max = a.with(|s| s.outbox_stats()).unwrap().max_seq;
+    let mixed = push_items(&a, 1..=max);
+    assert_eq!(mixed.len(), items.len() + 1);
+    let answer = client
+        .push(&token, &PushRequest { items: mixed })
+        .await
+        .unwrap();
+    assert_eq!(answer.results[..items.len()], first.results[..], "{b}");
+    assert!(matches!(
+        answer.results[items.len()].outcome,
+        jiandu_core::protocol::ItemOutcome::Applied { server_seq, .. } if server_seq == counter + 1
+    ));
+    assert_eq!(st.state().await.unwrap().change_seq, counter + 1, "{b}");
+    let r = sync(&lead, &url).await;
+    assert_eq!(
+        r.changes_pulled, 1,
+        "{b}: the lead pulls the one new change"
+    );
+    server.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_push_changes_nothing_sqlite() {
+    replayed_push_changes_nothing(ServerDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_push_changes_nothing_postgres() {
+    if let Some(db) = ServerDb::postgres("replayed_push_changes_nothing_postgres").await {
+        replayed_push_changes_nothing(db).await;
+    }
 }

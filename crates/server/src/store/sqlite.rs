@@ -356,6 +356,31 @@ impl SqliteStore {
         })
         .await
     }
+
+    /// Like [`Self::write`], for a write that may turn out to change nothing (a
+    /// replay): `f` answers whether it wrote anything, and when it did not, the
+    /// transaction is rolled back, so the change sequence does not move and no
+    /// audit entry is written: devices have nothing new to pull.
+    async fn write_if_changed<T, F>(&self, event: AuditEvent, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction, i64) -> StoreResult<(T, bool)> + Send + 'static,
+    {
+        let actor = crate::audit::actor();
+        self.with(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let seq = bump(&tx)?;
+            let (out, changed) = f(&tx, seq)?;
+            if changed {
+                append_audit(&tx, seq, actor, &event)?;
+                tx.commit()?;
+            } else {
+                tx.rollback()?;
+            }
+            Ok(out)
+        })
+        .await
+    }
 }
 
 fn get_user(conn: &Connection, id: Uuid) -> StoreResult<Option<User>> {

@@ -44,9 +44,20 @@ pub async fn sqlite() -> Backend {
 }
 
 pub async fn postgres() -> Option<Backend> {
-    let admin = std::env::var("JIANDU_TEST_PG")
+    let Some(admin) = std::env::var("JIANDU_TEST_PG")
         .ok()
-        .filter(|s| !s.is_empty())?;
+        .filter(|s| !s.is_empty())
+    else {
+        assert!(
+            std::env::var("JIANDU_REQUIRE_PG").as_deref() != Ok("1"),
+            "JIANDU_REQUIRE_PG=1 but JIANDU_TEST_PG is not set; start PostgreSQL with \
+             `export JIANDU_TEST_PG=\"$(bash scripts/start-test-postgres.sh)\"`"
+        );
+        eprintln!(
+            "PostgreSQL skipped: JIANDU_TEST_PG is not set (scripts/start-test-postgres.sh prints one)"
+        );
+        return None;
+    };
     let url = PgStore::scratch_database(&admin)
         .await
         .expect("JIANDU_TEST_PG is set but PostgreSQL is not reachable");

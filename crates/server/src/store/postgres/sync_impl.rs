@@ -94,6 +94,9 @@ impl SyncStore for PgStore {
         let tx = c.transaction().await?;
         let seq = bump(&tx, &crate::audit::events::push(device_id, &items)).await?;
         let mut out = Vec::with_capacity(items.len());
+        // A batch whose every item is already answered (a replay) changes nothing:
+        // it is rolled back below, bump and audit entry included.
+        let mut changed = false;
         for p in items {
             let mutation_id = p.item.mutation_id;
             let known = tx
@@ -109,6 +112,7 @@ impl SyncStore for PgStore {
                 });
                 continue;
             }
+            changed = true;
             let inspection_id = p.item.inspection_id;
             let stored = get_stored(&tx, inspection_id).await?;
             let task_inspection = match (&stored, p.task_id) {
@@ -230,7 +234,11 @@ impl SyncStore for PgStore {
                 outcome,
             });
         }
-        tx.commit().await?;
+        if changed {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
         Ok(out)
     }
 
@@ -255,12 +263,18 @@ impl SyncStore for PgStore {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         let seq = bump(&tx, &crate::audit::events::set_blob_size(id, size)).await?;
-        tx.execute(
-            "UPDATE blobs SET size = $2, seq = $3 WHERE id = $1 AND size IS NULL",
-            &[&id, &(size as i64), &seq],
-        )
-        .await?;
-        tx.commit().await?;
+        let n = tx
+            .execute(
+                "UPDATE blobs SET size = $2, seq = $3 WHERE id = $1 AND size IS NULL",
+                &[&id, &(size as i64), &seq],
+            )
+            .await?;
+        // Nothing to record: roll back the bump, devices have nothing new to pull.
+        if n > 0 {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
         Ok(())
     }
 
@@ -268,12 +282,17 @@ impl SyncStore for PgStore {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         let seq = bump(&tx, &crate::audit::events::complete_blob(id)).await?;
-        tx.execute(
-            "UPDATE blobs SET complete = TRUE, seq = $2 WHERE id = $1",
-            &[&id, &seq],
-        )
-        .await?;
-        tx.commit().await?;
+        let n = tx
+            .execute(
+                "UPDATE blobs SET complete = TRUE, seq = $2 WHERE id = $1 AND NOT complete",
+                &[&id, &seq],
+            )
+            .await?;
+        if n > 0 {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
         Ok(())
     }
 
@@ -318,6 +337,7 @@ impl SyncStore for PgStore {
             )
             .await?
         {
+            // A replayed request: the same block; dropping `tx` rolls the bump back.
             return Ok(DocNumberLease {
                 authority: r.try_get(0)?,
                 year: r.try_get(1)?,

@@ -172,8 +172,10 @@ impl SyncStore for SqliteStore {
         items: Vec<PreparedItem>,
     ) -> StoreResult<Vec<PushResult>> {
         let event = crate::audit::events::push(device_id, &items);
-        self.write(event, move |tx, seq| {
+        // A batch whose every item is already answered (a replay) changes nothing.
+        self.write_if_changed(event, move |tx, seq| {
             let mut out = Vec::with_capacity(items.len());
+            let mut changed = false;
             for p in items {
                 let mutation_id = p.item.mutation_id;
                 let stored: Option<String> = tx
@@ -190,6 +192,7 @@ impl SyncStore for SqliteStore {
                     });
                     continue;
                 }
+                changed = true;
                 let (state, stored) = item_state(tx, device_id, &p)?;
                 let inspection_id = p.item.inspection_id;
                 let outcome = match (p.decide)(&state) {
@@ -233,7 +236,7 @@ impl SyncStore for SqliteStore {
                     outcome,
                 });
             }
-            Ok(out)
+            Ok((out, changed))
         })
         .await
     }
@@ -252,24 +255,24 @@ impl SyncStore for SqliteStore {
 
     async fn set_blob_size(&self, id: Uuid, size: u64) -> StoreResult<()> {
         let event = crate::audit::events::set_blob_size(id, size);
-        self.write(event, move |tx, seq| {
-            tx.execute(
+        self.write_if_changed(event, move |tx, seq| {
+            let n = tx.execute(
                 "UPDATE blobs SET size = ?2, seq = ?3 WHERE id = ?1 AND size IS NULL",
                 params![id.to_string(), size as i64, seq],
             )?;
-            Ok(())
+            Ok(((), n > 0))
         })
         .await
     }
 
     async fn complete_blob(&self, id: Uuid) -> StoreResult<()> {
         let event = crate::audit::events::complete_blob(id);
-        self.write(event, move |tx, seq| {
-            tx.execute(
-                "UPDATE blobs SET complete = 1, seq = ?2 WHERE id = ?1",
+        self.write_if_changed(event, move |tx, seq| {
+            let n = tx.execute(
+                "UPDATE blobs SET complete = 1, seq = ?2 WHERE id = ?1 AND complete = 0",
                 params![id.to_string(), seq],
             )?;
-            Ok(())
+            Ok(((), n > 0))
         })
         .await
     }
@@ -301,7 +304,7 @@ impl SyncStore for SqliteStore {
         at: DateTime<Utc>,
     ) -> StoreResult<DocNumberLease> {
         let event = crate::audit::events::lease(device_id, &req);
-        self.write(event, move |tx, seq| {
+        self.write_if_changed(event, move |tx, seq| {
             let known = tx
                 .query_row(
                     "SELECT authority, year, first, last FROM doc_number_leases
@@ -318,7 +321,8 @@ impl SyncStore for SqliteStore {
                 )
                 .optional()?;
             if let Some(lease) = known {
-                return Ok(lease);
+                // A replayed request: the same block, nothing written.
+                return Ok((lease, false));
             }
             let last_issued: i64 = tx
                 .query_row(
@@ -356,12 +360,15 @@ impl SyncStore for SqliteStore {
                     seq
                 ],
             )?;
-            Ok(DocNumberLease {
-                authority: req.authority,
-                year: req.year,
-                first: first as u32,
-                last: last as u32,
-            })
+            Ok((
+                DocNumberLease {
+                    authority: req.authority,
+                    year: req.year,
+                    first: first as u32,
+                    last: last as u32,
+                },
+                true,
+            ))
         })
         .await
     }
