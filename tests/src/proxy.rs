@@ -2,6 +2,11 @@
 //! it cuts connections at random byte offsets (either direction), delays traffic,
 //! answers 503 itself, and flips a byte in the body of a photo chunk (PATCH) so
 //! the server's hash check must catch it. Every injected fault is counted.
+//!
+//! It also stands for the network in the benchmark: every byte it forwards is
+//! counted per direction (`bytes_up`, `bytes_down`: bytes on the wire above TCP),
+//! and [`FaultProxy::set_rate`] turns it into one link of a given bandwidth shared
+//! by all connections.
 
 use rand::Rng;
 use std::net::SocketAddr;
@@ -88,9 +93,49 @@ pub struct FaultProxy {
     pub counts: Arc<FaultCounts>,
     /// Bytes forwarded device→server (for wire-size figures).
     pub bytes_up: Arc<AtomicU64>,
+    /// Bytes forwarded server→device.
+    pub bytes_down: Arc<AtomicU64>,
     enabled: Arc<AtomicBool>,
-    /// Bytes per second each direction may carry (0: unlimited).
-    rate: Arc<AtomicU64>,
+    /// The link each direction shares between all connections.
+    links: [Arc<Link>; 2],
+    /// Cut the device→server connection that carries this byte of `bytes_up`
+    /// (u64::MAX: none pending).
+    cut_at: Arc<AtomicU64>,
+}
+
+/// One direction of a link of limited bandwidth: bytes of every connection pass
+/// it one after the other, each taking len / rate seconds. Time the link is idle
+/// is lost, never saved up for a burst.
+#[derive(Debug)]
+struct Link {
+    /// Bytes per second (0: unlimited).
+    rate: AtomicU64,
+    /// When the link has sent everything handed to it so far.
+    free_at: Mutex<tokio::time::Instant>,
+}
+
+impl Link {
+    fn new() -> Self {
+        Link {
+            rate: AtomicU64::new(0),
+            free_at: Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Waits until `len` more bytes have crossed the link.
+    async fn carry(&self, len: usize) {
+        let rate = self.rate.load(Ordering::Relaxed);
+        if rate == 0 {
+            return;
+        }
+        let done = {
+            let mut free = self.free_at.lock().unwrap_or_else(|e| e.into_inner());
+            let start = (*free).max(tokio::time::Instant::now());
+            *free = start + Duration::from_secs_f64(len as f64 / rate as f64);
+            *free
+        };
+        tokio::time::sleep_until(done).await;
+    }
 }
 
 impl FaultProxy {
@@ -102,8 +147,10 @@ impl FaultProxy {
             plan: Arc::new(Mutex::new(plan)),
             counts: Arc::new(FaultCounts::default()),
             bytes_up: Arc::new(AtomicU64::new(0)),
+            bytes_down: Arc::new(AtomicU64::new(0)),
             enabled: Arc::new(AtomicBool::new(true)),
-            rate: Arc::new(AtomicU64::new(0)),
+            links: [Arc::new(Link::new()), Arc::new(Link::new())],
+            cut_at: Arc::new(AtomicU64::new(u64::MAX)),
         };
         let p = proxy.clone();
         tokio::spawn(async move {
@@ -127,9 +174,24 @@ impl FaultProxy {
         *self.plan.lock().unwrap_or_else(|e| e.into_inner()) = plan;
     }
 
-    /// Limits each direction to `bytes_per_sec` (0: unlimited).
+    /// Limits each direction to `bytes_per_sec` (0: unlimited), shared by all
+    /// connections, like one network link.
     pub fn set_rate(&self, bytes_per_sec: u64) {
-        self.rate.store(bytes_per_sec, Ordering::Relaxed);
+        for l in &self.links {
+            l.rate.store(bytes_per_sec, Ordering::Relaxed);
+        }
+    }
+
+    /// Cuts the device→server connection that carries the `after`-th byte from now
+    /// (counted in `bytes_up`): only the bytes before it reach the server. Once.
+    pub fn cut_up_after(&self, after: u64) {
+        let now = self.bytes_up.load(Ordering::Relaxed);
+        self.cut_at.store(now + after, Ordering::Relaxed);
+    }
+
+    /// Bytes forwarded both ways so far.
+    pub fn wire_bytes(&self) -> u64 {
+        self.bytes_up.load(Ordering::Relaxed) + self.bytes_down.load(Ordering::Relaxed)
     }
 
     /// Faults on or off (off: a clean pass-through).
@@ -202,20 +264,32 @@ impl FaultProxy {
             Mode::Corrupt(n) => (None, None, Some(n)),
             _ => (None, None, None),
         };
-        let counts = self.counts.clone();
-        let rate = self.rate.clone();
-        let bytes_up = self.bytes_up.clone();
         let up = pump(
             cr,
             sw,
             up_limit,
             corrupt_at,
-            rate.clone(),
-            Some(bytes_up),
-            counts.clone(),
+            Shared {
+                link: self.links[0].clone(),
+                counter: self.bytes_up.clone(),
+                counts: self.counts.clone(),
+                cut_at: Some(self.cut_at.clone()),
+            },
             Dir::Up,
         );
-        let down = pump(sr, cw, down_limit, None, rate, None, counts, Dir::Down);
+        let down = pump(
+            sr,
+            cw,
+            down_limit,
+            None,
+            Shared {
+                link: self.links[1].clone(),
+                counter: self.bytes_down.clone(),
+                counts: self.counts.clone(),
+                cut_at: None,
+            },
+            Dir::Down,
+        );
         // When either side ends (or is cut), the whole connection goes.
         tokio::select! {
             _ = up => {},
@@ -239,24 +313,36 @@ enum Dir {
     Down,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What one direction of a connection shares with the proxy.
+struct Shared {
+    link: Arc<Link>,
+    /// Bytes forwarded in this direction, all connections.
+    counter: Arc<AtomicU64>,
+    counts: Arc<FaultCounts>,
+    /// The one-shot cut of [`FaultProxy::cut_up_after`] (device→server only).
+    cut_at: Option<Arc<AtomicU64>>,
+}
+
 async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     cut_after: Option<usize>,
     corrupt_at: Option<usize>,
-    rate: Arc<AtomicU64>,
-    counter: Option<Arc<AtomicU64>>,
-    counts: Arc<FaultCounts>,
+    shared: Shared,
     dir: Dir,
 ) {
+    let Shared {
+        link,
+        counter,
+        counts,
+        cut_at,
+    } = shared;
     let mut buf = vec![0u8; 64 * 1024];
     let mut sent = 0usize;
     // Corruption: find a PATCH request's body, flip one byte `corrupt_at` into it.
     let mut window: Vec<u8> = Vec::new();
     let mut body_pos: Option<usize> = None;
     let mut corrupted = false;
-    let started = tokio::time::Instant::now();
     loop {
         let n = match from.read(&mut buf).await {
             Ok(0) | Err(_) => break,
@@ -267,7 +353,9 @@ async fn pump(
             && sent + chunk.len() >= limit
         {
             let keep = limit - sent;
+            link.carry(keep).await;
             let _ = to.write_all(&chunk[..keep]).await;
+            counter.fetch_add(keep as u64, Ordering::Relaxed);
             match dir {
                 Dir::Up => counts.cuts_up.fetch_add(1, Ordering::Relaxed),
                 Dir::Down => counts.cuts_down.fetch_add(1, Ordering::Relaxed),
@@ -298,22 +386,29 @@ async fn pump(
                 }
             }
         }
-        let r = rate.load(Ordering::Relaxed);
-        if r > 0 {
-            // Pace: never ahead of `r` bytes per second since the start.
-            let due = Duration::from_secs_f64((sent + chunk.len()) as f64 / r as f64);
-            let elapsed = started.elapsed();
-            if due > elapsed {
-                tokio::time::sleep(due - elapsed).await;
+        if let Some(cut) = &cut_at {
+            let target = cut.load(Ordering::Relaxed);
+            let total = counter.load(Ordering::Relaxed);
+            if target != u64::MAX
+                && total + chunk.len() as u64 > target
+                && cut
+                    .compare_exchange(target, u64::MAX, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+            {
+                let keep = target.saturating_sub(total) as usize;
+                link.carry(keep).await;
+                let _ = to.write_all(&chunk[..keep]).await;
+                counter.fetch_add(keep as u64, Ordering::Relaxed);
+                counts.cuts_up.fetch_add(1, Ordering::Relaxed);
+                return;
             }
         }
+        link.carry(chunk.len()).await;
         if to.write_all(chunk).await.is_err() {
             break;
         }
         sent += chunk.len();
-        if let Some(c) = &counter {
-            c.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-        }
+        counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
     }
     let _ = to.shutdown().await;
 }
