@@ -4,7 +4,9 @@
 #      (.jiandu-data/demo/server.sqlite: a generated 太原 registry, staff, accounts of
 #      every role, the shanxi-2025 plan drawn, some inspections done and reviewed);
 #   2. serves the central platform on http://127.0.0.1:8080 (embedded SQLite);
-#   3. when a display is present, builds the UI and the inspector app and opens it.
+#   3. when a display is present, builds the UI and the inspector app and opens it
+#      SIGNED IN as the demo inspector zhangwei against that server (the app enrols
+#      itself at first start: JIANDU_AUTO_SIGN_IN), so the drawn tasks are there.
 # Ctrl-C stops everything. Demo accounts (password jiandu-demo-1) are printed below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,12 +17,23 @@ TARGET="${CARGO_TARGET_DIR:-target}"
 mkdir -p "$DATA"
 export JIANDU_DB="$DATA/server.sqlite" JIANDU_BLOBS="$DATA/blobs"
 
-echo "== building jiandu-server"
-cargo build -p jiandu-server --quiet
+WITH_APP=""
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${JIANDU_NO_APP:-}" ]; then WITH_APP=1; fi
+if [ -n "$WITH_APP" ]; then
+  echo "== building the UI, the inspector app and jiandu-server"
+  bash scripts/ui-deps.sh
+  ( cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run build --silent )
+  # One invocation for both binaries (as scripts/ui-e2e.sh): shared crates built once.
+  cargo build -p jiandu-inspector --features custom-protocol -p jiandu-server --quiet
+else
+  echo "== building jiandu-server"
+  cargo build -p jiandu-server --quiet
+fi
 SERVER_BIN="$TARGET/debug/jiandu-server"
 if [ ! -s "$JIANDU_DB" ]; then
   echo "== creating the demo database $JIANDU_DB"
   "$SERVER_BIN" demo
+  rm -rf "$DATA/app"  # the app's enrolment belonged to the old database
 fi
 "$SERVER_BIN" serve --listen "127.0.0.1:$PORT" &
 SERVER_PID=$!
@@ -28,13 +41,16 @@ trap 'kill "$SERVER_PID" 2>/dev/null || true' EXIT INT TERM
 echo "central platform: http://127.0.0.1:$PORT/api/v1/health  (API description: /api/openapi.json)"
 echo "try: $SERVER_BIN report progress --plan shanxi-2025"
 
-if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${JIANDU_NO_APP:-}" ]; then
-  echo "== building the inspector app (UI + Tauri shell)"
-  bash scripts/ui-deps.sh
-  ( cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run build --silent )
-  cargo build -p jiandu-inspector --features custom-protocol --quiet
-  echo "app: at 首次设置, enter server 'demo' with user zhangwei to work through the demo tasks offline"
-  JIANDU_DATA_DIR="$DATA/app" "$TARGET/debug/jiandu-inspector"
+for _ in $(seq 100); do  # until the platform answers
+  curl -fsS "http://127.0.0.1:$PORT/api/v1/health" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+if [ -n "$WITH_APP" ]; then
+  echo "app: signed in as 张伟 (zhangwei, 检查人员) on http://127.0.0.1:$PORT; 同步 → 退出登录 to try lina (组长)"
+  JIANDU_DATA_DIR="$DATA/app" \
+  JIANDU_AUTO_SIGN_IN="http://127.0.0.1:$PORT,zhangwei,jiandu-demo-1" \
+    "$TARGET/debug/jiandu-inspector"
 else
   echo "no display: the platform keeps running (Ctrl-C stops it)"
   wait "$SERVER_PID"

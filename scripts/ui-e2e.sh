@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# End-to-end test of the inspector app in its REAL window: builds the UI and the Tauri
-# shell, starts it under Xvfb through tauri-driver + WebKitWebDriver, and walks
-#   首次设置 (演示模式) → 任务列表 → 任务详情 → 亮证 → 检查表 → tap 符合 → progress 1/N
-#   → tap 不符合 → red marker → type the observation → marker gone → restart the app →
-#   the answers are still there.
+# End-to-end test of the inspector app in its REAL window: builds the UI, the Tauri
+# shell and jiandu-server, starts the app under Xvfb through tauri-driver +
+# WebKitWebDriver, and walks twice:
+#   demo:   首次设置 (演示模式) → 任务列表 → 任务详情 → 亮证 → 检查表 → tap 符合 → progress
+#           1/N → tap 不符合 → red marker → type the observation → marker gone → restart
+#           the app → the answers are still there → … → a demo team lead approves.
+#   server: against a REAL local jiandu-server (demo data, temp SQLite): a wrong
+#           password reads 用户名或密码错误 → sign in → the drawn tasks arrive → 亮证 →
+#           every point answered, one 不符合 with its observation → 行政处罚 with a fine →
+#           submit (double tap: one submission) → the server stopped: 立即同步 shows
+#           离线, another task is worked on and saved → server back → 立即同步 → 0
+#           pending → the team lead signs in and approves → the inspector signs in again
+#           and sees 已通过.
+# E2E_WALKS="demo server" (default) picks the walks.
 # Screenshots of each screen go to $CARGO_TARGET_DIR/ui-e2e/ (look at them).
 #
 # Skips (exit 0, with the reason) only when the display stack cannot be installed.
@@ -33,10 +42,12 @@ done
 if [ -z "${E2E_SKIP_BUILD:-}" ]; then  # E2E_SKIP_BUILD=1: reuse the last build
   echo "== ui: npm ci + build"
   ( cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run build --silent )
-  echo "== cargo build -p jiandu-inspector --features custom-protocol"
-  cargo build -p jiandu-inspector --features custom-protocol --quiet
+  # One invocation for both binaries: one feature resolution, one build of shared crates.
+  echo "== cargo build -p jiandu-inspector --features custom-protocol -p jiandu-server"
+  cargo build -p jiandu-inspector --features custom-protocol -p jiandu-server --quiet
 fi
 APP="$CARGO_TARGET_DIR/debug/jiandu-inspector"
+export E2E_SERVER="$CARGO_TARGET_DIR/debug/jiandu-server" E2E_WALKS="${E2E_WALKS:-demo server}"
 
 DATA="$(mktemp -d)"
 trap 'rm -rf "$DATA"' EXIT
@@ -45,7 +56,7 @@ export JIANDU_DATA_DIR="$DATA" E2E_APP="$APP" E2E_OUT="$OUT"
 # One Xvfb for the whole walk, large enough for the tablet's landscape (1280×800,
 # the window's size) and portrait (800×1280) screens.
 xvfb-run -a -s "-screen 0 1280x1280x24" python3 - <<'PY'
-import base64, http.client, json, os, signal, socket, subprocess, sys, time, urllib.error, urllib.request
+import base64, http.client, json, os, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
 APP, OUT = os.environ["E2E_APP"], os.environ["E2E_OUT"]
 passed, failed = 0, 0
@@ -78,6 +89,13 @@ def start_driver():
     # SIGTERM only: an orphaned WebKitWebDriver keeps its port and the next run hangs.
     return subprocess.Popen(["tauri-driver", "--port", str(PORT), "--native-port", str(NATIVE)],
                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(OUT, "tauri-driver.log"), "ab"))
+
+def stop_driver(d):
+    d.send_signal(signal.SIGTERM)
+    try:
+        d.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        d.kill()
 
 def wait_port():
     for _ in range(100):
@@ -142,6 +160,16 @@ class Session:
             wd("DELETE", f"/session/{self.id}", timeout=10)
         except Exception:
             pass
+    def js(self, script, *args):
+        return wd("POST", f"/session/{self.id}/execute/sync", {"script": script, "args": list(args)})
+    def clear(self, css):
+        el = self.wait(css)[0]
+        wd("POST", f"/session/{self.id}/element/{el}/clear", {})
+    def double_tap(self, css):
+        """Two taps in the same moment (a finger bouncing): both reach the page."""
+        self.wait(css)
+        self.js("const e = document.querySelector(arguments[0]); e.click(); e.click();", css)
+        time.sleep(0.3)
 
 class CheckFailed(Exception):
     pass
@@ -155,9 +183,12 @@ def check(name, fn):
         failed += 1; print(f"FAIL {name}: {e}")
         raise CheckFailed(name)
 
-driver = start_driver()
+WALKS = os.environ.get("E2E_WALKS", "demo server").split()
+driver = start_driver() if "demo" in WALKS else None
 state = {}
 try:
+    if driver is None:
+        raise CheckFailed("demo walk not selected")
     wait_port()
     s = Session()
     def sign_in():
@@ -283,11 +314,238 @@ except Exception as e:
     failed += 1
     print(f"FAIL driver: {e}")
 finally:
-    driver.send_signal(signal.SIGTERM)
+    if driver is not None:
+        stop_driver(driver)
+
+# ---------------------------------------------------------------------------------
+# The server walk: the app against a REAL local jiandu-server.
+# Helpers are small and named after what a person does, so more steps (photos,
+# documents, signatures) slot in between answer_all() and submit_task().
+
+SERVER_BIN = os.environ["E2E_SERVER"]
+DEMO_PASSWORD = "jiandu-demo-1"
+BASE_DATA = os.environ["JIANDU_DATA_DIR"]  # removed by the shell's trap
+SRV_DIR = tempfile.mkdtemp(prefix="server-", dir=BASE_DATA)
+SRV_PORT = free_port()
+SRV_URL = f"http://127.0.0.1:{SRV_PORT}"
+SRV_ENV = dict(os.environ, JIANDU_DB=os.path.join(SRV_DIR, "server.sqlite"),
+               JIANDU_BLOBS=os.path.join(SRV_DIR, "blobs"))
+SRV_LOG = open(os.path.join(OUT, "jiandu-server.log"), "ab")
+
+def server_demo():
+    """`jiandu-server demo`: the generated registry, staff, plan drawn, some reviewed."""
+    subprocess.run([SERVER_BIN, "demo"], env=SRV_ENV, check=True, stdout=SRV_LOG, stderr=SRV_LOG)
+
+def server_start():
+    p = subprocess.Popen([SERVER_BIN, "serve", "--listen", f"127.0.0.1:{SRV_PORT}"],
+                         env=SRV_ENV, stdout=SRV_LOG, stderr=SRV_LOG)
+    end = time.time() + 60
+    while time.time() < end:
+        try:
+            with urllib.request.urlopen(SRV_URL + "/api/v1/health", timeout=1) as r:
+                if r.status == 200:
+                    return p
+        except Exception:
+            time.sleep(0.2)
+    raise RuntimeError("jiandu-server did not answer /api/v1/health")
+
+def server_stop(p):
+    p.send_signal(signal.SIGTERM)
     try:
-        driver.wait(timeout=10)
+        p.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        driver.kill()
+        p.kill(); p.wait()
+
+def platform(method, path, body=None, token=None):
+    """The platform's HTTP API (what another device or the web console would call)."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(SRV_URL + "/api/v1" + path, method=method, headers=headers,
+                                 data=json.dumps(body).encode() if body is not None else None)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read() or b"null")
+
+def sign_in_server(s, user, password=DEMO_PASSWORD, expect_tasks=True):
+    s.wait('[data-testid="server-url-input"] input', timeout=30)
+    for field, value in (("server-url-input", SRV_URL), ("username-input", user), ("password-input", password)):
+        s.clear(f'[data-testid="{field}"] input')
+        s.type(f'[data-testid="{field}"] input', value)
+    s.click('[data-testid="sign-in"]')
+    if expect_tasks:
+        s.wait('[data-testid="task-card"]', timeout=90)  # enrolment + first sync
+
+def sign_out(s):
+    s.click('a[href="#/sync"]')
+    s.click('[data-testid="sign-out"]')
+    if s.find_all('.van-dialog__confirm'):
+        s.click('.van-dialog__confirm')  # pending changes: sign out anyway (data stays)
+    s.wait('[data-testid="server-url-input"]', timeout=15)
+
+def to_list(s):
+    s.js("location.hash = '#/tasks'")
+    s.wait('[data-testid="task-card"]', timeout=15)
+
+def first_unit_with_status(s, label):
+    unit = s.js("""const c = [...document.querySelectorAll('[data-testid="task-card"]')]
+                     .find(c => c.innerText.includes(arguments[0]));
+                   return c ? c.dataset.unit : null;""", label)
+    assert unit, f"no task card shows {label}"
+    return unit
+
+def card(unit):
+    return f'[data-testid="task-card"][data-unit="{unit}"]'
+
+def open_task(s, unit):
+    s.click(card(unit))
+    s.wait('[data-testid="detail-status"]')
+
+def show_credentials(s):
+    s.click('[data-testid="start"]')
+    s.wait('[data-testid="confirm-credentials"]')
+    for i in range(len(s.wait('[data-testid^="badge-"]'))):
+        s.click('[data-testid^="badge-"]', i)
+    s.click('[data-testid="confirm-credentials"]')
+    return int(s.wait_text('[data-testid="progress-text"]', "已答 0/").split("/")[1])
+
+def answer_all(s, total, non_compliant=1, observation="现场未见处方登记本。"):
+    """Every applicable point: 符合, except point `non_compliant`: 不符合 + observation."""
+    for i in range(len(s.find_all('[data-testid="verdict-compliant"]'))):
+        if i != non_compliant:
+            s.click('[data-testid="verdict-compliant"]', i)
+    s.click('[data-testid="verdict-non_compliant"]', non_compliant)
+    s.wait('.point.flagged')
+    s.type('.point.flagged textarea', observation)
+    end = time.time() + 5
+    while time.time() < end and s.find_all('.point.flagged'):
+        time.sleep(0.2)
+    s.wait_text('[data-testid="progress-text"]', f"已答 {total}/{total}")
+
+def record_penalty(s, fine_yuan="5000.50", wan="0.50005 万元"):
+    s.click('.bottom-bar .van-button--primary')  # 下一步：处理结果
+    s.click('[data-testid="outcome-penalised"]')
+    s.type('[data-testid="fine"] input', fine_yuan)
+    s.wait_text('main', wan, timeout=10)
+
+def submit_task(s, double_tap=True):
+    s.click('.van-nav-bar__left')  # back to the task
+    tap = s.double_tap if double_tap else s.click
+    tap('[data-testid="submit"]')
+    s.wait('.van-dialog__confirm')
+    tap('.van-dialog__confirm')
+    s.wait_text('[data-testid="detail-status"]', "待审核")
+
+def sync_now(s):
+    s.click('a[href="#/sync"]')
+    s.click('[data-testid="sync-now"]')
+
+def wait_badge(s, want, timeout=30):
+    s.wait_text('[data-testid="online-badge"]', want, timeout=timeout)
+
+if "server" in WALKS:
+    server = None
+    driver = None
+    try:
+        server_demo()
+        server = server_start()
+        os.environ["JIANDU_DATA_DIR"] = tempfile.mkdtemp(prefix="app-", dir=BASE_DATA)
+        driver = start_driver()  # the app inherits the fresh data folder
+        wait_port()
+        s = Session()
+        t0 = time.time()
+
+        def wrong_password():
+            sign_in_server(s, "zhangwei", "wrong-password", expect_tasks=False)
+            s.wait_text('[data-testid="sign-in-error"]', "用户名或密码错误", timeout=30)
+            s.shot("s01-wrong-password")
+        check("server: a wrong password reads 用户名或密码错误", wrong_password)
+
+        def sign_in():
+            sign_in_server(s, "zhangwei")
+            wait_badge(s, "在线")
+            last = s.text('[data-testid="last-sync"]')
+            assert "从未" not in last, f"last sync: {last}"
+            state["unit"] = first_unit_with_status(s, "待检查")
+            s.shot("s02-tasks-arrived")
+        check("server: sign-in enrols, the drawn tasks arrive, badge 在线 with the sync time", sign_in)
+
+        def inspect():
+            open_task(s, state["unit"])
+            total = show_credentials(s)
+            answer_all(s, total)
+            s.shot("s03-checklist-complete")
+            # Photo, document and signature steps go here (photos per point before
+            # record_penalty; documents and signatures before submit_task).
+            record_penalty(s)
+            s.shot("s04-outcome-fine")
+            submit_task(s, double_tap=True)
+            s.shot("s05-submitted")
+        check("server: 亮证, every point (one 不符合 + observation), 行政处罚 with a fine, double-tapped submit", inspect)
+
+        def offline():
+            server_stop(server)
+            sync_now(s)
+            wait_badge(s, "离线")
+            s.wait('[data-testid="sync-error"]')
+            s.shot("s06-offline")
+            to_list(s)
+            other = first_unit_with_status(s, "待检查")
+            state["other"] = other
+            open_task(s, other)
+            show_credentials(s)
+            s.click('[data-testid="verdict-compliant"]', 0)
+            s.wait_text('[data-testid="progress-text"]', "已答 1/")
+            to_list(s)
+            s.wait_text(card(other), "进度 1/")
+            s.wait_text('[data-testid="pending-badge"]', "待上传")
+            wait_badge(s, "离线")
+            s.shot("s07-offline-work-saved")
+        check("server: server stopped → 离线; work on another task is saved and waits", offline)
+
+        def back_online():
+            global server
+            server = server_start()
+            sync_now(s)
+            s.wait_text('[data-testid="pending"]', "0 项", timeout=60)
+            wait_badge(s, "在线")
+            s.shot("s08-synced")
+        check("server: server back, 立即同步 sends everything (0 pending), badge 在线", back_online)
+
+        def lead_approves():
+            sign_out(s)
+            sign_in_server(s, "lina")
+            s.click('a[href="#/review"]')
+            item = f'[data-testid="review-item"][data-unit="{state["unit"]}"]'
+            s.wait(item, timeout=30)
+            assert len(s.find_all(item)) == 1, "the double-tapped submission is one review item"
+            s.shot("s09-lead-queue")
+            s.click(item + ' [data-testid="approve"]')
+            end = time.time() + 30
+            while time.time() < end and s.find_all(item):
+                time.sleep(0.3)
+            assert not s.find_all(item), "approved item left the queue"
+            s.shot("s10-lead-approved")
+        check("server: the team lead pulls the submission and approves it on the platform", lead_approves)
+
+        def inspector_sees_approval():
+            sign_out(s)
+            sign_in_server(s, "zhangwei")
+            s.wait_text(card(state["unit"]), "已通过", timeout=30)
+            s.wait_text(card(state["other"]), "进度 1/")
+            s.shot("s11-inspector-approved")
+        check("server: the inspector syncs and sees 已通过 (and the offline work kept)", inspector_sees_approval)
+        print(f"server walk: {time.time() - t0:.0f} s")
+        s.close()
+    except CheckFailed:
+        pass
+    except Exception as e:
+        failed += 1
+        print(f"FAIL server walk: {e}")
+    finally:
+        if driver is not None:
+            stop_driver(driver)
+        if server is not None and server.poll() is None:
+            server_stop(server)
 
 print(f"ui-e2e: {passed} passed, {failed} failed")
 sys.exit(1 if failed or passed == 0 else 0)

@@ -25,7 +25,7 @@ fn main() {
 }
 
 /// Every command of src/lib.rs; the capability grants each by `allow-<name>`.
-const COMMANDS: [&str; 15] = [
+const COMMANDS: [&str; 20] = [
     "startup",
     "sign_in",
     "sign_out",
@@ -41,4 +41,9 @@ const COMMANDS: [&str; 15] = [
     "mark_unreachable",
     "review_queue",
     "review",
+    "sync_now",
+    "set_online",
+    "sync_status",
+    "conflicts",
+    "resolve_conflict",
 ];

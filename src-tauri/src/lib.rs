@@ -5,9 +5,10 @@
 //! API: the data folder is the platform's app-data dir).
 
 use jiandu_app::dto::*;
+use jiandu_app::sync::{ConflictView, SyncStatus};
 use jiandu_app::{App, AppError, AppResult, SystemClock, V7Ids};
-use std::sync::{Mutex, MutexGuard};
-use tauri::{Manager, State};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tauri::{Emitter, Manager, State};
 
 /// The app behind a mutex: commands run on Tauri's thread pool, the use cases are
 /// sequential by design (one person, one tablet).
@@ -27,7 +28,8 @@ type S<'a> = State<'a, Shared>;
 fn startup(s: S<'_>) -> AppResult<Startup> {
     Ok(s.get()?.startup())
 }
-#[tauri::command]
+// Waits for the platform (enrolment and the first sync): off the main thread.
+#[tauri::command(async)]
 fn sign_in(s: S<'_>, input: SignInInput) -> AppResult<Profile> {
     s.get()?.sign_in(input)
 }
@@ -79,9 +81,29 @@ fn mark_unreachable(s: S<'_>, task_id: String, reason: String) -> AppResult<Task
 fn review_queue(s: S<'_>) -> AppResult<Vec<ReviewItem>> {
     s.get()?.review_queue()
 }
-#[tauri::command]
+#[tauri::command(async)]
 fn review(s: S<'_>, input: ReviewInput) -> AppResult<TaskDetail> {
     s.get()?.review(input)
+}
+#[tauri::command]
+fn sync_now(s: S<'_>) -> AppResult<()> {
+    s.get()?.sync_now()
+}
+#[tauri::command]
+fn set_online(s: S<'_>, online: bool) -> AppResult<()> {
+    s.get()?.set_online(online)
+}
+#[tauri::command]
+fn sync_status(s: S<'_>) -> AppResult<SyncStatus> {
+    s.get()?.sync_status()
+}
+#[tauri::command]
+fn conflicts(s: S<'_>, all: bool) -> AppResult<Vec<ConflictView>> {
+    s.get()?.conflicts(all)
+}
+#[tauri::command]
+fn resolve_conflict(s: S<'_>, id: i64) -> AppResult<()> {
+    s.get()?.resolve_conflict(id)
 }
 
 /// Starts the app. `JIANDU_DATA_DIR` overrides the data folder (tests and demos use a
@@ -94,7 +116,18 @@ pub fn run() {
                 Some(d) => std::path::PathBuf::from(d),
                 None => handle.path().app_data_dir()?,
             };
-            let app = App::open(&dir, Box::new(SystemClock), Box::new(V7Ids))?;
+            let mut app = App::open(&dir, Box::new(SystemClock), Box::new(V7Ids))?;
+            // scripts/run.sh: the first window opens signed in (nobody signed in yet).
+            if let Ok(spec) = std::env::var("JIANDU_AUTO_SIGN_IN")
+                && let Err(e) = app.auto_sign_in(&spec)
+            {
+                eprintln!("自动登录失败：{}", e.message);
+            }
+            // Sync progress reaches the window as the `sync` event.
+            let window = handle.handle().clone();
+            app.on_sync_event(Arc::new(move |e| {
+                let _ = window.emit("sync", e);
+            }));
             handle.manage(Shared(Mutex::new(app)));
             Ok(())
         })
@@ -114,6 +147,11 @@ pub fn run() {
             mark_unreachable,
             review_queue,
             review,
+            sync_now,
+            set_online,
+            sync_status,
+            conflicts,
+            resolve_conflict,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

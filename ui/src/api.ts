@@ -4,9 +4,11 @@
 // Every failure arrives as an AppError {code, message}: screens branch on `code` and
 // show `message` (Chinese) to the person.
 import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
 import type { AnswerInput } from "./bindings/AnswerInput";
 import type { AppError } from "./bindings/AppError";
 import type { ChecklistView } from "./bindings/ChecklistView";
+import type { ConflictView } from "./bindings/ConflictView";
 import type { ObservationInput } from "./bindings/ObservationInput";
 import type { OutcomeInput } from "./bindings/OutcomeInput";
 import type { PointSaved } from "./bindings/PointSaved";
@@ -17,6 +19,8 @@ import type { ShowCredentialsInput } from "./bindings/ShowCredentialsInput";
 import type { SignInInput } from "./bindings/SignInInput";
 import type { Startup } from "./bindings/Startup";
 import type { SyncBadge } from "./bindings/SyncBadge";
+import type { SyncEventView } from "./bindings/SyncEventView";
+import type { SyncStatus } from "./bindings/SyncStatus";
 import type { TaskDetail } from "./bindings/TaskDetail";
 import type { TaskList } from "./bindings/TaskList";
 import type { TaskQuery } from "./bindings/TaskQuery";
@@ -60,6 +64,14 @@ export const api = {
     call<TaskDetail>("mark_unreachable", { taskId, reason }),
   reviewQueue: () => call<ReviewItem[]>("review_queue"),
   review: (input: ReviewInput) => call<TaskDetail>("review", { input }),
+  syncNow: () => call<null>("sync_now"),
+  setOnline: (online: boolean) => call<null>("set_online", { online }),
+  syncStatus: () => call<SyncStatus>("sync_status"),
+  conflicts: (all: boolean) => call<ConflictView[]>("conflicts", { all }),
+  resolveConflict: (id: number) => call<null>("resolve_conflict", { id }),
+  /** Sync progress from the backend (the shell's `sync` event); returns the unlisten. */
+  onSyncEvent: (handler: (e: SyncEventView) => void) =>
+    listen<SyncEventView>("sync", (e) => handler(e.payload)),
 };
 
 export type Api = typeof api;

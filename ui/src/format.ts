@@ -67,3 +67,38 @@ export function yuanInputError(text: string): string | null {
   if (!/^\d+(\.\d{1,2})?$/.test(t)) return "请输入以元为单位的金额，最多两位小数";
   return null;
 }
+
+/** Bytes as a person reads them, in binary units: 0 → "0 B", 1536 → "1.5 KB", 3 MiB → "3.0 MB". */
+export function formatBytes(bytes: number | null | undefined): string {
+  const n = Math.max(0, Math.trunc(bytes ?? 0));
+  if (n < 1024) return `${n} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u += 1;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
+}
+
+/**
+ * Upload progress in whole percent for the progress bar: done / (done + left),
+ * never 100 while anything is left, 100 when nothing is (or was) to send.
+ */
+export function uploadPercent(done: number, left: number): number {
+  const d = Math.max(0, done);
+  const l = Math.max(0, left);
+  if (l === 0) return 100;
+  const p = Math.floor((d * 100) / (d + l));
+  return Math.min(99, p);
+}
+
+/** The sync panel's one-line summary of what is still on this device. */
+export function pendingSummary(changes: number, photos: number, bytes: number): string {
+  if (changes === 0 && photos === 0) return "全部已上传";
+  const parts: string[] = [];
+  if (changes > 0) parts.push(`${changes} 项修改`);
+  if (photos > 0) parts.push(`${photos} 张照片（${formatBytes(bytes)}）`);
+  return `待上传：${parts.join("，")}`;
+}

@@ -14,6 +14,7 @@
 pub mod demo;
 pub mod dto;
 pub mod error;
+pub mod sync;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use dto::*;
@@ -81,6 +82,8 @@ fn cst() -> FixedOffset {
 struct Session {
     profile: Profile,
     store: SharedStore,
+    /// The connection to the platform (None in 演示模式).
+    link: Option<sync::Link>,
 }
 
 /// The app: built-in templates, the signed-in user's records, clock and ids.
@@ -90,6 +93,7 @@ pub struct App {
     clock: Box<dyn Clock>,
     ids: Arc<dyn IdSource>,
     session: Option<Session>,
+    sync: sync::SyncHub,
 }
 
 /// Hands the app's id source to the store, so tests pin every id with one counter.
@@ -127,6 +131,13 @@ impl std::fmt::Debug for App {
 
 const PROFILE_FILE: &str = "profile.json";
 
+impl Drop for App {
+    /// Stops the session's sync first, so its store is closed with the app.
+    fn drop(&mut self) {
+        self.close_session();
+    }
+}
+
 impl App {
     /// Opens the app's data in `data_dir` (the platform's app-data folder; a temporary
     /// folder in tests). Signs the last user back in, online or not.
@@ -150,6 +161,7 @@ impl App {
             clock,
             ids: Arc::from(ids),
             session: None,
+            sync: sync::SyncHub::new()?,
         };
         let profile_path = data_dir.join(PROFILE_FILE);
         match fs::read(&profile_path) {
@@ -178,9 +190,18 @@ impl App {
         let path = self.user_dir(&profile.user_id).join("device.db");
         let mut store = Store::open(&path)?;
         store.set_id_source(Box::new(StoreIds(Arc::clone(&self.ids))));
+        let store = Arc::new(Mutex::new(store));
+        // Not enrolled (cannot happen after a server sign-in): the 同步 panel says so.
+        let link = (!profile.demo)
+            .then(|| {
+                let dir = self.user_dir(&profile.user_id);
+                sync::Link::start(&self.sync, Arc::clone(&store), &dir).ok()
+            })
+            .flatten();
         self.session = Some(Session {
             profile,
-            store: Arc::new(Mutex::new(store)),
+            store,
+            link,
         });
         Ok(())
     }
@@ -220,8 +241,8 @@ impl App {
     }
 
     /// 首次设置. The server address `demo` (or 演示) starts 演示模式: demo tasks on this
-    /// device and no server. Enrolment against a real server comes with the sync
-    /// engine (issue 5); until then it is refused with a clear message.
+    /// device and no server. Any other address enrols this device on that platform
+    /// and brings the user's tasks ([`sync`]).
     pub fn sign_in(&mut self, input: SignInInput) -> AppResult<Profile> {
         let server_url = input.server_url.trim();
         let username = input.username.trim();
@@ -235,19 +256,11 @@ impl App {
             return Err(AppError::invalid("请填写密码"));
         }
         if !matches!(server_url, "demo" | "演示") {
-            return Err(AppError::new(
-                "server_unavailable",
-                "本版本尚不能向服务器登记本机（同步功能开发中）。请在服务器地址中填写“demo”进入演示模式",
-            ));
+            return self.sign_in_server(&input);
         }
         let profile = demo::profile(username, self.ids.as_ref());
-        let bytes = serde_json::to_vec_pretty(&profile).map_err(AppError::storage)?;
-        fs::create_dir_all(&self.data_dir).map_err(AppError::storage)?;
-        let path = self.data_dir.join(PROFILE_FILE);
-        let tmp = self.data_dir.join("profile.json.tmp");
-        fs::write(&tmp, bytes)
-            .and_then(|()| fs::rename(&tmp, &path))
-            .map_err(AppError::storage)?;
+        self.close_session();
+        self.save_profile(&profile)?;
         self.open_session(profile.clone())?;
         let mut store = self.store()?;
         if store
@@ -271,6 +284,17 @@ impl App {
         Ok(profile)
     }
 
+    /// Who opens the app next time (written atomically).
+    fn save_profile(&self, profile: &Profile) -> AppResult<()> {
+        let bytes = serde_json::to_vec_pretty(profile).map_err(AppError::storage)?;
+        fs::create_dir_all(&self.data_dir).map_err(AppError::storage)?;
+        let path = self.data_dir.join(PROFILE_FILE);
+        let tmp = self.data_dir.join("profile.json.tmp");
+        fs::write(&tmp, bytes)
+            .and_then(|()| fs::rename(&tmp, &path))
+            .map_err(AppError::storage)
+    }
+
     /// Stores tasks as the platform sent them (the sync engine's pull calls this;
     /// the benchmark fills a device with it).
     pub fn receive_tasks(&mut self, tasks: &[Task]) -> AppResult<()> {
@@ -286,7 +310,8 @@ impl App {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(AppError::storage(e)),
         }
-        self.session = None;
+        self.forget_token();
+        self.close_session();
         Ok(())
     }
 
@@ -295,7 +320,17 @@ impl App {
     // ---------------------------------------------------------------------------
 
     pub fn sync_badge(&self) -> AppResult<SyncBadge> {
-        badge(&*self.store()?)
+        self.badge(&*self.store()?)
+    }
+
+    /// The offline badge's figures, read from a store already locked.
+    fn badge(&self, store: &Store) -> AppResult<SyncBadge> {
+        let (online, last_sync_at) = self.badge_online(store)?;
+        Ok(SyncBadge {
+            online,
+            last_sync_at,
+            pending_changes: u32::try_from(store.outbox_stats()?.pending).unwrap_or(u32::MAX),
+        })
     }
 
     fn lookup<'a>(&'a self, task: &Task) -> AppResult<(&'a Plan, &'a Checklist)> {
@@ -435,7 +470,7 @@ impl App {
             tasks,
             counts,
             plans,
-            sync: badge(&store)?,
+            sync: self.badge(&store)?,
         })
     }
 
@@ -706,6 +741,9 @@ impl App {
         let now = self.clock.now();
         self.store()?
             .submit(&self.templates, insp.id, &actor, now)?;
+        if let Some(link) = &self.session()?.link {
+            link.nudge(); // online: the submission goes up now
+        }
         self.task_detail(task_id)
     }
 
@@ -762,16 +800,22 @@ impl App {
     }
 
     /// 审核通过 (locks) or 退回 with comments. The rules (team lead only, the exact
-    /// version read, a comment to return) are core's; the decision is applied to this
-    /// device's store. Sending it to the platform is the sync engine's (issue 5).
+    /// version read, a comment to return) are core's, checked here first; signed in
+    /// on a platform, the decision is the platform's (sent at once, naming the
+    /// version) and this device applies the platform's answer. In 演示模式 it is
+    /// applied to this device's store only.
     pub fn review(&mut self, input: ReviewInput) -> AppResult<TaskDetail> {
         let actor = self.actor()?;
         let (_, insp) = self.load(&input.task_id)?;
         let mut insp = insp.ok_or_else(|| AppError::not_found("该任务的检查记录"))?;
+        let comment = (!input.approve).then(|| input.comment.clone());
         if input.approve {
             insp.approve(&actor, u64::from(input.version))?;
         } else {
             insp.return_with_comments(&actor, u64::from(input.version), &input.comment)?;
+        }
+        if self.session()?.link.is_some() {
+            insp = self.review_on_server(insp.id, u64::from(input.version), comment)?;
         }
         let review = jiandu_store::Review {
             status: insp.status,
@@ -783,15 +827,6 @@ impl App {
         self.store()?.apply_review(insp.id, &review, now)?;
         self.task_detail(&input.task_id)
     }
-}
-
-/// The offline badge's figures, read from a store already locked.
-fn badge(store: &Store) -> AppResult<SyncBadge> {
-    Ok(SyncBadge {
-        online: false,
-        last_sync_at: None,
-        pending_changes: u32::try_from(store.outbox_stats()?.pending).unwrap_or(u32::MAX),
-    })
 }
 
 fn parse_id(s: &str) -> AppResult<Uuid> {

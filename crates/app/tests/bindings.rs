@@ -6,6 +6,7 @@
 
 use jiandu_app::AppError;
 use jiandu_app::dto::*;
+use jiandu_app::sync::{ConflictView, SyncEventKind, SyncEventView, SyncStatus};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use ts_rs::{Config, TS};
@@ -33,6 +34,8 @@ fn generated() -> BTreeMap<String, String> {
         CategoryFacet, TaskList, StatusCounts, InspectorView, TaskDetail,
         ShowCredentialsInput, Progress, PointView, ItemView, ChecklistView, AnswerInput,
         ObservationInput, PointSaved, OutcomeInput, OutcomeView, ReviewItem, ReviewInput,
+        // Sync.
+        SyncStatus, SyncEventKind, SyncEventView, ConflictView,
     )
 }
 

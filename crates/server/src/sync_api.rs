@@ -443,33 +443,46 @@ async fn pull(
     // The inspectors of the visible tasks (all users only for an admin's pull: a
     // device's pull must not read the whole staff directory every time).
     let mut users: HashMap<Uuid, crate::store::User> = HashMap::new();
+    let fresh: Vec<&StoredTask> = tasks
+        .iter()
+        .filter(|t| t.seq > q.since && t.seq <= high)
+        .collect();
     if scope.is_none() {
         users.extend(s.store.list_users().await?.into_iter().map(|u| (u.id, u)));
     } else {
-        for t in tasks.iter().filter(|t| t.seq > q.since && t.seq <= high) {
-            for id in &t.inspectors {
-                if !users.contains_key(id)
-                    && let Some(u) = s.store.user_by_id(*id).await?
-                {
-                    users.insert(*id, u);
-                }
-            }
-        }
+        let mut ids: Vec<Uuid> = fresh.iter().flat_map(|t| t.inspectors.clone()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        users.extend(
+            s.store
+                .users_by_ids(&ids)
+                .await?
+                .into_iter()
+                .map(|u| (u.id, u)),
+        );
     }
-    let mut task_seq = HashMap::new();
-    for t in &tasks {
-        task_seq.insert(t.id, t.seq);
-        if t.seq > q.since && t.seq <= high {
-            let Some(inst) = s.store.institution(t.institution_id).await? else {
-                continue;
-            };
-            changes.push(Change {
-                seq: t.seq,
-                body: ChangeBody::Task {
-                    task: Box::new(core_task(t, inst, &users)),
-                },
-            });
-        }
+    // Their institutions, in one query too.
+    let mut inst_ids: Vec<Uuid> = fresh.iter().map(|t| t.institution_id).collect();
+    inst_ids.sort_unstable();
+    inst_ids.dedup();
+    let institutions: HashMap<Uuid, crate::store::Institution> = s
+        .store
+        .institutions_by_ids(&inst_ids)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i))
+        .collect();
+    let task_seq: HashMap<Uuid, i64> = tasks.iter().map(|t| (t.id, t.seq)).collect();
+    for t in fresh {
+        let Some(inst) = institutions.get(&t.institution_id).cloned() else {
+            continue;
+        };
+        changes.push(Change {
+            seq: t.seq,
+            body: ChangeBody::Task {
+                task: Box::new(core_task(t, inst, &users)),
+            },
+        });
     }
     let ids: Vec<Uuid> = tasks.iter().map(|t| t.id).collect();
     let wanted: Vec<_> = s

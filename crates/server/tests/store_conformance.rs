@@ -307,6 +307,19 @@ async fn registry_import_upserts_and_is_all_or_nothing() {
         assert_eq!(staff[0].conflict_codes, vec![code(2)], "{}", b.name);
         assert_eq!(staff[0].user.team, "监督二科");
 
+        // Batched lookups (a pull's): known ids found, unknown ones skipped.
+        let ids: Vec<Uuid> = all.iter().map(|i| i.id).chain([Uuid::now_v7()]).collect();
+        let mut found = b.store.institutions_by_ids(&ids).await.unwrap();
+        found.sort_by(|a, b| a.credit_code.cmp(&b.credit_code));
+        assert_eq!(found, all, "{}", b.name);
+        assert!(b.store.institutions_by_ids(&[]).await.unwrap().is_empty());
+        let users = b
+            .store
+            .users_by_ids(&[staff[0].user.id, Uuid::now_v7()])
+            .await
+            .unwrap();
+        assert_eq!(users, vec![staff[0].user.clone()], "{}", b.name);
+
         // A failing import writes nothing: the new institution 3 must not appear.
         b.store
             .create_user(new_user("taken", Role::Admin, None))

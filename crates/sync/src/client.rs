@@ -259,6 +259,38 @@ impl ApiClient {
     }
 }
 
+/// The platform's record of an inspection after a review decision.
+#[derive(Debug, serde::Deserialize)]
+struct Reviewed {
+    inspection: jiandu_core::Inspection,
+}
+
+impl ApiClient {
+    /// A team lead's decision: `POST /inspections/{id}/approve` (no comment) or
+    /// `/return` (with the comment), naming the exact version reviewed. Returns the
+    /// platform's inspection after it.
+    pub async fn review(
+        &self,
+        token: &str,
+        inspection_id: Uuid,
+        version: u64,
+        comment: Option<&str>,
+    ) -> Result<jiandu_core::Inspection, SyncError> {
+        let (path, body) = match comment {
+            None => (
+                format!("/inspections/{inspection_id}/approve"),
+                serde_json::json!({ "version": version }),
+            ),
+            Some(c) => (
+                format!("/inspections/{inspection_id}/return"),
+                serde_json::json!({ "version": version, "comment": c }),
+            ),
+        };
+        let resp = Self::send(self.req(Method::POST, &path, Some(token)).json(&body)).await?;
+        Ok(Self::json::<Reviewed>(resp).await?.inspection)
+    }
+}
+
 fn header_u64(resp: &Response, name: &str) -> Option<u64> {
     resp.headers().get(name)?.to_str().ok()?.trim().parse().ok()
 }

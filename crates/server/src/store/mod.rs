@@ -282,6 +282,9 @@ pub trait ServerStore: sync::SyncStore + Send + Sync + std::fmt::Debug {
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
+    /// The users among `ids` (unknown ids are skipped), in one query: a pull names
+    /// the inspectors of all its tasks at once.
+    async fn users_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<User>>;
     /// The user and their password hash (None: cannot sign in).
     async fn user_credentials(&self, username: &str)
     -> StoreResult<Option<(User, Option<String>)>>;
@@ -301,6 +304,8 @@ pub trait ServerStore: sync::SyncStore + Send + Sync + std::fmt::Debug {
     async fn import_registry(&self, import: RegistryImport) -> StoreResult<ImportCounts>;
     async fn list_institutions(&self) -> StoreResult<Vec<Institution>>;
     async fn institution(&self, id: Uuid) -> StoreResult<Option<Institution>>;
+    /// The institutions among `ids` (unknown ids are skipped), in one query.
+    async fn institutions_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<Institution>>;
     /// Active (not disabled) inspectors with a badge, with their declared conflicts.
     async fn staff_for_draw(&self) -> StoreResult<Vec<StaffForDraw>>;
     async fn penalised(&self) -> StoreResult<Vec<PenalisedEntry>>;

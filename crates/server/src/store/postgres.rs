@@ -434,6 +434,18 @@ impl ServerStore for PgStore {
         get_user(&c, id).await
     }
 
+    async fn users_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<User>> {
+        let c = self.pool.get().await?;
+        rows(
+            c.query(
+                &format!("SELECT {USER_COLS} FROM users WHERE id = ANY($1)"),
+                &[&ids],
+            )
+            .await?,
+            user_row,
+        )
+    }
+
     async fn user_credentials(
         &self,
         username: &str,
@@ -574,41 +586,45 @@ impl ServerStore for PgStore {
         let tx = c.transaction().await?;
         let seq = bump(&tx, &crate::audit::events::import_registry(&import)).await?;
         let mut counts = ImportCounts::default();
-        let upsert = tx
-            .prepare(
-                "INSERT INTO institutions (id, credit_code, name, licence_no, category, district,
-                     address, legal_representative, phone, seq)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                 ON CONFLICT (credit_code) DO UPDATE SET name = excluded.name,
-                     licence_no = excluded.licence_no, category = excluded.category,
-                     district = excluded.district, address = excluded.address,
-                     legal_representative = excluded.legal_representative,
-                     phone = excluded.phone, seq = excluded.seq
-                 RETURNING (xmax = 0) AS inserted",
-            )
-            .await?;
-        for i in &import.institutions {
-            let r = tx
-                .query_one(
-                    &upsert,
+        // Institutions go up a thousand a statement (arrays unnested server-side): a
+        // city's registry of 50,000 is 50 round trips, not 50,000. Credit codes are
+        // unique within an import (the CSV reader refuses duplicates), which ON
+        // CONFLICT DO UPDATE needs within one statement.
+        for chunk in import.institutions.chunks(1000) {
+            let col = |f: fn(&Institution) -> &str| chunk.iter().map(f).collect::<Vec<&str>>();
+            let ids: Vec<Uuid> = chunk.iter().map(|i| i.id).collect();
+            let inserted = tx
+                .query(
+                    "INSERT INTO institutions (id, credit_code, name, licence_no, category,
+                         district, address, legal_representative, phone, seq)
+                     SELECT u.*, $10::bigint FROM UNNEST($1::uuid[], $2::text[], $3::text[],
+                         $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) AS u
+                     ON CONFLICT (credit_code) DO UPDATE SET name = excluded.name,
+                         licence_no = excluded.licence_no, category = excluded.category,
+                         district = excluded.district, address = excluded.address,
+                         legal_representative = excluded.legal_representative,
+                         phone = excluded.phone, seq = excluded.seq
+                     RETURNING (xmax = 0) AS inserted",
                     &[
-                        &i.id,
-                        &i.credit_code,
-                        &i.name,
-                        &i.licence_no,
-                        &i.category.as_str(),
-                        &i.district,
-                        &i.address,
-                        &i.legal_representative,
-                        &i.phone,
+                        &ids,
+                        &col(|i| &i.credit_code),
+                        &col(|i| &i.name),
+                        &col(|i| &i.licence_no),
+                        &col(|i| i.category.as_str()),
+                        &col(|i| &i.district),
+                        &col(|i| &i.address),
+                        &col(|i| &i.legal_representative),
+                        &col(|i| &i.phone),
                         &seq,
                     ],
                 )
                 .await?;
-            if r.try_get::<_, bool>("inserted")? {
-                counts.institutions_added += 1;
-            } else {
-                counts.institutions_updated += 1;
+            for r in inserted {
+                if r.try_get::<_, bool>("inserted")? {
+                    counts.institutions_added += 1;
+                } else {
+                    counts.institutions_updated += 1;
+                }
             }
         }
         for s in &import.staff {
@@ -708,6 +724,18 @@ impl ServerStore for PgStore {
         .as_ref()
         .map(institution_row)
         .transpose()
+    }
+
+    async fn institutions_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<Institution>> {
+        let c = self.pool.get().await?;
+        rows(
+            c.query(
+                &format!("SELECT {INSTITUTION_COLS} FROM institutions WHERE id = ANY($1)"),
+                &[&ids],
+            )
+            .await?,
+            institution_row,
+        )
     }
 
     async fn staff_for_draw(&self) -> StoreResult<Vec<StaffForDraw>> {
@@ -813,37 +841,62 @@ impl ServerStore for PgStore {
             return Err(already_drawn(&record.plan_id));
         }
         r?;
-        let insert = tx
-            .prepare(
+        // Tasks and their inspectors a thousand a statement (arrays unnested
+        // server-side): a draw of 5,000 tasks is a dozen round trips.
+        for chunk in tasks.chunks(1000) {
+            let ids: Vec<Uuid> = chunk.iter().map(|t| t.id).collect();
+            let plans: Vec<&str> = chunk.iter().map(|t| t.plan_id.as_str()).collect();
+            let positions: Vec<i64> = chunk.iter().map(|t| t.position).collect();
+            let checklists: Vec<&str> = chunk.iter().map(|t| t.checklist.as_str()).collect();
+            let kinds: Vec<&str> = chunk.iter().map(|t| kind_str(t.kind)).collect();
+            let followups: Vec<Option<&str>> =
+                chunk.iter().map(|t| t.followup.as_deref()).collect();
+            let institutions: Vec<Uuid> = chunk.iter().map(|t| t.institution_id).collect();
+            let categories: Vec<&str> = chunk.iter().map(|t| t.category.as_str()).collect();
+            let drawn = chunk
+                .iter()
+                .map(|t| serde_json::to_value(&t.drawn_inspectors))
+                .collect::<Result<Vec<_>, _>>()?;
+            tx.execute(
                 "INSERT INTO tasks (id, draw_id, plan_id, position, checklist, kind, followup,
                      institution_id, category, drawn_inspectors, seq)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .await?;
-        let assign = tx
-            .prepare("INSERT INTO task_inspectors (task_id, user_id, position) VALUES ($1, $2, $3)")
-            .await?;
-        for t in &tasks {
-            tx.execute(
-                &insert,
+                 SELECT u.id, $2, u.plan_id, u.position, u.checklist, u.kind, u.followup,
+                     u.institution_id, u.category, u.drawn, $11::bigint
+                 FROM UNNEST($1::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+                     $7::text[], $8::uuid[], $9::text[], $10::jsonb[])
+                     AS u(id, plan_id, position, checklist, kind, followup, institution_id,
+                          category, drawn)",
                 &[
-                    &t.id,
+                    &ids,
                     &record.id,
-                    &t.plan_id,
-                    &t.position,
-                    &t.checklist,
-                    &kind_str(t.kind),
-                    &t.followup,
-                    &t.institution_id,
-                    &t.category.as_str(),
-                    &serde_json::to_value(&t.drawn_inspectors)?,
+                    &plans,
+                    &positions,
+                    &checklists,
+                    &kinds,
+                    &followups,
+                    &institutions,
+                    &categories,
+                    &drawn,
                     &seq,
                 ],
             )
             .await?;
-            for (i, u) in t.inspectors.iter().enumerate() {
-                tx.execute(&assign, &[&t.id, u, &(i as i64)]).await?;
+            let mut a_task = Vec::new();
+            let mut a_user = Vec::new();
+            let mut a_pos = Vec::new();
+            for t in chunk {
+                for (i, u) in t.inspectors.iter().enumerate() {
+                    a_task.push(t.id);
+                    a_user.push(*u);
+                    a_pos.push(i as i64);
+                }
             }
+            tx.execute(
+                "INSERT INTO task_inspectors (task_id, user_id, position)
+                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[])",
+                &[&a_task, &a_user, &a_pos],
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -502,6 +502,19 @@ impl ServerStore for SqliteStore {
         self.with(move |c| get_user(c, id)).await
     }
 
+    async fn users_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<User>> {
+        // In-process: one prepared statement per id costs no round trip.
+        let ids = ids.to_vec();
+        self.with(move |c| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                out.extend(get_user(c, id)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn user_credentials(
         &self,
         username: &str,
@@ -782,6 +795,24 @@ impl ServerStore for SqliteStore {
                 institution_row,
             )
             .optional()?)
+        })
+        .await
+    }
+
+    async fn institutions_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<Institution>> {
+        let ids = ids.to_vec();
+        self.with(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {INSTITUTION_COLS} FROM institutions WHERE id = ?1"
+            ))?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                out.extend(
+                    st.query_row(params![id.to_string()], institution_row)
+                        .optional()?,
+                );
+            }
+            Ok(out)
         })
         .await
     }

@@ -1,0 +1,458 @@
+//! The app against the REAL platform: `jiandu-server` with its demo data, served
+//! in-process on loopback, and the app's own use cases on temporary folders (one per
+//! tablet). Sign-in enrols and brings the drawn tasks; a checklist submitted on one
+//! tablet reaches the team lead's tablet by pull; the lead's decision goes to the
+//! platform and comes back to the inspector; rejected edits are listed with the
+//! platform's version; sign-in failures read as clear Chinese messages.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot unwrap has failed
+
+use jiandu_app::dto::*;
+use jiandu_app::{App, SystemClock, V7Ids};
+use jiandu_server::http::{self, AppState};
+use jiandu_server::store::{self, ServerStore};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+const PASSWORD: &str = "jiandu-demo-1";
+const WAIT: Duration = Duration::from_secs(60);
+
+/// `jiandu-server demo` + `serve`, in-process, on its own runtime.
+struct Platform {
+    addr: SocketAddr,
+    store: Arc<dyn ServerStore>,
+    rt: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+impl Platform {
+    fn start() -> Platform {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let db = dir.path().join("server.sqlite");
+        let blobs = dir.path().join("blobs");
+        let (addr, store) = rt.block_on(async {
+            let store = store::open(&db.to_string_lossy()).await.unwrap();
+            let templates = jiandu_core::templates::TemplateSet::builtin().unwrap();
+            jiandu_server::demo::run(&*store, &templates, "app-sync-test")
+                .await
+                .unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let state = AppState::new(Arc::clone(&store), templates).with_blobs(blobs);
+            tokio::spawn(http::serve(
+                listener,
+                state,
+                16 * 1024 * 1024,
+                std::future::pending(),
+            ));
+            (addr, store)
+        });
+        Platform {
+            addr,
+            store,
+            rt,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+fn open(dir: &Path) -> App {
+    App::open(dir, Box::new(SystemClock), Box::new(V7Ids)).unwrap()
+}
+
+fn sign_in(app: &mut App, url: &str, user: &str, password: &str) -> jiandu_app::AppResult<Profile> {
+    app.sign_in(SignInInput {
+        server_url: url.to_owned(),
+        username: user.to_owned(),
+        password: password.to_owned(),
+    })
+}
+
+fn synced(app: &App) {
+    app.sync_and_wait(WAIT).unwrap().expect("sync succeeds");
+}
+
+/// 亮证 with every assigned inspector's badge.
+fn start(app: &mut App, task_id: &str) {
+    let detail = app.task_detail(task_id).unwrap();
+    app.show_credentials(ShowCredentialsInput {
+        task_id: task_id.to_owned(),
+        confirmed: detail
+            .inspectors
+            .iter()
+            .map(|i| i.user_id.clone())
+            .collect(),
+        place: detail.summary.address.clone(),
+    })
+    .unwrap();
+}
+
+/// 亮证, then [`finish_and_submit`].
+fn complete_and_submit(app: &mut App, task_id: &str) {
+    start(app, task_id);
+    finish_and_submit(app, task_id);
+}
+
+/// Answers every applicable point 符合 except the first (不符合, with an
+/// observation), records 行政处罚 with a fine, and submits.
+fn finish_and_submit(app: &mut App, task_id: &str) {
+    let checklist = app.checklist(task_id).unwrap();
+    let points: Vec<String> = checklist
+        .items
+        .iter()
+        .flat_map(|i| i.points.iter())
+        .filter(|p| p.applicable)
+        .map(|p| p.code.clone())
+        .collect();
+    for (n, point) in points.iter().enumerate() {
+        let verdict = if n == 0 {
+            VerdictCode::NonCompliant
+        } else {
+            VerdictCode::Compliant
+        };
+        app.answer(AnswerInput {
+            task_id: task_id.to_owned(),
+            point: point.clone(),
+            verdict,
+        })
+        .unwrap();
+    }
+    app.set_observation(ObservationInput {
+        task_id: task_id.to_owned(),
+        point: points[0].clone(),
+        observation: "现场未见处方登记本。".into(),
+    })
+    .unwrap();
+    app.set_outcome(OutcomeInput {
+        task_id: task_id.to_owned(),
+        category: PublicCategoryCode::Penalised,
+        cases: 1,
+        fine_yuan: "5000.50".into(),
+        revoked_licence: false,
+        revoked_subjects: false,
+        revoked_personnel: false,
+        cancelled_filing: false,
+        opinion: "责令限期改正。".into(),
+    })
+    .unwrap();
+    let submitted = app.submit(task_id).unwrap();
+    assert_eq!(submitted.summary.status, StatusCode::Submitted);
+    let again = app.submit(task_id).expect_err("a second tap is refused");
+    assert!(!again.message.is_empty());
+}
+
+fn todo_tasks(app: &App) -> Vec<TaskSummary> {
+    app.task_list(TaskQuery {
+        status: Some(StatusFilter::Todo),
+        ..Default::default()
+    })
+    .unwrap()
+    .tasks
+}
+
+#[test]
+fn sign_in_brings_tasks_and_a_review_goes_round_trip() {
+    let platform = Platform::start();
+    let url = platform.url();
+    let inspector_dir = tempfile::tempdir().unwrap();
+    let lead_dir = tempfile::tempdir().unwrap();
+
+    // The inspector's tablet: enrolment, then the drawn tasks arrive.
+    let mut tablet = open(inspector_dir.path());
+    let profile = sign_in(&mut tablet, &url, "zhangwei", PASSWORD).unwrap();
+    assert!(!profile.demo);
+    assert_eq!(profile.display_name, "张伟");
+    assert_eq!(profile.role, RoleCode::Inspector);
+    let token = inspector_dir
+        .path()
+        .join("users")
+        .join(&profile.user_id)
+        .join("sync-token");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&token).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the token is the user's alone");
+    }
+    let list = tablet.task_list(TaskQuery::default()).unwrap();
+    assert!(list.total > 0, "the drawn tasks arrived");
+    assert!(list.sync.online, "a sync reached the platform: online");
+    assert!(list.sync.last_sync_at.is_some());
+    let status = tablet.sync_status().unwrap();
+    assert!(!status.demo && status.online && status.last_error.is_none());
+    assert_eq!(status.pending_changes, 0);
+
+    // Two tasks: one to approve, one to return.
+    let todo = todo_tasks(&tablet);
+    assert!(todo.len() >= 2, "at least two tasks to do: {}", todo.len());
+    let (approve_id, return_id) = (todo[0].task_id.clone(), todo[1].task_id.clone());
+    complete_and_submit(&mut tablet, &approve_id);
+    complete_and_submit(&mut tablet, &return_id);
+    assert!(tablet.sync_status().unwrap().pending_changes > 0);
+    synced(&tablet);
+    assert_eq!(tablet.sync_status().unwrap().pending_changes, 0, "all sent");
+
+    // A restart opens signed in, syncing with the platform.
+    drop(tablet);
+    let mut tablet = open(inspector_dir.path());
+    assert_eq!(
+        tablet.startup().profile.map(|p| p.username),
+        Some("zhangwei".into())
+    );
+    synced(&tablet);
+
+    // The team lead's tablet pulls the team's submissions.
+    let mut lead = open(lead_dir.path());
+    let lead_profile = sign_in(&mut lead, &url, "lina", PASSWORD).unwrap();
+    assert_eq!(lead_profile.role, RoleCode::TeamLead);
+    let queue = lead.review_queue().unwrap();
+    let item = |id: &str| {
+        queue
+            .iter()
+            .find(|i| i.summary.task_id == id)
+            .unwrap_or_else(|| panic!("task {id} in the lead's queue"))
+            .clone()
+    };
+    let (a, r) = (item(&approve_id), item(&return_id));
+    assert_eq!(a.non_compliant, 1);
+    assert_eq!(
+        a.outcome.as_ref().map(|o| o.fine_fen),
+        Some(500_050),
+        "the fine went up in fen"
+    );
+    // A stale version is refused by the platform.
+    let stale = lead
+        .review(ReviewInput {
+            task_id: approve_id.clone(),
+            version: a.version - 1,
+            approve: true,
+            comment: String::new(),
+        })
+        .expect_err("an approval names the exact version");
+    assert!(!stale.message.is_empty());
+    let approved = lead
+        .review(ReviewInput {
+            task_id: approve_id.clone(),
+            version: a.version,
+            approve: true,
+            comment: String::new(),
+        })
+        .unwrap();
+    assert_eq!(approved.summary.status, StatusCode::Approved);
+    lead.review(ReviewInput {
+        task_id: return_id.clone(),
+        version: r.version,
+        approve: false,
+        comment: "请补充现场照片。".into(),
+    })
+    .unwrap();
+
+    // The platform holds the decisions.
+    let server_status = |task: &str| {
+        let task = uuid::Uuid::parse_str(task).unwrap();
+        platform.rt.block_on(async {
+            let found = platform.store.inspections_of_tasks(&[task]).await.unwrap();
+            found[0].inspection.status
+        })
+    };
+    assert_eq!(
+        server_status(&approve_id),
+        jiandu_core::InspectionStatus::Approved
+    );
+    assert_eq!(
+        server_status(&return_id),
+        jiandu_core::InspectionStatus::Returned
+    );
+
+    // The inspector's next sync brings them.
+    synced(&tablet);
+    let a = tablet.task_detail(&approve_id).unwrap();
+    assert_eq!(a.summary.status_label, "已通过");
+    assert!(!a.editable);
+    let r = tablet.task_detail(&return_id).unwrap();
+    assert_eq!(r.summary.status, StatusCode::Returned);
+    assert_eq!(r.review_comment.as_deref(), Some("请补充现场照片。"));
+    assert!(r.editable, "a returned inspection can be corrected");
+
+    // Signing out stops sync and forgets the token; the data stays.
+    tablet.sign_out().unwrap();
+    assert!(!token.exists(), "the token is forgotten at sign-out");
+    assert!(tablet.startup().profile.is_none());
+}
+
+#[test]
+fn a_rejected_edit_is_listed_with_the_platforms_version() {
+    let platform = Platform::start();
+    let url = platform.url();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut one = open(dirs[0].path());
+    let mut two = open(dirs[1].path());
+    let mut lead = open(dirs[2].path());
+    sign_in(&mut one, &url, "zhangwei", PASSWORD).unwrap();
+    sign_in(&mut two, &url, "liuyang", PASSWORD).unwrap();
+    // Tasks both are assigned to.
+    let theirs: Vec<String> = todo_tasks(&two).into_iter().map(|t| t.task_id).collect();
+    let shared: Vec<String> = todo_tasks(&one)
+        .into_iter()
+        .map(|t| t.task_id)
+        .filter(|t| theirs.contains(t))
+        .collect();
+    assert!(shared.len() >= 2, "two tasks of both inspectors");
+
+    // 1. Both tablets start the same task offline: the second start loses (stale).
+    start(&mut one, &shared[0]);
+    start(&mut two, &shared[0]);
+    synced(&one);
+    synced(&two);
+    let conflicts = two.conflicts(false).unwrap();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    let c = &conflicts[0];
+    assert_eq!(c.change, "亮证（开始检查）");
+    assert_eq!(c.task_id.as_deref(), Some(shared[0].as_str()));
+    assert_eq!(c.reason, "stale");
+    assert!(c.message.contains("另一台设备"), "{}", c.message);
+    assert_eq!(two.sync_status().unwrap().conflicts, 1);
+    two.resolve_conflict(c.id).unwrap();
+    assert!(two.conflicts(false).unwrap().is_empty());
+    assert_eq!(
+        two.conflicts(true).unwrap().len(),
+        1,
+        "kept, marked as read"
+    );
+
+    // 2. An edit made offline while the inspection is approved elsewhere is
+    //    rejected (locked), with the platform's approved version beside it.
+    start(&mut one, &shared[1]);
+    synced(&one);
+    synced(&two); // the second tablet now has the inspection
+    let point = two.checklist(&shared[1]).unwrap().items[0].points[0]
+        .code
+        .clone();
+    finish_and_submit(&mut one, &shared[1]);
+    synced(&one);
+    sign_in(&mut lead, &url, "lina", PASSWORD).unwrap();
+    let version = lead
+        .review_queue()
+        .unwrap()
+        .into_iter()
+        .find(|i| i.summary.task_id == shared[1])
+        .expect("in the queue")
+        .version;
+    lead.review(ReviewInput {
+        task_id: shared[1].clone(),
+        version,
+        approve: true,
+        comment: String::new(),
+    })
+    .unwrap();
+    two.answer(AnswerInput {
+        task_id: shared[1].clone(),
+        point,
+        verdict: VerdictCode::NotApplicable,
+    })
+    .unwrap();
+    synced(&two);
+    let conflicts = two.conflicts(false).unwrap();
+    let c = conflicts
+        .iter()
+        .find(|c| c.reason == "locked")
+        .unwrap_or_else(|| panic!("a locked rejection: {conflicts:?}"));
+    assert!(c.change.starts_with("检查结果"), "{}", c.change);
+    assert_eq!(c.reason_label, "已审核通过，不能再修改");
+    assert_eq!(c.server_status_label.as_deref(), Some("已通过"));
+    assert!(c.server_version.is_some_and(|v| v >= version));
+    assert_eq!(c.server_outcome_label.as_deref(), Some("行政处罚"));
+    // The next pull brought the platform's record: approved on this tablet too.
+    assert_eq!(
+        two.task_detail(&shared[1]).unwrap().summary.status,
+        StatusCode::Approved
+    );
+}
+
+#[test]
+fn sign_in_failures_read_clearly() {
+    let platform = Platform::start();
+    let url = platform.url();
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = open(dir.path());
+
+    let e = sign_in(&mut app, &url, "zhangwei", "wrong-password").unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        ("invalid_credentials", "用户名或密码错误")
+    );
+
+    for bad in [
+        "ftp://example.org",
+        "http://exa mple.org",
+        "http://host:99999",
+        "://",
+    ] {
+        let e = sign_in(&mut app, bad, "zhangwei", PASSWORD).unwrap_err();
+        assert_eq!(e.code, "bad_url", "{bad}: {e:?}");
+        assert!(e.message.contains("服务器地址"), "{}", e.message);
+    }
+
+    // Nothing listens on a port just released.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let e = sign_in(&mut app, &closed_url, "zhangwei", PASSWORD).unwrap_err();
+    assert_eq!(e.code, "server_unreachable");
+    assert!(e.message.contains("无法连接服务器"), "{}", e.message);
+
+    platform.rt.block_on(async {
+        platform
+            .store
+            .set_user_disabled("chenjing", true)
+            .await
+            .unwrap();
+    });
+    let e = sign_in(&mut app, &url, "chenjing", PASSWORD).unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        ("user_disabled", "该账号已停用，请联系管理员")
+    );
+
+    let e = sign_in(&mut app, &url, "admin", PASSWORD).unwrap_err();
+    assert_eq!(e.code, "forbidden");
+    assert!(
+        app.startup().profile.is_none(),
+        "no failed attempt signs in"
+    );
+
+    // A revoked device is told so and stops syncing; its data stays.
+    let profile = sign_in(&mut app, &url, "zhangwei", PASSWORD).unwrap();
+    let tasks = app.task_list(TaskQuery::default()).unwrap().total;
+    platform.rt.block_on(async {
+        let user = uuid::Uuid::parse_str(&profile.user_id).unwrap();
+        for d in platform.store.list_devices(Some(user)).await.unwrap() {
+            platform
+                .store
+                .revoke_device(d.id, chrono::Utc::now())
+                .await
+                .unwrap();
+        }
+    });
+    let failed = app.sync_and_wait(WAIT).unwrap().expect_err("revoked");
+    assert!(failed.contains("吊销"), "{failed}");
+    let status = app.sync_status().unwrap();
+    assert!(status.revoked.is_some() && !status.online);
+    assert_eq!(app.sync_now().unwrap_err().code, "device_revoked");
+    assert_eq!(
+        app.task_list(TaskQuery::default()).unwrap().total,
+        tasks,
+        "data kept"
+    );
+}
