@@ -101,10 +101,48 @@ fn main() {
     measure("证据照片, 6 photos, 4 a page", 5, || {
         render_evidence(&four).expect("evidence")
     });
-    measure("意见书 + 6 photos (on-site package)", 5, || {
+    measure("意见书 + 6 originals reduced at print", 5, || {
         let mut all = render_opinion(&opinion).expect("opinion");
         all.extend(render_evidence(&four).expect("evidence"));
         all
+    });
+
+    // As the tablet prints: the print copies were made at capture
+    // (jiandu_docs::image::print_copy) and are embedded byte for byte.
+    let as_printed = |doc: &EvidenceDoc| {
+        let mut doc = doc.clone();
+        for p in &mut doc.photos {
+            if let Some(f) = p.file.as_mut() {
+                *f = jiandu_docs::image::print_copy(f).expect("print copy");
+            }
+        }
+        doc
+    };
+    let four_printed = as_printed(&four);
+    let two_printed = as_printed(&two);
+    measure("证据照片, 6 print copies, 4 a page", 10, || {
+        render_evidence(&four_printed).expect("evidence")
+    });
+    measure("证据照片, 6 print copies, 2 a page", 10, || {
+        render_evidence(&two_printed).expect("evidence")
+    });
+    measure("意见书 + 6 photos (on-site package)", 10, || {
+        let mut all = render_opinion(&opinion).expect("opinion");
+        all.extend(render_evidence(&four_printed).expect("evidence"));
+        all
+    });
+    // What capture pays instead, once per photo (a 2400×1800 camera JPEG).
+    let camera = four
+        .photos
+        .iter()
+        .filter_map(|p| p.file.clone())
+        .max_by_key(Vec::len)
+        .expect("a photo");
+    measure("  at capture: print copy of one 2400×1800", 10, || {
+        jiandu_docs::image::print_copy(&camera).expect("print copy")
+    });
+    measure("  at capture: thumbnail of one 2400×1800", 10, || {
+        jiandu_docs::image::thumbnail(&camera).expect("thumbnail")
     });
 
     let mut long = sample::opinion();

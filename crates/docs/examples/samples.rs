@@ -1,4 +1,5 @@
-//! Writes the sample documents as PDFs: `cargo run -p jiandu-docs --example samples -- DIR`.
+//! Writes the sample documents as PDFs into `docs/samples/` of the workspace (or DIR):
+//! `cargo run -p jiandu-docs --example samples [-- DIR]`.
 //! Besides the normal cases: a record the party refused to sign, with a 200-character
 //! unit name, characters the font lacks and a long observation; an evidence sheet
 //! with a missing and a damaged photo.
@@ -10,7 +11,10 @@ use jiandu_docs::{
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "samples".into()));
+    let dir = std::env::args().nth(1).map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/samples"),
+        PathBuf::from,
+    );
     std::fs::create_dir_all(&dir)?;
 
     let mut refused = sample::record();
@@ -37,17 +41,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         f.truncate(f.len() / 3);
     }
 
+    // The evidence sheets as the tablet prints them: from the print copies made at
+    // capture (jiandu_docs::image::print_copy), embedded without re-encoding.
+    let as_printed = |per_page| {
+        let mut doc = sample::evidence(per_page);
+        for p in &mut doc.photos {
+            if let Some(f) = p.file.as_mut() {
+                *f = jiandu_docs::image::print_copy(f).unwrap_or_else(|_| f.clone());
+            }
+        }
+        doc
+    };
+
     let docs: [(&str, Vec<u8>); 6] = [
         ("opinion.pdf", render_opinion(&sample::opinion())?),
         ("record.pdf", render_record(&sample::record())?),
         ("record-refused.pdf", render_record(&refused)?),
         (
             "evidence-2up.pdf",
-            render_evidence(&sample::evidence(PhotosPerPage::Two))?,
+            render_evidence(&as_printed(PhotosPerPage::Two))?,
         ),
         (
             "evidence-4up.pdf",
-            render_evidence(&sample::evidence(PhotosPerPage::Four))?,
+            render_evidence(&as_printed(PhotosPerPage::Four))?,
         ),
         ("evidence-missing.pdf", render_evidence(&broken)?),
     ];

@@ -49,6 +49,17 @@ pub struct ArchiveInput<'a> {
 /// Where the files are: bytes by SHA-256 (lower-case hex), `None` when absent.
 pub trait Files {
     fn get(&self, sha256: &str) -> Option<Vec<u8>>;
+
+    /// What the evidence sheet prints for the photo whose ORIGINAL has this SHA-256:
+    /// its print copy ([`crate::image::print_copy`]). The tablet made it at capture
+    /// and overrides this to read it (no reduction at print time); by default it is
+    /// made here from the original, giving the same bytes, so both sides print the
+    /// same document. A file that cannot be reduced is returned as it is, so the
+    /// sheet shows the same placeholder it would for the original.
+    fn print_photo(&self, sha256: &str) -> Option<Vec<u8>> {
+        let original = self.get(sha256)?;
+        Some(crate::image::print_copy(&original).unwrap_or(original))
+    }
 }
 
 impl<F: Fn(&str) -> Option<Vec<u8>>> Files for F {
@@ -214,7 +225,7 @@ pub fn evidence(input: &ArchiveInput, files: &dyn Files) -> EvidenceDoc {
             place: input.inspection.place.clone(),
             taken_by: name_of(p.captured_by),
             sha256: p.sha256.clone(),
-            file: files.get(&p.sha256),
+            file: files.print_photo(&p.sha256),
         })
         .collect();
     let party_signature_png = match party(input, files) {

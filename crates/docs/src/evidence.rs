@@ -60,6 +60,58 @@ pub struct EvidenceDoc {
     pub created_at: DateTime<Utc>,
 }
 
+/// Footer height of the evidence sheet (signature line and page mark).
+const FOOTER: f32 = 46.0;
+
+/// Height of the repeated header (title, unit name in `name_lines` lines).
+fn header_height(name_lines: usize) -> f32 {
+    TITLE.line_height() + name_lines as f32 * BODY.line_height() + 10.0
+}
+
+/// How a page is cut into photo cells.
+struct Cells {
+    cols: usize,
+    rows: usize,
+    gutter: f32,
+    caption_lines: f32,
+    caption_style: crate::compose::Style,
+    cell_w: f32,
+    cell_h: f32,
+    photo_h: f32,
+}
+
+fn cells(geometry: &Geometry, header_h: f32, per_page: PhotosPerPage) -> Cells {
+    let (cols, rows) = match per_page {
+        PhotosPerPage::Two => (1usize, 2usize),
+        PhotosPerPage::Four => (2, 2),
+    };
+    let gutter = 14.0;
+    let caption_lines = 6.0;
+    let caption_style = if cols == 1 { SMALL } else { NOTE };
+    let caption_h = caption_lines * caption_style.line_height();
+    let cell_w = (geometry.width() - gutter * (cols as f32 - 1.0)) / cols as f32;
+    let area_h = geometry.bottom - geometry.top - header_h;
+    let cell_h = (area_h - gutter * (rows as f32 - 1.0)) / rows as f32;
+    let photo_h = cell_h - caption_h - 20.0;
+    Cells {
+        cols,
+        rows,
+        gutter,
+        caption_lines,
+        caption_style,
+        cell_w,
+        cell_h,
+        photo_h,
+    }
+}
+
+/// The box (width, height in pt) a photo is prepared for, for a unit name on one
+/// line. [`crate::image::print_copy`] sizes the print copy made at capture from it.
+pub fn photo_box(per_page: PhotosPerPage) -> (f32, f32) {
+    let c = cells(&Geometry::a4(FOOTER), header_height(1), per_page);
+    (c.cell_w, c.photo_h)
+}
+
 /// Renders the evidence sheet with the embedded font.
 pub fn render_evidence(doc: &EvidenceDoc) -> Result<Vec<u8>, DocError> {
     render_evidence_with(FontFace::embedded(), doc)
@@ -74,8 +126,7 @@ pub(crate) fn render_evidence_with(
     font: &FontFace,
     doc: &EvidenceDoc,
 ) -> Result<Vec<u8>, DocError> {
-    let footer = 46.0;
-    let geometry = Geometry::a4(footer);
+    let geometry = Geometry::a4(FOOTER);
     let mut c = Composer::new(font, geometry);
     let party_sig = Sig::register(&mut c, doc.party_signature_png.as_deref());
 
@@ -90,19 +141,17 @@ pub(crate) fn render_evidence_with(
         0.0,
     )
     .len();
-    let header_h = TITLE.line_height() + name_lines as f32 * BODY.line_height() + 10.0;
-    let (cols, rows) = match doc.per_page {
-        PhotosPerPage::Two => (1usize, 2usize),
-        PhotosPerPage::Four => (2, 2),
-    };
-    let gutter = 14.0;
-    let caption_lines = 6.0;
-    let caption_style = if cols == 1 { SMALL } else { NOTE };
-    let caption_h = caption_lines * caption_style.line_height();
-    let cell_w = (geometry.width() - gutter * (cols as f32 - 1.0)) / cols as f32;
-    let area_h = geometry.bottom - geometry.top - header_h;
-    let cell_h = (area_h - gutter * (rows as f32 - 1.0)) / rows as f32;
-    let photo_h = cell_h - caption_h - 20.0;
+    let header_h = header_height(name_lines);
+    let Cells {
+        cols,
+        rows,
+        gutter,
+        caption_lines,
+        caption_style,
+        cell_w,
+        cell_h,
+        photo_h,
+    } = cells(&geometry, header_h, doc.per_page);
 
     let slots: Vec<Slot> = doc
         .photos

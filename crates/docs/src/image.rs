@@ -315,6 +315,68 @@ pub fn prepare_photo(
     })
 }
 
+/// How much larger than the smaller of the evidence sheet's photo boxes (two and
+/// four a page) at [`PhotoPolicy::max_dpi`] the print copy is made: about 180 dpi in
+/// the smaller box. With the default `passthrough_slack` (1.5) the copy is passed
+/// through (no re-encoding) in both layouts, also when a unit name over two lines
+/// takes some height from the box; a longer name makes the sheet reduce it again.
+pub const PRINT_COPY_MARGIN: f32 = 1.2;
+
+/// The print-size copy of a photo, made once at capture (issue 3: reducing a
+/// 4-megapixel photo at print time costs ≈45 ms each): a JPEG that every document
+/// layout embeds byte for byte. The original stays the evidence (its SHA-256 is what
+/// the caption prints); this copy is only what the paper shows. Deterministic (same
+/// bytes for the same original on every machine), so the platform, which holds only
+/// originals, makes the identical copy when it renders its archive copy
+/// ([`crate::archive::Files::print_photo`]). A JPEG already small enough is its own
+/// print copy (returned unchanged).
+pub fn print_copy(original: &[u8]) -> Result<Vec<u8>, ImageProblem> {
+    // The smaller of the two layouts' boxes, side by side.
+    let (w2, h2) = crate::evidence::photo_box(crate::PhotosPerPage::Two);
+    let (w4, h4) = crate::evidence::photo_box(crate::PhotosPerPage::Four);
+    let (w, h) = (w2.min(w4), h2.min(h4));
+    let policy = PhotoPolicy {
+        passthrough_slack: 1.0,
+        ..PhotoPolicy::default()
+    };
+    jpeg_bytes(prepare_photo(
+        Some(original),
+        w * PRINT_COPY_MARGIN,
+        h * PRINT_COPY_MARGIN,
+        &policy,
+    )?)
+}
+
+/// Longest side of a list thumbnail, in pixels.
+pub const THUMBNAIL_PX: u32 = 320;
+
+/// A small JPEG for lists (at most [`THUMBNAIL_PX`] a side, upright). Also proves
+/// the file decodes: a file that is not a readable JPEG or PNG is refused here.
+pub fn thumbnail(original: &[u8]) -> Result<Vec<u8>, ImageProblem> {
+    // A box of THUMBNAIL_PX pt at 72 dpi is THUMBNAIL_PX pixels.
+    let side = THUMBNAIL_PX as f32;
+    let policy = PhotoPolicy {
+        max_dpi: 72.0,
+        passthrough_slack: 1.0,
+        quality: 75,
+    };
+    // Passthrough would skip decoding; a thumbnail must prove the file is whole, so a
+    // small JPEG is still decoded once (cheap at this size).
+    if let Some(info) = jpeg_info(original)
+        && info.width.max(info.height) <= THUMBNAIL_PX
+    {
+        decode_oriented(original)?;
+    }
+    jpeg_bytes(prepare_photo(Some(original), side, side, &policy)?)
+}
+
+fn jpeg_bytes(p: PreparedImage) -> Result<Vec<u8>, ImageProblem> {
+    match p {
+        PreparedImage::Jpeg { data, .. } => Ok(data),
+        PreparedImage::Grey { .. } => Err(ImageProblem::Corrupt("not a photo".to_owned())),
+    }
+}
+
 /// A JPEG decoded at the smallest DCT scale still at least `need_w` × `need_h` (in
 /// display orientation), then turned upright. `None` when this decoder cannot read it
 /// (the general decoder then decides whether the file is damaged).
@@ -538,5 +600,50 @@ mod tests {
             panic!()
         };
         assert_eq!(&pixels[..4], &[0, 255, 255, 255]);
+    }
+
+    #[test]
+    fn print_copy_passes_through_in_every_layout_and_is_deterministic() {
+        use crate::PhotosPerPage;
+        use crate::evidence::photo_box;
+        for (w, h) in [(2400, 1800), (1800, 2400), (3840, 2160), (2000, 2000)] {
+            let original = jpeg(w, h);
+            let copy = print_copy(&original).unwrap();
+            assert!(copy.len() < original.len() / 3, "{w}×{h}: {}", copy.len());
+            assert_eq!(
+                print_copy(&original).unwrap(),
+                copy,
+                "same bytes every time"
+            );
+            for per_page in [PhotosPerPage::Two, PhotosPerPage::Four] {
+                let (bw, bh) = photo_box(per_page);
+                // Also with a unit name over two lines (less height for the photo).
+                for bh in [bh, bh - crate::common::BODY.line_height()] {
+                    let PreparedImage::Jpeg { data, original, .. } =
+                        prepare_photo(Some(&copy), bw, bh, &PhotoPolicy::default()).unwrap()
+                    else {
+                        panic!()
+                    };
+                    assert!(original, "{w}×{h} {per_page:?}: re-encoded at print time");
+                    assert_eq!(data, copy);
+                }
+            }
+        }
+        // A photo already small enough is its own print copy.
+        let small = jpeg(400, 300);
+        assert_eq!(print_copy(&small).unwrap(), small);
+    }
+
+    #[test]
+    fn thumbnails_are_small_and_refuse_what_is_no_image() {
+        let t = thumbnail(&jpeg(2400, 1800)).unwrap();
+        let info = jpeg_info(&t).unwrap();
+        assert_eq!((info.width, info.height), (320, 240));
+        let small = thumbnail(&jpeg(200, 100)).unwrap();
+        assert_eq!(jpeg_info(&small).unwrap().width, 200);
+        assert!(thumbnail(b"%PDF-1.7 not a photo").is_err());
+        let mut cut = jpeg(800, 600);
+        cut.truncate(cut.len() / 2);
+        assert!(thumbnail(&cut).is_err());
     }
 }
