@@ -12,8 +12,10 @@
 //! Time and ids are injected ([`Clock`], [`IdSource`]) so tests are exact.
 
 pub mod demo;
+pub mod documents;
 pub mod dto;
 pub mod error;
+pub mod evidence;
 pub mod sync;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};

@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has already failed
 
 use jiandu_app::AppError;
+use jiandu_app::documents::*;
 use jiandu_app::dto::*;
+use jiandu_app::evidence::*;
 use jiandu_app::sync::{ConflictView, SyncEventKind, SyncEventView, SyncStatus};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -36,6 +38,9 @@ fn generated() -> BTreeMap<String, String> {
         ObservationInput, PointSaved, OutcomeInput, OutcomeView, ReviewItem, ReviewInput,
         // Sync.
         SyncStatus, SyncEventKind, SyncEventView, ConflictView,
+        // Photos, signatures, documents.
+        PhotoInput, PhotoView, VoidPhotoInput, SignerRole, SignatureInput, RefusalInput,
+        SignatureView, SignaturesView, DocKindCode, DocumentView, DocumentsView,
     )
 }
 

@@ -1,0 +1,451 @@
+//! 文书 on the tablet (issue 6 point 5): 现场笔录, 卫生监督意见书 and 证据照片, made
+//! offline by `jiandu_docs::archive`, the same builder the platform uses for its
+//! archive copies, from the device's task, inspection, photos and signatures.
+//!
+//! - The 意见书's 文号 comes from the device's leased block
+//!   (`Store::take_doc_number`); with none left it is refused with a message to
+//!   sync, never a made-up number. A document keeps its number when it is made
+//!   again (the number is kept in the inspection's document folder before the PDF is
+//!   written). In 演示模式 (no server) a local block is taken, and every number
+//!   printed from it says 演示.
+//! - Photos are printed from the print copies made at capture (no reduction at
+//!   print time); a missing print copy is made from the original, giving the same
+//!   bytes as the platform's.
+//! - PDFs are kept in the user's folder (`documents/<inspection id>/`); a copy can be
+//!   saved elsewhere ([`App::export_document`]) for the system viewer, sharing and
+//!   printing.
+
+use crate::error::{AppError, AppResult};
+use crate::evidence::write_atomic;
+use crate::{App, rfc3339};
+use chrono::{DateTime, Datelike, Duration, Utc};
+use jiandu_core::inspection::{Inspection, Task};
+use jiandu_core::protocol::DocNumberLease;
+use jiandu_docs::DocumentNumber;
+use jiandu_docs::archive::{self, ArchiveInput, Files};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use ts_rs::TS;
+
+/// 执法机关 printed on the documents. The platform prints its `JIANDU_AUTHORITY`
+/// setting, whose default is this same text, so both copies agree.
+/// TODO(sync): carry the authority (and the opinion's 文号) to the device at
+/// enrolment and back on push, so a configured platform and the device agree too.
+pub const DOCUMENT_AUTHORITY: &str = "卫生健康综合监督执法机构";
+
+/// Size of the local block of 文号 a demo device takes (演示模式 only).
+pub const DEMO_BLOCK: u32 = 500;
+
+/// Which document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DocKindCode {
+    /// 现场笔录.
+    Record,
+    /// 卫生监督意见书.
+    Opinion,
+    /// 证据照片.
+    Evidence,
+}
+
+impl DocKindCode {
+    const ALL: [DocKindCode; 3] = [Self::Record, Self::Opinion, Self::Evidence];
+
+    fn key(self) -> &'static str {
+        match self {
+            Self::Record => "record",
+            Self::Opinion => "opinion",
+            Self::Evidence => "evidence",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Record => "现场笔录",
+            Self::Opinion => "卫生监督意见书",
+            Self::Evidence => "证据照片",
+        }
+    }
+}
+
+/// One document of an inspection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct DocumentView {
+    pub kind: DocKindCode,
+    pub title: String,
+    /// 文号 (the 意见书 only, once taken).
+    pub number: Option<String>,
+    /// When the PDF was last made (RFC 3339); `None`: not made yet.
+    pub generated_at: Option<String>,
+    pub pages: u32,
+    pub size_bytes: u32,
+}
+
+/// 文书 screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct DocumentsView {
+    pub task_id: String,
+    pub unit_name: String,
+    pub documents: Vec<DocumentView>,
+    /// 文号 left in the device's blocks for this inspection's series.
+    pub numbers_left: u32,
+    /// 演示模式: numbers come from a local demo block and say so.
+    pub demo: bool,
+    /// False before 亮证 (no inspection, no documents).
+    pub can_generate: bool,
+}
+
+/// What is kept beside the PDFs of one inspection.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct DocState {
+    /// The 意见书's 文号, once taken: kept across regenerations.
+    opinion_number: Option<String>,
+    generated: BTreeMap<String, Generated>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Generated {
+    at: DateTime<Utc>,
+    pages: u32,
+    size_bytes: u64,
+}
+
+/// 地区简称 of a province-level authority ("山西省卫生健康委员会" → 晋); otherwise the
+/// authority's first character.
+fn region_of(authority: &str) -> String {
+    const REGIONS: &[(&str, &str)] = &[
+        ("北京", "京"),
+        ("天津", "津"),
+        ("河北", "冀"),
+        ("山西", "晋"),
+        ("内蒙古", "蒙"),
+        ("辽宁", "辽"),
+        ("吉林", "吉"),
+        ("黑龙江", "黑"),
+        ("上海", "沪"),
+        ("江苏", "苏"),
+        ("浙江", "浙"),
+        ("安徽", "皖"),
+        ("福建", "闽"),
+        ("江西", "赣"),
+        ("山东", "鲁"),
+        ("河南", "豫"),
+        ("湖北", "鄂"),
+        ("湖南", "湘"),
+        ("广东", "粤"),
+        ("广西", "桂"),
+        ("海南", "琼"),
+        ("重庆", "渝"),
+        ("四川", "川"),
+        ("贵州", "黔"),
+        ("云南", "滇"),
+        ("西藏", "藏"),
+        ("陕西", "陕"),
+        ("甘肃", "甘"),
+        ("青海", "青"),
+        ("宁夏", "宁"),
+        ("新疆", "新"),
+    ];
+    REGIONS
+        .iter()
+        .find(|(name, _)| authority.starts_with(name))
+        .map_or_else(
+            || {
+                authority
+                    .chars()
+                    .next()
+                    .map(String::from)
+                    .unwrap_or_default()
+            },
+            |(_, short)| (*short).to_owned(),
+        )
+}
+
+/// The day the documents are dated (end of the inspection, else its start), UTC+8.
+fn doc_time(i: &Inspection, now: DateTime<Utc>) -> DateTime<Utc> {
+    i.ended_at.or(i.started_at).unwrap_or(now)
+}
+
+fn count_pages(pdf: &[u8]) -> u32 {
+    // Every page object of ours carries exactly one /MediaBox (as the benchmark counts).
+    u32::try_from(pdf.windows(9).filter(|w| w == b"/MediaBox").count()).unwrap_or(u32::MAX)
+}
+
+/// The device's files by SHA-256: originals from the store, print copies from the
+/// derived folder (made at capture).
+struct DeviceFiles {
+    by_sha: HashMap<String, PathBuf>,
+    derived: PathBuf,
+}
+
+impl Files for DeviceFiles {
+    fn get(&self, sha256: &str) -> Option<Vec<u8>> {
+        fs::read(self.by_sha.get(sha256)?).ok()
+    }
+
+    fn print_photo(&self, sha256: &str) -> Option<Vec<u8>> {
+        if let Ok(copy) = fs::read(self.derived.join(format!("{sha256}.print.jpg"))) {
+            return Some(copy);
+        }
+        let original = self.get(sha256)?;
+        Some(jiandu_docs::image::print_copy(&original).unwrap_or(original))
+    }
+}
+
+impl App {
+    /// The series a task's 意见书 numbers come from: (authority, year) as the sync
+    /// engine leases them. The authority is the plan's issuing authority.
+    pub fn doc_number_series(&self, task: &Task, at: DateTime<Utc>) -> AppResult<(String, i32)> {
+        let (plan, _) = self.lookup(task)?;
+        let year = (at + Duration::hours(8)).year();
+        Ok((plan.authority.clone(), year))
+    }
+
+    fn docs_dir(&self, insp: &Inspection) -> AppResult<PathBuf> {
+        let p = &self.session()?.profile;
+        Ok(self
+            .user_dir(&p.user_id)
+            .join("documents")
+            .join(insp.id.to_string()))
+    }
+
+    fn doc_state(dir: &Path) -> AppResult<DocState> {
+        match fs::read(dir.join("documents.json")) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(AppError::storage),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DocState::default()),
+            Err(e) => Err(AppError::storage(e)),
+        }
+    }
+
+    fn save_doc_state(dir: &Path, state: &DocState) -> AppResult<()> {
+        let bytes = serde_json::to_vec_pretty(state).map_err(AppError::storage)?;
+        write_atomic(&dir.join("documents.json"), &bytes)
+    }
+
+    fn started(&self, task_id: &str) -> AppResult<(Task, Inspection)> {
+        let (task, insp) = self.load(task_id)?;
+        let insp = insp
+            .filter(|i| i.started_at.is_some())
+            .ok_or_else(|| AppError::new("not_started", "请先完成亮证，开始检查后再生成文书"))?;
+        Ok((task, insp))
+    }
+
+    /// 文书 screen: which documents exist, with their 文号.
+    pub fn documents(&self, task_id: &str) -> AppResult<DocumentsView> {
+        let (task, insp) = self.load(task_id)?;
+        let demo = self.session()?.profile.demo;
+        let now = self.clock.now();
+        let (state, numbers_left) = match insp.as_ref().filter(|i| i.started_at.is_some()) {
+            Some(i) => {
+                let (authority, year) = self.doc_number_series(&task, doc_time(i, now))?;
+                let left = self.store()?.doc_number_stock(&authority, year)?.remaining;
+                (Self::doc_state(&self.docs_dir(i)?)?, left)
+            }
+            None => (DocState::default(), 0),
+        };
+        let documents = DocKindCode::ALL
+            .iter()
+            .map(|&kind| {
+                let g = state.generated.get(kind.key());
+                DocumentView {
+                    kind,
+                    title: kind.title().to_owned(),
+                    number: (kind == DocKindCode::Opinion)
+                        .then(|| state.opinion_number.clone())
+                        .flatten(),
+                    generated_at: g.map(|g| rfc3339(g.at)),
+                    pages: g.map_or(0, |g| g.pages),
+                    size_bytes: g.map_or(0, |g| u32::try_from(g.size_bytes).unwrap_or(u32::MAX)),
+                }
+            })
+            .collect();
+        Ok(DocumentsView {
+            task_id: task.id.to_string(),
+            unit_name: task.institution.name.clone(),
+            documents,
+            numbers_left: u32::try_from(numbers_left).unwrap_or(u32::MAX),
+            demo,
+            can_generate: insp.is_some_and(|i| i.started_at.is_some()),
+        })
+    }
+
+    /// The 意见书's 文号: the one already taken for this inspection, else the next of
+    /// the device's leased block. No block left: refused, with what to do.
+    fn opinion_number(&self, task: &Task, insp: &Inspection, dir: &Path) -> AppResult<String> {
+        let mut state = Self::doc_state(dir)?;
+        if let Some(n) = &state.opinion_number {
+            return Ok(n.clone());
+        }
+        let now = self.clock.now();
+        let (authority, year) = self.doc_number_series(task, doc_time(insp, now))?;
+        let demo = self.session()?.profile.demo;
+        let serial = {
+            let mut store = self.store()?;
+            let mut serial = store.take_doc_number(&authority, year, now)?;
+            if serial.is_none() && demo {
+                // 演示模式 has no server to lease from: a local block, and every
+                // number printed from it is marked 演示 below.
+                let first = store.doc_number_stock(&authority, year)?.highest + 1;
+                store.add_doc_number_lease(
+                    &DocNumberLease {
+                        authority: authority.clone(),
+                        year,
+                        first,
+                        last: first + DEMO_BLOCK - 1,
+                    },
+                    now,
+                )?;
+                serial = store.take_doc_number(&authority, year, now)?;
+            }
+            serial
+        };
+        let Some(serial) = serial else {
+            return Err(AppError::new(
+                "no_doc_number",
+                "本机已没有可用的意见书文号。请连接网络后点击“立即同步”领取文号，再生成卫生监督意见书",
+            ));
+        };
+        let mut number = DocumentNumber::opinion(&region_of(&authority), year, serial).to_string();
+        if demo {
+            number.push_str("（演示）");
+        }
+        // Kept before any PDF is written: a crash after this never issues it twice.
+        state.opinion_number = Some(number.clone());
+        Self::save_doc_state(dir, &state)?;
+        Ok(number)
+    }
+
+    /// Makes (or makes again) one document and keeps the PDF in the user's folder.
+    pub fn generate_document(
+        &mut self,
+        task_id: &str,
+        kind: DocKindCode,
+    ) -> AppResult<DocumentsView> {
+        let (task, insp) = self.started(task_id)?;
+        let dir = self.docs_dir(&insp)?;
+        let number = match kind {
+            DocKindCode::Opinion => self.opinion_number(&task, &insp, &dir)?,
+            _ => Self::doc_state(&dir)?.opinion_number.unwrap_or_default(),
+        };
+        let (photos, signatures, by_sha) = {
+            let store = self.store()?;
+            let photos = store.list_photos(insp.id)?;
+            let signatures = store.list_signatures(insp.id)?;
+            let mut by_sha = HashMap::new();
+            for p in &photos {
+                by_sha.insert(p.sha256.clone(), store.photo_path(p.id));
+            }
+            for s in &signatures {
+                if let Some(h) = &s.image_sha256 {
+                    by_sha.insert(h.clone(), store.signature_path(s.id));
+                }
+            }
+            (photos, signatures, by_sha)
+        };
+        // The store's photo rows have the protocol's exact JSON shape.
+        let photos: Vec<jiandu_core::protocol::PhotoRecord> = photos
+            .iter()
+            .map(|p| {
+                serde_json::to_value(p)
+                    .and_then(serde_json::from_value)
+                    .map_err(AppError::storage)
+            })
+            .collect::<AppResult<_>>()?;
+        let files = DeviceFiles {
+            by_sha,
+            derived: self.derived_dir()?,
+        };
+        let (_, checklist) = self.lookup(&task)?;
+        let input = ArchiveInput {
+            checklist,
+            task: &task,
+            inspection: &insp,
+            photos: &photos,
+            signatures: &signatures,
+            authority: DOCUMENT_AUTHORITY,
+            opinion_number: &number,
+        };
+        let pdf = match kind {
+            DocKindCode::Opinion => jiandu_docs::render_opinion(&archive::opinion(&input, &files)),
+            DocKindCode::Record => jiandu_docs::render_record(&archive::record(&input, &files)),
+            DocKindCode::Evidence => {
+                jiandu_docs::render_evidence(&archive::evidence(&input, &files))
+            }
+        }
+        .map_err(|e| AppError::new("render_failed", format!("无法生成{}：{e}", kind.title())))?;
+        write_atomic(&dir.join(format!("{}.pdf", kind.key())), &pdf)?;
+        let mut state = Self::doc_state(&dir)?;
+        state.generated.insert(
+            kind.key().to_owned(),
+            Generated {
+                at: self.clock.now(),
+                pages: count_pages(&pdf),
+                size_bytes: pdf.len() as u64,
+            },
+        );
+        Self::save_doc_state(&dir, &state)?;
+        self.documents(task_id)
+    }
+
+    /// Where a generated document's PDF is kept.
+    pub fn document_path(&self, task_id: &str, kind: DocKindCode) -> AppResult<PathBuf> {
+        let (_, insp) = self.started(task_id)?;
+        let path = self.docs_dir(&insp)?.join(format!("{}.pdf", kind.key()));
+        if !path.exists() {
+            return Err(AppError::new(
+                "not_generated",
+                format!("{}尚未生成，请先点击“生成”", kind.title()),
+            ));
+        }
+        Ok(path)
+    }
+
+    /// The PDF of a generated document (the in-app preview renders it).
+    pub fn document_pdf(&self, task_id: &str, kind: DocKindCode) -> AppResult<Vec<u8>> {
+        fs::read(self.document_path(task_id, kind)?).map_err(AppError::storage)
+    }
+
+    /// Saves a copy of a generated document into `dest` (the shell passes the
+    /// platform's Downloads folder) under a readable name, never overwriting a file;
+    /// returns the copy's path.
+    pub fn export_document(
+        &self,
+        task_id: &str,
+        kind: DocKindCode,
+        dest: &Path,
+    ) -> AppResult<PathBuf> {
+        let src = self.document_path(task_id, kind)?;
+        let (task, _) = self.load(task_id)?;
+        let unit: String = task
+            .institution
+            .name
+            .chars()
+            .filter(|c| !matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
+            .take(60)
+            .collect();
+        fs::create_dir_all(dest).map_err(AppError::storage)?;
+        let base = format!("{}-{unit}", kind.title());
+        let mut path = dest.join(format!("{base}.pdf"));
+        let mut k = 2;
+        while path.exists() {
+            path = dest.join(format!("{base}（{k}）.pdf"));
+            k += 1;
+        }
+        fs::copy(&src, &path).map_err(AppError::storage)?;
+        Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::region_of;
+
+    #[test]
+    fn regions() {
+        assert_eq!(region_of("山西省卫生健康委员会"), "晋");
+        assert_eq!(region_of("内蒙古自治区卫生健康委员会"), "蒙");
+        assert_eq!(region_of("县卫生健康局"), "县");
+    }
+}
