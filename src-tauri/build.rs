@@ -25,7 +25,7 @@ fn main() {
 }
 
 /// Every command of src/lib.rs; the capability grants each by `allow-<name>`.
-const COMMANDS: [&str; 20] = [
+const COMMANDS: [&str; 32] = [
     "startup",
     "sign_in",
     "sign_out",
@@ -46,4 +46,16 @@ const COMMANDS: [&str; 20] = [
     "sync_status",
     "conflicts",
     "resolve_conflict",
+    "add_photo",
+    "photos",
+    "photo_thumbnail",
+    "photo_original",
+    "void_photo",
+    "signatures",
+    "add_signature",
+    "record_refusal",
+    "documents",
+    "generate_document",
+    "document_pdf",
+    "export_document",
 ];

@@ -106,11 +106,135 @@ fn resolve_conflict(s: S<'_>, id: i64) -> AppResult<()> {
     s.get()?.resolve_conflict(id)
 }
 
+// -- Photos, signatures and documents (issue 6 points 4–6) ------------------------
+// Photo and signature bytes arrive as the raw IPC body (no JSON or base64 of
+// megabytes), with the JSON input percent-encoded in the `x-jiandu-input` header;
+// files go back as raw bytes (an ArrayBuffer in the UI).
+
+#[tauri::command]
+fn add_photo(s: S<'_>, request: Request<'_>) -> AppResult<PhotoView> {
+    let (input, bytes) = raw_input(&request)?;
+    s.get()?.add_photo(input, bytes)
+}
+#[tauri::command]
+fn photos(s: S<'_>, task_id: String, point: Option<String>) -> AppResult<Vec<PhotoView>> {
+    s.get()?.photos(&task_id, point.as_deref())
+}
+#[tauri::command]
+fn photo_thumbnail(s: S<'_>, photo_id: String) -> AppResult<Response> {
+    Ok(Response::new(s.get()?.photo_thumbnail(&photo_id)?))
+}
+#[tauri::command]
+fn photo_original(s: S<'_>, photo_id: String) -> AppResult<Response> {
+    Ok(Response::new(s.get()?.photo_original(&photo_id)?))
+}
+#[tauri::command]
+fn void_photo(s: S<'_>, input: VoidPhotoInput) -> AppResult<PhotoView> {
+    s.get()?.void_photo(input)
+}
+#[tauri::command]
+fn signatures(s: S<'_>, task_id: String) -> AppResult<SignaturesView> {
+    s.get()?.signatures(&task_id)
+}
+#[tauri::command]
+fn add_signature(s: S<'_>, request: Request<'_>) -> AppResult<SignaturesView> {
+    let (input, png) = raw_input(&request)?;
+    s.get()?.add_signature(input, png)
+}
+#[tauri::command]
+fn record_refusal(s: S<'_>, request: Request<'_>) -> AppResult<SignaturesView> {
+    let (input, witness_png) = raw_input(&request)?;
+    s.get()?.record_refusal(input, witness_png)
+}
+#[tauri::command]
+fn documents(s: S<'_>, task_id: String) -> AppResult<DocumentsView> {
+    s.get()?.documents(&task_id)
+}
+#[tauri::command]
+fn generate_document(s: S<'_>, task_id: String, kind: DocKindCode) -> AppResult<DocumentsView> {
+    s.get()?.generate_document(&task_id, kind)
+}
+#[tauri::command]
+fn document_pdf(s: S<'_>, task_id: String, kind: DocKindCode) -> AppResult<Response> {
+    Ok(Response::new(s.get()?.document_pdf(&task_id, kind)?))
+}
+/// Saves a copy in Downloads and, where the platform has one, opens it in the
+/// system PDF viewer (print and share from there).
+#[tauri::command]
+fn export_document(
+    h: tauri::AppHandle,
+    s: S<'_>,
+    task_id: String,
+    kind: DocKindCode,
+    open: bool,
+) -> AppResult<String> {
+    let dest = h.path().download_dir().map_err(|e| {
+        AppError::new("no_download_dir", format!("本机没有可保存文件的“下载”文件夹：{e}"))
+    })?;
+    let path = s.get()?.export_document(&task_id, kind, &dest)?;
+    if open {
+        open_file(&h, &path)?;
+    }
+    Ok(path.display().to_string())
+}
+
+#[cfg(desktop)]
+fn open_file(h: &tauri::AppHandle, path: &std::path::Path) -> AppResult<()> {
+    use tauri_plugin_opener::OpenerExt;
+    h.opener()
+        .open_path(path.display().to_string(), None::<&str>)
+        .map_err(|e| AppError::new("open_failed", format!("已保存，但无法用系统程序打开：{e}")))
+}
+#[cfg(mobile)]
+fn open_file(_: &tauri::AppHandle, _: &std::path::Path) -> AppResult<()> {
+    // Mobile: sharing/printing needs a share-sheet plugin (see README).
+    Ok(())
+}
+
+/// The JSON input from the `x-jiandu-input` header and the raw body.
+fn raw_input<'r, T: serde::de::DeserializeOwned>(
+    request: &'r Request<'_>,
+) -> AppResult<(T, &'r [u8])> {
+    let bad = |what: &str| AppError::new("invalid", format!("请求格式不正确：{what}"));
+    let header = request
+        .headers()
+        .get("x-jiandu-input")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| bad("缺少参数"))?;
+    let json = percent_decode(header).ok_or_else(|| bad("参数编码"))?;
+    let input = serde_json::from_slice(&json).map_err(|e| bad(&e.to_string()))?;
+    let body: &[u8] = match request.body() {
+        InvokeBody::Raw(bytes) => bytes,
+        InvokeBody::Json(serde_json::Value::Null) => &[],
+        InvokeBody::Json(_) => return Err(bad("文件内容应以二进制发送")),
+    };
+    Ok((input, body))
+}
+
+/// Decodes `encodeURIComponent` output.
+fn percent_decode(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
 /// Starts the app. `JIANDU_DATA_DIR` overrides the data folder (tests and demos use a
 /// temporary one so they never touch a real inspector's data).
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     let result = tauri::Builder::default()
+        .plugin(tauri_plugin_opener::init())
         .setup(|handle| {
             let dir = match std::env::var_os("JIANDU_DATA_DIR") {
                 Some(d) => std::path::PathBuf::from(d),

@@ -1,0 +1,72 @@
+// Photos, signatures and documents: typed wrappers over the shell's commands (each a
+// one-line adapter over crates/app). File bytes travel as the RAW IPC body (a
+// Uint8Array, no JSON array or base64 of megabytes) with the JSON input
+// percent-encoded in the `x-jiandu-input` header; files come back as ArrayBuffers.
+import { invoke } from "@tauri-apps/api/core";
+import { toAppError } from "./api";
+import type { DocKindCode } from "./bindings/DocKindCode";
+import type { DocumentsView } from "./bindings/DocumentsView";
+import type { PhotoInput } from "./bindings/PhotoInput";
+import type { PhotoView } from "./bindings/PhotoView";
+import type { RefusalInput } from "./bindings/RefusalInput";
+import type { SignatureInput } from "./bindings/SignatureInput";
+import type { SignaturesView } from "./bindings/SignaturesView";
+import type { VoidPhotoInput } from "./bindings/VoidPhotoInput";
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    throw toAppError(e);
+  }
+}
+
+/** A command whose input rides in a header and whose body is raw bytes. */
+async function upload<T>(command: string, input: unknown, bytes: Uint8Array): Promise<T> {
+  try {
+    return await invoke<T>(command, bytes, {
+      headers: { "x-jiandu-input": encodeURIComponent(JSON.stringify(input)) },
+    });
+  } catch (e) {
+    throw toAppError(e);
+  }
+}
+
+export const evidenceApi = {
+  addPhoto: (input: PhotoInput, bytes: Uint8Array) => upload<PhotoView>("add_photo", input, bytes),
+  photos: (taskId: string, point?: string) => call<PhotoView[]>("photos", { taskId, point: point ?? null }),
+  photoThumbnail: (photoId: string) => call<ArrayBuffer>("photo_thumbnail", { photoId }),
+  photoOriginal: (photoId: string) => call<ArrayBuffer>("photo_original", { photoId }),
+  voidPhoto: (input: VoidPhotoInput) => call<PhotoView>("void_photo", { input }),
+  signatures: (taskId: string) => call<SignaturesView>("signatures", { taskId }),
+  addSignature: (input: SignatureInput, png: Uint8Array) =>
+    upload<SignaturesView>("add_signature", input, png),
+  recordRefusal: (input: RefusalInput, witnessPng: Uint8Array) =>
+    upload<SignaturesView>("record_refusal", input, witnessPng),
+  documents: (taskId: string) => call<DocumentsView>("documents", { taskId }),
+  generateDocument: (taskId: string, kind: DocKindCode) =>
+    call<DocumentsView>("generate_document", { taskId, kind }),
+  documentPdf: (taskId: string, kind: DocKindCode) => call<ArrayBuffer>("document_pdf", { taskId, kind }),
+  exportDocument: (taskId: string, kind: DocKindCode, open: boolean) =>
+    call<string>("export_document", { taskId, kind, open }),
+};
+
+/** The bytes of a `data:` URL (what Vant Signature gives). */
+export function dataUrlBytes(url: string): Uint8Array {
+  const comma = url.indexOf(",");
+  const bin = atob(url.slice(comma + 1));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** An object URL for JPEG bytes (thumbnails, previews); revoke when done. */
+export function jpegUrl(bytes: ArrayBuffer): string {
+  return URL.createObjectURL(new Blob([bytes], { type: "image/jpeg" }));
+}
+
+/** File size for people: 1.2 MB, 350 KB. */
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(n / 1024))} KB`;
+}
