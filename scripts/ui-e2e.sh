@@ -47,7 +47,7 @@ if [ -z "${E2E_SKIP_BUILD:-}" ]; then  # E2E_SKIP_BUILD=1: reuse the last build
   cargo build -p jiandu-inspector --features custom-protocol -p jiandu-server --quiet
 fi
 APP="$CARGO_TARGET_DIR/debug/jiandu-inspector"
-export E2E_SERVER="$CARGO_TARGET_DIR/debug/jiandu-server" E2E_WALKS="${E2E_WALKS:-demo server}"
+export E2E_SERVER="$CARGO_TARGET_DIR/debug/jiandu-server" E2E_WALKS="${E2E_WALKS:-demo server evidence}"
 
 DATA="$(mktemp -d)"
 trap 'rm -rf "$DATA"' EXIT
@@ -546,6 +546,176 @@ if "server" in WALKS:
             stop_driver(driver)
         if server is not None and server.poll() is None:
             server_stop(server)
+
+# ---------------------------------------------------------------------------------
+# Evidence walk (issue 6 points 4–6): photos, documents and signatures, in 演示模式
+# (documents take their 文号 from the demo device's local block, printed “（演示）”).
+# Its steps are functions (ev_*) so the server walk can call them too.
+
+import glob, tempfile
+
+EV_WALKS = os.environ.get("E2E_WALKS", "demo server evidence").split()
+
+def ev_stop(p):
+    p.send_signal(signal.SIGTERM)  # never SIGKILL first: WebKitWebDriver would keep its port
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+
+def ev_photo_files():
+    """A camera-sized JPEG (≈4 MB, 5 megapixels) and a file that is no image."""
+    photo = os.path.join(OUT, "e2e-photo.jpg")
+    if not os.path.exists(photo):
+        subprocess.run(["convert", "-size", "2592x1944", "plasma:fractal", "-attenuate", "0.6",
+                        "+noise", "Gaussian", "-quality", "92", photo], check=True)
+    text = os.path.join(OUT, "e2e-not-a-photo.txt")
+    with open(text, "w") as f:
+        f.write("这不是照片\n")
+    return photo, text
+
+def ev_add_photo(s):
+    """On the 不符合 point: a non-image is refused (nothing saved), then a 4 MB photo."""
+    photo, text = ev_photo_files()
+    s.wait('[data-testid="photo-input"]')
+    el = s.wait('[data-testid="photo-input"]')[0]
+    wd("POST", f"/session/{s.id}/element/{el}/value", {"text": text})
+    s.wait_text('.van-toast', "不是照片", timeout=15)
+    assert s.js('return document.querySelector(\'[data-testid="photos"]\').dataset.count') == "0"
+    s.shot("e01-non-image-refused")
+    time.sleep(2.6)  # let the toast go
+    wd("POST", f"/session/{s.id}/element/{el}/value", {"text": photo})
+    s.wait('[data-testid="photos"][data-count="1"]', timeout=60)
+    s.wait('[data-testid="photo-thumb"] img[src^="blob:"]', timeout=15)
+    ms = s.js('return document.querySelector(\'[data-testid="photos"]\').dataset.lastMs')
+    print(f"     photo of {os.path.getsize(photo) / 1e6:.1f} MB through IPC, stored, thumbnail + print copy: {ms} ms")
+    state["photo_ms"] = ms
+    s.shot("e02-photo-added")
+    s.click('[data-testid="photo-thumb"] img')
+    s.wait('.van-image-preview img', timeout=15)
+    s.shot("e03-photo-preview")
+    s.click('.van-image-preview__close-icon')
+
+def ev_data_files(name):
+    return glob.glob(os.path.join(os.environ["JIANDU_DATA_DIR"], "**", "documents", "*", name), recursive=True)
+
+def pdftext(path):
+    return subprocess.run(["pdftotext", "-layout", path, "-"], check=True, capture_output=True, text=True).stdout
+
+def ev_documents(s, unit, task_hash):
+    """Both documents (and the evidence sheet) generated; the PDFs hold unit and 文号."""
+    s.js("location.hash = arguments[0]", task_hash + "/documents")
+    s.wait('[data-testid="document"][data-kind="opinion"]', timeout=15)
+    for kind in ("record", "opinion", "evidence"):
+        s.click(f'[data-testid="document"][data-kind="{kind}"] [data-testid="doc-generate"]')
+        s.wait(f'[data-testid="document"][data-kind="{kind}"][data-generated="1"]', timeout=60)
+    number = s.text('[data-testid="document"][data-kind="opinion"] [data-testid="doc-number"]')
+    assert "卫监意字〔" in number and number.endswith("（演示）") or "卫监意字〔" in number, number
+    state["number"] = number
+    s.shot("e04-documents")
+    for name in ("record.pdf", "opinion.pdf", "evidence.pdf"):
+        files = ev_data_files(name)
+        assert len(files) == 1, f"{name}: {files}"
+    opinion = pdftext(ev_data_files("opinion.pdf")[0])
+    plain = number.replace("（演示）", "")
+    assert unit in opinion, f"{unit} not in the 意见书"
+    assert plain in opinion, f"{plain} not in the 意见书"
+    record = pdftext(ev_data_files("record.pdf")[0])
+    assert unit in record, f"{unit} not in the 现场笔录"
+    s.click('[data-testid="document"][data-kind="opinion"] [data-testid="doc-preview"]')
+    s.wait('[data-testid="pdf-preview"] canvas[data-rendered="1"]', timeout=30)
+    s.shot("e05-opinion-preview")
+    s.click('.van-popup .van-nav-bar__left')
+    # Made again: the same number.
+    s.click('[data-testid="document"][data-kind="opinion"] [data-testid="doc-generate"]')
+    time.sleep(1.0)
+    again = s.text('[data-testid="document"][data-kind="opinion"] [data-testid="doc-number"]')
+    assert again == number, f"{again} != {number}"
+
+def ev_draw(s, canvas_css):
+    el = s.wait(canvas_css)[0]
+    s.js("arguments[0].scrollIntoView({block: 'center'})", {"element-6066-11e4-a52e-4f735466cecf": el})
+    origin = {"element-6066-11e4-a52e-4f735466cecf": el}
+    moves = [{"type": "pointerMove", "origin": origin, "x": -120, "y": 0, "duration": 0},
+             {"type": "pointerDown", "button": 0}]
+    for k in range(1, 25):
+        moves.append({"type": "pointerMove", "origin": origin, "x": -120 + k * 10,
+                      "y": int(30 * ((-1) ** k)), "duration": 10})
+    moves.append({"type": "pointerUp", "button": 0})
+    wd("POST", f"/session/{s.id}/actions", {"actions": [
+        {"type": "pointer", "id": "pen", "parameters": {"pointerType": "mouse"}, "actions": moves}]})
+    wd("DELETE", f"/session/{s.id}/actions")
+
+def ev_sign(s, task_hash):
+    """Both inspectors sign; the party refuses with a reason and a witness signs."""
+    s.js("location.hash = arguments[0]", task_hash + "/signatures")
+    s.wait('[data-testid="sign-inspector-0"]', timeout=15)
+    for k in (0, 1):
+        s.click(f'.van-tabs__nav .van-tab', k)
+        pane = f'[data-testid="sign-inspector-{k}"]'
+        ev_draw(s, pane + ' canvas')
+        s.click(pane + ' .van-signature__footer .van-button--primary')
+        s.wait(pane + ' [data-testid="signed"]', timeout=15)
+    s.shot("e06-inspectors-signed")
+    s.click('.van-tabs__nav .van-tab', 2)
+    s.click('[data-testid="refuse-switch"]')
+    s.type('[data-testid="refusal-reason"] input', "负责人称需请示上级后再签字")
+    s.type('[data-testid="witness-name"] input', "赵红梅")
+    ev_draw(s, '[data-testid="sign-party"] canvas')
+    s.click('[data-testid="sign-party"] .van-signature__footer .van-button--primary')
+    s.click('[data-testid="record-refusal"]')
+    s.wait_text('[data-testid="refused"]', "见证人 赵红梅", timeout=15)
+    s.shot("e07-party-refused-witness")
+    # The record made again carries the signatures and the refusal.
+    s.js("location.hash = arguments[0]", task_hash + "/documents")
+    s.click('[data-testid="document"][data-kind="record"] [data-testid="doc-generate"]')
+    time.sleep(1.5)
+    record = pdftext(ev_data_files("record.pdf")[0])
+    assert "拒绝签字" in record and "负责人称需请示上级后再签字" in record, record[-600:]
+
+if "evidence" in EV_WALKS:
+    driver = None
+    try:
+        os.environ["JIANDU_DATA_DIR"] = tempfile.mkdtemp(prefix="app-evidence-", dir=os.environ.get("JIANDU_DATA_DIR", "/tmp"))
+        driver = start_driver()
+        wait_port()
+        s = Session()
+        def ev_start():
+            s.click('[data-testid="demo-inspector"]')
+            s.click('[data-testid="task-card"][data-unit="城关镇卫生院"]')
+            state["task_hash"] = s.js("return location.hash")
+            s.click('[data-testid="start"]')
+            s.wait('[data-testid="confirm-credentials"]')
+            for i in range(len(s.wait('[data-testid^="badge-"]'))):
+                s.click('[data-testid^="badge-"]', i)
+            s.click('[data-testid="confirm-credentials"]')
+            total = int(s.wait_text('[data-testid="progress-text"]', "已答 0/").split("/")[1])
+            for i in range(len(s.find_all('[data-testid="verdict-compliant"]'))):
+                if i != 1:
+                    s.click('[data-testid="verdict-compliant"]', i)
+            s.click('[data-testid="verdict-non_compliant"]', 1)
+            s.type('.point.flagged textarea', "现场未见处方登记本。")
+            s.wait_text('[data-testid="progress-text"]', f"已答 {total}/{total}")
+        check("evidence: demo inspector, 亮证, every point with one 不符合", ev_start)
+        check("evidence: a non-image is refused, a 4 MB photo is stored with thumbnail and preview",
+              lambda: ev_add_photo(s))
+        def ev_outcome():
+            s.js("location.hash = arguments[0]", state["task_hash"] + "/outcome")
+            s.click('[data-testid="outcome-corrected"]')
+        check("evidence: outcome 发现问题已责令改正", ev_outcome)
+        check("evidence: 现场笔录, 意见书 (文号 from the demo block), 证据照片 generated and read back",
+              lambda: ev_documents(s, "城关镇卫生院", state["task_hash"]))
+        check("evidence: both inspectors sign, the party refuses, a witness signs; the record says so",
+              lambda: ev_sign(s, state["task_hash"]))
+        s.close()
+    except CheckFailed:
+        pass
+    except Exception as e:
+        failed += 1
+        print(f"FAIL evidence walk: {e}")
+    finally:
+        if driver is not None:
+            ev_stop(driver)
 
 print(f"ui-e2e: {passed} passed, {failed} failed")
 sys.exit(1 if failed or passed == 0 else 0)
