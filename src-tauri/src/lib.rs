@@ -4,10 +4,13 @@
 //! directly and this file stays the same on desktop, Android and iOS (no desktop-only
 //! API: the data folder is the platform's app-data dir).
 
+use jiandu_app::documents::{DocKindCode, DocumentsView};
 use jiandu_app::dto::*;
+use jiandu_app::evidence::{PhotoView, SignaturesView, VoidPhotoInput};
 use jiandu_app::sync::{ConflictView, SyncStatus};
 use jiandu_app::{App, AppError, AppResult, SystemClock, V7Ids};
 use std::sync::{Arc, Mutex, MutexGuard};
+use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{Emitter, Manager, State};
 
 /// The app behind a mutex: commands run on Tauri's thread pool, the use cases are
@@ -169,7 +172,10 @@ fn export_document(
     open: bool,
 ) -> AppResult<String> {
     let dest = h.path().download_dir().map_err(|e| {
-        AppError::new("no_download_dir", format!("本机没有可保存文件的“下载”文件夹：{e}"))
+        AppError::new(
+            "no_download_dir",
+            format!("本机没有可保存文件的“下载”文件夹：{e}"),
+        )
     })?;
     let path = s.get()?.export_document(&task_id, kind, &dest)?;
     if open {
@@ -276,6 +282,18 @@ pub fn run() {
             sync_status,
             conflicts,
             resolve_conflict,
+            add_photo,
+            photos,
+            photo_thumbnail,
+            photo_original,
+            void_photo,
+            signatures,
+            add_signature,
+            record_refusal,
+            documents,
+            generate_document,
+            document_pdf,
+            export_document,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {
