@@ -188,6 +188,28 @@ impl App {
         self.data_dir.join("users").join(user_id)
     }
 
+    /// The 文号 series this device keeps a leased block of: every plan's issuing
+    /// authority, this year and (from December, when next year's first documents
+    /// may be issued offline) next year, as [`App::doc_number_series`] names them.
+    fn doc_series(&self) -> Vec<(String, i32)> {
+        use chrono::Datelike;
+        let today = self.clock.now().with_timezone(&cst()).date_naive();
+        let mut years = vec![today.year()];
+        if today.month() == 12 {
+            years.push(today.year() + 1);
+        }
+        let mut out: Vec<(String, i32)> = Vec::new();
+        for plan in &self.templates.plans {
+            for &y in &years {
+                let series = (plan.authority.clone(), y);
+                if !out.contains(&series) {
+                    out.push(series);
+                }
+            }
+        }
+        out
+    }
+
     fn open_session(&mut self, profile: Profile) -> AppResult<()> {
         let path = self.user_dir(&profile.user_id).join("device.db");
         let mut store = Store::open(&path)?;
@@ -197,7 +219,7 @@ impl App {
         let link = (!profile.demo)
             .then(|| {
                 let dir = self.user_dir(&profile.user_id);
-                sync::Link::start(&self.sync, Arc::clone(&store), &dir).ok()
+                sync::Link::start(&self.sync, Arc::clone(&store), &dir, self.doc_series()).ok()
             })
             .flatten();
         self.session = Some(Session {

@@ -320,10 +320,20 @@ impl std::fmt::Debug for Link {
 impl Link {
     /// Starts syncing the enrolled store of `user_dir`. Offline until told
     /// otherwise ([`App::set_online`], or a sync that reaches the platform).
-    pub(crate) fn start(hub: &SyncHub, store: SharedStore, user_dir: &Path) -> AppResult<Link> {
+    /// `doc_numbers`: the (authority, year) series whose 文号 blocks it keeps topped up.
+    pub(crate) fn start(
+        hub: &SyncHub,
+        store: SharedStore,
+        user_dir: &Path,
+        doc_numbers: Vec<(String, i32)>,
+    ) -> AppResult<Link> {
         let tokens = Arc::new(FileTokenStore::in_data_dir(user_dir));
         let token_store: Arc<dyn TokenStore> = tokens.clone();
-        let engine = SyncEngine::new(store, token_store, SyncConfig::default()).map_err(|e| {
+        let config = SyncConfig {
+            doc_numbers,
+            ..SyncConfig::default()
+        };
+        let engine = SyncEngine::new(store, token_store, config).map_err(|e| {
             AppError::new(
                 "not_enrolled",
                 format!("本机尚未向服务器登记，请退出登录后重新登录（{e}）"),

@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot unwrap has failed
 
+use jiandu_app::documents::DocKindCode;
 use jiandu_app::dto::*;
 use jiandu_app::{App, SystemClock, V7Ids};
 use jiandu_server::http::{self, AppState};
@@ -206,6 +207,23 @@ fn sign_in_brings_tasks_and_a_review_goes_round_trip() {
     assert!(tablet.sync_status().unwrap().pending_changes > 0);
     synced(&tablet);
     assert_eq!(tablet.sync_status().unwrap().pending_changes, 0, "all sent");
+
+    // Sync leased a block of 文号 for the plan's authority: the 意见书 gets a real one.
+    let docs = tablet.documents(&task_id).unwrap();
+    assert!(docs.numbers_left > 0, "sync leased 文号: {docs:?}");
+    let docs = tablet
+        .generate_document(&task_id, DocKindCode::Opinion)
+        .unwrap();
+    let number = docs
+        .documents
+        .iter()
+        .find(|d| d.kind == DocKindCode::Opinion)
+        .and_then(|d| d.number.clone())
+        .expect("a 文号 on the 意见书");
+    assert!(
+        number.contains('〔') && !number.contains("演示"),
+        "a leased number, not a demo one: {number}"
+    );
 
     // A restart opens signed in, syncing with the platform.
     drop(tablet);
