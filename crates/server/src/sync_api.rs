@@ -316,7 +316,11 @@ fn decide(ctx: &PushContext, item: &PushItem, m: Mutation, st: &ItemState) -> It
             }
             if let Some(fid) = p.finding_id {
                 match insp.findings.iter_mut().find(|f| f.id == fid) {
-                    Some(f) => f.photo_ids.push(p.id),
+                    // Kept in id (UUIDv7 = capture) order, as every device lists them.
+                    Some(f) => {
+                        f.photo_ids.push(p.id);
+                        f.photo_ids.sort();
+                    }
                     None => return reject(RejectReason::Invalid, "照片所属的检查结果不存在"),
                 }
             }

@@ -308,9 +308,13 @@ impl Store {
     }
 
     /// All photos of an inspection, voided ones included, in capture order.
+    ///
+    /// Capture order is id order: photo ids are UUIDv7 made at capture, so every
+    /// replica (this device, the platform, a device restored from a pull that
+    /// receives the files in any order) numbers the photos alike.
     pub fn list_photos(&self, inspection_id: Uuid) -> Result<Vec<PhotoRecord>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {PHOTO_COLUMNS} FROM photos WHERE inspection_id = ?1 ORDER BY rowid"
+            "SELECT {PHOTO_COLUMNS} FROM photos WHERE inspection_id = ?1 ORDER BY id"
         ))?;
         let rows = stmt.query_map([inspection_id.to_string()], photo_row)?;
         let mut out = Vec::new();

@@ -576,10 +576,12 @@ pub(crate) fn read_inspection(conn: &Connection, id: Uuid) -> Result<Option<Insp
             recorded_at: parse_ts(&r.get::<_, String>(5)?)?,
         });
     }
+    // Photos in id (= capture) order, not arrival order: a restored device gets
+    // the files in whatever order the downloads finish.
     let mut stmt = conn.prepare_cached(
         "SELECT id, finding_id FROM photos
          WHERE inspection_id = ?1 AND finding_id IS NOT NULL AND voided_at IS NULL
-         ORDER BY rowid",
+         ORDER BY id",
     )?;
     let mut rows = stmt.query([id.to_string()])?;
     while let Some(r) = rows.next()? {

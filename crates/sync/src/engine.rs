@@ -87,6 +87,10 @@ pub struct SyncConfig {
     pub lease_block: u32,
     /// Keep-alive connections (off: one connection per request).
     pub reuse_connections: bool,
+    /// Files uploaded at once (1 or 2). Two keep the link busy while one file
+    /// waits for the server's answer to its chunk (fsync included): with one, a
+    /// 20 Mbit/s link idled 8% of the day's upload.
+    pub upload_lanes: usize,
 }
 
 impl Default for SyncConfig {
@@ -100,6 +104,7 @@ impl Default for SyncConfig {
             doc_numbers: Vec::new(),
             lease_block: 20,
             reuse_connections: true,
+            upload_lanes: 2,
         }
     }
 }
@@ -135,8 +140,8 @@ impl std::fmt::Debug for SyncEngine {
     }
 }
 
-fn lock(store: &SharedStore) -> MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(|e| e.into_inner())
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Enrols this device: the token goes to `tokens`, the enrolment into the store.
@@ -351,12 +356,27 @@ impl SyncEngine {
         events: &(dyn Fn(SyncEvent) + Send + Sync),
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
-        let jobs = lock(&self.store).upload_jobs()?;
-        for job in jobs {
-            self.upload_one(token, cancel, &job, report).await?;
-            self.emit(events, SyncPhase::Photos, report)?;
-        }
-        Ok(())
+        let queue = Mutex::new(std::collections::VecDeque::from(
+            lock(&self.store).upload_jobs()?,
+        ));
+        let shared = Mutex::new(*report);
+        let lane = || async {
+            loop {
+                let Some(job) = lock(&queue).pop_front() else {
+                    return Ok::<(), SyncError>(());
+                };
+                self.upload_one(token, cancel, &job, &shared).await?;
+                let now = *lock(&shared);
+                self.emit(events, SyncPhase::Photos, &now)?;
+            }
+        };
+        let result = if self.config.upload_lanes >= 2 {
+            tokio::try_join!(lane(), lane()).map(|_| ())
+        } else {
+            lane().await
+        };
+        *report = *lock(&shared);
+        result
     }
 
     async fn upload_one(
@@ -364,7 +384,7 @@ impl SyncEngine {
         token: &str,
         cancel: &CancelToken,
         job: &UploadJob,
-        report: &mut SyncReport,
+        report: &Mutex<SyncReport>,
     ) -> Result<(), SyncError> {
         let reg = BlobRegistration {
             id: job.blob_id,
@@ -377,7 +397,7 @@ impl SyncEngine {
         let status = cancel.run(self.client.register_blob(token, &reg)).await?;
         if status.complete {
             lock(&self.store).set_upload_progress(job.blob_id, job.size, true, self.now())?;
-            report.files_uploaded += 1;
+            lock(report).files_uploaded += 1;
             return Ok(());
         }
         let chunk = self.config.chunk_bytes.clamp(1, MAX_CHUNK_BYTES);
@@ -398,7 +418,7 @@ impl SyncEngine {
                     offset: now,
                     complete,
                 }) => {
-                    report.bytes_uploaded += now.saturating_sub(offset);
+                    lock(report).bytes_uploaded += now.saturating_sub(offset);
                     offset = now;
                     failures = 0;
                     lock(&self.store).set_upload_progress(
@@ -408,7 +428,7 @@ impl SyncEngine {
                         self.now(),
                     )?;
                     if complete {
-                        report.files_uploaded += 1;
+                        lock(report).files_uploaded += 1;
                         return Ok(());
                     }
                 }

@@ -51,7 +51,7 @@ async fn bundle(c: &impl GenericClient, stored: StoredInspection) -> StoreResult
     let photos = c
         .query(
             "SELECT meta FROM blobs WHERE inspection_id = $1 AND kind = 'photo'
-             AND meta IS NOT NULL ORDER BY seq, id",
+             AND meta IS NOT NULL ORDER BY id",
             &[&id],
         )
         .await?

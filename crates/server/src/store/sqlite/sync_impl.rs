@@ -44,7 +44,7 @@ fn bundle(c: &Connection, stored: StoredInspection) -> StoreResult<ServerInspect
     let id = stored.inspection.id.to_string();
     let mut st = c.prepare_cached(
         "SELECT meta FROM blobs WHERE inspection_id = ?1 AND kind = 'photo' AND meta IS NOT NULL
-         ORDER BY seq, id",
+         ORDER BY id",
     )?;
     let photos = st
         .query_map(params![id], |r| r.get::<_, String>(0))?
