@@ -367,13 +367,24 @@ pub fn at(secs: i64) -> DateTime<Utc> {
 /// One complete inspection of `task` on `dev`, offline: every point answered (the
 /// first 不符合 with an observation and `photos` photos), outcome, submission.
 pub fn inspect(dev: &Device, task: Uuid, photos: &[usize], seed: u64, submit: bool) -> Uuid {
+    let insp = start(dev, task);
+    finish(dev, insp, photos, seed, submit);
+    insp
+}
+
+/// Starts the inspection of `task` on `dev` (on site, at `at(10)`).
+pub fn start(dev: &Device, task: Uuid) -> Uuid {
+    dev.with(|s| s.start_inspection(task, "诊所大厅", &dev.person.actor, at(10)))
+        .expect("inspection starts")
+        .inspection_id
+}
+
+/// Completes a started inspection: every point answered (the first 不符合 with an
+/// observation and `photos` photos), the outcome, and the submission if `submit`.
+pub fn finish(dev: &Device, insp: Uuid, photos: &[usize], seed: u64, submit: bool) {
     let tpl = templates();
     let actor = dev.person.actor.clone();
     dev.with(|s| {
-        let insp = s
-            .start_inspection(task, "诊所大厅", &actor, at(10))
-            .expect("inspection starts")
-            .inspection_id;
         let pts = points(&tpl, "clinic");
         let answers: Vec<Answer<'_>> = pts
             .iter()
@@ -425,6 +436,5 @@ pub fn inspect(dev: &Device, task: Uuid, photos: &[usize], seed: u64, submit: bo
         if submit {
             s.submit(&tpl, insp, &actor, at(50)).expect("submitted");
         }
-        insp
     })
 }

@@ -20,13 +20,15 @@
 #![allow(clippy::unwrap_used)]
 
 use jiandu_core::protocol::{PushItem, PushRequest, RejectReason};
-use jiandu_core::{InspectionStatus, Outcome, PublicCategory, Verdict};
+use jiandu_core::{InspectionStatus, Verdict};
 use jiandu_server::store::ServerStore;
-use jiandu_store::{Answer, FileSource, PhotoMeta};
+use jiandu_store::Answer;
 use jiandu_sync::{ApiClient, CancelToken, SyncConfig, SyncError};
 use jiandu_tests::proxy::{FaultPlan, FaultProxy};
-use jiandu_tests::store_fixtures::{jpeg, points, templates};
-use jiandu_tests::sync_fixtures::{AUTHORITY, Device, ServerDb, World, YEAR, at, inspect, seed};
+use jiandu_tests::store_fixtures::{points, templates};
+use jiandu_tests::sync_fixtures::{
+    AUTHORITY, Device, ServerDb, World, YEAR, at, finish, inspect, seed, start,
+};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -152,7 +154,7 @@ async fn day_of_two_inspectors_and_a_lead(db: ServerDb) {
     }
     // A starts task 0 and syncs; B pulls it while it is in progress.
     let t0 = world.tasks[0];
-    let insp0 = dev_start(&a, t0);
+    let insp0 = start(&a, t0);
     sync(&a, &url).await;
     sync(&b, &url).await;
     assert_eq!(
@@ -161,7 +163,7 @@ async fn day_of_two_inspectors_and_a_lead(db: ServerDb) {
     );
     // Offline: A finishes task 0 (on the same inspection), B does task 1 and, still
     // holding task 0 as in progress, also edits one of its answers.
-    finish(&a, insp0, &[300_000], 1);
+    finish(&a, insp0, &[300_000], 1, true);
     let insp1 = inspect(&b, world.tasks[1], &[500_000, 200_000], 2, true);
     let tpl = templates();
     let pts = points(&tpl, "clinic");
@@ -331,65 +333,6 @@ async fn day_of_two_inspectors_and_a_lead(db: ServerDb) {
         .unwrap_err();
     assert!(matches!(again, SyncError::Revoked(_)), "stays stopped");
     server.kill();
-}
-
-fn dev_start(dev: &Device, task: Uuid) -> Uuid {
-    dev.with(|s| s.start_inspection(task, "诊所大厅", &dev.person.actor, at(5)))
-        .unwrap()
-        .inspection_id
-}
-
-/// Completes a started inspection (all points, photos, outcome, submission).
-fn finish(dev: &Device, insp: Uuid, photos: &[usize], seed: u64) {
-    let tpl = templates();
-    let actor = dev.person.actor.clone();
-    dev.with(|s| {
-        let pts = points(&tpl, "clinic");
-        let answers: Vec<Answer<'_>> = pts
-            .iter()
-            .enumerate()
-            .map(|(i, p)| Answer {
-                point: p,
-                verdict: if i == 0 {
-                    Verdict::NonCompliant
-                } else {
-                    Verdict::Compliant
-                },
-                observation: if i == 0 { "未见消毒记录" } else { "" },
-            })
-            .collect();
-        let saved = s
-            .record_findings(&tpl, insp, &answers, &actor, at(20))
-            .unwrap();
-        for (k, len) in photos.iter().enumerate() {
-            s.add_photo(
-                insp,
-                Some(saved[0].id),
-                FileSource::Bytes(&jpeg(*len, seed * 100 + k as u64)),
-                &PhotoMeta {
-                    taken_at: at(30),
-                    location: None,
-                    mime: "image/jpeg".into(),
-                },
-                &actor,
-                at(31 + k as i64),
-            )
-            .unwrap();
-        }
-        s.set_outcome(
-            insp,
-            &Outcome {
-                category: PublicCategory::Corrected,
-                penalty: None,
-                opinion: Some("责令立即改正".into()),
-                unreachable_reason: None,
-            },
-            &actor,
-            at(40),
-        )
-        .unwrap();
-        s.submit(&tpl, insp, &actor, at(50)).unwrap();
-    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

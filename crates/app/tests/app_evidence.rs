@@ -3,73 +3,18 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has already failed
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
+use jiandu_app::App;
 use jiandu_app::documents::DocKindCode;
 use jiandu_app::dto::*;
 use jiandu_app::evidence::*;
-use jiandu_app::{App, Clock, IdSource};
 use jiandu_core::protocol::DocNumberLease;
-use jiandu_core::templates::{BUILTIN_CATALOGUE, TemplateSet};
 use jiandu_docs::sample;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use uuid::Uuid;
 
-#[derive(Clone)]
-struct FixedClock(DateTime<Utc>);
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
-}
-
-#[derive(Clone)]
-struct CountingIds(Arc<AtomicU64>);
-impl IdSource for CountingIds {
-    fn new_id(&self) -> Uuid {
-        let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
-        Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | u128::from(n))
-    }
-}
-
-fn templates() -> TemplateSet {
-    TemplateSet::from_sources(
-        BUILTIN_CATALOGUE,
-        [("plan.toml", include_str!("fixtures/plan.toml"))],
-    )
-    .unwrap()
-}
-
-struct Harness {
-    dir: tempfile::TempDir,
-    ids: CountingIds,
-}
-
-impl Harness {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            ids: CountingIds(Arc::new(AtomicU64::new(0))),
-        }
-    }
-    fn open(&self) -> App {
-        App::open_with_templates(
-            self.dir.path(),
-            templates(),
-            // 2024-06-01 10:00 in Beijing.
-            Box::new(FixedClock(
-                Utc.with_ymd_and_hms(2024, 6, 1, 2, 0, 0).unwrap(),
-            )),
-            Box::new(self.ids.clone()),
-        )
-        .unwrap()
-    }
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
+mod common;
+use common::*;
 
 fn demo_app(h: &Harness) -> App {
     let mut app = h.open();
@@ -645,7 +590,7 @@ fn the_device_prints_what_the_platform_prints_from_the_originals() {
         }
     }
     let files = |sha: &str| originals.get(sha).cloned();
-    let set = templates();
+    let set = fixture_templates();
     let checklist = set
         .plan(&task.plan_id)
         .unwrap()
