@@ -4,6 +4,8 @@
 //!
 //!     cargo bench -p jiandu-tests --bench sync_bench            # full sizes
 //!     cargo bench -p jiandu-tests --bench sync_bench -- --quick # small, for a try
+//!     cargo bench -p jiandu-tests --bench sync_bench -- --link-only --lanes 1
+//!                                  # (b) alone, with one upload at a time (default 2)
 //!
 //! Prints:
 //! (a) a day's work (10 inspections × 60 findings + 120 photos of 3 MB) synced over
@@ -35,6 +37,8 @@ use uuid::Uuid;
 const LINK: u64 = 20_000_000 / 8;
 
 struct Sizes {
+    /// Files uploaded at once ([`SyncConfig::upload_lanes`]).
+    lanes: usize,
     inspections: usize,
     photos_per_inspection: usize,
     photo_bytes: usize,
@@ -48,9 +52,18 @@ fn mb(b: u64) -> String {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let link_only = args.iter().any(|a| a == "--link-only");
+    let lanes = args
+        .iter()
+        .position(|a| a == "--lanes")
+        .and_then(|i| args.get(i + 1))
+        .map(|n| n.parse().expect("--lanes N"))
+        .unwrap_or(SyncConfig::default().upload_lanes);
     let sizes = if quick {
         Sizes {
+            lanes,
             inspections: 2,
             photos_per_inspection: 2,
             photo_bytes: 1_000_000,
@@ -58,6 +71,7 @@ fn main() {
         }
     } else {
         Sizes {
+            lanes,
             inspections: 10,
             photos_per_inspection: 12,
             photo_bytes: 3_000_000,
@@ -71,13 +85,18 @@ fn main() {
         .unwrap();
     rt.block_on(async move {
         println!(
-            "sync benchmark{}: {} inspections × 60 findings + {} photos of {} per day; {} devices",
+            "sync benchmark{}: {} inspections × 60 findings + {} photos of {} per day; {} devices; {} upload lane(s)",
             if quick { " (--quick)" } else { "" },
             sizes.inspections,
             sizes.inspections * sizes.photos_per_inspection,
             mb(sizes.photo_bytes as u64),
-            sizes.devices
+            sizes.devices,
+            sizes.lanes
         );
+        if link_only {
+            day(&sizes, Some(LINK)).await;
+            return;
+        }
         day(&sizes, None).await;
         day(&sizes, Some(LINK)).await;
         cut_mid_photo(&sizes).await;
@@ -129,7 +148,13 @@ async fn day(sizes: &Sizes, rate: Option<u64>) {
     let proxy = FaultProxy::start(server.addr, FaultPlan::none()).await;
     proxy.set_faults(false);
     proxy.set_rate(rate.unwrap_or(0));
-    let engine = dev.engine(&proxy.url(), SyncConfig::default());
+    let engine = dev.engine(
+        &proxy.url(),
+        SyncConfig {
+            upload_lanes: sizes.lanes,
+            ..SyncConfig::default()
+        },
+    );
     let started = Instant::now();
     let report: SyncReport = engine.sync_once(&CancelToken::new(), &quiet).await.unwrap();
     let wall = started.elapsed().as_secs_f64();

@@ -2,22 +2,25 @@
 //! - cold start to a task list of 2,000 tasks (open the app's data, sign-in restored,
 //!   list with counts), the part of "window appears → interactive list" that is ours;
 //! - one tap on 不符合 until it is durable (committed with synchronous=FULL), p50/p99;
-//! - the process's resident memory after a full checklist.
+//! - a photo taken: stored with its hash, thumbnail and print copy, p50;
+//! - the process's resident memory after a full checklist with 30 photos.
 //!
 //! `cargo bench -p jiandu-app --bench app_bench` (release build).
 
 #![allow(clippy::unwrap_used)] // a benchmark that cannot unwrap has nothing to report
 
 use jiandu_app::dto::*;
+use jiandu_app::evidence::PhotoInput;
 use jiandu_app::{App, SystemClock, V7Ids};
 use std::time::{Duration, Instant};
 
-fn rss_kib() -> u64 {
+/// A figure of /proc/self/status in KiB (`VmRSS:` now, `VmHWM:` peak).
+fn status_kib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
         })
         .unwrap_or(0)
@@ -115,8 +118,37 @@ fn main() {
         pct(&taps, 0.5).as_secs_f64() * 1e3,
         pct(&taps, 0.99).as_secs_f64() * 1e3
     );
+    // 30 camera-sized photos on the last points, as an inspector takes them.
+    let photo_points: Vec<&String> = points.iter().rev().take(30).collect();
+    let mut shots = Vec::new();
+    let mut bytes = 0usize;
+    for k in 0..30 {
+        let jpeg = jiandu_docs::sample::photo_jpeg(2400, 1800, 100 + k as u32);
+        bytes += jpeg.len();
+        let t0 = Instant::now();
+        app.add_photo(
+            PhotoInput {
+                task_id: id.clone(),
+                point: photo_points[k % photo_points.len()].clone(),
+                taken_at: None,
+                lat: Some(37.87),
+                lon: Some(112.55),
+            },
+            &jpeg,
+        )
+        .unwrap();
+        shots.push(t0.elapsed());
+    }
+    shots.sort();
     println!(
-        "resident memory after a full checklist: {:.1} MiB (app process without the webview; photos not yet in the app)",
-        rss_kib() as f64 / 1024.0
+        "photo stored + thumbnail + print copy (30 photos of 2400×1800, {:.1} MB in all): p50 {:.0} ms, worst {:.0} ms",
+        bytes as f64 / 1e6,
+        pct(&shots, 0.5).as_secs_f64() * 1e3,
+        shots[shots.len() - 1].as_secs_f64() * 1e3
+    );
+    println!(
+        "resident memory after a full checklist with 30 photos: {:.1} MiB now, {:.1} MiB peak (app process without the webview)",
+        status_kib("VmRSS:") as f64 / 1024.0,
+        status_kib("VmHWM:") as f64 / 1024.0
     );
 }
