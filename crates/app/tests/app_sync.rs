@@ -188,6 +188,11 @@ fn sign_in_brings_tasks_and_a_review_goes_round_trip() {
     }
     let list = tablet.task_list(TaskQuery::default()).unwrap();
     assert!(list.total > 0, "the drawn tasks arrived");
+    // Each task carries its plan's last 报送时限 as the date to finish by.
+    for t in &list.tasks {
+        assert_eq!(t.plan_id, "shanxi-2025", "{t:?}");
+        assert_eq!(t.deadline.as_deref(), Some("2025-11-20"), "{t:?}");
+    }
     assert!(list.sync.online, "a sync reached the platform: online");
     assert!(list.sync.last_sync_at.is_some());
     assert!(

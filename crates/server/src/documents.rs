@@ -93,7 +93,7 @@ pub async fn render(
         .into_iter()
         .map(|u| (u.id, u))
         .collect();
-    let core_task = crate::sync_api::core_task(&task, institution, &users);
+    let core_task = crate::sync_api::core_task(&task, institution, &users, templates);
     let bundle = store
         .inspection_bundles(vec![stored])
         .await?

@@ -25,7 +25,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use http_body_util::BodyExt;
 use jiandu_core::inspection::{AssignedInspector, Task, check_editable, check_outcome};
 use jiandu_core::protocol::{
@@ -484,7 +484,7 @@ async fn pull(
         changes.push(Change {
             seq: t.seq,
             body: ChangeBody::Task {
-                task: Box::new(core_task(t, inst, &users)),
+                task: Box::new(core_task(t, inst, &users, &s.templates)),
             },
         });
     }
@@ -567,11 +567,21 @@ async fn pull(
     }))
 }
 
+/// The date a task of `plan_id` must be done by: the plan's last 报送时限 (every
+/// inspection is finished and reported by then, e.g. Shanxi 2025: 11月20日 完成本辖区
+/// 国家监督抽检信息报送). `None` when the plan sets no deadline.
+pub(crate) fn task_deadline(templates: &TemplateSet, plan_id: &str) -> Option<NaiveDate> {
+    templates
+        .plan(plan_id)
+        .and_then(|p| p.deadlines.iter().map(|d| d.date).max())
+}
+
 /// The core `Task` a device receives for a stored task (pull; archive copies).
 pub(crate) fn core_task(
     t: &StoredTask,
     i: crate::store::Institution,
     users: &HashMap<Uuid, crate::store::User>,
+    templates: &TemplateSet,
 ) -> Task {
     Task {
         id: t.id,
@@ -590,7 +600,7 @@ pub(crate) fn core_task(
                 badge_no: u.badge_no.clone().unwrap_or_default(),
             })
             .collect(),
-        deadline: None,
+        deadline: task_deadline(templates, &t.plan_id),
     }
 }
 
