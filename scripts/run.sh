@@ -10,6 +10,9 @@
 # Ctrl-C stops everything. Demo accounts (password jiandu-demo-1) are printed below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# No debug info in dev builds: half the target folder, and the tests, the window
+# walk and the run command share one build of the dependencies.
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}"
 bash scripts/install-deps.sh
 DATA="${JIANDU_DEMO_DIR:-.jiandu-data/demo}"
 PORT="${JIANDU_PORT:-8080}"

@@ -8,6 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
 
+# No debug info in dev builds: half the target folder, and the tests, the window
+# walk and the run command share one build of the dependencies.
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}"
 step "system packages"
 bash scripts/install-deps.sh
 bash scripts/ui-deps.sh
