@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the inspector app in its REAL window: builds the UI, the Tauri
 # shell and jiandu-server, starts the app under Xvfb through tauri-driver +
-# WebKitWebDriver, and walks three times:
+# WebKitWebDriver, and walks three times, then runs the README's run command:
 #   demo:   首次设置 (演示模式) → 任务列表 → 任务详情 → 亮证 → 检查表 → tap 符合 → progress
 #           1/N → tap 不符合 → red marker → type the observation → marker gone → restart
 #           the app → the answers are still there → … → a demo team lead approves.
@@ -16,7 +16,9 @@
 #           thumbnail and full-screen preview), 现场笔录 / 意见书 / 证据照片 generated,
 #           read back with pdftotext and previewed, both inspectors sign, the party
 #           refuses with a reason and a witness signs; the record says so.
-# E2E_WALKS="demo server evidence" (default) picks the walks.
+#   run:    the README's run command (scripts/run.sh) opens the app signed in as
+#           张伟 with the drawn tasks.
+# E2E_WALKS="demo server evidence run" (default) picks the walks.
 # Screenshots of each screen go to $CARGO_TARGET_DIR/ui-e2e/ (look at them).
 #
 # Skips (exit 0, with the reason) only when the display stack cannot be installed.
@@ -51,7 +53,7 @@ if [ -z "${E2E_SKIP_BUILD:-}" ]; then  # E2E_SKIP_BUILD=1: reuse the last build
   cargo build -p jiandu-inspector --features custom-protocol -p jiandu-server --quiet
 fi
 APP="$CARGO_TARGET_DIR/debug/jiandu-inspector"
-export E2E_SERVER="$CARGO_TARGET_DIR/debug/jiandu-server" E2E_WALKS="${E2E_WALKS:-demo server evidence}"
+export E2E_SERVER="$CARGO_TARGET_DIR/debug/jiandu-server" E2E_WALKS="${E2E_WALKS:-demo server evidence run}"
 
 DATA="$(mktemp -d)"
 trap 'rm -rf "$DATA"' EXIT
@@ -59,6 +61,7 @@ export JIANDU_DATA_DIR="$DATA" E2E_APP="$APP" E2E_OUT="$OUT"
 
 # One Xvfb for the whole walk, large enough for the tablet's landscape (1280×800,
 # the window's size) and portrait (800×1280) screens.
+set +e
 xvfb-run -a -s "-screen 0 1280x1280x24" python3 - <<'PY'
 import base64, http.client, json, os, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
@@ -212,7 +215,7 @@ def check(name, fn):
         failed += 1; print(f"FAIL {name}: {e}")
         raise CheckFailed(name)
 
-WALKS = os.environ.get("E2E_WALKS", "demo server evidence").split()
+WALKS = os.environ.get("E2E_WALKS", "demo server evidence run").split()
 driver = start_driver() if "demo" in WALKS else None
 state = {}
 try:
@@ -590,7 +593,7 @@ if "server" in WALKS:
 
 import glob, tempfile
 
-EV_WALKS = os.environ.get("E2E_WALKS", "demo server evidence").split()
+EV_WALKS = os.environ.get("E2E_WALKS", "demo server evidence run").split()
 
 def ev_stop(p):
     p.send_signal(signal.SIGTERM)  # never SIGKILL first: WebKitWebDriver would keep its port
@@ -754,5 +757,53 @@ if "evidence" in EV_WALKS:
             ev_stop(driver)
 
 print(f"ui-e2e: {passed} passed, {failed} failed")
-sys.exit(1 if failed or passed == 0 else 0)
+sys.exit(1 if failed or (passed == 0 and set(WALKS) & {"demo", "server", "evidence"}) else 0)
 PY
+WALKS_RC=$?
+set -e
+
+# The README's run command as a newcomer runs it (scripts/run.sh): it builds (already
+# built above: the same command and settings), creates the demo database, serves the
+# platform and opens the app, which must sign itself in as 张伟 and bring the drawn
+# tasks. Checked from outside: the app's own store holds the tasks and the token,
+# and a screenshot of the whole screen is kept (run-app.png).
+RUN_RC=0
+if [[ " $E2E_WALKS " == *" run "* ]]; then
+  RUN_DIR="$(mktemp -d)"
+  RUN_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  export RUN_DIR RUN_PORT
+  set +e
+  timeout 900 xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
+    JIANDU_DEMO_DIR="$RUN_DIR" JIANDU_PORT="$RUN_PORT" setsid bash scripts/run.sh >"$E2E_OUT/run.log" 2>&1 &
+    pid=$!
+    python3 - <<"CHECK"
+import glob, os, sqlite3, sys, time
+d = os.environ["RUN_DIR"]
+end = time.time() + 600
+while time.time() < end:
+    for db in glob.glob(os.path.join(d, "app", "users", "*", "device.db")):
+        try:
+            c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+            n = c.execute("SELECT count(*) FROM tasks").fetchone()[0]
+            c.close()
+        except sqlite3.Error:
+            continue
+        token = os.path.exists(os.path.join(os.path.dirname(db), "sync-token"))
+        if n > 0 and token:
+            time.sleep(3)  # let the window draw the list
+            print(f"ok   run: scripts/run.sh opened the app signed in (token kept), {n} drawn tasks on the tablet")
+            sys.exit(0)
+    time.sleep(1)
+print("FAIL run: scripts/run.sh: no signed-in app with tasks after 600 s (see run.log)")
+sys.exit(1)
+CHECK
+    rc=$?
+    import -window root "$E2E_OUT/run-app.png" 2>/dev/null
+    kill -TERM -- "-$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    exit $rc'
+  RUN_RC=$?
+  set -e
+  rm -rf "$RUN_DIR"
+fi
+exit $(( WALKS_RC || RUN_RC ))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { daysLeftLabel, daysLeftType, fenToWan, fenToYuan, formatDate, formatInstant, yuanInputError } from "./format";
+import { daysLeftLabel, daysLeftType, fenToWan, fenToYuan, formatDate, formatInstant, workOpen, yuanInputError } from "./format";
 
 describe("dates", () => {
   it("shows deadlines as a person reads them", () => {
@@ -42,5 +42,12 @@ describe("money", () => {
     expect(yuanInputError("")).toBeNull();
     expect(yuanInputError("1.005")).not.toBeNull();
     expect(yuanInputError("五千")).not.toBeNull();
+  });
+});
+
+describe("workOpen", () => {
+  it("keeps the deadline only while the inspectors still owe work", () => {
+    for (const s of ["assigned", "in_progress", "returned"]) expect(workOpen(s)).toBe(true);
+    for (const s of ["submitted", "resubmitted", "approved", "unreachable"]) expect(workOpen(s)).toBe(false);
   });
 });

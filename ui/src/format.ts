@@ -30,6 +30,12 @@ export function daysLeftLabel(days: number | null | undefined): string {
   return `剩余${days}天`;
 }
 
+/** Whether the inspectors still owe work on a task (so its deadline still matters):
+ *  待检查, 检查中, 已退回. Submitted, approved or unreachable work is out of their hands. */
+export function workOpen(status: string): boolean {
+  return status === "assigned" || status === "in_progress" || status === "returned";
+}
+
 /** Colour of the days-left tag: overdue and the last three days stand out. */
 export function daysLeftType(days: number | null | undefined): "danger" | "warning" | "default" {
   if (days === null || days === undefined) return "default";
