@@ -8,11 +8,14 @@
 #   server: against a REAL local jiandu-server (demo data, temp SQLite): a wrong
 #           password reads 用户名或密码错误 → sign in → the drawn tasks arrive → 亮证 →
 #           the server stopped: 立即同步 shows 离线 → offline: every point answered, one
-#           不符合 with its observation, 行政处罚 with a fine, submit (double tap: one
-#           submission), saved and waiting → server back → 立即同步 → 0 pending → the
+#           不符合 with its observation and a 4 MB photo, 行政处罚 with a fine, 现场笔录
+#           and 意见书 generated (文号 from the block leased at sign-in; pdftotext finds
+#           the unit and the 文号), both inspectors sign, the party refuses before a
+#           witness, submit (double tap: one submission), saved and waiting → server
+#           back → 立即同步 → 0 pending (the photo uploaded: approval needs it) → the
 #           team lead signs in and approves → the inspector signs in again and sees
 #           已通过.
-#   evidence: photos (a non-image refused, a 4 MB camera photo through IPC with
+#   evidence: the same steps in 演示模式: photos (a non-image refused, a 4 MB camera photo through IPC with
 #           thumbnail and full-screen preview), 现场笔录 / 意见书 / 证据照片 generated,
 #           read back with pdftotext and previewed, both inspectors sign, the party
 #           refuses with a reason and a witness signs; the record says so.
@@ -483,6 +486,132 @@ def sync_now(s):
 def wait_badge(s, want, timeout=30):
     s.wait_text('[data-testid="online-badge"]', want, timeout=timeout)
 
+# ---------------------------------------------------------------------------------
+# Photos, documents and signatures (issue 6 points 4–6): steps (ev_*) of the server
+# walk (offline, 文号 from the block leased from the platform) and of the evidence
+# walk (演示模式: 文号 from the demo device's local block, printed “（演示）”).
+
+import glob, tempfile
+
+EV_WALKS = os.environ.get("E2E_WALKS", "demo server evidence run").split()
+
+def ev_stop(p):
+    p.send_signal(signal.SIGTERM)  # never SIGKILL first: WebKitWebDriver would keep its port
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+
+def ev_photo_files():
+    """A camera-sized JPEG (≈4 MB, 5 megapixels) and a file that is no image."""
+    photo = os.path.join(OUT, "e2e-photo.jpg")
+    if not os.path.exists(photo):
+        subprocess.run(["convert", "-size", "2592x1944", "plasma:fractal", "-attenuate", "0.6",
+                        "+noise", "Gaussian", "-quality", "92", photo], check=True)
+    text = os.path.join(OUT, "e2e-not-a-photo.txt")
+    with open(text, "w") as f:
+        f.write("这不是照片\n")
+    return photo, text
+
+def ev_add_photo(s, prefix="e"):
+    """On the 不符合 point: a non-image is refused (nothing saved), then a 4 MB photo."""
+    photo, text = ev_photo_files()
+    s.wait('[data-testid="photo-input"]')
+    el = s.wait('[data-testid="photo-input"]')[0]
+    wd("POST", f"/session/{s.id}/element/{el}/value", {"text": text})
+    s.wait_text('.van-toast', "不是照片", timeout=15)
+    assert s.js('return document.querySelector(\'[data-testid="photos"]\').dataset.count') == "0"
+    s.shot(f"{prefix}01-non-image-refused")
+    time.sleep(2.6)  # let the toast go
+    wd("POST", f"/session/{s.id}/element/{el}/value", {"text": photo})
+    s.wait('[data-testid="photos"][data-count="1"]', timeout=60)
+    s.wait('[data-testid="photo-thumb"] img[src^="blob:"]', timeout=15)
+    ms = s.js('return document.querySelector(\'[data-testid="photos"]\').dataset.lastMs')
+    print(f"     photo of {os.path.getsize(photo) / 1e6:.1f} MB through IPC, stored, thumbnail + print copy: {ms} ms")
+    state["photo_ms"] = ms
+    s.shot(f"{prefix}02-photo-added")
+    s.click('[data-testid="photo-thumb"] img')
+    s.wait('.van-image-preview img', timeout=15)
+    s.shot(f"{prefix}03-photo-preview")
+    s.click('.van-image-preview__close-icon')
+
+def ev_data_files(name):
+    return glob.glob(os.path.join(os.environ["JIANDU_DATA_DIR"], "**", "documents", "*", name), recursive=True)
+
+def pdftext(path):
+    return subprocess.run(["pdftotext", "-layout", path, "-"], check=True, capture_output=True, text=True).stdout
+
+def ev_documents(s, unit, task_hash, prefix="e"):
+    """Both documents (and the evidence sheet) generated; the PDFs hold unit and 文号."""
+    s.js("location.hash = arguments[0]", task_hash + "/documents")
+    s.wait('[data-testid="document"][data-kind="opinion"]', timeout=15)
+    for kind in ("record", "opinion", "evidence"):
+        s.click(f'[data-testid="document"][data-kind="{kind}"] [data-testid="doc-generate"]')
+        s.wait(f'[data-testid="document"][data-kind="{kind}"][data-generated="1"]', timeout=60)
+    number = s.text('[data-testid="document"][data-kind="opinion"] [data-testid="doc-number"]')
+    assert "卫监意字〔" in number and number.endswith("（演示）") or "卫监意字〔" in number, number
+    state["number"] = number
+    s.shot(f"{prefix}04-documents")
+    for name in ("record.pdf", "opinion.pdf", "evidence.pdf"):
+        files = ev_data_files(name)
+        assert len(files) == 1, f"{name}: {files}"
+    opinion = pdftext(ev_data_files("opinion.pdf")[0])
+    plain = number.replace("（演示）", "")
+    assert unit in opinion, f"{unit} not in the 意见书"
+    assert plain in opinion, f"{plain} not in the 意见书"
+    record = pdftext(ev_data_files("record.pdf")[0])
+    assert unit in record, f"{unit} not in the 现场笔录"
+    s.click('[data-testid="document"][data-kind="opinion"] [data-testid="doc-preview"]')
+    s.wait('[data-testid="pdf-preview"] canvas[data-rendered="1"]', timeout=30)
+    s.shot(f"{prefix}05-opinion-preview")
+    s.click('.van-popup .van-nav-bar__left')
+    # Made again: the same number.
+    s.click('[data-testid="document"][data-kind="opinion"] [data-testid="doc-generate"]')
+    time.sleep(1.0)
+    again = s.text('[data-testid="document"][data-kind="opinion"] [data-testid="doc-number"]')
+    assert again == number, f"{again} != {number}"
+
+def ev_draw(s, canvas_css):
+    el = s.wait(canvas_css)[0]
+    s.js("arguments[0].scrollIntoView({block: 'center'})", {"element-6066-11e4-a52e-4f735466cecf": el})
+    origin = {"element-6066-11e4-a52e-4f735466cecf": el}
+    moves = [{"type": "pointerMove", "origin": origin, "x": -120, "y": 0, "duration": 0},
+             {"type": "pointerDown", "button": 0}]
+    for k in range(1, 25):
+        moves.append({"type": "pointerMove", "origin": origin, "x": -120 + k * 10,
+                      "y": int(30 * ((-1) ** k)), "duration": 10})
+    moves.append({"type": "pointerUp", "button": 0})
+    wd("POST", f"/session/{s.id}/actions", {"actions": [
+        {"type": "pointer", "id": "pen", "parameters": {"pointerType": "mouse"}, "actions": moves}]})
+    wd("DELETE", f"/session/{s.id}/actions")
+
+def ev_sign(s, task_hash, prefix="e"):
+    """Both inspectors sign; the party refuses with a reason and a witness signs."""
+    s.js("location.hash = arguments[0]", task_hash + "/signatures")
+    s.wait('[data-testid="sign-inspector-0"]', timeout=15)
+    for k in (0, 1):
+        s.click(f'.van-tabs__nav .van-tab', k)
+        pane = f'[data-testid="sign-inspector-{k}"]'
+        ev_draw(s, pane + ' canvas')
+        s.click(pane + ' .van-signature__footer .van-button--primary')
+        s.wait(pane + ' [data-testid="signed"]', timeout=15)
+    s.shot(f"{prefix}06-inspectors-signed")
+    s.click('.van-tabs__nav .van-tab', 2)
+    s.click('[data-testid="refuse-switch"]')
+    s.type('[data-testid="refusal-reason"] input', "负责人称需请示上级后再签字")
+    s.type('[data-testid="witness-name"] input', "赵红梅")
+    ev_draw(s, '[data-testid="sign-party"] canvas')
+    s.click('[data-testid="sign-party"] .van-signature__footer .van-button--primary')
+    s.click('[data-testid="record-refusal"]')
+    s.wait_text('[data-testid="refused"]', "见证人 赵红梅", timeout=15)
+    s.shot(f"{prefix}07-party-refused-witness")
+    # The record made again carries the signatures and the refusal.
+    s.js("location.hash = arguments[0]", task_hash + "/documents")
+    s.click('[data-testid="document"][data-kind="record"] [data-testid="doc-generate"]')
+    time.sleep(1.5)
+    record = pdftext(ev_data_files("record.pdf")[0])
+    assert "拒绝签字" in record and "负责人称需请示上级后再签字" in record, record[-600:]
+
 if "server" in WALKS:
     server = None
     driver = None
@@ -529,18 +658,24 @@ if "server" in WALKS:
         def inspect_offline():
             to_list(s)
             open_task(s, state["unit"])
+            state["task_hash"] = s.js("return location.hash")
+            assert state["task_hash"].startswith("#/tasks/"), state["task_hash"]
             s.click('[data-testid="go-checklist"]')
             answer_all(s, state["total"])
             s.shot("s05-checklist-complete-offline")
-            # Photo, document and signature steps go here (photos per point before
-            # record_penalty; documents and signatures before submit_task).
+            ev_add_photo(s, prefix="s05p")
             record_penalty(s)
             s.shot("s06-outcome-fine")
-            submit_task(s, double_tap=True)
+            # 文号 from the block the device leased at sign-in: a real one, no （演示）.
+            ev_documents(s, state["unit"], state["task_hash"], prefix="s06d")
+            assert "（演示）" not in state["number"], state["number"]
+            ev_sign(s, state["task_hash"], prefix="s06s")
+            submit_task(s, double_tap=True)  # from 文书, where ev_sign ends: back, submit
             s.wait_text('[data-testid="pending-badge"]', "待上传")
             wait_badge(s, "离线")
             s.shot("s07-submitted-offline")
-        check("server: offline, every point (one 不符合 + observation), 行政处罚 with a fine, double-tapped submit: saved, waiting", inspect_offline)
+        check("server: offline, every point (one 不符合 + observation + photo), 行政处罚 with a fine, "
+              "现场笔录 and 意见书 with a leased 文号, signatures, double-tapped submit: saved, waiting", inspect_offline)
 
         def back_online():
             global server
@@ -585,132 +720,6 @@ if "server" in WALKS:
             stop_driver(driver)
         if server is not None and server.poll() is None:
             server_stop(server)
-
-# ---------------------------------------------------------------------------------
-# Evidence walk (issue 6 points 4–6): photos, documents and signatures, in 演示模式
-# (documents take their 文号 from the demo device's local block, printed “（演示）”).
-# Its steps are functions (ev_*) so the server walk can call them too.
-
-import glob, tempfile
-
-EV_WALKS = os.environ.get("E2E_WALKS", "demo server evidence run").split()
-
-def ev_stop(p):
-    p.send_signal(signal.SIGTERM)  # never SIGKILL first: WebKitWebDriver would keep its port
-    try:
-        p.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-
-def ev_photo_files():
-    """A camera-sized JPEG (≈4 MB, 5 megapixels) and a file that is no image."""
-    photo = os.path.join(OUT, "e2e-photo.jpg")
-    if not os.path.exists(photo):
-        subprocess.run(["convert", "-size", "2592x1944", "plasma:fractal", "-attenuate", "0.6",
-                        "+noise", "Gaussian", "-quality", "92", photo], check=True)
-    text = os.path.join(OUT, "e2e-not-a-photo.txt")
-    with open(text, "w") as f:
-        f.write("这不是照片\n")
-    return photo, text
-
-def ev_add_photo(s):
-    """On the 不符合 point: a non-image is refused (nothing saved), then a 4 MB photo."""
-    photo, text = ev_photo_files()
-    s.wait('[data-testid="photo-input"]')
-    el = s.wait('[data-testid="photo-input"]')[0]
-    wd("POST", f"/session/{s.id}/element/{el}/value", {"text": text})
-    s.wait_text('.van-toast', "不是照片", timeout=15)
-    assert s.js('return document.querySelector(\'[data-testid="photos"]\').dataset.count') == "0"
-    s.shot("e01-non-image-refused")
-    time.sleep(2.6)  # let the toast go
-    wd("POST", f"/session/{s.id}/element/{el}/value", {"text": photo})
-    s.wait('[data-testid="photos"][data-count="1"]', timeout=60)
-    s.wait('[data-testid="photo-thumb"] img[src^="blob:"]', timeout=15)
-    ms = s.js('return document.querySelector(\'[data-testid="photos"]\').dataset.lastMs')
-    print(f"     photo of {os.path.getsize(photo) / 1e6:.1f} MB through IPC, stored, thumbnail + print copy: {ms} ms")
-    state["photo_ms"] = ms
-    s.shot("e02-photo-added")
-    s.click('[data-testid="photo-thumb"] img')
-    s.wait('.van-image-preview img', timeout=15)
-    s.shot("e03-photo-preview")
-    s.click('.van-image-preview__close-icon')
-
-def ev_data_files(name):
-    return glob.glob(os.path.join(os.environ["JIANDU_DATA_DIR"], "**", "documents", "*", name), recursive=True)
-
-def pdftext(path):
-    return subprocess.run(["pdftotext", "-layout", path, "-"], check=True, capture_output=True, text=True).stdout
-
-def ev_documents(s, unit, task_hash):
-    """Both documents (and the evidence sheet) generated; the PDFs hold unit and 文号."""
-    s.js("location.hash = arguments[0]", task_hash + "/documents")
-    s.wait('[data-testid="document"][data-kind="opinion"]', timeout=15)
-    for kind in ("record", "opinion", "evidence"):
-        s.click(f'[data-testid="document"][data-kind="{kind}"] [data-testid="doc-generate"]')
-        s.wait(f'[data-testid="document"][data-kind="{kind}"][data-generated="1"]', timeout=60)
-    number = s.text('[data-testid="document"][data-kind="opinion"] [data-testid="doc-number"]')
-    assert "卫监意字〔" in number and number.endswith("（演示）") or "卫监意字〔" in number, number
-    state["number"] = number
-    s.shot("e04-documents")
-    for name in ("record.pdf", "opinion.pdf", "evidence.pdf"):
-        files = ev_data_files(name)
-        assert len(files) == 1, f"{name}: {files}"
-    opinion = pdftext(ev_data_files("opinion.pdf")[0])
-    plain = number.replace("（演示）", "")
-    assert unit in opinion, f"{unit} not in the 意见书"
-    assert plain in opinion, f"{plain} not in the 意见书"
-    record = pdftext(ev_data_files("record.pdf")[0])
-    assert unit in record, f"{unit} not in the 现场笔录"
-    s.click('[data-testid="document"][data-kind="opinion"] [data-testid="doc-preview"]')
-    s.wait('[data-testid="pdf-preview"] canvas[data-rendered="1"]', timeout=30)
-    s.shot("e05-opinion-preview")
-    s.click('.van-popup .van-nav-bar__left')
-    # Made again: the same number.
-    s.click('[data-testid="document"][data-kind="opinion"] [data-testid="doc-generate"]')
-    time.sleep(1.0)
-    again = s.text('[data-testid="document"][data-kind="opinion"] [data-testid="doc-number"]')
-    assert again == number, f"{again} != {number}"
-
-def ev_draw(s, canvas_css):
-    el = s.wait(canvas_css)[0]
-    s.js("arguments[0].scrollIntoView({block: 'center'})", {"element-6066-11e4-a52e-4f735466cecf": el})
-    origin = {"element-6066-11e4-a52e-4f735466cecf": el}
-    moves = [{"type": "pointerMove", "origin": origin, "x": -120, "y": 0, "duration": 0},
-             {"type": "pointerDown", "button": 0}]
-    for k in range(1, 25):
-        moves.append({"type": "pointerMove", "origin": origin, "x": -120 + k * 10,
-                      "y": int(30 * ((-1) ** k)), "duration": 10})
-    moves.append({"type": "pointerUp", "button": 0})
-    wd("POST", f"/session/{s.id}/actions", {"actions": [
-        {"type": "pointer", "id": "pen", "parameters": {"pointerType": "mouse"}, "actions": moves}]})
-    wd("DELETE", f"/session/{s.id}/actions")
-
-def ev_sign(s, task_hash):
-    """Both inspectors sign; the party refuses with a reason and a witness signs."""
-    s.js("location.hash = arguments[0]", task_hash + "/signatures")
-    s.wait('[data-testid="sign-inspector-0"]', timeout=15)
-    for k in (0, 1):
-        s.click(f'.van-tabs__nav .van-tab', k)
-        pane = f'[data-testid="sign-inspector-{k}"]'
-        ev_draw(s, pane + ' canvas')
-        s.click(pane + ' .van-signature__footer .van-button--primary')
-        s.wait(pane + ' [data-testid="signed"]', timeout=15)
-    s.shot("e06-inspectors-signed")
-    s.click('.van-tabs__nav .van-tab', 2)
-    s.click('[data-testid="refuse-switch"]')
-    s.type('[data-testid="refusal-reason"] input', "负责人称需请示上级后再签字")
-    s.type('[data-testid="witness-name"] input', "赵红梅")
-    ev_draw(s, '[data-testid="sign-party"] canvas')
-    s.click('[data-testid="sign-party"] .van-signature__footer .van-button--primary')
-    s.click('[data-testid="record-refusal"]')
-    s.wait_text('[data-testid="refused"]', "见证人 赵红梅", timeout=15)
-    s.shot("e07-party-refused-witness")
-    # The record made again carries the signatures and the refusal.
-    s.js("location.hash = arguments[0]", task_hash + "/documents")
-    s.click('[data-testid="document"][data-kind="record"] [data-testid="doc-generate"]')
-    time.sleep(1.5)
-    record = pdftext(ev_data_files("record.pdf")[0])
-    assert "拒绝签字" in record and "负责人称需请示上级后再签字" in record, record[-600:]
 
 if "evidence" in EV_WALKS:
     driver = None
