@@ -25,7 +25,7 @@ fn main() {
 }
 
 /// Every command of src/lib.rs; the capability grants each by `allow-<name>`.
-const COMMANDS: [&str; 32] = [
+const COMMANDS: [&str; 33] = [
     "startup",
     "sign_in",
     "sign_out",
@@ -58,4 +58,5 @@ const COMMANDS: [&str; 32] = [
     "generate_document",
     "document_pdf",
     "export_document",
+    "export_data",
 ];

@@ -7,6 +7,7 @@
 use jiandu_app::documents::{DocKindCode, DocumentsView};
 use jiandu_app::dto::*;
 use jiandu_app::evidence::{PhotoView, SignaturesView, VoidPhotoInput};
+use jiandu_app::export::ExportView;
 use jiandu_app::sync::{ConflictView, SyncStatus};
 use jiandu_app::{App, AppError, AppResult, SystemClock, V7Ids};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -171,17 +172,27 @@ fn export_document(
     kind: DocKindCode,
     open: bool,
 ) -> AppResult<String> {
-    let dest = h.path().download_dir().map_err(|e| {
-        AppError::new(
-            "no_download_dir",
-            format!("本机没有可保存文件的“下载”文件夹：{e}"),
-        )
-    })?;
-    let path = s.get()?.export_document(&task_id, kind, &dest)?;
+    let path = s.get()?.export_document(&task_id, kind, &downloads(&h)?)?;
     if open {
         open_file(&h, &path)?;
     }
     Ok(path.display().to_string())
+}
+
+/// 导出本机数据: the user's data copied into a new folder in Downloads (what a
+/// revoked device still offers).
+#[tauri::command]
+fn export_data(h: tauri::AppHandle, s: S<'_>) -> AppResult<ExportView> {
+    s.get()?.export_data(&downloads(&h)?)
+}
+
+fn downloads(h: &tauri::AppHandle) -> AppResult<std::path::PathBuf> {
+    h.path().download_dir().map_err(|e| {
+        AppError::new(
+            "no_download_dir",
+            format!("本机没有可保存文件的“下载”文件夹：{e}"),
+        )
+    })
 }
 
 #[cfg(desktop)]
@@ -294,6 +305,7 @@ pub fn run() {
             generate_document,
             document_pdf,
             export_document,
+            export_data,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -6,6 +6,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { toAppError } from "./api";
 import type { DocKindCode } from "./bindings/DocKindCode";
 import type { DocumentsView } from "./bindings/DocumentsView";
+import type { ExportView } from "./bindings/ExportView";
 import type { PhotoInput } from "./bindings/PhotoInput";
 import type { PhotoView } from "./bindings/PhotoView";
 import type { RefusalInput } from "./bindings/RefusalInput";
@@ -49,6 +50,8 @@ export const evidenceApi = {
   documentPdf: (taskId: string, kind: DocKindCode) => call<ArrayBuffer>("document_pdf", { taskId, kind }),
   exportDocument: (taskId: string, kind: DocKindCode, open: boolean) =>
     call<string>("export_document", { taskId, kind, open }),
+  /** 导出本机数据 into Downloads (the whole user's data; works offline and revoked). */
+  exportData: () => call<ExportView>("export_data"),
 };
 
 /** The bytes of a `data:` URL (what Vant Signature gives). */

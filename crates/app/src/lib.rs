@@ -16,6 +16,7 @@ pub mod documents;
 pub mod dto;
 pub mod error;
 pub mod evidence;
+pub mod export;
 pub mod sync;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};

@@ -444,4 +444,131 @@ fn sign_in_failures_read_clearly() {
         tasks,
         "data kept"
     );
+
+    // Work goes on offline (nothing can be sent), then 导出本机数据 hands it over.
+    let open = app
+        .task_list(TaskQuery::default())
+        .unwrap()
+        .tasks
+        .into_iter()
+        .find(|t| {
+            matches!(
+                t.status,
+                StatusCode::Assigned | StatusCode::InProgress | StatusCode::Returned
+            )
+        })
+        .expect("the inspector has a task to work on");
+    let task = open.task_id.clone();
+    if open.status == StatusCode::Assigned {
+        let detail = app.task_detail(&task).unwrap();
+        app.show_credentials(ShowCredentialsInput {
+            task_id: task.clone(),
+            confirmed: detail
+                .inspectors
+                .iter()
+                .map(|i| i.user_id.clone())
+                .collect(),
+            place: "诊室".into(),
+        })
+        .unwrap();
+    }
+    let point = app
+        .checklist(&task)
+        .unwrap()
+        .items
+        .iter()
+        .flat_map(|i| i.points.iter())
+        .find(|p| p.applicable)
+        .unwrap()
+        .code
+        .clone();
+    app.answer(AnswerInput {
+        task_id: task.clone(),
+        point: point.clone(),
+        verdict: VerdictCode::Compliant,
+    })
+    .unwrap();
+    let original = jiandu_docs::sample::photo_jpeg(1200, 900, 5);
+    let photo = app
+        .add_photo(
+            jiandu_app::evidence::PhotoInput {
+                task_id: task.clone(),
+                point,
+                taken_at: None,
+                lat: None,
+                lon: None,
+            },
+            &original,
+        )
+        .unwrap();
+    let before = app.sync_status().unwrap();
+    assert!(
+        before.pending_changes >= 2 && before.photos_left == 1,
+        "{before:?}"
+    );
+
+    let downloads = tempfile::tempdir().unwrap();
+    let export = app.export_data(downloads.path()).unwrap();
+    let dir = Path::new(&export.path);
+    assert!(
+        dir.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("监督数据导出-张伟-"),
+        "{}",
+        export.path
+    );
+    assert_eq!(export.pending_changes, before.pending_changes);
+    assert_eq!(export.photos_left, 1);
+    // The photo byte for byte; the database a consistent copy holding the unsent
+    // changes; a note a person can read; never the sync token.
+    assert_eq!(
+        std::fs::read(dir.join("photos").join(&photo.photo_id)).unwrap(),
+        original
+    );
+    let db = rusqlite::Connection::open_with_flags(
+        dir.join("device.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let pending: u32 = db
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(pending, before.pending_changes);
+    let note = std::fs::read_to_string(dir.join("说明.txt")).unwrap();
+    assert!(note.contains("本机已被平台停用"), "{note}");
+    assert!(
+        note.contains(&format!(
+            "尚未上传的修改：{pending} 项；尚未上传的照片：1 张"
+        )),
+        "{note}"
+    );
+    let mut stack = vec![dir.to_path_buf()];
+    let mut names = Vec::new();
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            }
+            names.push(e.file_name().to_string_lossy().into_owned());
+        }
+    }
+    assert!(!names.iter().any(|n| n.contains("token")), "{names:?}");
+    assert_eq!(
+        std::fs::read_dir(downloads.path()).unwrap().count(),
+        1,
+        "no partial folder left behind"
+    );
+    // A second export never overwrites the first; the data itself is untouched.
+    let again = app.export_data(downloads.path()).unwrap();
+    assert_ne!(again.path, export.path);
+    assert_eq!(
+        app.sync_status().unwrap().pending_changes,
+        before.pending_changes
+    );
 }

@@ -8,6 +8,7 @@ use jiandu_app::AppError;
 use jiandu_app::documents::*;
 use jiandu_app::dto::*;
 use jiandu_app::evidence::*;
+use jiandu_app::export::ExportView;
 use jiandu_app::sync::{ConflictView, SyncEventKind, SyncEventView, SyncStatus};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ fn generated() -> BTreeMap<String, String> {
         // Photos, signatures, documents.
         PhotoInput, PhotoView, VoidPhotoInput, SignerRole, SignatureInput, RefusalInput,
         SignatureView, SignaturesView, DocKindCode, DocumentView, DocumentsView,
+        // 导出本机数据.
+        ExportView,
     )
 }
 

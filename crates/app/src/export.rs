@@ -1,0 +1,179 @@
+//! 导出本机数据 (data export): everything this user's device holds, copied into one
+//! folder a person can hand to an administrator. It is what a device revoked by the
+//! platform (lost tablet found again, inspector moved to another bureau) still offers:
+//! sync has stopped for good, and the unsent work must not be lost with it.
+//!
+//! The folder holds a consistent copy of the database (`VACUUM INTO`: the outbox of
+//! unsent changes included), the original photos and signatures byte for byte, the
+//! documents made on site, and a 说明.txt in Chinese. The sync token is never copied.
+//! The folder appears whole or not at all: it is written under a hidden name and
+//! renamed at the end.
+
+use crate::{App, AppError, AppResult, cst};
+use serde::Serialize;
+use std::fs;
+use std::path::{Path, PathBuf};
+use ts_rs::TS;
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ExportView {
+    /// The folder written.
+    pub path: String,
+    /// Changes not yet sent to the platform (in the copied database's outbox).
+    pub pending_changes: u32,
+    /// Photos not yet uploaded.
+    pub photos_left: u32,
+    /// Files copied (the database and 说明.txt included) and their total size.
+    pub files: u32,
+    #[ts(type = "number")]
+    pub bytes: u64,
+}
+
+/// The user-folder entries copied as they are.
+const COPIED: [(&str, &str); 3] = [
+    (
+        "photos",
+        "原始照片（文件名为照片编号；内容未经任何修改，可按 SHA-256 校验）",
+    ),
+    ("signatures", "签名图片"),
+    ("documents", "在现场生成的文书（PDF），每次检查一个文件夹"),
+];
+
+impl App {
+    /// Copies the signed-in user's data into a new folder under `dest` (the shell
+    /// passes the platform's Downloads folder); returns what was written. Works
+    /// offline and on a revoked device; never changes the data it copies.
+    pub fn export_data(&self, dest: &Path) -> AppResult<ExportView> {
+        let profile = self.session()?.profile.clone();
+        let now = self.clock.now().with_timezone(&cst());
+        let who: String = profile
+            .display_name
+            .chars()
+            .filter(|c| !matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
+            .take(30)
+            .collect();
+        let base = format!("监督数据导出-{who}-{}", now.format("%Y%m%d-%H%M"));
+        fs::create_dir_all(dest).map_err(AppError::storage)?;
+        let mut name = base.clone();
+        let mut k = 2;
+        while dest.join(&name).exists() {
+            name = format!("{base}（{k}）");
+            k += 1;
+        }
+        let part = dest.join(format!(".{name}.part"));
+        if part.exists() {
+            fs::remove_dir_all(&part).map_err(AppError::storage)?;
+        }
+        let result = self.write_export(&part, &profile, &now);
+        match result {
+            Ok(mut view) => {
+                let done = dest.join(&name);
+                fs::rename(&part, &done).map_err(AppError::storage)?;
+                view.path = done.to_string_lossy().into_owned();
+                Ok(view)
+            }
+            Err(e) => {
+                let _ = fs::remove_dir_all(&part);
+                Err(e)
+            }
+        }
+    }
+
+    fn write_export(
+        &self,
+        dir: &Path,
+        profile: &crate::dto::Profile,
+        now: &chrono::DateTime<chrono::FixedOffset>,
+    ) -> AppResult<ExportView> {
+        fs::create_dir_all(dir).map_err(AppError::storage)?;
+        let user_dir = self.user_dir(&profile.user_id);
+        let (pending, photos_left, revoked) = {
+            let store = self.store()?;
+            store.export_copy(&dir.join("device.db"))?;
+            let stats = store.outbox_stats()?;
+            let (photos_left, _) = store.uploads_left()?;
+            (
+                stats.pending,
+                photos_left,
+                store.sync_state()?.revoked_message,
+            )
+        };
+        let mut files = 1u32;
+        let mut bytes = fs::metadata(dir.join("device.db"))
+            .map_err(AppError::storage)?
+            .len();
+        for (entry, _) in COPIED {
+            let src = user_dir.join(entry);
+            if src.is_dir() {
+                let (n, b) = copy_tree(&src, &dir.join(entry))?;
+                files += n;
+                bytes += b;
+            }
+        }
+        let pending = u32::try_from(pending).unwrap_or(u32::MAX);
+        let photos_left = u32::try_from(photos_left).unwrap_or(u32::MAX);
+        let mut text = format!(
+            "监督 · 现场检查 本机数据导出\n\n\
+             执法人员：{}（{}）\n\
+             导出时间：{}（北京时间）\n\
+             服务器：{}\n",
+            profile.display_name,
+            profile.username,
+            now.format("%Y-%m-%d %H:%M"),
+            if profile.demo {
+                "演示模式（未连接服务器）".to_owned()
+            } else {
+                profile.server_url.clone()
+            },
+        );
+        if let Some(msg) = revoked {
+            text.push_str(&format!("本机已被平台停用：{msg}\n"));
+        }
+        text.push_str(&format!(
+            "尚未上传的修改：{pending} 项；尚未上传的照片：{photos_left} 张\n\n内容：\n  \
+             device.db     本机数据库（SQLite）：任务、检查记录、签名记录、尚未上传的修改\n"
+        ));
+        for (entry, what) in COPIED {
+            text.push_str(&format!("  {:<13} {what}\n", format!("{entry}/")));
+        }
+        text.push_str(
+            "\n请将整个文件夹交给管理员核对与补录，不要修改其中的文件。\n\
+             本文件夹不含登录凭据，不能用于登录或同步。\n",
+        );
+        let readme = dir.join("说明.txt");
+        fs::write(&readme, text.as_bytes()).map_err(AppError::storage)?;
+        files += 1;
+        bytes += text.len() as u64;
+        Ok(ExportView {
+            path: String::new(),
+            pending_changes: pending,
+            photos_left,
+            files,
+            bytes,
+        })
+    }
+}
+
+/// Copies the files under `src` into `dst` (created), keeping the tree; returns the
+/// number of files and bytes copied.
+fn copy_tree(src: &Path, dst: &Path) -> AppResult<(u32, u64)> {
+    fs::create_dir_all(dst).map_err(AppError::storage)?;
+    let (mut files, mut bytes) = (0u32, 0u64);
+    let mut stack: Vec<(PathBuf, PathBuf)> = vec![(src.to_owned(), dst.to_owned())];
+    while let Some((from, to)) = stack.pop() {
+        for entry in fs::read_dir(&from).map_err(AppError::storage)? {
+            let entry = entry.map_err(AppError::storage)?;
+            let target = to.join(entry.file_name());
+            let kind = entry.file_type().map_err(AppError::storage)?;
+            if kind.is_dir() {
+                fs::create_dir_all(&target).map_err(AppError::storage)?;
+                stack.push((entry.path(), target));
+            } else if kind.is_file() {
+                bytes += fs::copy(entry.path(), &target).map_err(AppError::storage)?;
+                files += 1;
+            }
+        }
+    }
+    Ok((files, bytes))
+}
