@@ -754,7 +754,8 @@ impl App {
                 .load_inspection(c.inspection_id)
                 .ok()
                 .map(|i| i.task_id)
-                .or_else(|| c.server.as_ref().map(|s| s.inspection.task_id));
+                .or_else(|| c.server.as_ref().map(|s| s.inspection.task_id))
+                .or_else(|| store.superseded_task(c.inspection_id).ok().flatten());
             let unit_name = local_task
                 .and_then(|t| store.task(t).ok())
                 .map(|t| t.institution.name)

@@ -360,6 +360,36 @@ fn a_rejected_edit_is_listed_and_can_be_marked_read() {
     assert_eq!(c.reason, "stale");
     assert!(c.message.contains("另一台设备"), "{}", c.message);
     assert_eq!(two.sync_status().unwrap().conflicts, 1);
+    // The second tablet now holds the platform's inspection; its own start is kept
+    // aside whole (a snapshot), never deleted.
+    let two_user = two.startup().profile.unwrap().user_id;
+    let db = rusqlite::Connection::open_with_flags(
+        dirs[1]
+            .path()
+            .join("users")
+            .join(&two_user)
+            .join("device.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let kept: Vec<String> = db
+        .prepare("SELECT snapshot FROM superseded_inspections WHERE task_id = ?1")
+        .unwrap()
+        .query_map([&task], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(kept.len(), 1, "the tablet's own start, kept aside");
+    let snapshot: serde_json::Value = serde_json::from_str(&kept[0]).unwrap();
+    assert_eq!(snapshot["inspection"]["task_id"], task.as_str());
+    assert!(
+        snapshot["inspection"]["started_at"].is_string(),
+        "{snapshot}"
+    );
+    assert_eq!(
+        two.task_detail(&task).unwrap().summary.status,
+        StatusCode::InProgress
+    );
     two.resolve_conflict(c.id).unwrap();
     assert!(two.conflicts(false).unwrap().is_empty());
     assert_eq!(
@@ -367,6 +397,63 @@ fn a_rejected_edit_is_listed_and_can_be_marked_read() {
         1,
         "kept, marked as read"
     );
+
+    // 2. The second tablet, without signal, answers a point while the first finishes
+    //    and submits the inspection and the team lead approves it: the answer is
+    //    refused and listed beside the platform's version (已通过, its number).
+    two.set_online(false).unwrap();
+    let point = two
+        .checklist(&task)
+        .unwrap()
+        .items
+        .iter()
+        .flat_map(|i| i.points.iter())
+        .filter(|p| p.applicable)
+        .map(|p| p.code.clone())
+        .next_back()
+        .unwrap();
+    two.answer(AnswerInput {
+        task_id: task.clone(),
+        point,
+        verdict: VerdictCode::NotApplicable,
+    })
+    .unwrap();
+    finish_and_submit(&mut one, &task);
+    synced(&one);
+    let lead_dir = tempfile::tempdir().unwrap();
+    let mut lead = open(lead_dir.path());
+    sign_in(&mut lead, &url, "lina", PASSWORD).unwrap();
+    synced(&lead);
+    let item = lead
+        .review_queue()
+        .unwrap()
+        .into_iter()
+        .find(|i| i.summary.task_id == task)
+        .expect("the submission in the lead's queue");
+    lead.review(ReviewInput {
+        task_id: task.clone(),
+        version: item.version,
+        approve: true,
+        comment: String::new(),
+    })
+    .unwrap();
+    two.set_online(true).unwrap();
+    synced(&two);
+    let conflicts = two.conflicts(false).unwrap();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    let c = &conflicts[0];
+    assert_eq!(c.task_id.as_deref(), Some(task.as_str()));
+    assert_eq!(c.server_status_label.as_deref(), Some("已通过"), "{c:?}");
+    assert!(
+        c.server_version.is_some_and(|v| v > item.version),
+        "the approved version, after the one reviewed: {c:?}"
+    );
+    assert_eq!(c.server_outcome_label.as_deref(), Some("行政处罚"), "{c:?}");
+    assert!(!c.message.is_empty());
+    // The tablet shows the platform's record, not its refused answer.
+    let d = two.task_detail(&task).unwrap();
+    assert_eq!(d.summary.status_label, "已通过");
+    assert_eq!(two.sync_status().unwrap().pending_changes, 0);
 }
 
 #[test]

@@ -26,6 +26,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0002_sync",
         include_str!("../../../migrations/device/0002_sync.sql"),
     ),
+    (
+        "0003_superseded",
+        include_str!("../../../migrations/device/0003_superseded.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -7,7 +7,10 @@
 //!   together with the page's cursor. An inspection with unsent local edits is not
 //!   overwritten: its server version waits in `pull_deferred` and is applied once
 //!   the outbox has nothing pending for it, unless an edit of ours the server
-//!   applied later supersedes it (compared by server change sequence);
+//!   applied later supersedes it (compared by server change sequence). A local
+//!   inspection that lost to another device's inspection of the same task is moved
+//!   into `superseded_inspections` once none of its edits is unsent, and the
+//!   platform's takes its place;
 //! - uploads: progress, and files the server refuses;
 //! - document numbers (文号): leased blocks, used offline, next block asked for
 //!   when half is used.
@@ -440,6 +443,21 @@ impl Store {
         })
     }
 
+    /// The task of a local inspection that lost to another device's and was moved
+    /// aside (see `superseded_inspections`); `None` for any other id.
+    pub fn superseded_task(&self, inspection_id: Uuid) -> Result<Option<Uuid>> {
+        self.conn
+            .query_row(
+                "SELECT task_id FROM superseded_inspections WHERE id = ?1",
+                [inspection_id.to_string()],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .as_deref()
+            .map(parse_uuid)
+            .transpose()
+    }
+
     /// Applies server versions kept aside, for inspections with nothing pending any
     /// more. A version older than an edit of ours the server applied later is
     /// dropped: the next pull brings the newer one.
@@ -465,12 +483,14 @@ impl Store {
                     [&id],
                     |r| r.get(0),
                 )?;
+                // Deleted first: applying it may set it aside again (the task's
+                // other local inspection still has edits to send).
+                c.tx.execute("DELETE FROM pull_deferred WHERE inspection_id = ?1", [&id])?;
                 if newest_ours.is_none_or(|ours| seq > ours) {
                     let s: ServerInspection = serde_json::from_str(&snapshot).map_err(ser_err)?;
                     replace_inspection(c, &s, &photos_dir, &signatures_dir)?;
                     applied += 1;
                 }
-                c.tx.execute("DELETE FROM pull_deferred WHERE inspection_id = ?1", [&id])?;
             }
             Ok(applied)
         })
@@ -684,6 +704,87 @@ fn has_pending(c: &Change<'_>, inspection_id: Uuid) -> Result<bool> {
     )?)
 }
 
+/// Moves a local inspection that lost to the platform's inspection `by` of the same
+/// task into `superseded_inspections` (a snapshot of it with its findings and the
+/// rows of its photos and signatures; the files stay where they are), then removes
+/// its rows so the platform's can be stored. Its refused edits stay in the outbox
+/// and in the conflicts list.
+fn supersede(c: &mut Change<'_>, local: Uuid, by: Uuid) -> Result<()> {
+    let Some(insp) = read_inspection(c.tx, local)? else {
+        return Ok(());
+    };
+    let id = local.to_string();
+    let photos = rows_json(c.tx, "photos", &id)?;
+    let signatures = rows_json(c.tx, "signatures", &id)?;
+    let snapshot = serde_json::json!({
+        "inspection": insp,
+        "photos": photos,
+        "signatures": signatures,
+    });
+    c.tx.execute(
+        "INSERT INTO superseded_inspections (id, task_id, superseded_by, superseded_at, snapshot)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            id,
+            insp.task_id.to_string(),
+            by.to_string(),
+            c.at(),
+            snapshot.to_string()
+        ],
+    )?;
+    c.tx.execute(
+        "DELETE FROM upload_queue WHERE blob_id IN
+            (SELECT id FROM photos WHERE inspection_id = ?1
+             UNION ALL SELECT id FROM signatures WHERE inspection_id = ?1)",
+        [&id],
+    )?;
+    for table in ["photos", "signatures", "findings"] {
+        c.tx.execute(
+            &format!("DELETE FROM {table} WHERE inspection_id = ?1"),
+            [&id],
+        )?;
+    }
+    c.tx.execute("DELETE FROM pull_deferred WHERE inspection_id = ?1", [&id])?;
+    c.tx.execute("DELETE FROM inspections WHERE id = ?1", [&id])?;
+    c.audit(
+        "inspection",
+        local,
+        "superseded",
+        Some(snapshot.to_string()),
+        Some(json(&serde_json::json!({ "superseded_by": by }))?),
+    )?;
+    Ok(())
+}
+
+/// The rows of `table` that belong to inspection `id`, as JSON objects (every
+/// column, by name).
+fn rows_json(
+    tx: &rusqlite::Transaction<'_>,
+    table: &str,
+    id: &str,
+) -> Result<Vec<serde_json::Value>> {
+    use rusqlite::types::ValueRef;
+    let mut st = tx.prepare(&format!("SELECT * FROM {table} WHERE inspection_id = ?1"))?;
+    let names: Vec<String> = st.column_names().iter().map(|n| (*n).to_owned()).collect();
+    let mut rows = st.query([id])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mut obj = serde_json::Map::new();
+        for (k, name) in names.iter().enumerate() {
+            let v = match r.get_ref(k)? {
+                ValueRef::Null => serde_json::Value::Null,
+                ValueRef::Integer(i) => i.into(),
+                ValueRef::Real(f) => f.into(),
+                ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+                ValueRef::Blob(b) => hex::encode(b).into(),
+            };
+            obj.insert(name.clone(), v);
+        }
+        out.push(serde_json::Value::Object(obj));
+    }
+    Ok(out)
+}
+
 /// Keeps a server version aside (the newest one wins).
 fn defer(c: &Change<'_>, s: &ServerInspection) -> Result<()> {
     c.tx.execute(
@@ -707,8 +808,10 @@ fn replace_inspection(
 ) -> Result<u64> {
     let insp = &s.inspection;
     let id = insp.id.to_string();
-    // Another local inspection of the same task (two devices started it): keep
-    // ours as evidence; the server's cannot be stored beside it.
+    // Another local inspection of the same task: two tablets started it offline and
+    // the platform kept the other's start. While edits of ours are still unsent the
+    // server's version waits; once they are all answered (refused, and listed as
+    // conflicts), ours is moved aside whole and the platform's takes its place.
     let other: Option<String> =
         c.tx.query_row(
             "SELECT id FROM inspections WHERE task_id = ?1 AND id <> ?2",
@@ -716,8 +819,13 @@ fn replace_inspection(
             |r| r.get(0),
         )
         .optional()?;
-    if other.is_some() {
-        return Ok(0);
+    if let Some(other) = other {
+        let other = parse_uuid(&other)?;
+        if has_pending(c, other)? {
+            defer(c, s)?;
+            return Ok(0);
+        }
+        supersede(c, other, insp.id)?;
     }
     let before = read_inspection(c.tx, insp.id)?;
     if before.as_ref() == Some(insp) {
