@@ -694,13 +694,18 @@ if "server" in WALKS:
             s.wait(item, timeout=30)
             assert len(s.find_all(item)) == 1, "the double-tapped submission is one review item"
             s.shot("s09-lead-queue")
+            # The lead reads the 现场笔录 the platform archived from the synced record.
+            s.click(item + ' [data-testid="review-record"]')
+            s.wait('[data-testid="pdf-preview"] canvas[data-rendered="1"]', timeout=60)
+            s.shot("s09-lead-reads-record")
+            s.click('.van-popup .van-nav-bar__left')
             s.click(item + ' [data-testid="approve"]')
             end = time.time() + 30
             while time.time() < end and s.find_all(item):
                 time.sleep(0.3)
             assert not s.find_all(item), "approved item left the queue"
             s.shot("s10-lead-approved")
-        check("server: the team lead pulls the submission and approves it on the platform", lead_approves)
+        check("server: the team lead pulls the submission, reads the platform's 现场笔录, approves", lead_approves)
 
         def inspector_sees_approval():
             sign_out(s)

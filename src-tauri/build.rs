@@ -25,7 +25,7 @@ fn main() {
 }
 
 /// Every command of src/lib.rs; the capability grants each by `allow-<name>`.
-const COMMANDS: [&str; 33] = [
+const COMMANDS: [&str; 34] = [
     "startup",
     "sign_in",
     "sign_out",
@@ -59,4 +59,5 @@ const COMMANDS: [&str; 33] = [
     "document_pdf",
     "export_document",
     "export_data",
+    "archive_document",
 ];

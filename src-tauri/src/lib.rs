@@ -162,6 +162,10 @@ fn generate_document(s: S<'_>, task_id: String, kind: DocKindCode) -> AppResult<
 fn document_pdf(s: S<'_>, task_id: String, kind: DocKindCode) -> AppResult<Response> {
     Ok(Response::new(s.get()?.document_pdf(&task_id, kind)?))
 }
+#[tauri::command]
+fn archive_document(s: S<'_>, task_id: String, kind: DocKindCode) -> AppResult<Response> {
+    Ok(Response::new(s.get()?.archive_document(&task_id, kind)?))
+}
 /// Saves a copy in Downloads and, where the platform has one, opens it in the
 /// system PDF viewer (print and share from there).
 #[tauri::command]
@@ -306,6 +310,7 @@ pub fn run() {
             document_pdf,
             export_document,
             export_data,
+            archive_document,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -48,6 +48,8 @@ export const evidenceApi = {
   generateDocument: (taskId: string, kind: DocKindCode) =>
     call<DocumentsView>("generate_document", { taskId, kind }),
   documentPdf: (taskId: string, kind: DocKindCode) => call<ArrayBuffer>("document_pdf", { taskId, kind }),
+  /** The platform's archive copy (a team lead reads a submission's documents). */
+  archiveDocument: (taskId: string, kind: DocKindCode) => call<ArrayBuffer>("archive_document", { taskId, kind }),
   exportDocument: (taskId: string, kind: DocKindCode, open: boolean) =>
     call<string>("export_document", { taskId, kind, open }),
   /** 导出本机数据 into Downloads (the whole user's data; works offline and revoked). */

@@ -53,7 +53,7 @@ pub enum DocKindCode {
 impl DocKindCode {
     const ALL: [DocKindCode; 3] = [Self::Record, Self::Opinion, Self::Evidence];
 
-    fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Self::Record => "record",
             Self::Opinion => "opinion",

@@ -800,18 +800,7 @@ impl App {
         version: u64,
         comment: Option<String>,
     ) -> AppResult<Inspection> {
-        let session = self.session()?;
-        let url = session.profile.server_url.clone();
-        let tokens = session
-            .link
-            .as_ref()
-            .map(|l| Arc::clone(&l.tokens))
-            .ok_or_else(|| AppError::new("not_enrolled", "本机尚未向服务器登记"))?;
-        let token = tokens
-            .load()
-            .map_err(AppError::storage)?
-            .ok_or_else(|| AppError::new("not_enrolled", "本机的登记已失效，请重新登录"))?;
-        let client = ApiClient::new(&url, REQUEST_TIMEOUT).map_err(sync_error)?;
+        let (client, token) = self.server_client()?;
         let answer = self.sync.block(async move {
             client
                 .review(&token, inspection_id, version, comment.as_deref())
@@ -824,6 +813,54 @@ impl App {
             ),
             other => sync_error(other),
         })
+    }
+
+    /// The platform's archive copy of one of a task's documents (a team lead reads
+    /// the 现场笔录 / 意见书 / 证据照片 of a submission before deciding): made by the
+    /// platform from what was synced, with the same builder as the tablet's copy.
+    pub fn archive_document(
+        &self,
+        task_id: &str,
+        kind: crate::documents::DocKindCode,
+    ) -> AppResult<Vec<u8>> {
+        if self.session()?.profile.demo {
+            return Err(AppError::new(
+                "demo",
+                "演示模式不连接平台，没有平台存档的文书",
+            ));
+        }
+        let (_, insp) = self.load(task_id)?;
+        let insp = insp.ok_or_else(|| AppError::not_found("该任务的检查记录"))?;
+        let (client, token) = self.server_client()?;
+        let id = insp.id;
+        let kind = kind.key();
+        let answer = self
+            .sync
+            .block(async move { client.archive_document(&token, id, kind).await })?;
+        answer.map_err(|e| match e {
+            SyncError::Network(_) => AppError::new(
+                "server_unreachable",
+                "查看平台存档的文书需要连接服务器，请联网后再试",
+            ),
+            other => sync_error(other),
+        })
+    }
+
+    /// A client for the signed-in user's platform and this device's token.
+    fn server_client(&self) -> AppResult<(ApiClient, String)> {
+        let session = self.session()?;
+        let url = session.profile.server_url.clone();
+        let tokens = session
+            .link
+            .as_ref()
+            .map(|l| Arc::clone(&l.tokens))
+            .ok_or_else(|| AppError::new("not_enrolled", "本机尚未向服务器登记"))?;
+        let token = tokens
+            .load()
+            .map_err(AppError::storage)?
+            .ok_or_else(|| AppError::new("not_enrolled", "本机的登记已失效，请重新登录"))?;
+        let client = ApiClient::new(&url, REQUEST_TIMEOUT).map_err(sync_error)?;
+        Ok((client, token))
     }
 
     /// Stops the session's sync (sign-out, another user signing in).

@@ -17,6 +17,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod common;
+
 const PASSWORD: &str = "jiandu-demo-1";
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -257,6 +259,19 @@ fn sign_in_brings_tasks_and_a_review_goes_round_trip() {
         Some(500_050),
         "the fine went up in fen"
     );
+    // The lead reads the submission's documents as the platform archives them.
+    let docs = tempfile::tempdir().unwrap();
+    for (kind, title) in [
+        (DocKindCode::Record, "现场笔录"),
+        (DocKindCode::Opinion, "卫生监督意见书"),
+    ] {
+        let pdf = lead.archive_document(&task_id, kind).unwrap();
+        assert!(pdf.starts_with(b"%PDF"), "{title}");
+        let file = docs.path().join(format!("{title}.pdf"));
+        std::fs::write(&file, &pdf).unwrap();
+        let text = common::pdftotext(&file);
+        assert!(text.contains(&item.summary.unit_name), "{title}: {text}");
+    }
     lead.review(ReviewInput {
         task_id: task_id.clone(),
         version: item.version,

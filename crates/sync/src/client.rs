@@ -243,6 +243,19 @@ impl ApiClient {
         Ok(resp.bytes().await.map_err(network)?.to_vec())
     }
 
+    /// The platform's archive copy of a document of an inspection (PDF), made from
+    /// the platform's own data: `kind` is `record`, `opinion` or `evidence`.
+    pub async fn archive_document(
+        &self,
+        token: &str,
+        inspection_id: Uuid,
+        kind: &str,
+    ) -> Result<Vec<u8>, SyncError> {
+        let path = format!("/inspections/{inspection_id}/documents/{kind}.pdf");
+        let resp = Self::send(self.req(Method::GET, &path, Some(token))).await?;
+        Ok(resp.bytes().await.map_err(network)?.to_vec())
+    }
+
     pub async fn lease(
         &self,
         token: &str,

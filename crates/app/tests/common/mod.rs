@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use jiandu_app::{App, Clock, IdSource};
 use jiandu_core::templates::{BUILTIN_CATALOGUE, TemplateSet};
 use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use uuid::Uuid;
@@ -69,4 +70,20 @@ impl Harness {
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// The text of a PDF, as poppler's pdftotext reads it (layout kept).
+pub fn pdftotext(path: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    assert!(
+        out.status.success(),
+        "pdftotext failed on {}",
+        path.display()
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
