@@ -1,4 +1,5 @@
--- 0003_superseded: a local inspection that lost to another device's.
+-- 0003: a local inspection that lost to another device's; the 意见书 文号 printed
+-- on site, kept with its inspection.
 --
 -- Applied like 0001: in one transaction with `PRAGMA user_version = 3`.
 --
@@ -23,3 +24,8 @@ CREATE TABLE superseded_inspections (
     snapshot        TEXT NOT NULL CHECK (json_valid(snapshot))
 );
 CREATE INDEX superseded_by_task ON superseded_inspections (task_id);
+
+-- The 卫生监督意见书's 文号 as printed on site (taken from the leased block when the
+-- document was first made). It syncs with the inspection, so the platform's archive
+-- copy carries the same number. NULL until the 意见书 is made.
+ALTER TABLE inspections ADD COLUMN opinion_number TEXT;

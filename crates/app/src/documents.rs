@@ -30,9 +30,10 @@ use std::path::{Path, PathBuf};
 use ts_rs::TS;
 
 /// 执法机关 printed on the documents. The platform prints its `JIANDU_AUTHORITY`
-/// setting, whose default is this same text, so both copies agree.
-/// TODO(sync): carry the authority (and the opinion's 文号) to the device at
-/// enrolment and back on push, so a configured platform and the device agree too.
+/// setting, whose default is this same text, so both copies agree. (The 意见书's
+/// 文号 travels with the inspection: `Inspection::opinion_number`.)
+/// TODO(sync): carry the authority to the device at enrolment, so a platform
+/// configured with another authority and the device agree too.
 pub const DOCUMENT_AUTHORITY: &str = "卫生健康综合监督执法机构";
 
 /// Size of the local block of 文号 a demo device takes (演示模式 only).
@@ -275,8 +276,16 @@ impl App {
     /// the device's leased block. No block left: refused, with what to do.
     fn opinion_number(&self, task: &Task, insp: &Inspection, dir: &Path) -> AppResult<String> {
         let mut state = Self::doc_state(dir)?;
-        if let Some(n) = &state.opinion_number {
-            return Ok(n.clone());
+        if let Some(n) = state.opinion_number.clone() {
+            self.keep_opinion_number(insp, &n)?;
+            return Ok(n);
+        }
+        if let Some(n) = insp.opinion_number.clone() {
+            // Issued on this inspection before (e.g. this device was restored from
+            // the platform): the same number, never a new one.
+            state.opinion_number = Some(n.clone());
+            Self::save_doc_state(dir, &state)?;
+            return Ok(n);
         }
         let now = self.clock.now();
         let (authority, year) = self.doc_number_series(task, doc_time(insp, now))?;
@@ -314,7 +323,30 @@ impl App {
         // Kept before any PDF is written: a crash after this never issues it twice.
         state.opinion_number = Some(number.clone());
         Self::save_doc_state(dir, &state)?;
+        self.keep_opinion_number(insp, &number)?;
         Ok(number)
+    }
+
+    /// Records the 文号 with the inspection (it syncs with it, so the platform's
+    /// archive copy prints the same number). An inspection already approved cannot
+    /// take it any more: the document is still made, only the platform's copy lacks
+    /// the number.
+    fn keep_opinion_number(&self, insp: &Inspection, number: &str) -> AppResult<()> {
+        if insp.opinion_number.as_deref() == Some(number) {
+            return Ok(());
+        }
+        let actor = self.actor()?;
+        let now = self.clock.now();
+        match self
+            .store()?
+            .record_opinion_number(insp.id, number, &actor, now)
+        {
+            Ok(_) => Ok(()),
+            Err(jiandu_store::StoreError::Rule(
+                jiandu_core::RuleViolation::Locked | jiandu_core::RuleViolation::WrongState { .. },
+            )) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Makes (or makes again) one document and keeps the PDF in the user's folder.

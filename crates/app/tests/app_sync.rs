@@ -231,6 +231,11 @@ fn sign_in_brings_tasks_and_a_review_goes_round_trip() {
         number.contains('〔') && !number.contains("演示"),
         "a leased number, not a demo one: {number}"
     );
+    assert_eq!(
+        tablet.sync_status().unwrap().pending_changes,
+        1,
+        "the 文号 goes to the platform with the inspection"
+    );
 
     // A restart opens signed in, syncing with the platform.
     drop(tablet);
@@ -271,6 +276,12 @@ fn sign_in_brings_tasks_and_a_review_goes_round_trip() {
         std::fs::write(&file, &pdf).unwrap();
         let text = common::pdftotext(&file);
         assert!(text.contains(&item.summary.unit_name), "{title}: {text}");
+        if kind == DocKindCode::Opinion {
+            assert!(
+                text.contains(&number),
+                "the platform's copy carries the 文号 printed on site, {number}: {text}"
+            );
+        }
     }
     lead.review(ReviewInput {
         task_id: task_id.clone(),

@@ -355,6 +355,9 @@ pub enum RuleViolation {
     Empty(&'static str),
     #[error("{0}")]
     TooLong(String),
+    /// A 文号 once issued stays the document's number.
+    #[error("该检查的意见书已使用文号“{0}”，文号一经使用不能更改")]
+    NumberIssued(String),
 }
 
 impl RuleViolation {
@@ -372,6 +375,7 @@ impl RuleViolation {
             Self::StaleVersion { .. } => "stale",
             Self::Empty(_) => "empty",
             Self::TooLong(_) => "too_long",
+            Self::NumberIssued(_) => "number_issued",
         }
     }
 }
@@ -458,6 +462,11 @@ pub struct Inspection {
     /// Comments of the last return (退回意见).
     pub review_comment: Option<String>,
     pub reviewed_by: Option<Uuid>,
+    /// The 卫生监督意见书's 文号 as printed on site (taken from the device's leased
+    /// block when the document was first made), so the platform's archive copy
+    /// carries the same number. Issued once: never changed afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opinion_number: Option<String>,
 }
 
 impl Inspection {
@@ -474,6 +483,7 @@ impl Inspection {
             outcome: None,
             review_comment: None,
             reviewed_by: None,
+            opinion_number: None,
         }
     }
 
@@ -537,6 +547,35 @@ impl Inspection {
         self.outcome = Some(outcome);
         self.bump();
         Ok(())
+    }
+
+    /// Records the 意见书's 文号 issued on site. Once the inspection has started and
+    /// until it is approved; a number is issued once: the same number again changes
+    /// nothing, another one is refused.
+    pub fn record_opinion_number(&mut self, number: &str) -> Result<(), RuleViolation> {
+        let number = number.trim();
+        if number.is_empty() {
+            return Err(RuleViolation::Empty("意见书文号"));
+        }
+        match self.status {
+            InspectionStatus::Approved => return Err(RuleViolation::Locked),
+            InspectionStatus::Assigned => {
+                return Err(RuleViolation::WrongState {
+                    status: self.status,
+                    action: "登记意见书文号",
+                });
+            }
+            _ => {}
+        }
+        match &self.opinion_number {
+            Some(n) if n == number => Ok(()),
+            Some(n) => Err(RuleViolation::NumberIssued(n.clone())),
+            None => {
+                self.opinion_number = Some(number.to_owned());
+                self.bump();
+                Ok(())
+            }
+        }
     }
 
     pub fn any_non_compliant(&self) -> bool {

@@ -232,6 +232,8 @@ pub enum Mutation {
     VoidPhoto(Box<PhotoRecord>),
     /// A signature, or a party's refusal to sign.
     CreateSignature(Box<Signature>),
+    /// The 意见书's 文号 issued on site (payload: the inspection header after it).
+    SetOpinionNumber(Box<Inspection>),
 }
 
 impl Mutation {
@@ -249,6 +251,7 @@ impl Mutation {
             ("inspection", "set_outcome") => Mutation::SetOutcome(de(p)?),
             ("inspection", "submit") => Mutation::Submit(de(p)?),
             ("inspection", "mark_unreachable") => Mutation::MarkUnreachable(de(p)?),
+            ("inspection", "set_opinion_number") => Mutation::SetOpinionNumber(de(p)?),
             ("finding", "upsert") => Mutation::UpsertFinding(de(p)?),
             ("photo", "create") => Mutation::CreatePhoto(de(p)?),
             ("photo", "void") => Mutation::VoidPhoto(de(p)?),
@@ -261,7 +264,8 @@ impl Mutation {
             Mutation::Start(i)
             | Mutation::SetOutcome(i)
             | Mutation::Submit(i)
-            | Mutation::MarkUnreachable(i) => (i.id, i.id),
+            | Mutation::MarkUnreachable(i)
+            | Mutation::SetOpinionNumber(i) => (i.id, i.id),
             Mutation::UpsertFinding(f) => (f.id, f.inspection_id),
             Mutation::CreatePhoto(p) | Mutation::VoidPhoto(p) => (p.id, p.inspection_id),
             Mutation::CreateSignature(s) => (s.id, s.inspection_id),

@@ -355,3 +355,46 @@ fn observation_size_is_bounded_but_generous_and_keeps_rare_characters() {
         "the refused edit did not replace the saved one"
     );
 }
+
+#[test]
+fn an_opinion_number_is_recorded_once_and_never_changed() {
+    let mut fresh = Inspection::new(Uuid::from_u128(501), Uuid::from_u128(401));
+    assert_eq!(
+        fresh
+            .record_opinion_number("晋卫监意字〔2026〕第0001号")
+            .expect_err("not started")
+            .code(),
+        "wrong_state",
+        "not before 亮证"
+    );
+    let mut i = started();
+    let v = i.version;
+    assert_eq!(
+        i.record_opinion_number(" ").expect_err("blank").code(),
+        "empty"
+    );
+    i.record_opinion_number("晋卫监意字〔2026〕第0001号")
+        .expect("first number");
+    assert_eq!(i.version, v + 1);
+    assert_eq!(
+        i.opinion_number.as_deref(),
+        Some("晋卫监意字〔2026〕第0001号")
+    );
+    // The same number again (a replayed change): nothing moves.
+    i.record_opinion_number("晋卫监意字〔2026〕第0001号")
+        .expect("same number");
+    assert_eq!(i.version, v + 1);
+    assert_eq!(
+        i.record_opinion_number("晋卫监意字〔2026〕第0002号"),
+        Err(RuleViolation::NumberIssued(
+            "晋卫监意字〔2026〕第0001号".into()
+        ))
+    );
+    let mut approved = submitted_with_no_problem();
+    let v = approved.version;
+    approved.approve(&lead(), v).expect("approve");
+    assert_eq!(
+        approved.record_opinion_number("晋卫监意字〔2026〕第0003号"),
+        Err(RuleViolation::Locked)
+    );
+}

@@ -122,7 +122,9 @@ pub async fn render(
             photos: &bundle.photos,
             signatures: &bundle.signatures,
             authority: &authority,
-            opinion_number: "",
+            // The number the tablet printed on site (synced with the inspection);
+            // blank when the 意见书 was never made there.
+            opinion_number: bundle.inspection.opinion_number.as_deref().unwrap_or(""),
         };
         let out = match kind {
             DocKind::Opinion => jiandu_docs::render_opinion(&archive::opinion(&input, &files)),

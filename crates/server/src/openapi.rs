@@ -804,7 +804,8 @@ pub fn schemas() -> Value {
             "ended_at": {"type": ["string", "null"], "format": "date-time"},
             "place": s(), "findings": arr(schema_ref("Finding")),
             "outcome": {"oneOf": [schema_ref("Outcome"), {"type": "null"}]},
-            "review_comment": nullable("string"), "reviewed_by": {"type": ["string", "null"], "format": "uuid"}})),
+            "review_comment": nullable("string"), "reviewed_by": {"type": ["string", "null"], "format": "uuid"},
+            "opinion_number": {"type": "string", "description": "现场制作的卫生监督意见书文号（一经使用不能更改）"}})),
         "StoredInspection": obj(&["inspection", "seq"], json!({"inspection": schema_ref("Inspection"), "seq": i()})),
         "ReviewQueue": arr(obj(&["task", "inspection"], json!({"task": schema_ref("StoredTask"), "inspection": schema_ref("Inspection")}))),
         "ApproveRequest": obj(&["version"], json!({"version": {"type": "integer", "minimum": 0}})),
@@ -828,7 +829,7 @@ pub fn schemas() -> Value {
         "PushItem": obj(&["mutation_id", "device_seq", "entity", "entity_id", "inspection_id", "op", "payload"], json!({
             "mutation_id": u(), "device_seq": i(), "entity": {"enum": ["inspection", "finding", "photo", "signature"]},
             "entity_id": u(), "inspection_id": u(),
-            "op": {"enum": ["start", "set_outcome", "submit", "mark_unreachable", "upsert", "create", "void"]},
+            "op": {"enum": ["start", "set_outcome", "submit", "mark_unreachable", "set_opinion_number", "upsert", "create", "void"]},
             "base_version": {"type": ["integer", "null"]}, "payload": {"type": "object"}})),
         "PushRequest": obj(&["items"], json!({"items": arr(schema_ref("PushItem"))})),
         "PushResponse": obj(&["results"], json!({"results": arr(obj(&["mutation_id", "status"], json!({

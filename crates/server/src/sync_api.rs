@@ -278,6 +278,10 @@ fn decide(ctx: &PushContext, item: &PushItem, m: Mutation, st: &ItemState) -> It
                 .and_then(|_| check_outcome(&outcome, as_if))
                 .and_then(|_| insp.set_outcome(outcome))
         }
+        Mutation::SetOpinionNumber(h) => match h.opinion_number.as_deref() {
+            None => return reject(RejectReason::Invalid, "缺少意见书文号"),
+            Some(n) => insp.record_opinion_number(n),
+        },
         Mutation::Submit(h) => match checklist {
             None => return no_checklist(),
             Some(c) => insp.submit(actor, c, category, h.ended_at.unwrap_or_else(Utc::now)),

@@ -214,6 +214,27 @@ impl Store {
         })
     }
 
+    /// Records the 意见书's 文号 printed on site (once; the same number again
+    /// changes nothing and sends nothing), so the platform's archive copy carries it.
+    pub fn record_opinion_number(
+        &mut self,
+        inspection_id: Uuid,
+        number: &str,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Saved>> {
+        self.write(Some(actor), at, |c| {
+            let (_task, mut insp) = load_for_edit(c.tx, inspection_id, actor)?;
+            if insp.opinion_number.as_deref() == Some(number.trim()) {
+                return Ok(None);
+            }
+            let before = header_json(&insp)?;
+            let base = insp.version;
+            insp.record_opinion_number(number)?;
+            transition(c, &insp, "set_opinion_number", base, Some(before)).map(Some)
+        })
+    }
+
     /// Submits for review (提交审核): every applicable point answered, every 不符合
     /// with an observation, an outcome consistent with the findings.
     pub fn submit(
@@ -406,9 +427,10 @@ pub(crate) fn write_header(c: &mut Change<'_>, insp: &Inspection) -> Result<()> 
         "INSERT INTO inspections (id, task_id, status, version, started_at, ended_at, place,
             outcome_category, penalty_cases, penalty_fine_fen, penalty_revoked_licence,
             penalty_revoked_subjects, penalty_revoked_personnel, penalty_cancelled_filing,
-            opinion, unreachable_reason, review_comment, reviewed_by, created_at, updated_at)
+            opinion, unreachable_reason, review_comment, reviewed_by, created_at, updated_at,
+            opinion_number)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?19)
+                 ?18, ?19, ?19, ?20)
          ON CONFLICT (id) DO UPDATE SET
             status = excluded.status, version = excluded.version,
             started_at = excluded.started_at, ended_at = excluded.ended_at,
@@ -421,7 +443,7 @@ pub(crate) fn write_header(c: &mut Change<'_>, insp: &Inspection) -> Result<()> 
             penalty_cancelled_filing = excluded.penalty_cancelled_filing,
             opinion = excluded.opinion, unreachable_reason = excluded.unreachable_reason,
             review_comment = excluded.review_comment, reviewed_by = excluded.reviewed_by,
-            updated_at = excluded.updated_at",
+            updated_at = excluded.updated_at, opinion_number = excluded.opinion_number",
     )?
     .execute(params![
         insp.id.to_string(),
@@ -443,6 +465,7 @@ pub(crate) fn write_header(c: &mut Change<'_>, insp: &Inspection) -> Result<()> 
         insp.review_comment,
         insp.reviewed_by.map(|u| u.to_string()),
         at,
+        insp.opinion_number,
     ])?;
     Ok(())
 }
@@ -482,7 +505,7 @@ pub(crate) fn read_inspection(conn: &Connection, id: Uuid) -> Result<Option<Insp
         String,
         Option<String>,
         [Option<i64>; 6],
-        [Option<String>; 4],
+        [Option<String>; 5],
     );
     let row: Option<Header> = conn
         .prepare_cached(
@@ -490,7 +513,7 @@ pub(crate) fn read_inspection(conn: &Connection, id: Uuid) -> Result<Option<Insp
                     penalty_cases, penalty_fine_fen, penalty_revoked_licence,
                     penalty_revoked_subjects, penalty_revoked_personnel,
                     penalty_cancelled_filing, opinion, unreachable_reason, review_comment,
-                    reviewed_by
+                    reviewed_by, opinion_number
              FROM inspections WHERE id = ?1",
         )?
         .query_row([id.to_string()], |r| {
@@ -510,14 +533,20 @@ pub(crate) fn read_inspection(conn: &Connection, id: Uuid) -> Result<Option<Insp
                     r.get(11)?,
                     r.get(12)?,
                 ],
-                [r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?],
+                [r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?, r.get(17)?],
             ))
         })
         .optional()?;
     let Some((task_id, status, version, started, ended, place, category, pen, texts)) = row else {
         return Ok(None);
     };
-    let [opinion, unreachable_reason, review_comment, reviewed_by] = texts;
+    let [
+        opinion,
+        unreachable_reason,
+        review_comment,
+        reviewed_by,
+        opinion_number,
+    ] = texts;
     let outcome = match category {
         None => None,
         Some(c) => {
@@ -556,6 +585,7 @@ pub(crate) fn read_inspection(conn: &Connection, id: Uuid) -> Result<Option<Insp
         outcome,
         review_comment,
         reviewed_by: parse_opt_uuid(reviewed_by)?,
+        opinion_number,
     };
     let mut stmt = conn.prepare_cached(
         "SELECT id, point, verdict, observation, recorded_by, recorded_at
