@@ -3,8 +3,8 @@
 # shell and jiandu-server, starts the app under Xvfb through tauri-driver +
 # WebKitWebDriver, and walks three times, then runs the README's run command:
 #   demo:   首次设置 (演示模式) → 任务列表 → 任务详情 → 亮证 → 检查表 → tap 符合 → progress
-#           1/N → tap 不符合 → red marker → type the observation → marker gone → restart
-#           the app → the answers are still there → … → a demo team lead approves.
+#           1/N → tap 不符合 → red marker → type the observation → marker gone → the app
+#           killed (SIGKILL) and started again → the answers are still there → … → a demo team lead approves.
 #   server: against a REAL local jiandu-server (demo data, temp SQLite): a wrong
 #           password reads 用户名或密码错误 → sign in → the drawn tasks arrive → 亮证 →
 #           the server stopped: 立即同步 shows 离线 → offline: every point answered, one
@@ -206,6 +206,23 @@ class Session:
         self.js("const e = document.querySelector(arguments[0]); e.click(); e.click();", css)
         time.sleep(0.3)
 
+def kill_app():
+    """SIGKILL the app of this walk (the one running on this walk's data folder)."""
+    data = os.environ["JIANDU_DATA_DIR"].encode()
+    killed = 0
+    for pid in subprocess.run(["pgrep", "-x", os.path.basename(APP)[:15]],
+                              capture_output=True, text=True).stdout.split():
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if b"JIANDU_DATA_DIR=" + data + b"\0" not in f.read():
+                    continue
+            os.kill(int(pid), signal.SIGKILL)
+            killed += 1
+        except OSError:
+            pass
+    assert killed == 1, f"killed {killed} app processes"
+    time.sleep(0.5)
+
 class CheckFailed(Exception):
     pass
 
@@ -276,6 +293,9 @@ try:
         assert not s.find_all('.point.flagged'), "red marker still shown after typing"
         s.shot("07-observation-typed")
     check("不符合 shows the red marker until the observation is typed", non_compliant)
+    # The battery dies: the app is killed outright (SIGKILL: no shutdown, no flush),
+    # right after the last tap, then started again.
+    kill_app()
     s.close()
 
     def restart():
@@ -286,7 +306,7 @@ try:
             s2.shot("08-after-restart")
         finally:
             s2.close()
-    check("after a restart the app opens signed in with both answers kept", restart)
+    check("killed (SIGKILL) and started again: signed in, both answers kept", restart)
 
     s = Session()
     def finish_checklist():
