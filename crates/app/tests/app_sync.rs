@@ -102,6 +102,18 @@ fn start(app: &mut App, task_id: &str) {
 }
 
 /// 亮证, then [`finish_and_submit`].
+/// The codes of the task's checklist points that apply to its unit, in order.
+fn applicable_points(app: &App, task_id: &str) -> Vec<String> {
+    app.checklist(task_id)
+        .unwrap()
+        .items
+        .iter()
+        .flat_map(|i| i.points.iter())
+        .filter(|p| p.applicable)
+        .map(|p| p.code.clone())
+        .collect()
+}
+
 fn complete_and_submit(app: &mut App, task_id: &str) {
     start(app, task_id);
     finish_and_submit(app, task_id);
@@ -110,14 +122,7 @@ fn complete_and_submit(app: &mut App, task_id: &str) {
 /// Answers every applicable point 符合 except the first (不符合, with an
 /// observation), records 行政处罚 with a fine, and submits.
 fn finish_and_submit(app: &mut App, task_id: &str) {
-    let checklist = app.checklist(task_id).unwrap();
-    let points: Vec<String> = checklist
-        .items
-        .iter()
-        .flat_map(|i| i.points.iter())
-        .filter(|p| p.applicable)
-        .map(|p| p.code.clone())
-        .collect();
+    let points = applicable_points(app, task_id);
     for (n, point) in points.iter().enumerate() {
         let verdict = if n == 0 {
             VerdictCode::NonCompliant
@@ -428,16 +433,7 @@ fn a_rejected_edit_is_listed_and_can_be_marked_read() {
     //    and submits the inspection and the team lead approves it: the answer is
     //    refused and listed beside the platform's version (已通过, its number).
     two.set_online(false).unwrap();
-    let point = two
-        .checklist(&task)
-        .unwrap()
-        .items
-        .iter()
-        .flat_map(|i| i.points.iter())
-        .filter(|p| p.applicable)
-        .map(|p| p.code.clone())
-        .next_back()
-        .unwrap();
+    let point = applicable_points(&two, &task).pop().unwrap();
     two.answer(AnswerInput {
         task_id: task.clone(),
         point,
@@ -573,28 +569,9 @@ fn sign_in_failures_read_clearly() {
         .expect("the inspector has a task to work on");
     let task = open.task_id.clone();
     if open.status == StatusCode::Assigned {
-        let detail = app.task_detail(&task).unwrap();
-        app.show_credentials(ShowCredentialsInput {
-            task_id: task.clone(),
-            confirmed: detail
-                .inspectors
-                .iter()
-                .map(|i| i.user_id.clone())
-                .collect(),
-            place: "诊室".into(),
-        })
-        .unwrap();
+        start(&mut app, &task);
     }
-    let point = app
-        .checklist(&task)
-        .unwrap()
-        .items
-        .iter()
-        .flat_map(|i| i.points.iter())
-        .find(|p| p.applicable)
-        .unwrap()
-        .code
-        .clone();
+    let point = applicable_points(&app, &task).swap_remove(0);
     app.answer(AnswerInput {
         task_id: task.clone(),
         point: point.clone(),
