@@ -1,5 +1,5 @@
 -- 0003: a local inspection that lost to another device's; the 意见书 文号 printed
--- on site, kept with its inspection.
+-- on site, kept with its inspection; the 执法机关 the platform prints.
 --
 -- Applied like 0001: in one transaction with `PRAGMA user_version = 3`.
 --
@@ -29,3 +29,7 @@ CREATE INDEX superseded_by_task ON superseded_inspections (task_id);
 -- document was first made). It syncs with the inspection, so the platform's archive
 -- copy carries the same number. NULL until the 意见书 is made.
 ALTER TABLE inspections ADD COLUMN opinion_number TEXT;
+
+-- 执法机关 the platform prints on its documents (told at enrolment), printed on this
+-- device's documents too, so both copies agree. NULL: the built-in default.
+ALTER TABLE sync_state ADD COLUMN authority TEXT;

@@ -29,11 +29,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use ts_rs::TS;
 
-/// 执法机关 printed on the documents. The platform prints its `JIANDU_AUTHORITY`
-/// setting, whose default is this same text, so both copies agree. (The 意见书's
-/// 文号 travels with the inspection: `Inspection::opinion_number`.)
-/// TODO(sync): carry the authority to the device at enrolment, so a platform
-/// configured with another authority and the device agree too.
+/// 执法机关 printed on the documents when the platform told none (演示模式, or an
+/// older platform). A device enrolled with a platform prints the platform's
+/// `JIANDU_AUTHORITY`, told at enrolment, so the on-site and archive copies agree.
+/// (The 意见书's 文号 travels with the inspection: `Inspection::opinion_number`.)
 pub const DOCUMENT_AUTHORITY: &str = "卫生健康综合监督执法机构";
 
 /// Size of the local block of 文号 a demo device takes (演示模式 only).
@@ -361,8 +360,12 @@ impl App {
             DocKindCode::Opinion => self.opinion_number(&task, &insp, &dir)?,
             _ => Self::doc_state(&dir)?.opinion_number.unwrap_or_default(),
         };
-        let (photos, signatures, by_sha) = {
+        let (photos, signatures, by_sha, authority) = {
             let store = self.store()?;
+            let authority = store
+                .sync_state()?
+                .authority
+                .unwrap_or_else(|| DOCUMENT_AUTHORITY.to_owned());
             let photos = store.list_photos(insp.id)?;
             let signatures = store.list_signatures(insp.id)?;
             let mut by_sha = HashMap::new();
@@ -374,7 +377,7 @@ impl App {
                     by_sha.insert(h.clone(), store.signature_path(s.id));
                 }
             }
-            (photos, signatures, by_sha)
+            (photos, signatures, by_sha, authority)
         };
         // The store's photo rows have the protocol's exact JSON shape.
         let photos: Vec<jiandu_core::protocol::PhotoRecord> = photos
@@ -396,7 +399,7 @@ impl App {
             inspection: &insp,
             photos: &photos,
             signatures: &signatures,
-            authority: DOCUMENT_AUTHORITY,
+            authority: &authority,
             opinion_number: &number,
         };
         let pdf = match kind {

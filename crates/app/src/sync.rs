@@ -599,6 +599,7 @@ impl App {
                 resp.device_id,
                 resp.user.id,
                 resp.epoch,
+                resp.authority.as_deref(),
                 self.clock.now(),
             )?;
         }

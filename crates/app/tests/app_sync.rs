@@ -19,6 +19,10 @@ use std::time::Duration;
 
 mod common;
 
+/// The 执法机关 this test's platform prints (not the built-in default), told to each
+/// device at enrolment.
+const AUTHORITY: &str = "太原市小店区卫生健康综合行政执法大队";
+
 const PASSWORD: &str = "jiandu-demo-1";
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -48,7 +52,9 @@ impl Platform {
                 .unwrap();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let state = AppState::new(Arc::clone(&store), templates).with_blobs(blobs);
+            let state = AppState::new(Arc::clone(&store), templates)
+                .with_blobs(blobs)
+                .with_authority(AUTHORITY);
             tokio::spawn(http::serve(
                 listener,
                 state,
@@ -241,6 +247,17 @@ fn sign_in_brings_tasks_and_a_review_goes_round_trip() {
         1,
         "the 文号 goes to the platform with the inspection"
     );
+    let docs_dir = tempfile::tempdir().unwrap();
+    let on_site = docs_dir.path().join("意见书-现场.pdf");
+    std::fs::write(
+        &on_site,
+        tablet.document_pdf(&task_id, DocKindCode::Opinion).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        common::pdftotext(&on_site).contains(AUTHORITY),
+        "the tablet prints the 执法机关 the platform told it"
+    );
 
     // A restart opens signed in, syncing with the platform.
     drop(tablet);
@@ -281,6 +298,7 @@ fn sign_in_brings_tasks_and_a_review_goes_round_trip() {
         std::fs::write(&file, &pdf).unwrap();
         let text = common::pdftotext(&file);
         assert!(text.contains(&item.summary.unit_name), "{title}: {text}");
+        assert!(text.contains(AUTHORITY), "{title}: {text}");
         if kind == DocKindCode::Opinion {
             assert!(
                 text.contains(&number),

@@ -77,6 +77,10 @@ pub struct EnrollResponse {
     pub token: String,
     pub user: EnrolledUser,
     pub epoch: Uuid,
+    /// 执法机关 the platform prints on its archive copies: the device prints the same
+    /// on its documents. Absent from an older platform.
+    #[serde(default)]
+    pub authority: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------

@@ -36,6 +36,9 @@ pub struct AppState {
     pub limiter: Arc<LoginLimiter>,
     /// Sync: blob folder and upload locks ([`crate::sync_api`]).
     pub sync: Arc<crate::sync_api::SyncContext>,
+    /// 执法机关 printed on the documents (`JIANDU_AUTHORITY`); told to each device at
+    /// enrolment, so its on-site copies and the platform's archive copies agree.
+    pub authority: Arc<str>,
 }
 
 impl AppState {
@@ -47,7 +50,14 @@ impl AppState {
             sync: Arc::new(crate::sync_api::SyncContext::new(
                 std::path::Path::new(crate::settings::DEFAULT_DATA_DIR).join("blobs"),
             )),
+            authority: crate::documents::authority().into(),
         }
+    }
+
+    /// Prints `authority` as the 执法机关 (instead of `JIANDU_AUTHORITY`).
+    pub fn with_authority(mut self, authority: &str) -> Self {
+        self.authority = authority.trim().into();
+        self
     }
 
     /// Keeps photos and signature images in `dir` (settings `blobs`).
@@ -307,6 +317,8 @@ struct EnrollResponse {
     token: String,
     user: UserView,
     epoch: Uuid,
+    /// 执法机关 the device prints on its documents.
+    authority: String,
 }
 
 /// A user as the API shows them (no password hash, ever).
@@ -426,6 +438,7 @@ async fn enroll(
             token,
             user: UserView::from(&user),
             epoch,
+            authority: s.authority.to_string(),
         }),
     ))
 }
@@ -869,7 +882,7 @@ async fn inspection_document(
         &*s.store,
         &s.templates,
         &s.sync.blobs,
-        &crate::documents::authority(),
+        &s.authority,
         id,
         kind,
     )

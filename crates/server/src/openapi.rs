@@ -735,9 +735,10 @@ pub fn schemas() -> Value {
             "status": {"const": "ok"}, "backend": {"enum": ["sqlite", "postgres"]}, "epoch": u()})),
         "EnrollRequest": obj(&["username", "password", "device_name"], json!({
             "username": s(), "password": {"type": "string", "format": "password"}, "device_name": s()})),
-        "EnrollResponse": obj(&["device_id", "token", "user", "epoch"], json!({
+        "EnrollResponse": obj(&["device_id", "token", "user", "epoch", "authority"], json!({
             "device_id": u(), "token": {"type": "string", "description": "只显示这一次；服务器只保存其哈希"},
-            "user": schema_ref("UserView"), "epoch": u()})),
+            "user": schema_ref("UserView"), "epoch": u(),
+            "authority": {"type": "string", "description": "文书上的执法机关（设备现场制作的文书与平台存档一致）"}})),
         "UserView": obj(&["id", "username", "display_name", "role", "team", "district", "disabled"], json!({
             "id": u(), "username": s(), "display_name": s(), "role": role,
             "badge_no": nullable("string"), "team": s(), "district": s(), "disabled": {"type": "boolean"}})),

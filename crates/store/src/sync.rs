@@ -42,6 +42,9 @@ pub struct SyncState {
     pub last_sync_at: Option<DateTime<Utc>>,
     /// Set when the server revoked this device.
     pub revoked_message: Option<String>,
+    /// 执法机关 the platform prints on its documents, told at enrolment (None from an
+    /// older platform, or before enrolment).
+    pub authority: Option<String>,
 }
 
 /// A rejected local edit, as the conflicts list shows it.
@@ -123,7 +126,8 @@ impl Store {
     /// Enrolment and pull progress.
     pub fn sync_state(&self) -> Result<SyncState> {
         let row = self.conn.query_row(
-            "SELECT server_url, device_id, user_id, epoch, cursor, last_sync_at, revoked_message
+            "SELECT server_url, device_id, user_id, epoch, cursor, last_sync_at, revoked_message,
+                    authority
              FROM sync_state WHERE id = 1",
             [],
             |r| {
@@ -135,6 +139,7 @@ impl Store {
                     r.get::<_, i64>(4)?,
                     r.get::<_, Option<String>>(5)?,
                     r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
                 ))
             },
         )?;
@@ -146,17 +151,20 @@ impl Store {
             cursor: row.4,
             last_sync_at: parse_opt_ts(row.5)?,
             revoked_message: row.6,
+            authority: row.7,
         })
     }
 
     /// Records an enrolment. A new device id starts pulling from 0 (a re-enrolled
     /// device gets back everything the server has for it); unsent work stays.
+    /// `authority`: the 执法机关 the platform prints (the device prints it too).
     pub fn set_enrolment(
         &mut self,
         server_url: &str,
         device_id: Uuid,
         user_id: Uuid,
         epoch: Uuid,
+        authority: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<()> {
         self.write(None, at, |c| {
@@ -164,13 +172,14 @@ impl Store {
                 "UPDATE sync_state SET
                     cursor = CASE WHEN device_id IS ?2 THEN cursor ELSE 0 END,
                     server_url = ?1, device_id = ?2, user_id = ?3, epoch = ?4,
-                    revoked_at = NULL, revoked_message = NULL
+                    authority = ?5, revoked_at = NULL, revoked_message = NULL
                  WHERE id = 1",
                 params![
                     server_url,
                     device_id.to_string(),
                     user_id.to_string(),
-                    epoch.to_string()
+                    epoch.to_string(),
+                    authority.map(str::trim).filter(|a| !a.is_empty())
                 ],
             )?;
             c.audit(

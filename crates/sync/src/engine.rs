@@ -155,7 +155,14 @@ pub async fn enroll(
     let client = ApiClient::new(server_url, Duration::from_secs(30))?;
     let resp = client.enroll(req).await?;
     tokens.save(&resp.token)?;
-    lock(store).set_enrolment(server_url, resp.device_id, resp.user.id, resp.epoch, at)?;
+    lock(store).set_enrolment(
+        server_url,
+        resp.device_id,
+        resp.user.id,
+        resp.epoch,
+        resp.authority.as_deref(),
+        at,
+    )?;
     Ok(resp)
 }
 
