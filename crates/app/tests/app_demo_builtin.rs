@@ -7,6 +7,8 @@
 use jiandu_app::dto::*;
 use jiandu_app::{App, SystemClock, V7Ids};
 
+mod common;
+
 #[test]
 fn every_demo_task_walks_on_the_builtin_plans() {
     let dir = tempfile::tempdir().unwrap();
@@ -20,17 +22,7 @@ fn every_demo_task_walks_on_the_builtin_plans() {
     let list = app.task_list(TaskQuery::default()).unwrap();
     assert!(list.total >= 4, "the demo has tasks: {}", list.total);
     for t in &list.tasks {
-        let detail = app.task_detail(&t.task_id).unwrap();
-        app.show_credentials(ShowCredentialsInput {
-            task_id: t.task_id.clone(),
-            confirmed: detail
-                .inspectors
-                .iter()
-                .map(|i| i.user_id.clone())
-                .collect(),
-            place: detail.summary.address.clone(),
-        })
-        .unwrap();
+        common::start(&mut app, &t.task_id);
         let view = app.checklist(&t.task_id).unwrap();
         assert_eq!(view.progress.total, t.total, "{}", t.unit_name);
         let first = view

@@ -35,17 +35,7 @@ fn started(app: &mut App) -> String {
         .into_iter()
         .find(|t| t.unit_name == "仁和诊所")
         .unwrap();
-    let detail = app.task_detail(&task.task_id).unwrap();
-    app.show_credentials(ShowCredentialsInput {
-        task_id: task.task_id.clone(),
-        confirmed: detail
-            .inspectors
-            .iter()
-            .map(|i| i.user_id.clone())
-            .collect(),
-        place: detail.summary.address.clone(),
-    })
-    .unwrap();
+    start(app, &task.task_id);
     app.answer(AnswerInput {
         task_id: task.task_id.clone(),
         point: "med.3.1".into(),

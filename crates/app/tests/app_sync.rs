@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
+use common::start;
 
 /// The 执法机关 this test's platform prints (not the built-in default), told to each
 /// device at enrolment.
@@ -92,22 +93,6 @@ fn synced(app: &App) {
     app.sync_and_wait(WAIT).unwrap().expect("sync succeeds");
 }
 
-/// 亮证 with every assigned inspector's badge.
-fn start(app: &mut App, task_id: &str) {
-    let detail = app.task_detail(task_id).unwrap();
-    app.show_credentials(ShowCredentialsInput {
-        task_id: task_id.to_owned(),
-        confirmed: detail
-            .inspectors
-            .iter()
-            .map(|i| i.user_id.clone())
-            .collect(),
-        place: detail.summary.address.clone(),
-    })
-    .unwrap();
-}
-
-/// 亮证, then [`finish_and_submit`].
 /// The codes of the task's checklist points that apply to its unit, in order.
 fn applicable_points(app: &App, task_id: &str) -> Vec<String> {
     app.checklist(task_id)
@@ -120,6 +105,7 @@ fn applicable_points(app: &App, task_id: &str) -> Vec<String> {
         .collect()
 }
 
+/// 亮证, then [`finish_and_submit`].
 fn complete_and_submit(app: &mut App, task_id: &str) {
     start(app, task_id);
     finish_and_submit(app, task_id);

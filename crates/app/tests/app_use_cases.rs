@@ -28,20 +28,6 @@ fn task_named(app: &App, name: &str) -> TaskSummary {
         .unwrap_or_else(|| panic!("demo task {name}"))
 }
 
-fn start(app: &mut App, task_id: &str) -> TaskDetail {
-    let detail = app.task_detail(task_id).expect("detail");
-    app.show_credentials(ShowCredentialsInput {
-        task_id: task_id.into(),
-        confirmed: detail
-            .inspectors
-            .iter()
-            .map(|i| i.user_id.clone())
-            .collect(),
-        place: detail.summary.address.clone(),
-    })
-    .expect("亮证 starts the inspection")
-}
-
 fn answer(app: &mut App, task_id: &str, point: &str, verdict: VerdictCode) -> PointSaved {
     app.answer(AnswerInput {
         task_id: task_id.into(),

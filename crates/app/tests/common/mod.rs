@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 use chrono::{DateTime, TimeZone, Utc};
+use jiandu_app::dto::{ShowCredentialsInput, TaskDetail};
 use jiandu_app::{App, Clock, IdSource};
 use jiandu_core::templates::{BUILTIN_CATALOGUE, TemplateSet};
 use std::path::Path;
@@ -86,4 +87,20 @@ pub fn pdftotext(path: &Path) -> String {
         path.display()
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// 亮证 for a task: both inspectors' 执法证号 confirmed, at the unit's address; the
+/// inspection starts. Returns the task as it stands then.
+pub fn start(app: &mut App, task_id: &str) -> TaskDetail {
+    let detail = app.task_detail(task_id).expect("detail");
+    app.show_credentials(ShowCredentialsInput {
+        task_id: task_id.into(),
+        confirmed: detail
+            .inspectors
+            .iter()
+            .map(|i| i.user_id.clone())
+            .collect(),
+        place: detail.summary.address.clone(),
+    })
+    .expect("亮证 starts the inspection")
 }
