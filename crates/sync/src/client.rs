@@ -13,14 +13,103 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Why a sync step failed.
+/// Why a request got no answer from the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetKind {
+    /// Nothing listens at the address (service down, wrong port).
+    Refused,
+    /// The host name does not resolve (no network, or a mistyped address).
+    NameNotResolved,
+    /// No answer in time (weak signal, overloaded platform).
+    Timeout,
+    /// The server's TLS certificate is not trusted by this device.
+    UntrustedCertificate,
+    /// Any other TLS failure (e.g. https:// to a plain-HTTP server).
+    Tls,
+    /// The connection was cut mid-request or mid-answer.
+    Cut,
+    /// No route, no network, or anything else.
+    Unreachable,
+}
+
+impl NetKind {
+    /// What happened, as the inspector reads it.
+    pub fn reason(self) -> &'static str {
+        match self {
+            NetKind::Refused => "服务器拒绝连接：平台服务可能未启动，或服务器地址、端口有误",
+            NetKind::NameNotResolved => "找不到服务器：服务器地址中的域名无法解析",
+            NetKind::Timeout => "服务器长时间没有答复（超时）：网络信号弱或平台繁忙",
+            NetKind::UntrustedCertificate => {
+                "服务器证书不受信任：本机无法确认该服务器是本单位的平台"
+            }
+            NetKind::Tls => "无法与服务器建立加密连接（TLS）",
+            NetKind::Cut => "与服务器的连接中断：网络不稳定",
+            NetKind::Unreachable => "无法连接服务器：本机可能没有联网",
+        }
+    }
+
+    /// What the person can do about it, where waiting is not the answer.
+    pub fn advice(self) -> Option<&'static str> {
+        match self {
+            NetKind::Refused => Some("请核对服务器地址，或联系本单位信息化人员"),
+            NetKind::NameNotResolved => Some("请确认本机已连接网络，并核对服务器地址"),
+            NetKind::UntrustedCertificate => Some(
+                "请核对服务器地址，或请本单位信息化人员为平台配置受信任机构签发的证书",
+            ),
+            NetKind::Tls => Some("请核对服务器地址开头应为 http:// 还是 https://"),
+            NetKind::Timeout | NetKind::Cut | NetKind::Unreachable => None,
+        }
+    }
+}
+
+/// A request that got no answer: the kind (what the person reads) and the
+/// technical detail (for the log and the diagnostics file only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetError {
+    pub kind: NetKind,
+    pub detail: String,
+}
+
+/// The sentence of a failed sync: what happened, and what to do (or that the
+/// changes wait on the device and go up by themselves).
+impl std::fmt::Display for NetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let then = match (self.kind.advice(), self.kind) {
+            (Some(advice), _) => advice,
+            (None, NetKind::Unreachable) => {
+                "请检查网络连接（Wi-Fi 或移动数据）；修改已保存在本机，联网后自动上传"
+            }
+            (None, _) => "修改已保存在本机，稍后会自动重试",
+        };
+        write!(f, "{}。{then}", self.kind.reason())
+    }
+}
+
+impl NetError {
+    pub fn new(kind: NetKind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// The sentence when a person asked and is waiting (sign-in, a decision, an
+    /// archive copy): what happened and what to do, without the sync's promise.
+    pub fn request_message(&self) -> String {
+        let then = self.kind.advice().unwrap_or("请联网后重试");
+        format!("{}。{then}", self.kind.reason())
+    }
+}
+
+/// Why a sync step failed. `Display` is the Chinese sentence the person reads:
+/// what happened and what to do; [`SyncError::detail`] adds the technical cause.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    /// No connection, a cut connection, a timeout.
-    #[error("网络不可用或连接中断：{0}")]
-    Network(String),
+    /// No connection, a cut connection, a timeout, an untrusted certificate.
+    #[error("{0}")]
+    Network(NetError),
     /// The server answered with an error.
-    #[error("服务器返回错误（{status}，{code}）：{message}")]
+    #[error("{}", server_message(*.status, .code, .message))]
     Server {
         status: u16,
         code: String,
@@ -30,21 +119,49 @@ pub enum SyncError {
     #[error("{0}")]
     Revoked(String),
     /// Not enrolled, or the token is no longer valid: enrol again.
-    #[error("本设备尚未登记或访问令牌无效，请重新登记")]
+    #[error("平台不再认可本机的登记（登录已失效）：请退出登录后重新登录")]
     NotEnrolled,
     /// The local store failed.
     #[error(transparent)]
     Store(#[from] jiandu_store::StoreError),
     /// Reading a local file or the token failed.
-    #[error("读写本机文件出错：{0}")]
+    #[error("读写本机文件出错：{0}。请确认存储空间充足，必要时重启应用")]
     Io(#[from] std::io::Error),
     /// The server answered something this version does not understand.
-    #[error("服务器的应答无法识别：{0}")]
+    #[error(
+        "平台的答复无法识别：应用与平台的版本可能不一致，请更新应用；如仍出现，请在同步页导出诊断信息交给本单位信息化人员"
+    )]
     Protocol(String),
     /// Stopped on request; everything done so far is kept.
     #[error("同步已中断")]
     Cancelled,
 }
+
+/// The sentence for a non-2xx answer. Our platform's own errors carry a Chinese
+/// message written for the person (kept as it is); anything else (a gateway, a
+/// proxy, a server that is not ours) gets one by its status.
+fn server_message(status: u16, code: &str, message: &str) -> String {
+    let ours = code != HTTP_ERROR && !message.is_empty();
+    match status {
+        503 => "平台暂时不可用（HTTP 503）：平台正在维护或繁忙，稍后会自动重试".to_owned(),
+        502 | 504 => format!(
+            "平台暂时无法访问（HTTP {status}）：平台或其前置网关可能正在重启，稍后会自动重试"
+        ),
+        500..=599 => format!(
+            "平台内部出错（HTTP {status}）：稍后会自动重试；如持续出现，请在同步页导出诊断信息交给本单位信息化人员"
+        ),
+        429 => "平台繁忙（请求过多）：稍后会自动重试".to_owned(),
+        413 => "发送的内容超过平台允许的大小（HTTP 413）：请联系本单位信息化人员调整平台设置"
+            .to_owned(),
+        _ if ours => message.to_owned(),
+        _ => format!(
+            "服务器返回了无法识别的错误（HTTP {status}）：请核对服务器地址是否为监督平台"
+        ),
+    }
+}
+
+/// The code of an answer whose body is not our platform's error JSON.
+const HTTP_ERROR: &str = "http_error";
 
 impl SyncError {
     /// Worth retrying later by itself.
@@ -70,10 +187,105 @@ impl SyncError {
             SyncError::Cancelled => "cancelled",
         }
     }
+
+    /// The technical cause (for the log and the diagnostics file): the network
+    /// library's error chain, the HTTP status and the platform's code, the
+    /// unrecognised answer. Never a token or a request body.
+    pub fn detail(&self) -> String {
+        match self {
+            SyncError::Network(n) => format!("{:?}: {}", n.kind, n.detail),
+            SyncError::Server {
+                status,
+                code,
+                message,
+            } => format!("HTTP {status} {code}: {message}"),
+            SyncError::Protocol(d) => format!("protocol: {d}"),
+            other => other.to_string(),
+        }
+    }
 }
 
+/// Classifies a reqwest error by what the person can do about it: the io error
+/// kinds and the TLS errors in its source chain, then the words hyper uses for a
+/// failed name lookup.
 fn network(e: reqwest::Error) -> SyncError {
-    SyncError::Network(e.to_string())
+    let detail = error_chain(&e);
+    SyncError::Network(NetError::new(net_kind(&e, &detail), detail))
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        src = s.source();
+    }
+    out
+}
+
+fn net_kind(e: &reqwest::Error, chain: &str) -> NetKind {
+    if e.is_timeout() {
+        return NetKind::Timeout;
+    }
+    if let Some(kind) = cause_kind(e) {
+        return kind;
+    }
+    let lower = chain.to_lowercase();
+    if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        NetKind::NameNotResolved
+    } else if lower.contains("certificate") {
+        NetKind::UntrustedCertificate
+    } else if lower.contains("tls") || lower.contains("handshake") {
+        NetKind::Tls
+    } else if e.is_body() || e.is_decode() || lower.contains("connection closed") {
+        NetKind::Cut
+    } else {
+        NetKind::Unreachable
+    }
+}
+
+/// The kind told by a typed cause in `e`'s chain: a TLS error, or an io error's
+/// kind. Looks inside io errors and boxed errors too (rustls errors travel as the
+/// payload of an io::Error, which `source()` skips).
+fn cause_kind(e: &(dyn std::error::Error + 'static)) -> Option<NetKind> {
+    use std::io::ErrorKind;
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if let Some(tls) = s.downcast_ref::<rustls::Error>() {
+            return Some(tls_kind(tls));
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if let Some(inner) = io.get_ref()
+                && let Some(kind) = cause_kind(inner)
+            {
+                return Some(kind);
+            }
+            match io.kind() {
+                ErrorKind::ConnectionRefused => return Some(NetKind::Refused),
+                ErrorKind::TimedOut => return Some(NetKind::Timeout),
+                ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::BrokenPipe
+                | ErrorKind::UnexpectedEof => return Some(NetKind::Cut),
+                _ => {}
+            }
+        }
+        src = s.source();
+    }
+    None
+}
+
+fn tls_kind(e: &rustls::Error) -> NetKind {
+    match e {
+        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
+            NetKind::UntrustedCertificate
+        }
+        _ => NetKind::Tls,
+    }
 }
 
 /// Turns a non-2xx answer into an error (401 device_revoked: [`SyncError::Revoked`]).
@@ -81,7 +293,7 @@ async fn error_of(resp: Response) -> SyncError {
     let status = resp.status();
     let text = resp.text().await.unwrap_or_default();
     let body: ErrorBody = serde_json::from_str(&text).unwrap_or(ErrorBody {
-        code: "http_error".into(),
+        code: HTTP_ERROR.into(),
         message: format!("HTTP {status}"),
     });
     match (status, body.code.as_str()) {
@@ -153,12 +365,30 @@ impl ApiClient {
         }
     }
 
+    /// Sends a request; logs its method, path, status and time (never headers or
+    /// bodies: the token and the enrolment password travel there).
     async fn send(b: RequestBuilder) -> Result<Response, SyncError> {
-        let resp = b.send().await.map_err(network)?;
+        let started = std::time::Instant::now();
+        let (client, req) = b.build_split();
+        let req = req.map_err(network)?;
+        let (method, path) = (req.method().clone(), req.url().path().to_owned());
+        let ms = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let resp = match client.execute(req).await {
+            Ok(r) => r,
+            Err(e) => {
+                let e = network(e);
+                tracing::info!(%method, %path, ms = ms(), error = %e.detail(), "request got no answer");
+                return Err(e);
+            }
+        };
+        let status = resp.status().as_u16();
         if resp.status().is_success() {
+            tracing::debug!(%method, %path, status, ms = ms(), "request answered");
             Ok(resp)
         } else {
-            Err(error_of(resp).await)
+            let e = error_of(resp).await;
+            tracing::info!(%method, %path, status, ms = ms(), error = %e.detail(), "request refused");
+            Err(e)
         }
     }
 

@@ -7,7 +7,7 @@
 //! The store is shared with the UI ([`SharedStore`]): it is locked only for the
 //! local step itself, never across a network wait.
 
-use crate::client::{ApiClient, ChunkAnswer, SyncError};
+use crate::client::{ApiClient, ChunkAnswer, NetError, NetKind, SyncError};
 use crate::token::TokenStore;
 use chrono::{DateTime, Utc};
 use jiandu_core::protocol::{
@@ -225,7 +225,34 @@ impl SyncEngine {
         events: &(dyn Fn(SyncEvent) + Send + Sync),
     ) -> Result<SyncReport, SyncError> {
         events(SyncEvent::Started);
+        let started = std::time::Instant::now();
+        tracing::info!(server = self.client.base_url(), "sync started");
         let result = self.run(cancel, events).await;
+        let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match &result {
+            Ok(r) => tracing::info!(
+                ms,
+                pushed = r.pushed,
+                rejected = r.rejected,
+                files_uploaded = r.files_uploaded,
+                bytes_uploaded = r.bytes_uploaded,
+                leases = r.leases,
+                changes_pulled = r.changes_pulled,
+                resynced = r.resynced,
+                "sync finished"
+            ),
+            Err(SyncError::Revoked(msg)) => {
+                tracing::error!(ms, message = %msg, "sync refused: this device was revoked")
+            }
+            Err(SyncError::Cancelled) => tracing::info!(ms, "sync interrupted"),
+            Err(e) => tracing::warn!(
+                ms,
+                code = e.code(),
+                error = %e,
+                detail = %e.detail(),
+                "sync failed"
+            ),
+        }
         match &result {
             Ok(_) => {
                 let conflicts = lock(&self.store).conflicts(false)?.len() as u64;
@@ -288,7 +315,10 @@ impl SyncEngine {
         self.leases(&token, cancel, &mut report).await?;
         self.pull(&token, cancel, events, &mut report).await?;
         let mut store = lock(&self.store);
-        store.apply_deferred(self.now())?;
+        let waited = store.apply_deferred(self.now())?;
+        if waited > 0 {
+            tracing::info!(inspections = waited, "platform versions that waited for unsent edits applied");
+        }
         store.record_sync_success(self.now())?;
         Ok(report)
     }
@@ -346,9 +376,30 @@ impl SyncEngine {
                 let seq = seq_of.get(&r.mutation_id).ok_or_else(|| {
                     SyncError::Protocol(format!("应答中有未发送的修改 {}", r.mutation_id))
                 })?;
+                if let jiandu_core::protocol::ItemOutcome::Rejected {
+                    reason, message, ..
+                } = &r.outcome
+                    && let Some(item) = req.items.iter().find(|i| i.mutation_id == r.mutation_id)
+                {
+                    tracing::warn!(
+                        device_seq = item.device_seq,
+                        entity = %item.entity,
+                        op = %item.op,
+                        entity_id = %item.entity_id,
+                        reason = reason.as_str(),
+                        message = %message,
+                        "edit rejected by the platform"
+                    );
+                }
                 answers.push((*seq, r.outcome));
             }
             let tally = lock(&self.store).record_push_results(&answers, self.now())?;
+            tracing::debug!(
+                sent = answers.len(),
+                applied = tally.applied,
+                rejected = tally.rejected,
+                "push batch answered"
+            );
             report.pushed += tally.applied;
             report.rejected += tally.rejected;
             self.emit(events, SyncPhase::Push, report)?;
@@ -405,7 +456,11 @@ impl SyncEngine {
         if status.complete {
             lock(&self.store).set_upload_progress(job.blob_id, job.size, true, self.now())?;
             lock(report).files_uploaded += 1;
+            tracing::info!(blob = %job.blob_id, kind = ?job.kind, size = job.size, "file already on the platform");
             return Ok(());
+        }
+        if status.offset > 0 {
+            tracing::info!(blob = %job.blob_id, offset = status.offset, size = job.size, "upload resumed");
         }
         let chunk = self.config.chunk_bytes.clamp(1, MAX_CHUNK_BYTES);
         let mut offset = status.offset;
@@ -436,6 +491,7 @@ impl SyncEngine {
                     )?;
                     if complete {
                         lock(report).files_uploaded += 1;
+                        tracing::info!(blob = %job.blob_id, kind = ?job.kind, size = job.size, "file uploaded and verified");
                         return Ok(());
                     }
                 }
@@ -444,6 +500,7 @@ impl SyncEngine {
                     // Either the bytes changed in flight (send again from 0) or the
                     // local file is damaged (stop: show it, never loop).
                     hash_failures += 1;
+                    tracing::warn!(blob = %job.blob_id, hash_failures, "the platform's hash of an upload differs");
                     let intact = match job.kind {
                         jiandu_core::protocol::BlobKind::Photo => {
                             lock(&self.store).verify_photo(job.blob_id)?.is_intact()
@@ -453,6 +510,7 @@ impl SyncEngine {
                         }
                     };
                     if !intact {
+                        tracing::error!(blob = %job.blob_id, "local file damaged: upload blocked");
                         lock(&self.store).block_upload(
                             job.blob_id,
                             "本机照片文件与拍摄时记录的校验值不一致，无法上传，请联系管理员",
@@ -462,9 +520,10 @@ impl SyncEngine {
                     if hash_failures > 3 {
                         // The file is intact: the network keeps changing bytes. Stop
                         // this sync (retried later with backoff), never block the photo.
-                        return Err(SyncError::Network(
-                            "照片多次在传输中被改变，稍后将自动重试".into(),
-                        ));
+                        return Err(SyncError::Network(NetError::new(
+                            NetKind::Cut,
+                            "照片多次在传输中被改变（服务器校验不符），稍后将自动重试",
+                        )));
                     }
                     offset = 0;
                     lock(&self.store).set_upload_progress(job.blob_id, 0, false, self.now())?;
@@ -472,6 +531,7 @@ impl SyncEngine {
                 Err(e) if e.is_transient() && failures < self.config.upload_retries => {
                     // Cut mid-chunk: ask the server how much it kept, go on from there.
                     failures += 1;
+                    tracing::info!(blob = %job.blob_id, offset, failures, error = %e.detail(), "chunk failed, resuming");
                     tokio::time::sleep(Duration::from_millis(50 * u64::from(failures))).await;
                     match cancel
                         .run(self.client.blob_offset(token, job.blob_id))
@@ -513,6 +573,13 @@ impl SyncEngine {
                 floor: stock.highest,
             };
             let lease = cancel.run(self.client.lease(token, &req)).await?;
+            tracing::info!(
+                authority = %lease.authority,
+                year = lease.year,
+                first = lease.first,
+                last = lease.last,
+                "文号 block leased"
+            );
             lock(&self.store).add_doc_number_lease(&lease, self.now())?;
             report.leases += 1;
         }
@@ -542,6 +609,7 @@ impl SyncEngine {
                 if report.resynced {
                     return Err(SyncError::Protocol("服务器纪元在同步中再次变化".into()));
                 }
+                tracing::warn!(old = %epoch, new = %page.epoch, "the platform's epoch changed (restored): pulling everything again");
                 lock(&self.store).reset_for_resync(page.epoch, self.now())?;
                 report.resynced = true;
                 continue;
@@ -557,7 +625,7 @@ impl SyncEngine {
             }
             let tally = lock(&self.store).apply_pull_page(&page, self.now())?;
             report.changes_pulled += page.changes.len() as u64;
-            let _ = tally;
+            tracing::debug!(since = state.cursor, changes = page.changes.len(), tally = ?tally, "pull page applied");
             self.emit(events, SyncPhase::Pull, report)?;
             if !page.has_more {
                 self.emit(events, SyncPhase::Done, report)?;

@@ -18,7 +18,7 @@ pub mod engine;
 pub mod scheduler;
 pub mod token;
 
-pub use client::{ApiClient, SyncError};
+pub use client::{ApiClient, NetError, NetKind, SyncError};
 pub use engine::{CancelToken, Clock, SharedStore, SyncConfig, SyncEngine, SyncReport, enroll};
 pub use scheduler::{SchedulePolicy, Scheduler, backoff};
 pub use token::{FileTokenStore, MemoryTokenStore, TokenStore};
