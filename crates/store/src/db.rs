@@ -145,6 +145,7 @@ fn migrate(conn: &mut Connection, from: i64, migrations: &[(&str, &str)]) -> Res
         });
     }
     for (name, sql) in migrations.iter().skip(current.max(0) as usize) {
+        tracing::info!(migration = name, "applying database migration");
         tx.execute_batch(sql)
             .map_err(|e| match e.sqlite_error_code() {
                 Some(_) => StoreError::Sqlite(e),
@@ -156,6 +157,22 @@ fn migrate(conn: &mut Connection, from: i64, migrations: &[(&str, &str)]) -> Res
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
     tx.pragma_update(None, "user_version", target)?;
     tx.commit()?;
+    Ok(())
+}
+
+/// Writes a consistent copy of the database at `path` to `dest` (which must not
+/// exist) through a read-only connection of its own: `VACUUM INTO` reads a snapshot
+/// (WAL: it never blocks the app's writer, nor waits for it), so a copy of a large
+/// database never holds up the store the app and sync are using.
+pub(crate) fn snapshot(path: &Path, dest: &Path) -> Result<()> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])?;
     Ok(())
 }
 

@@ -113,7 +113,8 @@ impl Store {
         for dir in [data.photos(), data.signatures()] {
             std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
         }
-        let (lock, _removed) = files::lock_and_clean(&data)?;
+        let (lock, removed) = files::lock_and_clean(&data)?;
+        tracing::info!(path = %path.display(), temp_files_removed = removed, "device store opened");
         Ok(Store {
             conn,
             path,
@@ -139,6 +140,13 @@ impl Store {
         self.conn
             .execute("VACUUM INTO ?1", [dest.to_string_lossy()])?;
         Ok(())
+    }
+
+    /// [`Store::export_copy`] of the database at `db` without this store: a
+    /// read-only connection of its own copies a snapshot, so a large copy holds no
+    /// lock the app or sync wait for (导出本机数据 while a sync runs).
+    pub fn export_snapshot(db: &Path, dest: &Path) -> Result<()> {
+        db::snapshot(db, dest)
     }
 
     /// The data folder (holds the database, `photos/` and `signatures/`).

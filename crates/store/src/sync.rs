@@ -194,6 +194,7 @@ impl Store {
 
     /// The server revoked this device: sync stops; nothing local is removed.
     pub fn mark_revoked(&mut self, message: &str, at: DateTime<Utc>) -> Result<()> {
+        tracing::warn!(message, "device marked revoked: sync stops for good");
         self.write(None, at, |c| {
             c.tx.execute(
                 "UPDATE sync_state SET revoked_at = ?1, revoked_message = ?2 WHERE id = 1",
@@ -215,6 +216,7 @@ impl Store {
     /// The server database has a new epoch (restored): pull everything again from
     /// 0. Unsent outbox entries are kept and pushed as usual.
     pub fn reset_for_resync(&mut self, epoch: Uuid, at: DateTime<Utc>) -> Result<()> {
+        tracing::warn!(%epoch, "pull cursor reset for a full resync");
         self.write(None, at, |c| {
             c.tx.execute(
                 "UPDATE sync_state SET cursor = 0, epoch = ?1 WHERE id = 1",
@@ -585,6 +587,7 @@ impl Store {
     /// The server refuses a file for good (e.g. the local file is damaged): it is
     /// not retried; the reason is shown.
     pub fn block_upload(&mut self, blob_id: Uuid, reason: &str) -> Result<()> {
+        tracing::error!(blob = %blob_id, reason, "upload blocked");
         self.conn.execute(
             "UPDATE upload_queue SET blocked = ?2 WHERE blob_id = ?1",
             params![blob_id.to_string(), reason],
