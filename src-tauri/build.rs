@@ -25,7 +25,7 @@ fn main() {
 }
 
 /// Every command of src/lib.rs; the capability grants each by `allow-<name>`.
-const COMMANDS: [&str; 34] = [
+const COMMANDS: [&str; 36] = [
     "startup",
     "sign_in",
     "sign_out",
@@ -60,4 +60,6 @@ const COMMANDS: [&str; 34] = [
     "export_document",
     "export_data",
     "archive_document",
+    "export_diagnostics",
+    "cancel_job",
 ];

@@ -7,6 +7,12 @@
 //! counted per direction (`bytes_up`, `bytes_down`: bytes on the wire above TCP),
 //! and [`FaultProxy::set_rate`] turns it into one link of a given bandwidth shared
 //! by all connections.
+//!
+//! And for a slow platform: the server's answers can be held back, each for a
+//! fixed time ([`FaultProxy::set_answer_delay`]: "answers 30 s late") or until
+//! released ([`FaultProxy::hold_answers`]), while the requests reach the server at
+//! once. [`FaultProxy::answers_waiting`] tells how many answers are held now, so a
+//! test knows its slow call is really pending.
 
 use rand::Rng;
 use std::net::SocketAddr;
@@ -101,6 +107,35 @@ pub struct FaultProxy {
     /// Cut the device→server connection that carries this byte of `bytes_up`
     /// (u64::MAX: none pending).
     cut_at: Arc<AtomicU64>,
+    answers: Arc<Answers>,
+    /// Bumped to close every open connection (a new plan then applies to all).
+    generation: tokio::sync::watch::Sender<u64>,
+}
+
+/// When the server's answers reach the device.
+#[derive(Debug)]
+struct Answers {
+    /// Each answer waits this long before its first byte is forwarded.
+    delay_ms: AtomicU64,
+    /// While true, answers wait until it turns false.
+    held: tokio::sync::watch::Sender<bool>,
+    /// Answers waiting now.
+    waiting: AtomicU64,
+}
+
+impl Answers {
+    /// Waits as the plan says before an answer's first byte goes to the device.
+    async fn wait(&self) {
+        let delay = self.delay_ms.load(Ordering::Relaxed);
+        let mut held = self.held.subscribe();
+        if delay == 0 && !*held.borrow() {
+            return;
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        let _ = held.wait_for(|h| !*h).await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// One direction of a link of limited bandwidth: bytes of every connection pass
@@ -151,6 +186,12 @@ impl FaultProxy {
             enabled: Arc::new(AtomicBool::new(true)),
             links: [Arc::new(Link::new()), Arc::new(Link::new())],
             cut_at: Arc::new(AtomicU64::new(u64::MAX)),
+            answers: Arc::new(Answers {
+                delay_ms: AtomicU64::new(0),
+                held: tokio::sync::watch::Sender::new(false),
+                waiting: AtomicU64::new(0),
+            }),
+            generation: tokio::sync::watch::Sender::new(0),
         };
         let p = proxy.clone();
         tokio::spawn(async move {
@@ -194,6 +235,37 @@ impl FaultProxy {
         self.bytes_up.load(Ordering::Relaxed) + self.bytes_down.load(Ordering::Relaxed)
     }
 
+    /// Every answer of the server reaches the device `delay` late (zero: at once);
+    /// the request reaches the server at once. Answers already waiting keep their
+    /// delay.
+    pub fn set_answer_delay(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.answers.delay_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Holds every answer of the server (requests still reach it) until
+    /// [`FaultProxy::release_answers`].
+    pub fn hold_answers(&self) {
+        self.answers.held.send_replace(true);
+    }
+
+    /// Lets held answers go, and later ones pass.
+    pub fn release_answers(&self) {
+        self.answers.held.send_replace(false);
+    }
+
+    /// Answers being held back (or delayed) now: each is a request of the device
+    /// still waiting for the platform.
+    pub fn answers_waiting(&self) -> u64 {
+        self.answers.waiting.load(Ordering::SeqCst)
+    }
+
+    /// Closes every open connection (kept-alive ones included), so the next
+    /// requests open new ones and meet the current plan and upstream.
+    pub fn reset_connections(&self) {
+        self.generation.send_modify(|g| *g += 1);
+    }
+
     /// Faults on or off (off: a clean pass-through).
     pub fn set_faults(&self, on: bool) {
         self.enabled.store(on, Ordering::Relaxed);
@@ -201,6 +273,7 @@ impl FaultProxy {
 
     async fn handle(&self, mut client: TcpStream) {
         self.counts.connections.fetch_add(1, Ordering::Relaxed);
+        let mut generation = self.generation.subscribe();
         let plan = if self.enabled.load(Ordering::Relaxed) {
             *self.plan.lock().unwrap_or_else(|e| e.into_inner())
         } else {
@@ -264,6 +337,8 @@ impl FaultProxy {
             Mode::Corrupt(n) => (None, None, Some(n)),
             _ => (None, None, None),
         };
+        // Set by each request's bytes, taken by the first byte of its answer.
+        let asked = Arc::new(AtomicBool::new(false));
         let up = pump(
             cr,
             sw,
@@ -274,6 +349,8 @@ impl FaultProxy {
                 counter: self.bytes_up.clone(),
                 counts: self.counts.clone(),
                 cut_at: Some(self.cut_at.clone()),
+                asked: asked.clone(),
+                answers: None,
             },
             Dir::Up,
         );
@@ -287,6 +364,8 @@ impl FaultProxy {
                 counter: self.bytes_down.clone(),
                 counts: self.counts.clone(),
                 cut_at: None,
+                asked,
+                answers: Some(self.answers.clone()),
             },
             Dir::Down,
         );
@@ -294,6 +373,7 @@ impl FaultProxy {
         tokio::select! {
             _ = up => {},
             _ = down => {},
+            _ = generation.changed() => {},
         }
     }
 }
@@ -321,6 +401,10 @@ struct Shared {
     counts: Arc<FaultCounts>,
     /// The one-shot cut of [`FaultProxy::cut_up_after`] (device→server only).
     cut_at: Option<Arc<AtomicU64>>,
+    /// A request went up since the last answer began.
+    asked: Arc<AtomicBool>,
+    /// Server→device only: how answers are timed.
+    answers: Option<Arc<Answers>>,
 }
 
 async fn pump(
@@ -336,6 +420,8 @@ async fn pump(
         counter,
         counts,
         cut_at,
+        asked,
+        answers,
     } = shared;
     let mut buf = vec![0u8; 64 * 1024];
     let mut sent = 0usize;
@@ -349,6 +435,14 @@ async fn pump(
             Ok(n) => n,
         };
         let chunk = &mut buf[..n];
+        match &answers {
+            None => asked.store(true, Ordering::SeqCst),
+            Some(a) => {
+                if asked.swap(false, Ordering::SeqCst) {
+                    a.wait().await;
+                }
+            }
+        }
         if let Some(limit) = cut_after
             && sent + chunk.len() >= limit
         {

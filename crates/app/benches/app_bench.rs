@@ -33,7 +33,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let open = || App::open(dir.path(), Box::new(SystemClock), Box::new(V7Ids)).unwrap();
-    let mut app = open();
+    let app = open();
     app.sign_in(SignInInput {
         server_url: "demo".into(),
         username: "zhangwei".into(),
@@ -71,7 +71,7 @@ fn main() {
         cold[cold.len() - 1].as_secs_f64() * 1e3
     );
 
-    let mut app = open();
+    let app = open();
     let id = first[0].task_id.clone();
     let detail = app.task_detail(&id).unwrap();
     app.show_credentials(ShowCredentialsInput {

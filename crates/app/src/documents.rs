@@ -14,10 +14,15 @@
 //! - PDFs are kept in the user's folder (`documents/<inspection id>/`); a copy can be
 //!   saved elsewhere ([`App::export_document`]) for the system viewer, sharing and
 //!   printing.
+//! - Making a document locks nothing while it renders: the store only for reading
+//!   what goes in, the session's documents lock only for the 文号 and the
+//!   documents folder's state. A document of many photos reports its progress
+//!   and can be cancelled ([`Job`]): nothing is written then.
 
 use crate::error::{AppError, AppResult};
 use crate::evidence::write_atomic;
-use crate::{App, rfc3339};
+use crate::jobs::Job;
+use crate::{App, Session, lock, rfc3339};
 use chrono::{DateTime, Datelike, Duration, Utc};
 use jiandu_core::inspection::{Inspection, Task};
 use jiandu_core::protocol::DocNumberLease;
@@ -174,18 +179,30 @@ fn count_pages(pdf: &[u8]) -> u32 {
 }
 
 /// The device's files by SHA-256: originals from the store, print copies from the
-/// derived folder (made at capture).
-struct DeviceFiles {
+/// derived folder (made at capture). Counts the photos read for the job's
+/// progress; once the job is cancelled it reads no more (the document is dropped).
+struct DeviceFiles<'j> {
     by_sha: HashMap<String, PathBuf>,
     derived: PathBuf,
+    job: &'j Job,
+    photos: u32,
+    read: std::sync::atomic::AtomicU32,
 }
 
-impl Files for DeviceFiles {
+impl Files for DeviceFiles<'_> {
     fn get(&self, sha256: &str) -> Option<Vec<u8>> {
         fs::read(self.by_sha.get(sha256)?).ok()
     }
 
     fn print_photo(&self, sha256: &str) -> Option<Vec<u8>> {
+        let n = self.read.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if self
+            .job
+            .step("正在读取照片", n.min(self.photos), self.photos)
+            .is_err()
+        {
+            return None;
+        }
         if let Ok(copy) = fs::read(self.derived.join(format!("{sha256}.print.jpg"))) {
             return Some(copy);
         }
@@ -203,12 +220,8 @@ impl App {
         Ok((plan.authority.clone(), year))
     }
 
-    fn docs_dir(&self, insp: &Inspection) -> AppResult<PathBuf> {
-        let p = &self.session()?.profile;
-        Ok(self
-            .user_dir(&p.user_id)
-            .join("documents")
-            .join(insp.id.to_string()))
+    fn docs_dir(s: &Session, insp: &Inspection) -> PathBuf {
+        s.dir.join("documents").join(insp.id.to_string())
     }
 
     fn doc_state(dir: &Path) -> AppResult<DocState> {
@@ -224,8 +237,8 @@ impl App {
         write_atomic(&dir.join("documents.json"), &bytes)
     }
 
-    fn started(&self, task_id: &str) -> AppResult<(Task, Inspection)> {
-        let (task, insp) = self.load(task_id)?;
+    fn started(s: &Session, task_id: &str) -> AppResult<(Task, Inspection)> {
+        let (task, insp) = s.load(task_id)?;
         let insp = insp
             .filter(|i| i.started_at.is_some())
             .ok_or_else(|| AppError::new("not_started", "请先完成亮证，开始检查后再生成文书"))?;
@@ -234,14 +247,18 @@ impl App {
 
     /// 文书 screen: which documents exist, with their 文号.
     pub fn documents(&self, task_id: &str) -> AppResult<DocumentsView> {
-        let (task, insp) = self.load(task_id)?;
-        let demo = self.session()?.profile.demo;
+        self.documents_in(&*self.session()?, task_id)
+    }
+
+    fn documents_in(&self, s: &Session, task_id: &str) -> AppResult<DocumentsView> {
+        let (task, insp) = s.load(task_id)?;
+        let demo = s.profile.demo;
         let now = self.clock.now();
         let (state, numbers_left) = match insp.as_ref().filter(|i| i.started_at.is_some()) {
             Some(i) => {
                 let (authority, year) = self.doc_number_series(&task, doc_time(i, now))?;
-                let left = self.store()?.doc_number_stock(&authority, year)?.remaining;
-                (Self::doc_state(&self.docs_dir(i)?)?, left)
+                let left = s.store().doc_number_stock(&authority, year)?.remaining;
+                (Self::doc_state(&Self::docs_dir(s, i))?, left)
             }
             None => (DocState::default(), 0),
         };
@@ -273,10 +290,17 @@ impl App {
 
     /// The 意见书's 文号: the one already taken for this inspection, else the next of
     /// the device's leased block. No block left: refused, with what to do.
-    fn opinion_number(&self, task: &Task, insp: &Inspection, dir: &Path) -> AppResult<String> {
+    /// Called with the session's documents lock held.
+    fn opinion_number(
+        &self,
+        s: &Session,
+        task: &Task,
+        insp: &Inspection,
+        dir: &Path,
+    ) -> AppResult<String> {
         let mut state = Self::doc_state(dir)?;
         if let Some(n) = state.opinion_number.clone() {
-            self.keep_opinion_number(insp, &n)?;
+            self.keep_opinion_number(s, insp, &n)?;
             return Ok(n);
         }
         if let Some(n) = insp.opinion_number.clone() {
@@ -288,9 +312,9 @@ impl App {
         }
         let now = self.clock.now();
         let (authority, year) = self.doc_number_series(task, doc_time(insp, now))?;
-        let demo = self.session()?.profile.demo;
+        let demo = s.profile.demo;
         let serial = {
-            let mut store = self.store()?;
+            let mut store = s.store();
             let mut serial = store.take_doc_number(&authority, year, now)?;
             if serial.is_none() && demo {
                 // 演示模式 has no server to lease from: a local block, and every
@@ -322,7 +346,8 @@ impl App {
         // Kept before any PDF is written: a crash after this never issues it twice.
         state.opinion_number = Some(number.clone());
         Self::save_doc_state(dir, &state)?;
-        self.keep_opinion_number(insp, &number)?;
+        tracing::info!(inspection = %insp.id, %number, "意见书 number taken from the block");
+        self.keep_opinion_number(s, insp, &number)?;
         Ok(number)
     }
 
@@ -330,14 +355,14 @@ impl App {
     /// archive copy prints the same number). An inspection already approved cannot
     /// take it any more: the document is still made, only the platform's copy lacks
     /// the number.
-    fn keep_opinion_number(&self, insp: &Inspection, number: &str) -> AppResult<()> {
+    fn keep_opinion_number(&self, s: &Session, insp: &Inspection, number: &str) -> AppResult<()> {
         if insp.opinion_number.as_deref() == Some(number) {
             return Ok(());
         }
-        let actor = self.actor()?;
+        let actor = s.actor()?;
         let now = self.clock.now();
-        match self
-            .store()?
+        match s
+            .store()
             .record_opinion_number(insp.id, number, &actor, now)
         {
             Ok(_) => Ok(()),
@@ -349,19 +374,31 @@ impl App {
     }
 
     /// Makes (or makes again) one document and keeps the PDF in the user's folder.
-    pub fn generate_document(
-        &mut self,
+    pub fn generate_document(&self, task_id: &str, kind: DocKindCode) -> AppResult<DocumentsView> {
+        self.generate_document_with(task_id, kind, &Job::none())
+    }
+
+    /// [`App::generate_document`] reporting to `job` (photos read, then the
+    /// render); cancelled, it writes nothing and answers `cancelled`.
+    pub fn generate_document_with(
+        &self,
         task_id: &str,
         kind: DocKindCode,
+        job: &Job,
     ) -> AppResult<DocumentsView> {
-        let (task, insp) = self.started(task_id)?;
-        let dir = self.docs_dir(&insp)?;
-        let number = match kind {
-            DocKindCode::Opinion => self.opinion_number(&task, &insp, &dir)?,
-            _ => Self::doc_state(&dir)?.opinion_number.unwrap_or_default(),
+        let started = std::time::Instant::now();
+        let s = self.session()?;
+        let (task, insp) = Self::started(&s, task_id)?;
+        let dir = Self::docs_dir(&s, &insp);
+        let number = {
+            let _documents = lock(&s.documents);
+            match kind {
+                DocKindCode::Opinion => self.opinion_number(&s, &task, &insp, &dir)?,
+                _ => Self::doc_state(&dir)?.opinion_number.unwrap_or_default(),
+            }
         };
         let (photos, signatures, by_sha, authority) = {
-            let store = self.store()?;
+            let store = s.store();
             let authority = store
                 .sync_state()?
                 .authority
@@ -390,7 +427,11 @@ impl App {
             .collect::<AppResult<_>>()?;
         let files = DeviceFiles {
             by_sha,
-            derived: self.derived_dir()?,
+            derived: Self::derived_dir(&s),
+            job,
+            photos: u32::try_from(photos.iter().filter(|p| p.voided_at.is_none()).count())
+                .unwrap_or(u32::MAX),
+            read: Default::default(),
         };
         let (_, checklist) = self.lookup(&task)?;
         let input = ArchiveInput {
@@ -406,28 +447,44 @@ impl App {
             DocKindCode::Opinion => jiandu_docs::render_opinion(&archive::opinion(&input, &files)),
             DocKindCode::Record => jiandu_docs::render_record(&archive::record(&input, &files)),
             DocKindCode::Evidence => {
-                jiandu_docs::render_evidence(&archive::evidence(&input, &files))
+                let sheet = archive::evidence(&input, &files);
+                job.check()?; // cancelled while the photos were read
+                job.step("正在排版生成 PDF", 0, 1)?;
+                jiandu_docs::render_evidence(&sheet)
             }
         }
         .map_err(|e| AppError::new("render_failed", format!("无法生成{}：{e}", kind.title())))?;
+        job.check()?; // cancelled during the render: nothing is written
+        let _documents = lock(&s.documents);
         write_atomic(&dir.join(format!("{}.pdf", kind.key())), &pdf)?;
         let mut state = Self::doc_state(&dir)?;
+        let pages = count_pages(&pdf);
         state.generated.insert(
             kind.key().to_owned(),
             Generated {
                 at: self.clock.now(),
-                pages: count_pages(&pdf),
+                pages,
                 size_bytes: pdf.len() as u64,
             },
         );
         Self::save_doc_state(&dir, &state)?;
-        self.documents(task_id)
+        tracing::info!(
+            inspection = %insp.id,
+            kind = kind.key(),
+            pages,
+            bytes = pdf.len(),
+            photos = files.photos,
+            ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "document made"
+        );
+        self.documents_in(&s, task_id)
     }
 
     /// Where a generated document's PDF is kept.
     pub fn document_path(&self, task_id: &str, kind: DocKindCode) -> AppResult<PathBuf> {
-        let (_, insp) = self.started(task_id)?;
-        let path = self.docs_dir(&insp)?.join(format!("{}.pdf", kind.key()));
+        let s = self.session()?;
+        let (_, insp) = Self::started(&s, task_id)?;
+        let path = Self::docs_dir(&s, &insp).join(format!("{}.pdf", kind.key()));
         if !path.exists() {
             return Err(AppError::new(
                 "not_generated",
@@ -452,14 +509,8 @@ impl App {
         dest: &Path,
     ) -> AppResult<PathBuf> {
         let src = self.document_path(task_id, kind)?;
-        let (task, _) = self.load(task_id)?;
-        let unit: String = task
-            .institution
-            .name
-            .chars()
-            .filter(|c| !matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
-            .take(60)
-            .collect();
+        let (task, _) = self.session()?.load(task_id)?;
+        let unit = crate::export::file_name_part(&task.institution.name, 60);
         fs::create_dir_all(dest).map_err(AppError::storage)?;
         let base = format!("{}-{unit}", kind.title());
         let mut path = dest.join(format!("{base}.pdf"));

@@ -15,7 +15,7 @@
 
 use crate::dto::InspectorView;
 use crate::error::{AppError, AppResult};
-use crate::{App, parse_id, rfc3339};
+use crate::{App, Session, parse_id, rfc3339};
 use chrono::{DateTime, Utc};
 use jiandu_core::inspection::{Signature, SignatureRole};
 use jiandu_store::{FileSource, GeoPoint, PhotoMeta, PhotoRecord, Witness};
@@ -216,9 +216,8 @@ fn signature_view(s: &Signature) -> SignatureView {
 
 impl App {
     /// The folder of derived photo files (thumbnails, print copies) of the user.
-    pub(crate) fn derived_dir(&self) -> AppResult<PathBuf> {
-        let p = &self.session()?.profile;
-        Ok(self.user_dir(&p.user_id).join("photos-derived"))
+    pub(crate) fn derived_dir(s: &Session) -> PathBuf {
+        s.dir.join("photos-derived")
     }
 
     fn inspectors_of(&self, task: &jiandu_core::inspection::Task) -> Vec<InspectorView> {
@@ -235,9 +234,11 @@ impl App {
     /// 拍照取证: stores the photo unmodified, attached to the point's finding, with
     /// its thumbnail and print copy. A file that is not a JPEG or PNG photo, or does
     /// not decode, is refused and nothing is saved.
-    pub fn add_photo(&mut self, input: PhotoInput, bytes: &[u8]) -> AppResult<PhotoView> {
-        let actor = self.actor()?;
-        let (task, insp) = self.editable(&input.task_id)?;
+    /// The decoding (thumbnail, print copy) runs before the store is locked.
+    pub fn add_photo(&self, input: PhotoInput, bytes: &[u8]) -> AppResult<PhotoView> {
+        let s = self.session()?;
+        let actor = s.actor()?;
+        let (task, insp) = s.editable(&input.task_id)?;
         let finding = insp
             .findings
             .iter()
@@ -274,7 +275,7 @@ impl App {
             mime: mime.to_owned(),
         };
         let record = {
-            let mut store = self.store()?;
+            let mut store = s.store();
             let saved = store.add_photo(
                 insp.id,
                 Some(finding.id),
@@ -285,9 +286,16 @@ impl App {
             )?;
             store.photo(saved.id)?
         };
-        let dir = self.derived_dir()?;
+        let dir = Self::derived_dir(&s);
         write_atomic(&dir.join(format!("{}.thumb.jpg", record.sha256)), &thumb)?;
         write_atomic(&dir.join(format!("{}.print.jpg", record.sha256)), &print)?;
+        tracing::info!(
+            photo = %record.id,
+            inspection = %insp.id,
+            size = record.size_bytes,
+            mime = %record.mime,
+            "photo stored"
+        );
         Ok(photo_view(
             &record,
             Some(input.point),
@@ -298,11 +306,20 @@ impl App {
     /// The photos of a task's inspection (voided ones included, marked), in capture
     /// order; only those of `point` when given.
     pub fn photos(&self, task_id: &str, point: Option<&str>) -> AppResult<Vec<PhotoView>> {
-        let (task, insp) = self.load(task_id)?;
+        self.photos_in(&*self.session()?, task_id, point)
+    }
+
+    fn photos_in(
+        &self,
+        s: &Session,
+        task_id: &str,
+        point: Option<&str>,
+    ) -> AppResult<Vec<PhotoView>> {
+        let (task, insp) = s.load(task_id)?;
         let Some(insp) = insp else {
             return Ok(Vec::new());
         };
-        let records = self.store()?.list_photos(insp.id)?;
+        let records = s.store().list_photos(insp.id)?;
         let names = self.inspectors_of(&task);
         Ok(records
             .iter()
@@ -319,9 +336,9 @@ impl App {
             .collect())
     }
 
-    fn photo_record(&self, photo_id: &str) -> AppResult<(PhotoRecord, PathBuf)> {
+    fn photo_record(s: &Session, photo_id: &str) -> AppResult<(PhotoRecord, PathBuf)> {
         let id = parse_id(photo_id)?;
-        let store = self.store()?;
+        let store = s.store();
         let record = store.photo(id)?;
         Ok((record, store.photo_path(id)))
     }
@@ -329,10 +346,9 @@ impl App {
     /// A derived file of a photo (`kind`: thumb or print), made again from the
     /// original if it is missing.
     fn derived(&self, photo_id: &str, kind: &str) -> AppResult<Vec<u8>> {
-        let (record, original) = self.photo_record(photo_id)?;
-        let path = self
-            .derived_dir()?
-            .join(format!("{}.{kind}.jpg", record.sha256));
+        let s = self.session()?;
+        let (record, original) = Self::photo_record(&s, photo_id)?;
+        let path = Self::derived_dir(&s).join(format!("{}.{kind}.jpg", record.sha256));
         if let Ok(bytes) = fs::read(&path) {
             return Ok(bytes);
         }
@@ -354,7 +370,7 @@ impl App {
 
     /// The original file of a photo, unmodified (full-screen preview).
     pub fn photo_original(&self, photo_id: &str) -> AppResult<Vec<u8>> {
-        let (_, path) = self.photo_record(photo_id)?;
+        let (_, path) = Self::photo_record(&*self.session()?, photo_id)?;
         fs::read(path).map_err(AppError::storage)
     }
 
@@ -365,8 +381,9 @@ impl App {
 
     /// 作废: a photo taken by mistake stays on the device and in the record, marked
     /// with who voided it, when and why. A reason is required.
-    pub fn void_photo(&mut self, input: VoidPhotoInput) -> AppResult<PhotoView> {
-        let actor = self.actor()?;
+    pub fn void_photo(&self, input: VoidPhotoInput) -> AppResult<PhotoView> {
+        let s = self.session()?;
+        let actor = s.actor()?;
         let id = parse_id(&input.photo_id)?;
         if input.reason.trim().is_empty() {
             return Err(AppError::new(
@@ -375,17 +392,16 @@ impl App {
             ));
         }
         let now = self.clock.now();
-        let record = {
-            let mut store = self.store()?;
-            store.void_photo(id, &input.reason, &actor, now)?;
-            store.photo(id)?
-        };
         let task_id = {
-            let store = self.store()?;
-            let insp = store.load_inspection(record.inspection_id)?;
-            insp.task_id.to_string()
+            let mut store = s.store();
+            store.void_photo(id, &input.reason, &actor, now)?;
+            let record = store.photo(id)?;
+            store
+                .load_inspection(record.inspection_id)?
+                .task_id
+                .to_string()
         };
-        self.photos(&task_id, None)?
+        self.photos_in(&s, &task_id, None)?
             .into_iter()
             .find(|p| p.photo_id == input.photo_id)
             .ok_or_else(|| AppError::not_found("照片"))
@@ -393,7 +409,7 @@ impl App {
 
     /// Photos are evidence and are never deleted (作废 instead). This answers any
     /// caller that asks, with the reason.
-    pub fn delete_photo(&mut self, photo_id: &str) -> AppResult<()> {
+    pub fn delete_photo(&self, photo_id: &str) -> AppResult<()> {
         parse_id(photo_id)?;
         Err(AppError::new(
             "photo_not_deletable",
@@ -407,9 +423,13 @@ impl App {
 
     /// 签名 screen: who signs, and what is recorded.
     pub fn signatures(&self, task_id: &str) -> AppResult<SignaturesView> {
-        let (task, insp) = self.load(task_id)?;
+        self.signatures_in(&*self.session()?, task_id)
+    }
+
+    fn signatures_in(&self, s: &Session, task_id: &str) -> AppResult<SignaturesView> {
+        let (task, insp) = s.load(task_id)?;
         let signatures = match &insp {
-            Some(i) => self.store()?.list_signatures(i.id)?,
+            Some(i) => s.store().list_signatures(i.id)?,
             None => Vec::new(),
         };
         Ok(SignaturesView {
@@ -424,13 +444,10 @@ impl App {
 
     /// A signature drawn on screen (PNG). An inspector signs under the name the task
     /// gives (the documents match signatures to inspectors by name).
-    pub fn add_signature(
-        &mut self,
-        input: SignatureInput,
-        png: &[u8],
-    ) -> AppResult<SignaturesView> {
-        let actor = self.actor()?;
-        let (task, insp) = self.editable(&input.task_id)?;
+    pub fn add_signature(&self, input: SignatureInput, png: &[u8]) -> AppResult<SignaturesView> {
+        let s = self.session()?;
+        let actor = s.actor()?;
+        let (task, insp) = s.editable(&input.task_id)?;
         let name = input.signer_name.trim();
         if name.is_empty() {
             return Err(AppError::invalid("请填写签名人姓名"));
@@ -442,7 +459,7 @@ impl App {
             return Err(AppError::invalid("签名图片无效，请重新签名"));
         }
         let now = self.clock.now();
-        self.store()?.add_signature(
+        s.store().add_signature(
             insp.id,
             input.role.into(),
             name,
@@ -450,18 +467,19 @@ impl App {
             &actor,
             now,
         )?;
-        self.signatures(&input.task_id)
+        self.signatures_in(&s, &input.task_id)
     }
 
     /// 当事人拒绝签字: the reason, and the witness's signature when one signed
     /// (`witness_png` empty: none).
     pub fn record_refusal(
-        &mut self,
+        &self,
         input: RefusalInput,
         witness_png: &[u8],
     ) -> AppResult<SignaturesView> {
-        let actor = self.actor()?;
-        let (_, insp) = self.editable(&input.task_id)?;
+        let s = self.session()?;
+        let actor = s.actor()?;
+        let (_, insp) = s.editable(&input.task_id)?;
         let witness_name = input.witness_name.trim();
         let witness = match (witness_name.is_empty(), witness_png.is_empty()) {
             (true, true) => None,
@@ -473,7 +491,7 @@ impl App {
             (false, true) => return Err(AppError::invalid("请见证人在屏幕上签名")),
         };
         let now = self.clock.now();
-        self.store()?.record_refusal(
+        s.store().record_refusal(
             insp.id,
             &input.party_name,
             &input.reason,
@@ -481,6 +499,6 @@ impl App {
             &actor,
             now,
         )?;
-        self.signatures(&input.task_id)
+        self.signatures_in(&s, &input.task_id)
     }
 }

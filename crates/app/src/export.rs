@@ -7,9 +7,12 @@
 //! unsent changes included), the original photos and signatures byte for byte, the
 //! documents made on site, and a 说明.txt in Chinese. The sync token is never copied.
 //! The folder appears whole or not at all: it is written under a hidden name and
-//! renamed at the end.
+//! renamed at the end. The database is copied through a read-only connection of
+//! its own (sync and the person's edits go on meanwhile); the files are copied one
+//! by one with progress, and 取消 between two files removes the hidden folder.
 
-use crate::{App, AppError, AppResult, cst};
+use crate::jobs::Job;
+use crate::{App, AppError, AppResult, Session, cst};
 use serde::Serialize;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -44,15 +47,11 @@ impl App {
     /// Copies the signed-in user's data into a new folder under `dest` (the shell
     /// passes the platform's Downloads folder); returns what was written. Works
     /// offline and on a revoked device; never changes the data it copies.
-    pub fn export_data(&self, dest: &Path) -> AppResult<ExportView> {
-        let profile = self.session()?.profile.clone();
+    pub fn export_data(&self, dest: &Path, job: &Job) -> AppResult<ExportView> {
+        let s = self.session()?;
+        let profile = s.profile.clone();
         let now = self.clock.now().with_timezone(&cst());
-        let who: String = profile
-            .display_name
-            .chars()
-            .filter(|c| !matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
-            .take(30)
-            .collect();
+        let who = file_name_part(&profile.display_name, 30);
         let base = format!("监督数据导出-{who}-{}", now.format("%Y%m%d-%H%M"));
         fs::create_dir_all(dest).map_err(AppError::storage)?;
         let mut name = base.clone();
@@ -65,15 +64,21 @@ impl App {
         if part.exists() {
             fs::remove_dir_all(&part).map_err(AppError::storage)?;
         }
-        let result = self.write_export(&part, &profile, &now);
+        let result = self.write_export(&s, &part, &now, job);
         match result {
             Ok(mut view) => {
                 let done = dest.join(&name);
                 fs::rename(&part, &done).map_err(AppError::storage)?;
                 view.path = done.to_string_lossy().into_owned();
+                tracing::info!(
+                    files = view.files,
+                    bytes = view.bytes,
+                    "local data exported"
+                );
                 Ok(view)
             }
             Err(e) => {
+                tracing::info!(code = %e.code, "export stopped, partial folder removed");
                 let _ = fs::remove_dir_all(&part);
                 Err(e)
             }
@@ -82,35 +87,51 @@ impl App {
 
     fn write_export(
         &self,
+        s: &Session,
         dir: &Path,
-        profile: &crate::dto::Profile,
         now: &chrono::DateTime<chrono::FixedOffset>,
+        job: &Job,
     ) -> AppResult<ExportView> {
+        let profile = &s.profile;
         fs::create_dir_all(dir).map_err(AppError::storage)?;
-        let user_dir = self.user_dir(&profile.user_id);
-        let (pending, photos_left, revoked) = {
-            let store = self.store()?;
-            store.export_copy(&dir.join("device.db"))?;
+        job.step("正在复制数据库", 0, 1)?;
+        let (db, pending, photos_left, revoked) = {
+            let store = s.store();
             let stats = store.outbox_stats()?;
             let (photos_left, _) = store.uploads_left()?;
             (
+                store.path().to_owned(),
                 stats.pending,
                 photos_left,
                 store.sync_state()?.revoked_message,
             )
         };
+        jiandu_store::Store::export_snapshot(&db, &dir.join("device.db"))?;
         let mut files = 1u32;
         let mut bytes = fs::metadata(dir.join("device.db"))
             .map_err(AppError::storage)?
             .len();
+        let mut copies = Vec::new();
         for (entry, _) in COPIED {
-            let src = user_dir.join(entry);
+            let src = s.dir.join(entry);
             if src.is_dir() {
-                let (n, b) = copy_tree(&src, &dir.join(entry))?;
-                files += n;
-                bytes += b;
+                list_tree(&src, &dir.join(entry), &mut copies)?;
             }
         }
+        let total = u32::try_from(copies.len()).unwrap_or(u32::MAX);
+        for (n, (from, to)) in copies.iter().enumerate() {
+            job.step(
+                "正在复制照片、签名和文书",
+                u32::try_from(n).unwrap_or(u32::MAX),
+                total,
+            )?;
+            if let Some(parent) = to.parent() {
+                fs::create_dir_all(parent).map_err(AppError::storage)?;
+            }
+            bytes += fs::copy(from, to).map_err(AppError::storage)?;
+            files += 1;
+        }
+        job.step("正在复制照片、签名和文书", total, total)?;
         let pending = u32::try_from(pending).unwrap_or(u32::MAX);
         let photos_left = u32::try_from(photos_left).unwrap_or(u32::MAX);
         let mut text = format!(
@@ -155,11 +176,10 @@ impl App {
     }
 }
 
-/// Copies the files under `src` into `dst` (created), keeping the tree; returns the
-/// number of files and bytes copied.
-fn copy_tree(src: &Path, dst: &Path) -> AppResult<(u32, u64)> {
+/// Lists the files under `src` with where each goes under `dst` (the tree kept);
+/// the folders are made as the files are copied.
+fn list_tree(src: &Path, dst: &Path, out: &mut Vec<(PathBuf, PathBuf)>) -> AppResult<()> {
     fs::create_dir_all(dst).map_err(AppError::storage)?;
-    let (mut files, mut bytes) = (0u32, 0u64);
     let mut stack: Vec<(PathBuf, PathBuf)> = vec![(src.to_owned(), dst.to_owned())];
     while let Some((from, to)) = stack.pop() {
         for entry in fs::read_dir(&from).map_err(AppError::storage)? {
@@ -167,13 +187,20 @@ fn copy_tree(src: &Path, dst: &Path) -> AppResult<(u32, u64)> {
             let target = to.join(entry.file_name());
             let kind = entry.file_type().map_err(AppError::storage)?;
             if kind.is_dir() {
-                fs::create_dir_all(&target).map_err(AppError::storage)?;
                 stack.push((entry.path(), target));
             } else if kind.is_file() {
-                bytes += fs::copy(entry.path(), &target).map_err(AppError::storage)?;
-                files += 1;
+                out.push((entry.path(), target));
             }
         }
     }
-    Ok((files, bytes))
+    Ok(())
+}
+
+/// Part of a file name from a person's or a unit's name: without the characters
+/// file systems refuse, at most `max` characters.
+pub(crate) fn file_name_part(name: &str, max: usize) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
+        .take(max)
+        .collect()
 }

@@ -10,13 +10,25 @@
 //! ([`dto`]).
 //!
 //! Time and ids are injected ([`Clock`], [`IdSource`]) so tests are exact.
+//!
+//! Concurrency: [`App`] is `Send + Sync` and every use case takes `&self`, so the
+//! shell calls them from any number of threads at once and never locks the app as
+//! a whole. What is shared is locked only for what needs it: the signed-in
+//! session is swapped whole on sign-in and sign-out (a use case holds its own
+//! `Arc` of it); the device store's mutex is held for one local step (a read, or a
+//! read-modify-write such as an answer), never across a network wait or a PDF
+//! render. So a team lead's decision, an archive download or a sync waiting 30 s on
+//! a slow platform blocks nothing a person taps meanwhile.
 
 pub mod demo;
+pub mod diagnostics;
 pub mod documents;
 pub mod dto;
 pub mod error;
 pub mod evidence;
 pub mod export;
+pub mod jobs;
+pub mod logs;
 pub mod sync;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
@@ -33,7 +45,7 @@ use jiandu_store::{Answer, Store, StoreError};
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use uuid::Uuid;
 
 /// The device store, shared with the sync engine (which locks it only for each
@@ -81,23 +93,91 @@ fn cst() -> FixedOffset {
     CST
 }
 
-/// The signed-in user's open data.
-struct Session {
+/// A poisoned lock (a panic elsewhere mid-step) is still usable: SQLite rolled the
+/// transaction back, and the other guarded values are replaced whole.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The signed-in user's open data. Each use case holds an `Arc` of it for its own
+/// duration: signing out swaps the session out without waiting for them.
+pub(crate) struct Session {
     profile: Profile,
+    /// `<data_dir>/users/<user id>`: the database, files, token and documents.
+    dir: PathBuf,
     store: SharedStore,
     /// The connection to the platform (None in 演示模式).
     link: Option<sync::Link>,
+    /// Serialises the steps of document making that read and write the documents
+    /// folder's state (the 意见书's 文号 is taken once); never held over a render.
+    documents: Mutex<()>,
+}
+
+impl Session {
+    /// The user's store, locked for one local step.
+    fn store(&self) -> MutexGuard<'_, Store> {
+        lock(&self.store)
+    }
+
+    fn actor(&self) -> AppResult<Actor> {
+        let p = &self.profile;
+        Ok(Actor {
+            user_id: parse_id(&p.user_id)?,
+            name: p.display_name.clone(),
+            role: p.role.into(),
+        })
+    }
+
+    /// A task and its inspection, read in one step.
+    fn load(&self, task_id: &str) -> AppResult<(Task, Option<Inspection>)> {
+        load_task(&self.store(), task_id)
+    }
+
+    /// Loads the task's inspection for an edit; refuses before 亮证.
+    fn editable(&self, task_id: &str) -> AppResult<(Task, Inspection)> {
+        editable_in(&self.store(), task_id)
+    }
+}
+
+/// A task and its inspection from a store already locked.
+fn load_task(store: &Store, task_id: &str) -> AppResult<(Task, Option<Inspection>)> {
+    let id = parse_id(task_id)?;
+    let task = store.task(id)?;
+    let insp = match store.inspection_for_task(id)? {
+        Some(i) => Some(store.load_inspection(i)?),
+        None => None,
+    };
+    Ok((task, insp))
+}
+
+/// [`load_task`] for an edit: refuses before 亮证.
+fn editable_in(store: &Store, task_id: &str) -> AppResult<(Task, Inspection)> {
+    let (task, insp) = load_task(store, task_id)?;
+    let insp =
+        insp.ok_or_else(|| AppError::new("not_started", "请先完成亮证（出示执法证件）再开始检查"))?;
+    Ok((task, insp))
 }
 
 /// The app: built-in templates, the signed-in user's records, clock and ids.
 pub struct App {
     data_dir: PathBuf,
     templates: TemplateSet,
-    clock: Box<dyn Clock>,
+    clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
-    session: Option<Session>,
+    /// Swapped whole on sign-in and sign-out; read only to clone the `Arc`.
+    session: RwLock<Option<Arc<Session>>>,
+    /// Sign-in and sign-out one at a time (no use case takes it).
+    signing: Mutex<()>,
+    /// Long operations running now, by the id the UI gave them (for 取消).
+    jobs: jobs::Jobs,
     sync: sync::SyncHub,
 }
+
+// The shell shares one App between the threads its commands run on.
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<App>()
+};
 
 /// Hands the app's id source to the store, so tests pin every id with one counter.
 struct StoreIds(Arc<dyn IdSource>);
@@ -124,10 +204,7 @@ impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
             .field("data_dir", &self.data_dir)
-            .field(
-                "user",
-                &self.session.as_ref().map(|s| s.profile.username.as_str()),
-            )
+            .field("user", &self.current().map(|s| s.profile.username.clone()))
             .finish_non_exhaustive()
     }
 }
@@ -158,12 +235,14 @@ impl App {
         clock: Box<dyn Clock>,
         ids: Box<dyn IdSource>,
     ) -> AppResult<App> {
-        let mut app = App {
+        let app = App {
             data_dir: data_dir.to_owned(),
             templates,
-            clock,
+            clock: Arc::from(clock),
             ids: Arc::from(ids),
-            session: None,
+            session: RwLock::new(None),
+            signing: Mutex::new(()),
+            jobs: jobs::Jobs::default(),
             sync: sync::SyncHub::new()?,
         };
         let profile_path = data_dir.join(PROFILE_FILE);
@@ -211,47 +290,58 @@ impl App {
         out
     }
 
-    fn open_session(&mut self, profile: Profile) -> AppResult<()> {
-        let path = self.user_dir(&profile.user_id).join("device.db");
-        let mut store = Store::open(&path)?;
+    /// Opens `profile`'s data and makes it the session (the previous one, if any,
+    /// was closed by the caller).
+    fn open_session(&self, profile: Profile) -> AppResult<Arc<Session>> {
+        let dir = self.user_dir(&profile.user_id);
+        let mut store = Store::open(dir.join("device.db"))?;
         store.set_id_source(Box::new(StoreIds(Arc::clone(&self.ids))));
         let store = Arc::new(Mutex::new(store));
         // Not enrolled (cannot happen after a server sign-in): the 同步 panel says so.
         let link = (!profile.demo)
             .then(|| {
-                let dir = self.user_dir(&profile.user_id);
-                sync::Link::start(&self.sync, Arc::clone(&store), &dir, self.doc_series()).ok()
+                sync::Link::start(
+                    &self.sync,
+                    Arc::clone(&store),
+                    &dir,
+                    self.doc_series(),
+                    Arc::clone(&self.clock),
+                )
+                .ok()
             })
             .flatten();
-        self.session = Some(Session {
+        tracing::info!(
+            user = %profile.username,
+            role = ?profile.role,
+            demo = profile.demo,
+            server = %profile.server_url,
+            "session opened"
+        );
+        let session = Arc::new(Session {
             profile,
+            dir,
             store,
             link,
+            documents: Mutex::new(()),
         });
-        Ok(())
+        *self
+            .session
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::clone(&session));
+        Ok(session)
     }
 
-    /// The signed-in user's store, locked for one use case. A poisoned lock (a panic
-    /// elsewhere mid-transaction) is still usable: SQLite rolled the transaction back.
-    fn store(&self) -> AppResult<MutexGuard<'_, Store>> {
-        Ok(self
-            .session()?
-            .store
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    /// The signed-in user's session, if any.
+    fn current(&self) -> Option<Arc<Session>> {
+        self.session
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
-    fn session(&self) -> AppResult<&Session> {
-        self.session.as_ref().ok_or_else(AppError::not_signed_in)
-    }
-
-    fn actor(&self) -> AppResult<Actor> {
-        let p = &self.session()?.profile;
-        Ok(Actor {
-            user_id: parse_id(&p.user_id)?,
-            name: p.display_name.clone(),
-            role: p.role.into(),
-        })
+    /// The signed-in user's session for one use case.
+    fn session(&self) -> AppResult<Arc<Session>> {
+        self.current().ok_or_else(AppError::not_signed_in)
     }
 
     // ---------------------------------------------------------------------------
@@ -260,7 +350,7 @@ impl App {
 
     pub fn startup(&self) -> Startup {
         Startup {
-            profile: self.session.as_ref().map(|s| s.profile.clone()),
+            profile: self.current().map(|s| s.profile.clone()),
             version: env!("CARGO_PKG_VERSION").to_owned(),
         }
     }
@@ -268,7 +358,7 @@ impl App {
     /// 首次设置. The server address `demo` (or 演示) starts 演示模式: demo tasks on this
     /// device and no server. Any other address enrols this device on that platform
     /// and brings the user's tasks ([`sync`]).
-    pub fn sign_in(&mut self, input: SignInInput) -> AppResult<Profile> {
+    pub fn sign_in(&self, input: SignInInput) -> AppResult<Profile> {
         let server_url = input.server_url.trim();
         let username = input.username.trim();
         if server_url.is_empty() {
@@ -280,14 +370,15 @@ impl App {
         if input.password.is_empty() {
             return Err(AppError::invalid("请填写密码"));
         }
+        let _one_at_a_time = lock(&self.signing);
         if !matches!(server_url, "demo" | "演示") {
             return self.sign_in_server(&input);
         }
         let profile = demo::profile(username, self.ids.as_ref());
         self.close_session();
         self.save_profile(&profile)?;
-        self.open_session(profile.clone())?;
-        let mut store = self.store()?;
+        let s = self.open_session(profile.clone())?;
+        let mut store = s.store();
         if store
             .list_tasks(&self.templates, &Default::default())?
             .is_empty()
@@ -322,14 +413,17 @@ impl App {
 
     /// Stores tasks as the platform sent them (the sync engine's pull calls this;
     /// the benchmark fills a device with it).
-    pub fn receive_tasks(&mut self, tasks: &[Task]) -> AppResult<()> {
+    pub fn receive_tasks(&self, tasks: &[Task]) -> AppResult<()> {
         let now = self.clock.now();
-        self.store()?.upsert_tasks(tasks, now)?;
+        self.session()?.store().upsert_tasks(tasks, now)?;
         Ok(())
     }
 
-    /// 退出登录: the user's data stays on the device.
-    pub fn sign_out(&mut self) -> AppResult<()> {
+    /// 退出登录: the user's data stays on the device. A sync running now is
+    /// interrupted (all it did so far is kept); use cases still running finish on
+    /// the data they started with.
+    pub fn sign_out(&self) -> AppResult<()> {
+        let _one_at_a_time = lock(&self.signing);
         match fs::remove_file(self.data_dir.join(PROFILE_FILE)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -337,6 +431,7 @@ impl App {
         }
         self.forget_token();
         self.close_session();
+        tracing::info!("signed out");
         Ok(())
     }
 
@@ -345,12 +440,13 @@ impl App {
     // ---------------------------------------------------------------------------
 
     pub fn sync_badge(&self) -> AppResult<SyncBadge> {
-        self.badge(&*self.store()?)
+        let s = self.session()?;
+        self.badge(&s, &s.store())
     }
 
     /// The offline badge's figures, read from a store already locked.
-    fn badge(&self, store: &Store) -> AppResult<SyncBadge> {
-        let (online, last_sync_at) = self.badge_online(store)?;
+    fn badge(&self, s: &Session, store: &Store) -> AppResult<SyncBadge> {
+        let (online, last_sync_at) = self.badge_online(s, store)?;
         Ok(SyncBadge {
             online,
             last_sync_at,
@@ -418,7 +514,8 @@ impl App {
 
     /// 任务列表, filtered; ordered by deadline (soonest first), then unit name.
     pub fn task_list(&self, query: TaskQuery) -> AppResult<TaskList> {
-        let store = self.store()?;
+        let s = self.session()?;
+        let store = s.store();
         let rows = store.list_tasks(&self.templates, &Default::default())?;
         let needle = query
             .search
@@ -495,30 +592,24 @@ impl App {
             tasks,
             counts,
             plans,
-            sync: self.badge(&store)?,
+            sync: self.badge(&s, &store)?,
         })
-    }
-
-    fn load(&self, task_id: &str) -> AppResult<(Task, Option<Inspection>)> {
-        let id = parse_id(task_id)?;
-        let store = self.store()?;
-        let task = store.task(id)?;
-        let insp = match store.inspection_for_task(id)? {
-            Some(i) => Some(store.load_inspection(i)?),
-            None => None,
-        };
-        Ok((task, insp))
     }
 
     /// The stored task and inspection (benchmarks copy tasks with it).
     #[doc(hidden)]
     pub fn task_for_bench(&self, task_id: &str) -> AppResult<(Task, Option<Inspection>)> {
-        self.load(task_id)
+        self.session()?.load(task_id)
     }
 
     /// 任务详情.
     pub fn task_detail(&self, task_id: &str) -> AppResult<TaskDetail> {
-        let (task, insp) = self.load(task_id)?;
+        self.detail_in(&*self.session()?, task_id)
+    }
+
+    /// 任务详情 as the session's store has it now (after a change).
+    fn detail_in(&self, s: &Session, task_id: &str) -> AppResult<TaskDetail> {
+        let (task, insp) = s.load(task_id)?;
         self.detail(&task, insp.as_ref())
     }
 
@@ -555,9 +646,10 @@ impl App {
 
     /// 亮证: every assigned inspector's 执法证号 shown and confirmed (at least two,
     /// 《行政处罚法》第42条); records the time and starts the inspection.
-    pub fn show_credentials(&mut self, input: ShowCredentialsInput) -> AppResult<TaskDetail> {
-        let actor = self.actor()?;
-        let (task, _) = self.load(&input.task_id)?;
+    pub fn show_credentials(&self, input: ShowCredentialsInput) -> AppResult<TaskDetail> {
+        let s = self.session()?;
+        let actor = s.actor()?;
+        let (task, _) = s.load(&input.task_id)?;
         if task.inspectors.len() < 2 {
             return Err(AppError::new(
                 "too_few_inspectors",
@@ -577,14 +669,14 @@ impl App {
             ));
         }
         let now = self.clock.now();
-        self.store()?
+        s.store()
             .start_inspection(task.id, &input.place, &actor, now)?;
-        self.task_detail(&input.task_id)
+        self.detail_in(&s, &input.task_id)
     }
 
     /// 检查表, grouped by item as in the plan's 附表.
     pub fn checklist(&self, task_id: &str) -> AppResult<ChecklistView> {
-        let (task, insp) = self.load(task_id)?;
+        let (task, insp) = self.session()?.load(task_id)?;
         let (_, checklist) = self.lookup(&task)?;
         let category = &task.institution.category;
         let applicable: Vec<&str> = checklist
@@ -638,40 +730,37 @@ impl App {
         })
     }
 
-    /// Loads the task's inspection for an edit; refuses before 亮证.
-    fn editable(&self, task_id: &str) -> AppResult<(Task, Inspection)> {
-        let (task, insp) = self.load(task_id)?;
-        let insp = insp.ok_or_else(|| {
-            AppError::new("not_started", "请先完成亮证（出示执法证件）再开始检查")
-        })?;
-        Ok((task, insp))
-    }
-
-    /// Writes one answer (verdict and observation) through the store, in one
-    /// transaction with its outbox entry, and returns the point and the progress.
+    /// Writes one answer through the store, in one transaction with its outbox
+    /// entry, and returns the point and the progress. `decide` picks the verdict and
+    /// observation from the point's current finding, read in the same locked step
+    /// as the write: an answer and an observation sent at the same moment never
+    /// undo each other.
     fn record(
-        &mut self,
+        &self,
         task_id: &str,
         point: &str,
-        verdict: Verdict,
-        observation: &str,
+        decide: impl FnOnce(Option<&Finding>) -> AppResult<(Verdict, String)>,
     ) -> AppResult<PointSaved> {
-        let actor = self.actor()?;
-        let (task, insp) = self.editable(task_id)?;
+        let s = self.session()?;
+        let actor = s.actor()?;
         let now = self.clock.now();
-        let mut store = self.store()?;
-        store.record_finding(
-            &self.templates,
-            insp.id,
-            Answer {
-                point,
-                verdict,
-                observation,
-            },
-            &actor,
-            now,
-        )?;
-        let insp = store.load_inspection(insp.id)?;
+        let (task, insp) = {
+            let mut store = s.store();
+            let (task, insp) = editable_in(&store, task_id)?;
+            let (verdict, observation) = decide(insp.findings.iter().find(|f| f.point == point))?;
+            store.record_finding(
+                &self.templates,
+                insp.id,
+                Answer {
+                    point,
+                    verdict,
+                    observation: &observation,
+                },
+                &actor,
+                now,
+            )?;
+            (task, store.load_inspection(insp.id)?)
+        };
         let (_, checklist) = self.lookup(&task)?;
         let text = checklist
             .items
@@ -689,40 +778,34 @@ impl App {
 
     /// One tap: 符合 / 不符合 / 合理缺项. Changing a verdict keeps the observation (and
     /// the photos) already recorded for the point.
-    pub fn answer(&mut self, input: AnswerInput) -> AppResult<PointSaved> {
-        let (_, insp) = self.editable(&input.task_id)?;
-        let observation = insp
-            .findings
-            .iter()
-            .find(|f| f.point == input.point)
-            .map(|f| f.observation.clone())
-            .unwrap_or_default();
-        self.record(
-            &input.task_id,
-            &input.point,
-            input.verdict.into(),
-            &observation,
-        )
+    pub fn answer(&self, input: AnswerInput) -> AppResult<PointSaved> {
+        let verdict = input.verdict.into();
+        self.record(&input.task_id, &input.point, |f| {
+            Ok((
+                verdict,
+                f.map(|f| f.observation.clone()).unwrap_or_default(),
+            ))
+        })
     }
 
     /// 现场检查情况 of an answered point, saved as typed.
-    pub fn set_observation(&mut self, input: ObservationInput) -> AppResult<PointSaved> {
+    pub fn set_observation(&self, input: ObservationInput) -> AppResult<PointSaved> {
         check_observation(&input.observation)?;
-        let (_, insp) = self.editable(&input.task_id)?;
-        let verdict = insp
-            .findings
-            .iter()
-            .find(|f| f.point == input.point)
-            .map(|f| f.verdict)
-            .ok_or_else(|| AppError::invalid("请先选择符合、不符合或合理缺项，再填写检查情况"))?;
-        self.record(&input.task_id, &input.point, verdict, &input.observation)
+        let observation = input.observation.clone();
+        self.record(&input.task_id, &input.point, |f| {
+            let verdict = f.map(|f| f.verdict).ok_or_else(|| {
+                AppError::invalid("请先选择符合、不符合或合理缺项，再填写检查情况")
+            })?;
+            Ok((verdict, observation))
+        })
     }
 
     /// 处理结果. The store checks the outcome on its own (行政处罚 needs at least one
     /// case); its agreement with the findings is checked at submission, so choosing
     /// the outcome before the last answer is not refused.
-    pub fn set_outcome(&mut self, input: OutcomeInput) -> AppResult<TaskDetail> {
-        let (_, insp) = self.editable(&input.task_id)?;
+    pub fn set_outcome(&self, input: OutcomeInput) -> AppResult<TaskDetail> {
+        let s = self.session()?;
+        let (_, insp) = s.editable(&input.task_id)?;
         let category: PublicCategory = input.category.into();
         if category == PublicCategory::Unreachable {
             return Err(AppError::invalid(
@@ -752,33 +835,35 @@ impl App {
             opinion: (!opinion.is_empty()).then(|| opinion.to_owned()),
             unreachable_reason: None,
         };
-        let actor = self.actor()?;
+        let actor = s.actor()?;
         let now = self.clock.now();
-        self.store()?.set_outcome(insp.id, &outcome, &actor, now)?;
-        self.task_detail(&input.task_id)
+        s.store().set_outcome(insp.id, &outcome, &actor, now)?;
+        self.detail_in(&s, &input.task_id)
     }
 
     /// 提交审核. Refused, with the reason, while anything is missing. A second tap
     /// finds the inspection already submitted and is refused: nothing is duplicated.
-    pub fn submit(&mut self, task_id: &str) -> AppResult<TaskDetail> {
-        let actor = self.actor()?;
-        let (_, insp) = self.editable(task_id)?;
+    pub fn submit(&self, task_id: &str) -> AppResult<TaskDetail> {
+        let s = self.session()?;
+        let actor = s.actor()?;
+        let (_, insp) = s.editable(task_id)?;
         let now = self.clock.now();
-        self.store()?
-            .submit(&self.templates, insp.id, &actor, now)?;
-        if let Some(link) = &self.session()?.link {
+        s.store().submit(&self.templates, insp.id, &actor, now)?;
+        tracing::info!(inspection = %insp.id, "inspection submitted");
+        if let Some(link) = &s.link {
             link.nudge(); // online: the submission goes up now
         }
-        self.task_detail(task_id)
+        self.detail_in(&s, task_id)
     }
 
     /// 登记无法联系 (e.g. the unit had closed); goes to review like a submission.
-    pub fn mark_unreachable(&mut self, task_id: &str, reason: &str) -> AppResult<TaskDetail> {
-        let actor = self.actor()?;
+    pub fn mark_unreachable(&self, task_id: &str, reason: &str) -> AppResult<TaskDetail> {
+        let s = self.session()?;
+        let actor = s.actor()?;
         let id = parse_id(task_id)?;
         let now = self.clock.now();
-        self.store()?.mark_unreachable(id, reason, &actor, now)?;
-        self.task_detail(task_id)
+        s.store().mark_unreachable(id, reason, &actor, now)?;
+        self.detail_in(&s, task_id)
     }
 
     // ---------------------------------------------------------------------------
@@ -787,11 +872,12 @@ impl App {
 
     /// 组长审核 queue: inspections waiting for review, oldest submission first.
     pub fn review_queue(&self) -> AppResult<Vec<ReviewItem>> {
-        let actor = self.actor()?;
+        let s = self.session()?;
+        let actor = s.actor()?;
         if actor.role != Role::TeamLead {
             return Err(AppError::new("forbidden", "只有组长可以查看审核队列"));
         }
-        let store = self.store()?;
+        let store = s.store();
         let filter = jiandu_store::TaskFilter {
             statuses: vec![
                 InspectionStatus::Submitted,
@@ -829,9 +915,13 @@ impl App {
     /// on a platform, the decision is the platform's (sent at once, naming the
     /// version) and this device applies the platform's answer. In 演示模式 it is
     /// applied to this device's store only.
-    pub fn review(&mut self, input: ReviewInput) -> AppResult<TaskDetail> {
-        let actor = self.actor()?;
-        let (_, insp) = self.load(&input.task_id)?;
+    ///
+    /// The platform is asked with nothing locked: the person goes on working while
+    /// the answer comes, and only the local write of the answer takes the store.
+    pub fn review(&self, input: ReviewInput) -> AppResult<TaskDetail> {
+        let s = self.session()?;
+        let actor = s.actor()?;
+        let (_, insp) = s.load(&input.task_id)?;
         let mut insp = insp.ok_or_else(|| AppError::not_found("该任务的检查记录"))?;
         let comment = (!input.approve).then(|| input.comment.clone());
         if input.approve {
@@ -839,8 +929,8 @@ impl App {
         } else {
             insp.return_with_comments(&actor, u64::from(input.version), &input.comment)?;
         }
-        if self.session()?.link.is_some() {
-            insp = self.review_on_server(insp.id, u64::from(input.version), comment)?;
+        if s.link.is_some() {
+            insp = self.review_on_server(&s, insp.id, u64::from(input.version), comment)?;
         }
         let review = jiandu_store::Review {
             status: insp.status,
@@ -849,8 +939,14 @@ impl App {
             reviewed_by: actor.user_id,
         };
         let now = self.clock.now();
-        self.store()?.apply_review(insp.id, &review, now)?;
-        self.task_detail(&input.task_id)
+        s.store().apply_review(insp.id, &review, now)?;
+        tracing::info!(
+            inspection = %insp.id,
+            approve = input.approve,
+            version = insp.version,
+            "review decision recorded"
+        );
+        self.detail_in(&s, &input.task_id)
     }
 }
 

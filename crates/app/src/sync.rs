@@ -2,9 +2,11 @@
 //! scheduler of the signed-in user, the 同步 panel's figures, rejected edits, and a
 //! team lead's decisions sent to the platform.
 //!
-//! The app's use cases stay synchronous (the UI calls them one at a time); sync runs
-//! on a small runtime the app owns ([`SyncHub`]: one worker thread), next to the UI,
-//! sharing the user's store (locked per step, never across a network wait).
+//! The app's use cases stay synchronous (the shell runs each on a thread of its own);
+//! sync runs on a small runtime the app owns ([`SyncHub`]: one worker thread), next
+//! to the UI, sharing the user's store (locked per step, never across a network
+//! wait). A use case that asks the platform (a decision, an archive copy, sign-in)
+//! waits for the answer with nothing locked.
 //!
 //! - Sign-in with a server address enrols this device (`POST /api/v1/devices/enroll`);
 //!   the token goes to `users/<id>/sync-token` (0600, [`FileTokenStore`]), never into
@@ -21,7 +23,7 @@
 //!   the next pull.
 
 use crate::dto::{Profile, RoleCode, SignInInput};
-use crate::{App, AppError, AppResult, SharedStore, rfc3339};
+use crate::{App, AppError, AppResult, Clock, Session, SharedStore, lock, rfc3339};
 use jiandu_core::Inspection;
 use jiandu_core::protocol::{EnrollRequest, SyncEvent, SyncPhase, SyncProgress};
 use jiandu_sync::{
@@ -29,6 +31,7 @@ use jiandu_sync::{
     TokenStore,
 };
 use serde::Serialize;
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -39,8 +42,12 @@ use uuid::Uuid;
 /// How long sign-in waits for the first sync before showing the list anyway (the
 /// sync goes on in the background).
 const FIRST_SYNC_WAIT: Duration = Duration::from_secs(60);
-/// Enrolment and review requests: a person is waiting.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// Enrolment, decisions and archive copies: a person asked, and keeps working
+/// meanwhile (nothing is locked while they wait), so a slow platform on one bar of
+/// signal is given as long as a sync request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Failed syncs kept for the 同步 panel and the diagnostics file.
+const RECENT_ERRORS: usize = 10;
 
 /// Receives every sync event of the signed-in user (the shell forwards them to the
 /// window).
@@ -193,19 +200,29 @@ impl Drop for SyncHub {
     }
 }
 
+/// One failed sync, as the diagnostics file lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SyncFailure {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub code: String,
+    pub message: String,
+}
+
 /// What the running syncs told so far.
 #[derive(Debug, Default)]
-struct Live {
-    online: bool,
-    running: bool,
-    last_error: Option<String>,
+pub(crate) struct Live {
+    pub(crate) online: bool,
+    pub(crate) running: bool,
+    pub(crate) last_error: Option<String>,
     progress: SyncProgress,
     /// Changes pulled by the running sync (its `finished` event does not carry it).
     pulled: u64,
+    /// The last failed syncs, newest last.
+    failures: VecDeque<SyncFailure>,
 }
 
 impl Live {
-    fn apply(&mut self, e: &SyncEvent) -> SyncEventView {
+    fn apply(&mut self, e: &SyncEvent, now: chrono::DateTime<chrono::Utc>) -> SyncEventView {
         let mut view = SyncEventView {
             event: SyncEventKind::Started,
             phase: None,
@@ -254,19 +271,18 @@ impl Live {
                 if code == "network" || code.starts_with("http") || code == "unavailable" {
                     self.online = false;
                 }
-                let text = if code == "network" {
-                    "无法连接服务器，修改已保存在本机，联网后自动上传".to_owned()
-                } else {
-                    message.clone()
-                };
-                self.last_error = Some(text.clone());
-                view.message = Some(text);
+                // The engine's message is the sentence to read (what happened, what
+                // to do): jiandu_sync::SyncError's Display.
+                self.last_error = Some(message.clone());
+                view.message = Some(message.clone());
+                self.remember(now, code, message);
             }
             SyncEvent::Revoked { message } => {
                 view.event = SyncEventKind::Revoked;
                 self.running = false;
                 self.last_error = Some(message.clone());
                 view.message = Some(message.clone());
+                self.remember(now, "device_revoked", message);
             }
         }
         let p = &self.progress;
@@ -277,6 +293,19 @@ impl Live {
         view.bytes_done = p.bytes_done;
         view.changes_pulled = clamp(self.pulled);
         view
+    }
+}
+
+impl Live {
+    fn remember(&mut self, at: chrono::DateTime<chrono::Utc>, code: &str, message: &str) {
+        if self.failures.len() == RECENT_ERRORS {
+            self.failures.pop_front();
+        }
+        self.failures.push_back(SyncFailure {
+            at,
+            code: code.to_owned(),
+            message: message.to_owned(),
+        });
     }
 }
 
@@ -294,17 +323,13 @@ fn phase_name(p: SyncPhase) -> &'static str {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// A signed-in user's connection to the platform: token, scheduler, what it told.
 pub(crate) struct Link {
     server_url: String,
-    tokens: Arc<FileTokenStore>,
+    pub(crate) tokens: Arc<FileTokenStore>,
     /// None once stopped (sign-out).
-    scheduler: Option<Scheduler>,
-    live: Arc<Mutex<Live>>,
+    scheduler: Mutex<Option<Scheduler>>,
+    pub(crate) live: Arc<Mutex<Live>>,
     /// Events after they were applied to `live` (so a waiter sees settled state).
     processed: broadcast::Sender<SyncEventView>,
 }
@@ -326,6 +351,7 @@ impl Link {
         store: SharedStore,
         user_dir: &Path,
         doc_numbers: Vec<(String, i32)>,
+        clock: Arc<dyn Clock>,
     ) -> AppResult<Link> {
         let tokens = Arc::new(FileTokenStore::in_data_dir(user_dir));
         let token_store: Arc<dyn TokenStore> = tokens.clone();
@@ -359,7 +385,7 @@ impl Link {
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => return,
                 };
-                let view = lock(&live2).apply(&event);
+                let view = lock(&live2).apply(&event, clock.now());
                 let _ = processed2.send(view.clone());
                 let f = listener
                     .read()
@@ -373,7 +399,7 @@ impl Link {
         Ok(Link {
             server_url,
             tokens,
-            scheduler: Some(scheduler),
+            scheduler: Mutex::new(Some(scheduler)),
             live,
             processed,
         })
@@ -381,7 +407,7 @@ impl Link {
 
     fn set_online(&self, online: bool) {
         lock(&self.live).online = online;
-        if let Some(s) = &self.scheduler {
+        if let Some(s) = &*lock(&self.scheduler) {
             s.set_online(online);
         }
     }
@@ -389,7 +415,8 @@ impl Link {
     /// 立即同步: tries now, whatever the system's network signal says (it is often
     /// wrong on site); a failure shows the device offline.
     fn sync_now(&self) {
-        if let Some(s) = &self.scheduler {
+        if let Some(s) = &*lock(&self.scheduler) {
+            tracing::info!("sync requested (立即同步)");
             if !lock(&self.live).online {
                 s.set_online(true); // going online starts a sync
             } else {
@@ -400,18 +427,23 @@ impl Link {
 
     /// A change was made: send it soon if the device is online.
     pub(crate) fn nudge(&self) {
-        if let Some(s) = &self.scheduler
+        if let Some(s) = &*lock(&self.scheduler)
             && lock(&self.live).online
         {
             s.sync_now();
         }
     }
 
+    /// The last failed syncs, oldest first.
+    pub(crate) fn failures(&self) -> Vec<SyncFailure> {
+        lock(&self.live).failures.iter().cloned().collect()
+    }
+
     /// Starts a sync and waits until it ends (Err: its message). A sync already
     /// running may predate the latest change, so the one waited for is the next to
     /// start.
     fn sync_and_wait(&self, hub: &SyncHub, timeout: Duration) -> AppResult<Result<(), String>> {
-        if self.scheduler.is_none() {
+        if lock(&self.scheduler).is_none() {
             return Ok(Err("同步已停止".into()));
         }
         let mut rx = self.processed.subscribe();
@@ -444,8 +476,9 @@ impl Link {
     }
 
     /// Stops the scheduler (a running sync is interrupted; all done so far is kept).
-    pub(crate) fn stop(&mut self, hub: &SyncHub) {
-        if let Some(s) = self.scheduler.take() {
+    pub(crate) fn stop(&self, hub: &SyncHub) {
+        let scheduler = lock(&self.scheduler).take();
+        if let Some(s) = scheduler {
             let _ = hub.block(s.stop());
         }
     }
@@ -462,28 +495,48 @@ fn engine_url(engine: &SyncEngine) -> String {
 // -------------------------------------------------------------------------------
 // Errors as a person reads them
 
+/// A platform error as the person reads it: the sync engine's sentence (what
+/// happened, what to do; see `jiandu_sync::SyncError`), under the app's codes.
+/// The technical cause goes to the log.
 fn sync_error(e: SyncError) -> AppError {
+    tracing::info!(code = e.code(), detail = %e.detail(), "platform request failed");
     match e {
-        SyncError::Network(detail) => AppError::new(
-            "server_unreachable",
-            format!("无法连接服务器，请检查网络和服务器地址（{detail}）"),
-        ),
+        SyncError::Network(n) => AppError::new("server_unreachable", n.to_string()),
         SyncError::Revoked(m) => AppError::new("device_revoked", m),
-        SyncError::NotEnrolled => {
-            AppError::new("not_enrolled", "本机的登记已失效，请退出登录后重新登录")
-        }
-        SyncError::Server { code, message, .. } => AppError::new(&code, message),
+        SyncError::Server { ref code, .. } => AppError::new(&code.clone(), e.to_string()),
         other => AppError::new(other.code(), other.to_string()),
+    }
+}
+
+/// [`sync_error`] where the person is waiting for an answer now (a decision, an
+/// archive copy): a network failure says what could not be done, why, and what to
+/// do; `after_timeout` is what to do when the platform did not answer in time
+/// (the request may have arrived).
+fn request_error(e: SyncError, what: &str, after_timeout: &str) -> AppError {
+    match e {
+        SyncError::Network(ref n) => {
+            tracing::info!(detail = %e.detail(), "platform request failed");
+            let message = if n.kind == jiandu_sync::NetKind::Timeout {
+                format!("{what}：{}。{after_timeout}", n.kind.reason())
+            } else {
+                format!("{what}：{}", n.request_message())
+            };
+            AppError::new("server_unreachable", message)
+        }
+        other => sync_error(other),
     }
 }
 
 fn enroll_error(e: SyncError, url: &str) -> AppError {
     match e {
         SyncError::NotEnrolled => AppError::new("invalid_credentials", "用户名或密码错误"),
-        SyncError::Network(_) => AppError::new(
-            "server_unreachable",
-            format!("无法连接服务器 {url}，请检查服务器地址和网络连接"),
-        ),
+        SyncError::Network(n) => {
+            tracing::info!(%url, kind = ?n.kind, detail = %n.detail, "enrolment got no answer");
+            AppError::new(
+                "server_unreachable",
+                format!("无法连接服务器 {url}：{}", n.request_message()),
+            )
+        }
         SyncError::Protocol(_)
         | SyncError::Server {
             status: 404 | 405, ..
@@ -571,20 +624,23 @@ fn change_label(entity: &str, op: &str, local: &serde_json::Value) -> String {
 impl App {
     /// Sign-in against a real platform: enrols this device, keeps the token in the
     /// user's own folder, saves the profile, starts syncing and waits for the first
-    /// sync (bounded), so the drawn tasks are there when the list opens.
-    pub(crate) fn sign_in_server(&mut self, input: &SignInInput) -> AppResult<Profile> {
+    /// sync (bounded), so the drawn tasks are there when the list opens. Called
+    /// with `signing` held; no other lock is held while the platform answers.
+    pub(crate) fn sign_in_server(&self, input: &SignInInput) -> AppResult<Profile> {
         let url = normalise_server_url(&input.server_url)?;
         let request = EnrollRequest {
             username: input.username.trim().to_owned(),
             password: input.password.clone(),
             device_name: format!("监督应用（{}）", std::env::consts::OS),
         };
+        tracing::info!(%url, user = %request.username, "enrolling this device");
         let client = ApiClient::new(&url, REQUEST_TIMEOUT).map_err(|e| enroll_error(e, &url))?;
         let resp = self
             .sync
             .block(async move { client.enroll(&request).await })?
             .map_err(|e| enroll_error(e, &url))?;
         let role = role_of(&resp.user.role)?;
+        tracing::info!(device = %resp.device_id, user = %resp.user.username, "device enrolled");
         // A previous session of someone else stops syncing first.
         self.close_session();
         let user_dir = self.user_dir(&resp.user.id.to_string());
@@ -623,8 +679,8 @@ impl App {
     /// Signs in at start when nobody is signed in yet, from `url,user,password`
     /// (`JIANDU_AUTO_SIGN_IN`, set by scripts/run.sh so a newcomer's first window
     /// opens signed in as a demo inspector). `Ok(None)`: someone already was.
-    pub fn auto_sign_in(&mut self, spec: &str) -> AppResult<Option<Profile>> {
-        if self.session.is_some() {
+    pub fn auto_sign_in(&self, spec: &str) -> AppResult<Option<Profile>> {
+        if self.current().is_some() {
             return Ok(None);
         }
         let mut parts = spec.splitn(3, ',');
@@ -642,10 +698,6 @@ impl App {
         .map(Some)
     }
 
-    fn link(&self) -> Option<&Link> {
-        self.session.as_ref().and_then(|s| s.link.as_ref())
-    }
-
     /// Installs where sync events go (the shell forwards them to the window).
     pub fn on_sync_event(&self, listener: SyncListener) {
         *self
@@ -658,7 +710,9 @@ impl App {
     /// The system's network signal (`navigator.onLine` and its events). Going online
     /// starts a sync.
     pub fn set_online(&self, online: bool) -> AppResult<()> {
-        if let Some(link) = self.link() {
+        if let Some(s) = self.current()
+            && let Some(link) = &s.link
+        {
             link.set_online(online);
         }
         Ok(())
@@ -666,17 +720,17 @@ impl App {
 
     /// 立即同步. Returns at once; progress arrives as events.
     pub fn sync_now(&self) -> AppResult<()> {
-        let session = self.session()?;
-        if session.profile.demo {
+        let s = self.session()?;
+        if s.profile.demo {
             return Err(AppError::new(
                 "demo",
                 "演示模式不连接服务器：修改只保存在本机",
             ));
         }
-        let link = session.link.as_ref().ok_or_else(|| {
+        let link = s.link.as_ref().ok_or_else(|| {
             AppError::new("not_enrolled", "本机尚未向服务器登记，请退出登录后重新登录")
         })?;
-        if let Some(msg) = self.store()?.sync_state()?.revoked_message {
+        if let Some(msg) = s.store().sync_state()?.revoked_message {
             return Err(AppError::new("device_revoked", msg));
         }
         link.sync_now();
@@ -686,26 +740,28 @@ impl App {
     /// Starts a sync and waits until it ends or `timeout` passes (tests, and the
     /// first sync of a sign-in). `Ok(Err(message))`: the sync failed.
     pub fn sync_and_wait(&self, timeout: Duration) -> AppResult<Result<(), String>> {
-        if self.link().is_some()
-            && let Some(msg) = self.store()?.sync_state()?.revoked_message
-        {
+        let Some(s) = self.current() else {
+            return Ok(Err("未连接服务器".into()));
+        };
+        let Some(link) = &s.link else {
+            return Ok(Err("未连接服务器".into()));
+        };
+        if let Some(msg) = s.store().sync_state()?.revoked_message {
             return Ok(Err(msg));
         }
-        match self.link() {
-            Some(link) => link.sync_and_wait(&self.sync, timeout),
-            None => Ok(Err("未连接服务器".into())),
-        }
+        link.sync_and_wait(&self.sync, timeout)
     }
 
     /// The 同步 panel's figures.
     pub fn sync_status(&self) -> AppResult<SyncStatus> {
-        let session = self.session()?;
-        let store = self.store()?;
+        let s = self.session()?;
+        let store = s.store();
         let stats = store.outbox_stats()?;
         let (photos_left, bytes_left) = store.uploads_left()?;
         let state = store.sync_state()?;
         let conflicts = store.conflicts(false)?.len();
-        let (online, running, last_error, bytes_done) = match &session.link {
+        drop(store);
+        let (online, running, last_error, bytes_done) = match &s.link {
             Some(link) => {
                 let live = lock(&link.live);
                 (
@@ -718,8 +774,8 @@ impl App {
             None => (false, false, None, 0),
         };
         Ok(SyncStatus {
-            demo: session.profile.demo,
-            server_url: session.profile.server_url.clone(),
+            demo: s.profile.demo,
+            server_url: s.profile.server_url.clone(),
             online,
             running,
             last_sync_at: state.last_sync_at.map(rfc3339),
@@ -736,9 +792,10 @@ impl App {
     /// Whether the badge shows 在线 (false in 演示模式 and on a revoked device).
     pub(crate) fn badge_online(
         &self,
+        s: &Session,
         store: &jiandu_store::Store,
     ) -> AppResult<(bool, Option<String>)> {
-        let Some(link) = self.link() else {
+        let Some(link) = &s.link else {
             return Ok((false, None));
         };
         let state = store.sync_state()?;
@@ -748,7 +805,8 @@ impl App {
 
     /// Rejected edits (open ones; `all`: seen ones too), newest first.
     pub fn conflicts(&self, all: bool) -> AppResult<Vec<ConflictView>> {
-        let store = self.store()?;
+        let s = self.session()?;
+        let store = s.store();
         let mut out = Vec::new();
         for c in store.conflicts(all)? {
             let local_task = store
@@ -789,85 +847,81 @@ impl App {
     /// The inspector has read a rejected edit (知道了): it leaves the open list.
     pub fn resolve_conflict(&self, id: i64) -> AppResult<()> {
         let now = self.clock.now();
-        self.store()?.resolve_conflict(id, now)?;
+        self.session()?.store().resolve_conflict(id, now)?;
         Ok(())
     }
 
     /// A team lead's decision sent to the platform (naming the exact version read);
-    /// returns the platform's record of the inspection after it.
+    /// returns the platform's record of the inspection after it. Nothing is locked
+    /// while the platform answers.
     pub(crate) fn review_on_server(
         &self,
+        s: &Session,
         inspection_id: Uuid,
         version: u64,
         comment: Option<String>,
     ) -> AppResult<Inspection> {
-        let (client, token) = self.server_client()?;
+        let (client, token) = server_client(s)?;
+        tracing::info!(inspection = %inspection_id, version, approve = comment.is_none(), "sending a review decision");
         let answer = self.sync.block(async move {
             client
                 .review(&token, inspection_id, version, comment.as_deref())
                 .await
         })?;
-        answer.map_err(|e| match e {
-            SyncError::Network(_) => AppError::new(
-                "server_unreachable",
-                "审核结果需要立即报送平台，当前无法连接服务器，请联网后再审核",
-            ),
-            other => sync_error(other),
+        answer.map_err(|e| {
+            request_error(
+                e,
+                "审核结果需要立即报送平台，未能送达",
+                "平台可能已收到，请稍后在任务列表同步后查看审核状态，再决定是否重新审核",
+            )
         })
     }
 
     /// The platform's archive copy of one of a task's documents (a team lead reads
     /// the 现场笔录 / 意见书 / 证据照片 of a submission before deciding): made by the
     /// platform from what was synced, with the same builder as the tablet's copy.
+    /// Nothing is locked while it downloads.
     pub fn archive_document(
         &self,
         task_id: &str,
         kind: crate::documents::DocKindCode,
     ) -> AppResult<Vec<u8>> {
-        if self.session()?.profile.demo {
+        let s = self.session()?;
+        if s.profile.demo {
             return Err(AppError::new(
                 "demo",
                 "演示模式不连接平台，没有平台存档的文书",
             ));
         }
-        let (_, insp) = self.load(task_id)?;
+        let (_, insp) = s.load(task_id)?;
         let insp = insp.ok_or_else(|| AppError::not_found("该任务的检查记录"))?;
-        let (client, token) = self.server_client()?;
+        let (client, token) = server_client(&s)?;
         let id = insp.id;
         let kind = kind.key();
         let answer = self
             .sync
             .block(async move { client.archive_document(&token, id, kind).await })?;
-        answer.map_err(|e| match e {
-            SyncError::Network(_) => AppError::new(
-                "server_unreachable",
-                "查看平台存档的文书需要连接服务器，请联网后再试",
-            ),
-            other => sync_error(other),
-        })
+        let pdf = answer
+            .map_err(|e| request_error(e, "查看平台存档的文书需要连接服务器", "请稍后重试"))?;
+        tracing::info!(inspection = %id, kind, bytes = pdf.len(), "archive copy downloaded");
+        Ok(pdf)
     }
 
-    /// A client for the signed-in user's platform and this device's token.
-    fn server_client(&self) -> AppResult<(ApiClient, String)> {
-        let session = self.session()?;
-        let url = session.profile.server_url.clone();
-        let tokens = session
-            .link
-            .as_ref()
-            .map(|l| Arc::clone(&l.tokens))
-            .ok_or_else(|| AppError::new("not_enrolled", "本机尚未向服务器登记"))?;
-        let token = tokens
-            .load()
-            .map_err(AppError::storage)?
-            .ok_or_else(|| AppError::new("not_enrolled", "本机的登记已失效，请重新登录"))?;
-        let client = ApiClient::new(&url, REQUEST_TIMEOUT).map_err(sync_error)?;
-        Ok((client, token))
+    /// The last failed syncs of this session, oldest first (diagnostics).
+    pub(crate) fn sync_failures(&self, s: &Session) -> Vec<SyncFailure> {
+        s.link.as_ref().map(Link::failures).unwrap_or_default()
     }
 
-    /// Stops the session's sync (sign-out, another user signing in).
-    pub(crate) fn close_session(&mut self) {
-        if let Some(mut s) = self.session.take()
-            && let Some(link) = s.link.as_mut()
+    /// Stops the session's sync (sign-out, another user signing in). Use cases
+    /// still holding the session finish on it.
+    pub(crate) fn close_session(&self) {
+        let old = self
+            .session
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(s) = old
+            && let Some(link) = &s.link
         {
             link.stop(&self.sync);
         }
@@ -876,8 +930,26 @@ impl App {
     /// Forgets this device's token on sign-out (the data stays; signing in again
     /// enrols anew).
     pub(crate) fn forget_token(&self) {
-        if let Some(link) = self.link() {
+        if let Some(s) = self.current()
+            && let Some(link) = &s.link
+        {
             let _ = link.tokens.clear();
         }
     }
+}
+
+/// A client for the session's platform and this device's token.
+fn server_client(s: &Session) -> AppResult<(ApiClient, String)> {
+    let url = s.profile.server_url.clone();
+    let tokens = s
+        .link
+        .as_ref()
+        .map(|l| Arc::clone(&l.tokens))
+        .ok_or_else(|| AppError::new("not_enrolled", "本机尚未向服务器登记"))?;
+    let token = tokens
+        .load()
+        .map_err(AppError::storage)?
+        .ok_or_else(|| AppError::new("not_enrolled", "本机的登记已失效，请重新登录"))?;
+    let client = ApiClient::new(&url, REQUEST_TIMEOUT).map_err(sync_error)?;
+    Ok((client, token))
 }

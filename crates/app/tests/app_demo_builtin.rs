@@ -12,7 +12,7 @@ mod common;
 #[test]
 fn every_demo_task_walks_on_the_builtin_plans() {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path(), Box::new(SystemClock), Box::new(V7Ids)).unwrap();
+    let app = App::open(dir.path(), Box::new(SystemClock), Box::new(V7Ids)).unwrap();
     app.sign_in(SignInInput {
         server_url: "demo".into(),
         username: "zhangwei".into(),
@@ -22,7 +22,7 @@ fn every_demo_task_walks_on_the_builtin_plans() {
     let list = app.task_list(TaskQuery::default()).unwrap();
     assert!(list.total >= 4, "the demo has tasks: {}", list.total);
     for t in &list.tasks {
-        common::start(&mut app, &t.task_id);
+        common::start(&app, &t.task_id);
         let view = app.checklist(&t.task_id).unwrap();
         assert_eq!(view.progress.total, t.total, "{}", t.unit_name);
         let first = view

@@ -16,7 +16,7 @@ mod common;
 use common::*;
 
 fn demo_app(h: &Harness) -> App {
-    let mut app = h.open();
+    let app = h.open();
     app.sign_in(SignInInput {
         server_url: "demo".into(),
         username: "zhangwei".into(),
@@ -27,7 +27,7 @@ fn demo_app(h: &Harness) -> App {
 }
 
 /// A started inspection of the demo's 仁和诊所 with med.3.1 answered 不符合.
-fn started(app: &mut App) -> String {
+fn started(app: &App) -> String {
     let task = app
         .task_list(TaskQuery::default())
         .unwrap()
@@ -85,8 +85,8 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_photo_is_stored_unmodified_with_its_hash_thumbnail_and_print_copy() {
     let h = Harness::new();
-    let mut app = demo_app(&h);
-    let task = started(&mut app);
+    let app = demo_app(&h);
+    let task = started(&app);
     let original = sample::photo_jpeg(2400, 1800, 7);
     let view = app
         .add_photo(photo_input(&task, "med.3.1"), &original)
@@ -138,8 +138,8 @@ fn a_photo_is_stored_unmodified_with_its_hash_thumbnail_and_print_copy() {
 #[test]
 fn a_non_image_is_refused_in_chinese_and_nothing_is_saved() {
     let h = Harness::new();
-    let mut app = demo_app(&h);
-    let task = started(&mut app);
+    let app = demo_app(&h);
+    let task = started(&app);
     let before = files_under(h.path());
     let pending = app.sync_badge().unwrap().pending_changes;
     for (bytes, code) in [
@@ -172,8 +172,8 @@ fn a_non_image_is_refused_in_chinese_and_nothing_is_saved() {
 #[test]
 fn a_photo_is_voided_with_a_reason_and_never_deleted() {
     let h = Harness::new();
-    let mut app = demo_app(&h);
-    let task = started(&mut app);
+    let app = demo_app(&h);
+    let task = started(&app);
     let original = sample::photo_jpeg(800, 600, 3);
     let view = app
         .add_photo(photo_input(&task, "med.3.1"), &original)
@@ -203,7 +203,7 @@ fn a_photo_is_voided_with_a_reason_and_never_deleted() {
     let second = app
         .add_photo(photo_input(&task, "med.3.1"), &original)
         .unwrap();
-    answer_all_and_submit(&mut app, &task);
+    answer_all_and_submit(&app, &task);
     let err = app
         .void_photo(VoidPhotoInput {
             photo_id: second.photo_id.clone(),
@@ -225,7 +225,7 @@ fn a_photo_is_voided_with_a_reason_and_never_deleted() {
     assert!(!app.photos(&task, None).unwrap()[1].voided);
 }
 
-fn answer_all_and_submit(app: &mut App, task: &str) {
+fn answer_all_and_submit(app: &App, task: &str) {
     let checklist = app.checklist(task).unwrap();
     for p in checklist.items.iter().flat_map(|i| i.points.iter()) {
         if p.applicable && p.verdict.is_none() {
@@ -255,8 +255,8 @@ fn answer_all_and_submit(app: &mut App, task: &str) {
 #[test]
 fn documents_are_made_on_the_device_with_the_number_from_the_block() {
     let h = Harness::new();
-    let mut app = demo_app(&h);
-    let task = started(&mut app);
+    let app = demo_app(&h);
+    let task = started(&app);
     app.add_photo(
         photo_input(&task, "med.3.1"),
         &sample::photo_jpeg(2400, 1800, 5),
@@ -367,8 +367,8 @@ fn documents_are_made_on_the_device_with_the_number_from_the_block() {
 fn no_number_left_offline_asks_to_sync_and_a_leased_block_is_used() {
     // A device enrolled with a server (not 演示模式) with the demo's task.
     let demo = Harness::new();
-    let mut app = demo_app(&demo);
-    let task_id = started(&mut app);
+    let app = demo_app(&demo);
+    let task_id = started(&app);
     let (task, _) = app.task_for_bench(&task_id).unwrap();
     let profile = app.startup().profile.unwrap();
     drop(app);
@@ -382,9 +382,9 @@ fn no_number_left_offline_asks_to_sync_and_a_leased_block_is_used() {
         serde_json::to_vec(&p).unwrap(),
     )
     .unwrap();
-    let mut app = h.open();
+    let app = h.open();
     app.receive_tasks(std::slice::from_ref(&task)).unwrap();
-    let _ = started(&mut app);
+    let _ = started(&app);
     let err = app
         .generate_document(&task_id, DocKindCode::Opinion)
         .unwrap_err();
@@ -419,7 +419,7 @@ fn no_number_left_offline_asks_to_sync_and_a_leased_block_is_used() {
             )
             .unwrap();
     }
-    let mut app = h.open();
+    let app = h.open();
     let docs = app
         .generate_document(&task_id, DocKindCode::Opinion)
         .unwrap();
@@ -435,8 +435,8 @@ fn no_number_left_offline_asks_to_sync_and_a_leased_block_is_used() {
 #[test]
 fn the_party_refuses_with_a_reason_and_a_witness_signs() {
     let h = Harness::new();
-    let mut app = demo_app(&h);
-    let task = started(&mut app);
+    let app = demo_app(&h);
+    let task = started(&app);
     let err = app
         .record_refusal(
             RefusalInput {
@@ -508,8 +508,8 @@ fn the_device_prints_what_the_platform_prints_from_the_originals() {
     // The platform holds only the original photos; the device prints its print copies
     // made at capture. Both go through jiandu_docs::archive: the PDFs must be equal.
     let h = Harness::new();
-    let mut app = demo_app(&h);
-    let task_id = started(&mut app);
+    let app = demo_app(&h);
+    let task_id = started(&app);
     for seed in 0..3 {
         app.add_photo(
             photo_input(&task_id, "med.3.1"),

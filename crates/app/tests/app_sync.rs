@@ -7,159 +7,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot unwrap has failed
 
+use jiandu_app::App;
 use jiandu_app::documents::DocKindCode;
 use jiandu_app::dto::*;
-use jiandu_app::{App, SystemClock, V7Ids};
-use jiandu_server::http::{self, AppState};
-use jiandu_server::store::{self, ServerStore};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
 mod common;
-use common::start;
-
-/// The 执法机关 this test's platform prints (not the built-in default), told to each
-/// device at enrolment.
-const AUTHORITY: &str = "太原市小店区卫生健康综合行政执法大队";
-
-const PASSWORD: &str = "jiandu-demo-1";
-const WAIT: Duration = Duration::from_secs(60);
-
-/// `jiandu-server demo` + `serve`, in-process, on its own runtime.
-struct Platform {
-    addr: SocketAddr,
-    store: Arc<dyn ServerStore>,
-    rt: tokio::runtime::Runtime,
-    _dir: tempfile::TempDir,
-}
-
-impl Platform {
-    fn start() -> Platform {
-        let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let db = dir.path().join("server.sqlite");
-        let blobs = dir.path().join("blobs");
-        let (addr, store) = rt.block_on(async {
-            let store = store::open(&db.to_string_lossy()).await.unwrap();
-            let templates = jiandu_core::templates::TemplateSet::builtin().unwrap();
-            jiandu_server::demo::run(&*store, &templates, "app-sync-test")
-                .await
-                .unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let state = AppState::new(Arc::clone(&store), templates)
-                .with_blobs(blobs)
-                .with_authority(AUTHORITY);
-            tokio::spawn(http::serve(
-                listener,
-                state,
-                16 * 1024 * 1024,
-                std::future::pending(),
-            ));
-            (addr, store)
-        });
-        Platform {
-            addr,
-            store,
-            rt,
-            _dir: dir,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-fn open(dir: &Path) -> App {
-    App::open(dir, Box::new(SystemClock), Box::new(V7Ids)).unwrap()
-}
-
-fn sign_in(app: &mut App, url: &str, user: &str, password: &str) -> jiandu_app::AppResult<Profile> {
-    app.sign_in(SignInInput {
-        server_url: url.to_owned(),
-        username: user.to_owned(),
-        password: password.to_owned(),
-    })
-}
-
-fn synced(app: &App) {
-    app.sync_and_wait(WAIT).unwrap().expect("sync succeeds");
-}
-
-/// The codes of the task's checklist points that apply to its unit, in order.
-fn applicable_points(app: &App, task_id: &str) -> Vec<String> {
-    app.checklist(task_id)
-        .unwrap()
-        .items
-        .iter()
-        .flat_map(|i| i.points.iter())
-        .filter(|p| p.applicable)
-        .map(|p| p.code.clone())
-        .collect()
-}
-
-/// 亮证, then [`finish_and_submit`].
-fn complete_and_submit(app: &mut App, task_id: &str) {
-    start(app, task_id);
-    finish_and_submit(app, task_id);
-}
-
-/// Answers every applicable point 符合 except the first (不符合, with an
-/// observation), records 行政处罚 with a fine, and submits.
-fn finish_and_submit(app: &mut App, task_id: &str) {
-    let points = applicable_points(app, task_id);
-    for (n, point) in points.iter().enumerate() {
-        let verdict = if n == 0 {
-            VerdictCode::NonCompliant
-        } else {
-            VerdictCode::Compliant
-        };
-        app.answer(AnswerInput {
-            task_id: task_id.to_owned(),
-            point: point.clone(),
-            verdict,
-        })
-        .unwrap();
-    }
-    app.set_observation(ObservationInput {
-        task_id: task_id.to_owned(),
-        point: points[0].clone(),
-        observation: "现场未见处方登记本。".into(),
-    })
-    .unwrap();
-    app.set_outcome(OutcomeInput {
-        task_id: task_id.to_owned(),
-        category: PublicCategoryCode::Penalised,
-        cases: 1,
-        fine_yuan: "5000.50".into(),
-        revoked_licence: false,
-        revoked_subjects: false,
-        revoked_personnel: false,
-        cancelled_filing: false,
-        opinion: "责令限期改正。".into(),
-    })
-    .unwrap();
-    let submitted = app.submit(task_id).unwrap();
-    assert_eq!(submitted.summary.status, StatusCode::Submitted);
-    let again = app.submit(task_id).expect_err("a second tap is refused");
-    assert!(!again.message.is_empty());
-}
-
-fn todo_tasks(app: &App) -> Vec<TaskSummary> {
-    app.task_list(TaskQuery {
-        status: Some(StatusFilter::Todo),
-        ..Default::default()
-    })
-    .unwrap()
-    .tasks
-}
+use common::{
+    AUTHORITY, PASSWORD, Platform, WAIT, applicable_points, complete_and_submit, finish_and_submit,
+    open_system as open, sign_in_to as sign_in, start, synced, todo_tasks,
+};
 
 #[test]
 fn sign_in_brings_tasks_and_a_review_goes_round_trip() {
@@ -169,8 +26,8 @@ fn sign_in_brings_tasks_and_a_review_goes_round_trip() {
     let lead_dir = tempfile::tempdir().unwrap();
 
     // The inspector's tablet: enrolment, then the drawn tasks arrive.
-    let mut tablet = open(inspector_dir.path());
-    let profile = sign_in(&mut tablet, &url, "liuyang", PASSWORD).unwrap();
+    let tablet = open(inspector_dir.path());
+    let profile = sign_in(&tablet, &url, "liuyang", PASSWORD).unwrap();
     assert!(!profile.demo);
     assert_eq!(profile.display_name, "刘洋");
     assert_eq!(profile.role, RoleCode::Inspector);
@@ -207,7 +64,7 @@ fn sign_in_brings_tasks_and_a_review_goes_round_trip() {
         .expect("a task to do")
         .task_id
         .clone();
-    complete_and_submit(&mut tablet, &task_id);
+    complete_and_submit(&tablet, &task_id);
     assert!(tablet.sync_status().unwrap().pending_changes > 0);
     synced(&tablet);
     assert_eq!(tablet.sync_status().unwrap().pending_changes, 0, "all sent");
@@ -247,7 +104,7 @@ fn sign_in_brings_tasks_and_a_review_goes_round_trip() {
 
     // A restart opens signed in, syncing with the platform.
     drop(tablet);
-    let mut tablet = open(inspector_dir.path());
+    let tablet = open(inspector_dir.path());
     assert_eq!(
         tablet.startup().profile.map(|p| p.username),
         Some("liuyang".into())
@@ -255,8 +112,8 @@ fn sign_in_brings_tasks_and_a_review_goes_round_trip() {
     synced(&tablet);
 
     // The team lead's tablet pulls the team's submissions.
-    let mut lead = open(lead_dir.path());
-    let lead_profile = sign_in(&mut lead, &url, "lina", PASSWORD).unwrap();
+    let lead = open(lead_dir.path());
+    let lead_profile = sign_in(&lead, &url, "lina", PASSWORD).unwrap();
     assert_eq!(lead_profile.role, RoleCode::TeamLead);
     let queued = |lead: &App| {
         lead.review_queue()
@@ -372,19 +229,19 @@ fn a_rejected_edit_is_listed_and_can_be_marked_read() {
     let platform = Platform::start();
     let url = platform.url();
     let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
-    let mut one = open(dirs[0].path());
-    let mut two = open(dirs[1].path());
+    let one = open(dirs[0].path());
+    let two = open(dirs[1].path());
     // 1. One inspector's two tablets start the same task offline: the second
     //    start loses (stale).
-    sign_in(&mut one, &url, "liuyang", PASSWORD).unwrap();
-    sign_in(&mut two, &url, "liuyang", PASSWORD).unwrap();
+    sign_in(&one, &url, "liuyang", PASSWORD).unwrap();
+    sign_in(&two, &url, "liuyang", PASSWORD).unwrap();
     let task = todo_tasks(&one)
         .first()
         .expect("a task to do")
         .task_id
         .clone();
-    start(&mut one, &task);
-    start(&mut two, &task);
+    start(&one, &task);
+    start(&two, &task);
     synced(&one);
     synced(&two);
     let conflicts = two.conflicts(false).unwrap();
@@ -444,11 +301,11 @@ fn a_rejected_edit_is_listed_and_can_be_marked_read() {
         verdict: VerdictCode::NotApplicable,
     })
     .unwrap();
-    finish_and_submit(&mut one, &task);
+    finish_and_submit(&one, &task);
     synced(&one);
     let lead_dir = tempfile::tempdir().unwrap();
-    let mut lead = open(lead_dir.path());
-    sign_in(&mut lead, &url, "lina", PASSWORD).unwrap();
+    let lead = open(lead_dir.path());
+    sign_in(&lead, &url, "lina", PASSWORD).unwrap();
     synced(&lead);
     let item = lead
         .review_queue()
@@ -487,9 +344,9 @@ fn sign_in_failures_read_clearly() {
     let platform = Platform::start();
     let url = platform.url();
     let dir = tempfile::tempdir().unwrap();
-    let mut app = open(dir.path());
+    let app = open(dir.path());
 
-    let e = sign_in(&mut app, &url, "zhangwei", "wrong-password").unwrap_err();
+    let e = sign_in(&app, &url, "zhangwei", "wrong-password").unwrap_err();
     assert_eq!(
         (e.code.as_str(), e.message.as_str()),
         ("invalid_credentials", "用户名或密码错误")
@@ -501,7 +358,7 @@ fn sign_in_failures_read_clearly() {
         "http://host:99999",
         "://",
     ] {
-        let e = sign_in(&mut app, bad, "zhangwei", PASSWORD).unwrap_err();
+        let e = sign_in(&app, bad, "zhangwei", PASSWORD).unwrap_err();
         assert_eq!(e.code, "bad_url", "{bad}: {e:?}");
         assert!(e.message.contains("服务器地址"), "{}", e.message);
     }
@@ -510,7 +367,7 @@ fn sign_in_failures_read_clearly() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let closed_url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let e = sign_in(&mut app, &closed_url, "zhangwei", PASSWORD).unwrap_err();
+    let e = sign_in(&app, &closed_url, "zhangwei", PASSWORD).unwrap_err();
     assert_eq!(e.code, "server_unreachable");
     assert!(e.message.contains("无法连接服务器"), "{}", e.message);
 
@@ -521,13 +378,13 @@ fn sign_in_failures_read_clearly() {
             .await
             .unwrap();
     });
-    let e = sign_in(&mut app, &url, "chenjing", PASSWORD).unwrap_err();
+    let e = sign_in(&app, &url, "chenjing", PASSWORD).unwrap_err();
     assert_eq!(
         (e.code.as_str(), e.message.as_str()),
         ("user_disabled", "该账号已停用，请联系管理员")
     );
 
-    let e = sign_in(&mut app, &url, "admin", PASSWORD).unwrap_err();
+    let e = sign_in(&app, &url, "admin", PASSWORD).unwrap_err();
     assert_eq!(e.code, "forbidden");
     assert!(
         app.startup().profile.is_none(),
@@ -535,7 +392,7 @@ fn sign_in_failures_read_clearly() {
     );
 
     // A revoked device is told so and stops syncing; its data stays.
-    let profile = sign_in(&mut app, &url, "zhangwei", PASSWORD).unwrap();
+    let profile = sign_in(&app, &url, "zhangwei", PASSWORD).unwrap();
     let tasks = app.task_list(TaskQuery::default()).unwrap().total;
     platform.rt.block_on(async {
         let user = uuid::Uuid::parse_str(&profile.user_id).unwrap();
@@ -573,7 +430,7 @@ fn sign_in_failures_read_clearly() {
         .expect("the inspector has a task to work on");
     let task = open.task_id.clone();
     if open.status == StatusCode::Assigned {
-        start(&mut app, &task);
+        start(&app, &task);
     }
     let point = applicable_points(&app, &task).swap_remove(0);
     app.answer(AnswerInput {
@@ -602,7 +459,9 @@ fn sign_in_failures_read_clearly() {
     );
 
     let downloads = tempfile::tempdir().unwrap();
-    let export = app.export_data(downloads.path()).unwrap();
+    let export = app
+        .export_data(downloads.path(), &jiandu_app::jobs::Job::none())
+        .unwrap();
     let dir = Path::new(&export.path);
     assert!(
         dir.file_name()
@@ -659,7 +518,9 @@ fn sign_in_failures_read_clearly() {
         "no partial folder left behind"
     );
     // A second export never overwrites the first; the data itself is untouched.
-    let again = app.export_data(downloads.path()).unwrap();
+    let again = app
+        .export_data(downloads.path(), &jiandu_app::jobs::Job::none())
+        .unwrap();
     assert_ne!(again.path, export.path);
     assert_eq!(
         app.sync_status().unwrap().pending_changes,

@@ -10,7 +10,7 @@ use jiandu_app::dto::*;
 mod common;
 use common::*;
 
-fn sign_in(app: &mut App, user: &str) -> Profile {
+fn sign_in(app: &App, user: &str) -> Profile {
     app.sign_in(SignInInput {
         server_url: "demo".into(),
         username: user.into(),
@@ -28,7 +28,7 @@ fn task_named(app: &App, name: &str) -> TaskSummary {
         .unwrap_or_else(|| panic!("demo task {name}"))
 }
 
-fn answer(app: &mut App, task_id: &str, point: &str, verdict: VerdictCode) -> PointSaved {
+fn answer(app: &App, task_id: &str, point: &str, verdict: VerdictCode) -> PointSaved {
     app.answer(AnswerInput {
         task_id: task_id.into(),
         point: point.into(),
@@ -53,7 +53,7 @@ fn first_start_has_no_profile_and_refuses_work() {
 #[test]
 fn sign_in_validates_and_an_unreachable_server_reads_clearly() {
     let h = Harness::new();
-    let mut app = h.open();
+    let app = h.open();
     let err = app
         .sign_in(SignInInput {
             server_url: "demo".into(),
@@ -82,8 +82,8 @@ fn sign_in_validates_and_an_unreachable_server_reads_clearly() {
 #[test]
 fn task_list_searches_filters_and_counts() {
     let h = Harness::new();
-    let mut app = h.open();
-    sign_in(&mut app, "zhangwei");
+    let app = h.open();
+    sign_in(&app, "zhangwei");
     let all = app.task_list(TaskQuery::default()).unwrap();
     assert_eq!(all.total, 8);
     assert_eq!(all.tasks.len(), 8);
@@ -154,8 +154,8 @@ fn task_list_searches_filters_and_counts() {
 #[test]
 fn credentials_must_be_confirmed_before_the_checklist_opens() {
     let h = Harness::new();
-    let mut app = h.open();
-    sign_in(&mut app, "zhangwei");
+    let app = h.open();
+    sign_in(&app, "zhangwei");
     let task = task_named(&app, "城关镇卫生院");
     let err = app
         .answer(AnswerInput {
@@ -175,7 +175,7 @@ fn credentials_must_be_confirmed_before_the_checklist_opens() {
         .unwrap_err();
     assert_eq!(err.code, "credentials_unconfirmed");
     assert!(err.message.contains("李娜"), "{}", err.message);
-    let started = start(&mut app, &task.task_id);
+    let started = start(&app, &task.task_id);
     assert_eq!(started.summary.status, StatusCode::InProgress);
     assert_eq!(started.started_at.as_deref(), Some("2024-06-01T02:00:00Z"));
     assert!(started.editable);
@@ -184,11 +184,11 @@ fn credentials_must_be_confirmed_before_the_checklist_opens() {
 #[test]
 fn every_tap_is_durable_and_the_day_ends_in_a_submission() {
     let h = Harness::new();
-    let mut app = h.open();
-    sign_in(&mut app, "zhangwei");
+    let app = h.open();
+    sign_in(&app, "zhangwei");
     let task = task_named(&app, "城关镇卫生院");
     let id = task.task_id.clone();
-    start(&mut app, &id);
+    start(&app, &id);
 
     let list = app.checklist(&id).unwrap();
     assert_eq!(list.progress.answered, 0);
@@ -200,14 +200,14 @@ fn every_tap_is_durable_and_the_day_ends_in_a_submission() {
     assert_eq!(list.items[0].number, "1", "items in the 附表's order");
 
     // One 不符合 without observation: saved, flagged red.
-    let saved = answer(&mut app, &id, "med.3.1", VerdictCode::NonCompliant);
+    let saved = answer(&app, &id, "med.3.1", VerdictCode::NonCompliant);
     assert_eq!(saved.progress.answered, 1);
     assert!(saved.point.needs_observation);
     assert_eq!(saved.progress.missing_observations, 1);
 
     // The app is killed here; reopened, the tap is there.
     drop(app);
-    let mut app = h.open();
+    let app = h.open();
     assert!(
         app.startup().profile.is_some(),
         "signed in again without a network"
@@ -224,7 +224,7 @@ fn every_tap_is_durable_and_the_day_ends_in_a_submission() {
         .map(|p| p.code.clone())
         .collect();
     for code in &codes {
-        answer(&mut app, &id, code, VerdictCode::Compliant);
+        answer(&app, &id, code, VerdictCode::Compliant);
     }
     let err = app.submit(&id).unwrap_err();
     assert_eq!(err.code, "observation_missing", "{}", err.message);
@@ -241,8 +241,8 @@ fn every_tap_is_durable_and_the_day_ends_in_a_submission() {
     assert!(!saved.point.needs_observation);
     assert_eq!(saved.progress.answered, total);
     // Changing the verdict keeps what was typed.
-    answer(&mut app, &id, "med.3.1", VerdictCode::Compliant);
-    let again = answer(&mut app, &id, "med.3.1", VerdictCode::NonCompliant);
+    answer(&app, &id, "med.3.1", VerdictCode::Compliant);
+    let again = answer(&app, &id, "med.3.1", VerdictCode::NonCompliant);
     assert_eq!(again.point.observation, long);
 
     let err = app.submit(&id).unwrap_err();
@@ -309,11 +309,11 @@ fn every_tap_is_durable_and_the_day_ends_in_a_submission() {
 #[test]
 fn an_observation_that_is_too_long_is_refused_with_a_reason() {
     let h = Harness::new();
-    let mut app = h.open();
-    sign_in(&mut app, "zhangwei");
+    let app = h.open();
+    sign_in(&app, "zhangwei");
     let id = task_named(&app, "仁和诊所").task_id;
-    start(&mut app, &id);
-    answer(&mut app, &id, "med.1.1", VerdictCode::NonCompliant);
+    start(&app, &id);
+    answer(&app, &id, "med.1.1", VerdictCode::NonCompliant);
     let err = app
         .set_observation(ObservationInput {
             task_id: id.clone(),
@@ -335,12 +335,12 @@ fn an_observation_that_is_too_long_is_refused_with_a_reason() {
 #[test]
 fn a_team_lead_reviews_and_an_inspector_cannot() {
     let h = Harness::new();
-    let mut app = h.open();
-    sign_in(&mut app, "zhangwei");
+    let app = h.open();
+    sign_in(&app, "zhangwei");
     assert_eq!(app.review_queue().unwrap_err().code, "forbidden");
     app.sign_out().unwrap();
 
-    let lead = sign_in(&mut app, "lead");
+    let lead = sign_in(&app, "lead");
     assert_eq!(lead.role, RoleCode::TeamLead);
     let queue = app.review_queue().unwrap();
     assert_eq!(queue.len(), 2, "two demo inspections await review");
@@ -392,13 +392,13 @@ fn a_team_lead_reviews_and_an_inspector_cannot() {
 #[test]
 fn each_user_keeps_separate_data() {
     let h = Harness::new();
-    let mut app = h.open();
-    sign_in(&mut app, "zhangwei");
+    let app = h.open();
+    sign_in(&app, "zhangwei");
     let id = task_named(&app, "仁和诊所").task_id;
-    start(&mut app, &id);
+    start(&app, &id);
     app.sign_out().unwrap();
     assert_eq!(app.startup().profile, None);
-    sign_in(&mut app, "lisi");
+    sign_in(&app, "lisi");
     let list = app.task_list(TaskQuery::default()).unwrap();
     assert_eq!(
         list.counts.in_progress, 0,
@@ -411,8 +411,8 @@ fn each_user_keeps_separate_data() {
 #[test]
 fn a_corrupt_database_is_reported_not_replaced() {
     let h = Harness::new();
-    let mut app = h.open();
-    let profile = sign_in(&mut app, "zhangwei");
+    let app = h.open();
+    let profile = sign_in(&app, "zhangwei");
     drop(app);
     let file = h
         .path()

@@ -5,10 +5,12 @@
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has already failed
 
 use jiandu_app::AppError;
+use jiandu_app::diagnostics::DiagnosticsView;
 use jiandu_app::documents::*;
 use jiandu_app::dto::*;
 use jiandu_app::evidence::*;
 use jiandu_app::export::ExportView;
+use jiandu_app::jobs::JobProgress;
 use jiandu_app::sync::{ConflictView, SyncEventKind, SyncEventView, SyncStatus};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -42,8 +44,8 @@ fn generated() -> BTreeMap<String, String> {
         // Photos, signatures, documents.
         PhotoInput, PhotoView, VoidPhotoInput, SignerRole, SignatureInput, RefusalInput,
         SignatureView, SignaturesView, DocKindCode, DocumentView, DocumentsView,
-        // 导出本机数据.
-        ExportView,
+        // 导出本机数据, 导出诊断信息, progress of long operations.
+        ExportView, DiagnosticsView, JobProgress,
     )
 }
 

@@ -5,14 +5,79 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 use chrono::{DateTime, TimeZone, Utc};
-use jiandu_app::dto::{ShowCredentialsInput, TaskDetail};
-use jiandu_app::{App, Clock, IdSource};
+use jiandu_app::dto::*;
+use jiandu_app::{App, Clock, IdSource, SystemClock, V7Ids};
 use jiandu_core::templates::{BUILTIN_CATALOGUE, TemplateSet};
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use uuid::Uuid;
+
+use jiandu_server::http::{self, AppState};
+use jiandu_server::store::{self, ServerStore};
+use std::net::SocketAddr;
+
+// -------------------------------------------------------------------------------
+// The REAL platform for the tests that sign in
+
+/// The 执法机关 this test's platform prints (not the built-in default), told to each
+/// device at enrolment.
+pub const AUTHORITY: &str = "太原市小店区卫生健康综合行政执法大队";
+
+pub const PASSWORD: &str = "jiandu-demo-1";
+/// How long a test waits for a sync.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `jiandu-server demo` + `serve`, in-process, on its own runtime.
+pub struct Platform {
+    pub addr: SocketAddr,
+    pub store: Arc<dyn ServerStore>,
+    pub rt: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+impl Platform {
+    pub fn start() -> Platform {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let db = dir.path().join("server.sqlite");
+        let blobs = dir.path().join("blobs");
+        let (addr, store) = rt.block_on(async {
+            let store = store::open(&db.to_string_lossy()).await.unwrap();
+            let templates = jiandu_core::templates::TemplateSet::builtin().unwrap();
+            jiandu_server::demo::run(&*store, &templates, "app-sync-test")
+                .await
+                .unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let state = AppState::new(Arc::clone(&store), templates)
+                .with_blobs(blobs)
+                .with_authority(AUTHORITY);
+            tokio::spawn(http::serve(
+                listener,
+                state,
+                16 * 1024 * 1024,
+                std::future::pending(),
+            ));
+            (addr, store)
+        });
+        Platform {
+            addr,
+            store,
+            rt,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
 
 #[derive(Clone)]
 pub struct FixedClock(pub DateTime<Utc>);
@@ -91,7 +156,7 @@ pub fn pdftotext(path: &Path) -> String {
 
 /// 亮证 for a task: both inspectors' 执法证号 confirmed, at the unit's address; the
 /// inspection starts. Returns the task as it stands then.
-pub fn start(app: &mut App, task_id: &str) -> TaskDetail {
+pub fn start(app: &App, task_id: &str) -> TaskDetail {
     let detail = app.task_detail(task_id).expect("detail");
     app.show_credentials(ShowCredentialsInput {
         task_id: task_id.into(),
@@ -103,4 +168,98 @@ pub fn start(app: &mut App, task_id: &str) -> TaskDetail {
         place: detail.summary.address.clone(),
     })
     .expect("亮证 starts the inspection")
+}
+
+// -------------------------------------------------------------------------------
+// Against the platform
+
+/// An app on `dir` with the system clock and UUIDv7 ids (tests against the platform).
+pub fn open_system(dir: &Path) -> App {
+    App::open(dir, Box::new(SystemClock), Box::new(V7Ids)).unwrap()
+}
+
+/// Sign-in against a platform at `url`.
+pub fn sign_in_to(
+    app: &App,
+    url: &str,
+    user: &str,
+    password: &str,
+) -> jiandu_app::AppResult<Profile> {
+    app.sign_in(SignInInput {
+        server_url: url.to_owned(),
+        username: user.to_owned(),
+        password: password.to_owned(),
+    })
+}
+
+pub fn synced(app: &App) {
+    app.sync_and_wait(WAIT).unwrap().expect("sync succeeds");
+}
+
+/// The codes of the task's checklist points that apply to its unit, in order.
+pub fn applicable_points(app: &App, task_id: &str) -> Vec<String> {
+    app.checklist(task_id)
+        .unwrap()
+        .items
+        .iter()
+        .flat_map(|i| i.points.iter())
+        .filter(|p| p.applicable)
+        .map(|p| p.code.clone())
+        .collect()
+}
+
+/// 亮证, then [`finish_and_submit`].
+pub fn complete_and_submit(app: &App, task_id: &str) {
+    start(app, task_id);
+    finish_and_submit(app, task_id);
+}
+
+/// Answers every applicable point 符合 except the first (不符合, with an
+/// observation), records 行政处罚 with a fine, and submits.
+pub fn finish_and_submit(app: &App, task_id: &str) {
+    let points = applicable_points(app, task_id);
+    for (n, point) in points.iter().enumerate() {
+        let verdict = if n == 0 {
+            VerdictCode::NonCompliant
+        } else {
+            VerdictCode::Compliant
+        };
+        app.answer(AnswerInput {
+            task_id: task_id.to_owned(),
+            point: point.clone(),
+            verdict,
+        })
+        .unwrap();
+    }
+    app.set_observation(ObservationInput {
+        task_id: task_id.to_owned(),
+        point: points[0].clone(),
+        observation: "现场未见处方登记本。".into(),
+    })
+    .unwrap();
+    app.set_outcome(OutcomeInput {
+        task_id: task_id.to_owned(),
+        category: PublicCategoryCode::Penalised,
+        cases: 1,
+        fine_yuan: "5000.50".into(),
+        revoked_licence: false,
+        revoked_subjects: false,
+        revoked_personnel: false,
+        cancelled_filing: false,
+        opinion: "责令限期改正。".into(),
+    })
+    .unwrap();
+    let submitted = app.submit(task_id).unwrap();
+    assert_eq!(submitted.summary.status, StatusCode::Submitted);
+    let again = app.submit(task_id).expect_err("a second tap is refused");
+    assert!(!again.message.is_empty());
+}
+
+pub fn todo_tasks(app: &App) -> Vec<TaskSummary> {
+    app.task_list(TaskQuery {
+        status: Some(StatusFilter::Todo),
+        ..Default::default()
+    })
+    .unwrap()
+    .tasks
 }
