@@ -3,12 +3,19 @@
 // ui/src/bindings, generated from the Rust types, so the two sides cannot drift.
 // Every failure arrives as an AppError {code, message}: screens branch on `code` and
 // show `message` (Chinese) to the person.
+//
+// The backend runs every command off the main thread and several at once (a sync or
+// a team lead's decision waiting on a slow platform holds nothing up). Edits are
+// therefore sent one after another, in the order they were made (`inOrder`): a tap
+// and the observation typed just before it, or two quick taps on one point, reach
+// the device's store in the order the person made them, so the last one wins.
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { AnswerInput } from "./bindings/AnswerInput";
 import type { AppError } from "./bindings/AppError";
 import type { ChecklistView } from "./bindings/ChecklistView";
 import type { ConflictView } from "./bindings/ConflictView";
+import type { DiagnosticsView } from "./bindings/DiagnosticsView";
 import type { ObservationInput } from "./bindings/ObservationInput";
 import type { OutcomeInput } from "./bindings/OutcomeInput";
 import type { PointSaved } from "./bindings/PointSaved";
@@ -46,6 +53,20 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   }
 }
 
+let lastEdit: Promise<unknown> = Promise.resolve();
+
+/** Runs `send` after every edit sent before it has been answered (or has failed). */
+export function inOrder<T>(send: () => Promise<T>): Promise<T> {
+  const next = lastEdit.then(send, send);
+  lastEdit = next.catch(() => undefined);
+  return next;
+}
+
+/** An edit: sent in order with the other edits. */
+function edit<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  return inOrder(() => call<T>(command, args));
+}
+
 export const api = {
   startup: () => call<Startup>("startup"),
   signIn: (input: SignInInput) => call<Profile>("sign_in", { input }),
@@ -54,21 +75,23 @@ export const api = {
   taskList: (query: TaskQuery) => call<TaskList>("task_list", { query }),
   taskDetail: (taskId: string) => call<TaskDetail>("task_detail", { taskId }),
   showCredentials: (input: ShowCredentialsInput) =>
-    call<TaskDetail>("show_credentials", { input }),
+    edit<TaskDetail>("show_credentials", { input }),
   checklist: (taskId: string) => call<ChecklistView>("checklist", { taskId }),
-  answer: (input: AnswerInput) => call<PointSaved>("answer", { input }),
-  setObservation: (input: ObservationInput) => call<PointSaved>("set_observation", { input }),
-  setOutcome: (input: OutcomeInput) => call<TaskDetail>("set_outcome", { input }),
-  submit: (taskId: string) => call<TaskDetail>("submit", { taskId }),
+  answer: (input: AnswerInput) => edit<PointSaved>("answer", { input }),
+  setObservation: (input: ObservationInput) => edit<PointSaved>("set_observation", { input }),
+  setOutcome: (input: OutcomeInput) => edit<TaskDetail>("set_outcome", { input }),
+  submit: (taskId: string) => edit<TaskDetail>("submit", { taskId }),
   markUnreachable: (taskId: string, reason: string) =>
-    call<TaskDetail>("mark_unreachable", { taskId, reason }),
+    edit<TaskDetail>("mark_unreachable", { taskId, reason }),
   reviewQueue: () => call<ReviewItem[]>("review_queue"),
   review: (input: ReviewInput) => call<TaskDetail>("review", { input }),
   syncNow: () => call<null>("sync_now"),
   setOnline: (online: boolean) => call<null>("set_online", { online }),
   syncStatus: () => call<SyncStatus>("sync_status"),
   conflicts: (all: boolean) => call<ConflictView[]>("conflicts", { all }),
-  resolveConflict: (id: number) => call<null>("resolve_conflict", { id }),
+  resolveConflict: (id: number) => edit<null>("resolve_conflict", { id }),
+  /** 导出诊断信息 into Downloads: one file for the bureau's IT, nothing secret in it. */
+  exportDiagnostics: () => call<DiagnosticsView>("export_diagnostics"),
   /** Sync progress from the backend (the shell's `sync` event); returns the unlisten. */
   onSyncEvent: (handler: (e: SyncEventView) => void) =>
     listen<SyncEventView>("sync", (e) => handler(e.payload)),

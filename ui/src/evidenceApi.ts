@@ -3,10 +3,12 @@
 // Uint8Array, no JSON array or base64 of megabytes) with the JSON input
 // percent-encoded in the `x-jiandu-input` header; files come back as ArrayBuffers.
 import { invoke } from "@tauri-apps/api/core";
-import { toAppError } from "./api";
+import { inOrder, toAppError } from "./api";
+import { runJob, type Job } from "./jobs";
 import type { DocKindCode } from "./bindings/DocKindCode";
 import type { DocumentsView } from "./bindings/DocumentsView";
 import type { ExportView } from "./bindings/ExportView";
+import type { JobProgress } from "./bindings/JobProgress";
 import type { PhotoInput } from "./bindings/PhotoInput";
 import type { PhotoView } from "./bindings/PhotoView";
 import type { RefusalInput } from "./bindings/RefusalInput";
@@ -22,15 +24,18 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   }
 }
 
-/** A command whose input rides in a header and whose body is raw bytes. */
-async function upload<T>(command: string, input: unknown, bytes: Uint8Array): Promise<T> {
-  try {
-    return await invoke<T>(command, bytes, {
-      headers: { "x-jiandu-input": encodeURIComponent(JSON.stringify(input)) },
-    });
-  } catch (e) {
-    throw toAppError(e);
-  }
+/** An edit whose input rides in a header and whose body is raw bytes (in order with
+ * the other edits, see api.ts). */
+function upload<T>(command: string, input: unknown, bytes: Uint8Array): Promise<T> {
+  return inOrder(async () => {
+    try {
+      return await invoke<T>(command, bytes, {
+        headers: { "x-jiandu-input": encodeURIComponent(JSON.stringify(input)) },
+      });
+    } catch (e) {
+      throw toAppError(e);
+    }
+  });
 }
 
 export const evidenceApi = {
@@ -38,22 +43,25 @@ export const evidenceApi = {
   photos: (taskId: string, point?: string) => call<PhotoView[]>("photos", { taskId, point: point ?? null }),
   photoThumbnail: (photoId: string) => call<ArrayBuffer>("photo_thumbnail", { photoId }),
   photoOriginal: (photoId: string) => call<ArrayBuffer>("photo_original", { photoId }),
-  voidPhoto: (input: VoidPhotoInput) => call<PhotoView>("void_photo", { input }),
+  voidPhoto: (input: VoidPhotoInput) => inOrder(() => call<PhotoView>("void_photo", { input })),
   signatures: (taskId: string) => call<SignaturesView>("signatures", { taskId }),
   addSignature: (input: SignatureInput, png: Uint8Array) =>
     upload<SignaturesView>("add_signature", input, png),
   recordRefusal: (input: RefusalInput, witnessPng: Uint8Array) =>
     upload<SignaturesView>("record_refusal", input, witnessPng),
   documents: (taskId: string) => call<DocumentsView>("documents", { taskId }),
-  generateDocument: (taskId: string, kind: DocKindCode) =>
-    call<DocumentsView>("generate_document", { taskId, kind }),
+  /** Makes a document; its progress (photos read, the render) reaches `onProgress`;
+   * `cancel()` stops it before anything is written. */
+  generateDocument: (taskId: string, kind: DocKindCode, onProgress?: (p: JobProgress) => void): Job<DocumentsView> =>
+    runJob<DocumentsView>("generate_document", { taskId, kind }, onProgress),
   documentPdf: (taskId: string, kind: DocKindCode) => call<ArrayBuffer>("document_pdf", { taskId, kind }),
   /** The platform's archive copy (a team lead reads a submission's documents). */
   archiveDocument: (taskId: string, kind: DocKindCode) => call<ArrayBuffer>("archive_document", { taskId, kind }),
   exportDocument: (taskId: string, kind: DocKindCode, open: boolean) =>
     call<string>("export_document", { taskId, kind, open }),
-  /** 导出本机数据 into Downloads (the whole user's data; works offline and revoked). */
-  exportData: () => call<ExportView>("export_data"),
+  /** 导出本机数据 into Downloads (the whole user's data; works offline and revoked),
+   * with progress; `cancel()` stops it and removes what was copied. */
+  exportData: (onProgress?: (p: JobProgress) => void): Job<ExportView> => runJob<ExportView>("export_data", {}, onProgress),
 };
 
 /** The bytes of a `data:` URL (what Vant Signature gives). */

@@ -1,0 +1,33 @@
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { createPinia, setActivePinia } from "pinia";
+
+const sent: string[] = [];
+let answer: ((v: unknown) => void) | null = null;
+vi.mock("@tauri-apps/api/core", () => ({
+  invoke: vi.fn((command: string, args: { input: { task_id: string } }) => {
+    sent.push(`${command}:${args.input.task_id}`);
+    return new Promise((resolve) => (answer = resolve));
+  }),
+}));
+
+import { useReview } from "./review";
+
+beforeEach(() => {
+  setActivePinia(createPinia());
+  sent.length = 0;
+});
+
+describe("a team lead's decision on its way to the platform", () => {
+  it("is shown as sending until the platform answers, and a second tap sends nothing", async () => {
+    const review = useReview();
+    const input = { task_id: "t1", version: 3, approve: true, comment: "" };
+    const first = review.decide(input);
+    expect(review.isSending("t1")).toBe(true);
+    expect(review.isSending("t2")).toBe(false);
+    await expect(review.decide(input)).resolves.toBeNull();
+    expect(sent).toEqual(["review:t1"]);
+    answer?.({ summary: { status: "approved" } });
+    await expect(first).resolves.toEqual({ summary: { status: "approved" } });
+    expect(review.isSending("t1")).toBe(false);
+  });
+});
