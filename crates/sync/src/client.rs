@@ -53,9 +53,9 @@ impl NetKind {
         match self {
             NetKind::Refused => Some("请核对服务器地址，或联系本单位信息化人员"),
             NetKind::NameNotResolved => Some("请确认本机已连接网络，并核对服务器地址"),
-            NetKind::UntrustedCertificate => Some(
-                "请核对服务器地址，或请本单位信息化人员为平台配置受信任机构签发的证书",
-            ),
+            NetKind::UntrustedCertificate => {
+                Some("请核对服务器地址，或请本单位信息化人员为平台配置受信任机构签发的证书")
+            }
             NetKind::Tls => Some("请核对服务器地址开头应为 http:// 还是 https://"),
             NetKind::Timeout | NetKind::Cut | NetKind::Unreachable => None,
         }
@@ -154,9 +154,7 @@ fn server_message(status: u16, code: &str, message: &str) -> String {
         413 => "发送的内容超过平台允许的大小（HTTP 413）：请联系本单位信息化人员调整平台设置"
             .to_owned(),
         _ if ours => message.to_owned(),
-        _ => format!(
-            "服务器返回了无法识别的错误（HTTP {status}）：请核对服务器地址是否为监督平台"
-        ),
+        _ => format!("服务器返回了无法识别的错误（HTTP {status}）：请核对服务器地址是否为监督平台"),
     }
 }
 

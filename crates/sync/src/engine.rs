@@ -317,7 +317,10 @@ impl SyncEngine {
         let mut store = lock(&self.store);
         let waited = store.apply_deferred(self.now())?;
         if waited > 0 {
-            tracing::info!(inspections = waited, "platform versions that waited for unsent edits applied");
+            tracing::info!(
+                inspections = waited,
+                "platform versions that waited for unsent edits applied"
+            );
         }
         store.record_sync_success(self.now())?;
         Ok(report)

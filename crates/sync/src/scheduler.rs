@@ -133,14 +133,20 @@ async fn run(
                 wait = policy.interval;
             }
             Err(SyncError::Revoked(_)) | Err(SyncError::NotEnrolled) => {
-                tracing::warn!("automatic sync stopped: the platform no longer accepts this device");
+                tracing::warn!(
+                    "automatic sync stopped: the platform no longer accepts this device"
+                );
                 return;
             }
             Err(SyncError::Cancelled) => return,
             Err(_) => {
                 failures += 1;
                 wait = backoff(&policy, failures, &mut rand::rng());
-                tracing::info!(failures, retry_in_s = wait.as_secs(), "sync will be retried");
+                tracing::info!(
+                    failures,
+                    retry_in_s = wait.as_secs(),
+                    "sync will be retried"
+                );
             }
         }
     }

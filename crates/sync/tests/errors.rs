@@ -74,7 +74,14 @@ fn assert_readable(e: &SyncError) {
         text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
         "not Chinese: {text}"
     );
-    for english in ["error", "request", "connection", "tcp", "dns", "certificate"] {
+    for english in [
+        "error",
+        "request",
+        "connection",
+        "tcp",
+        "dns",
+        "certificate",
+    ] {
         assert!(
             !text.to_lowercase().contains(english),
             "library words reach the person: {text}"
@@ -168,7 +175,12 @@ async fn tls_failures_say_which_one() {
         }
     });
     let e = pull(&format!("https://{tls}")).await;
-    assert_eq!(net_kind(&e), NetKind::UntrustedCertificate, "{}", e.detail());
+    assert_eq!(
+        net_kind(&e),
+        NetKind::UntrustedCertificate,
+        "{}",
+        e.detail()
+    );
     assert!(e.to_string().starts_with("服务器证书不受信任"), "{e}");
     assert_readable(&e);
 }
@@ -186,7 +198,11 @@ async fn error_answers_read_by_status() {
             true,
         ),
         (
-            http("502 Bad Gateway", "text/html", "<html><body>502 Bad Gateway</body></html>"),
+            http(
+                "502 Bad Gateway",
+                "text/html",
+                "<html><body>502 Bad Gateway</body></html>",
+            ),
             "平台暂时无法访问（HTTP 502）",
             true,
         ),
@@ -210,7 +226,11 @@ async fn error_answers_read_by_status() {
             false,
         ),
         (
-            http("200 OK", "text/html", "<html>captive portal: please log in</html>"),
+            http(
+                "200 OK",
+                "text/html",
+                "<html>captive portal: please log in</html>",
+            ),
             "平台的答复无法识别",
             true,
         ),
