@@ -15,13 +15,21 @@
 #           back → 立即同步 → 0 pending (the photo uploaded: approval needs it) → the
 #           team lead signs in and approves → the inspector signs in again and sees
 #           已通过.
+#           The server stopped, the failed sync is in the app's log (logs/jiandu.log)
+#           and in 导出诊断信息's file, which holds no token.
+#   slow:   against a platform that answers 30 s late (tests/src/bin/slow_proxy.rs in
+#           front of a real jiandu-server): while 立即同步 waits, the inspector opens
+#           another task, 亮证, answers a point: saved within 1 s (the time is printed);
+#           while a team lead's 审核通过 and an archive download wait, the lead opens
+#           the task list, a task and its checklist, and exports 导出诊断信息, each
+#           within 1 s; then the decision and the archive copy arrive.
 #   evidence: the same steps in 演示模式: photos (a non-image refused, a 4 MB camera photo through IPC with
 #           thumbnail and full-screen preview), 现场笔录 / 意见书 / 证据照片 generated,
 #           read back with pdftotext and previewed, both inspectors sign, the party
 #           refuses with a reason and a witness signs; the record says so.
 #   run:    the README's run command (scripts/run.sh) opens the app signed in as
 #           张伟 with the drawn tasks.
-# E2E_WALKS="demo server evidence run" (default) picks the walks.
+# E2E_WALKS="demo server slow evidence run" (default) picks the walks.
 # Screenshots of each screen go to $CARGO_TARGET_DIR/ui-e2e/ (look at them).
 #
 # Skips (exit 0, with the reason) only when the display stack cannot be installed.
@@ -52,15 +60,21 @@ if [ -z "${E2E_SKIP_BUILD:-}" ]; then  # E2E_SKIP_BUILD=1: reuse the last build
   echo "== ui: npm ci + build"
   ( cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run build --silent )
   # One invocation for both binaries: one feature resolution, one build of shared crates.
-  echo "== cargo build -p jiandu-inspector --features custom-protocol -p jiandu-server"
-  cargo build -p jiandu-inspector --features custom-protocol -p jiandu-server --quiet
+  echo "== cargo build -p jiandu-inspector --features custom-protocol -p jiandu-server -p jiandu-tests"
+  cargo build -p jiandu-inspector --features custom-protocol -p jiandu-server -p jiandu-tests --quiet
 fi
 APP="$CARGO_TARGET_DIR/debug/jiandu-inspector"
-export E2E_SERVER="$CARGO_TARGET_DIR/debug/jiandu-server" E2E_WALKS="${E2E_WALKS:-demo server evidence run}"
+export E2E_SERVER="$CARGO_TARGET_DIR/debug/jiandu-server" E2E_WALKS="${E2E_WALKS:-demo server slow evidence run}"
+export E2E_SLOW_PROXY="$CARGO_TARGET_DIR/debug/slow_proxy"
 
 DATA="$(mktemp -d)"
 trap 'rm -rf "$DATA"' EXIT
 export JIANDU_DATA_DIR="$DATA" E2E_APP="$APP" E2E_OUT="$OUT"
+# The app's "下载" folder (导出诊断信息, 导出本机数据) inside the test's data, never the
+# real one: XDG user dirs of a config folder of its own.
+mkdir -p "$DATA/xdg" "$DATA/downloads"
+printf 'XDG_DOWNLOAD_DIR="%s"\n' "$DATA/downloads" > "$DATA/xdg/user-dirs.dirs"
+export XDG_CONFIG_HOME="$DATA/xdg" E2E_DOWNLOADS="$DATA/downloads"
 
 # One Xvfb for the whole walk, large enough for the tablet's landscape (1280×800,
 # the window's size) and portrait (800×1280) screens.
@@ -200,6 +214,34 @@ class Session:
         self.wait(css)
         self.js("const e = document.querySelector(arguments[0]); e.value = '';"
                 " e.dispatchEvent(new Event('input', {bubbles: true}));", css)
+    def timed(self, mode, target, until_css, want="", index=0, limit_ms=15000):
+        """Taps `target` (mode "click", the index-th match) or goes to the hash
+        `target` (mode "hash"), then returns the milliseconds, measured in the page,
+        until a visible `until_css` shows `want` (-1: not within limit_ms)."""
+        script = """
+const [mode, target, index, sel, want, limit, done] = arguments;
+let t0;
+if (mode === 'click') {
+  const b = document.querySelectorAll(target)[index];
+  b.scrollIntoView({block: 'center'});
+  t0 = performance.now();
+  b.click();
+} else {
+  t0 = performance.now();
+  location.hash = target;
+}
+const poll = () => {
+  const shown = [...document.querySelectorAll(sel)]
+    .some(e => e.offsetParent !== null && e.innerText.includes(want));
+  if (shown) return done(performance.now() - t0);
+  if (performance.now() - t0 > limit) return done(-1);
+  setTimeout(poll, 5);
+};
+poll();"""
+        if mode == "click":
+            self.wait(target)
+        return wd("POST", f"/session/{self.id}/execute/async",
+                  {"script": script, "args": [mode, target, index, until_css, want, limit_ms]})
     def double_tap(self, css):
         """Two taps in the same moment (a finger bouncing): both reach the page."""
         self.wait(css)
@@ -387,17 +429,18 @@ SRV_ENV = dict(os.environ, JIANDU_DB=os.path.join(SRV_DIR, "server.sqlite"),
                JIANDU_BLOBS=os.path.join(SRV_DIR, "blobs"))
 SRV_LOG = open(os.path.join(OUT, "jiandu-server.log"), "ab")
 
-def server_demo():
+def server_demo(env=None):
     """`jiandu-server demo`: the generated registry, staff, plan drawn, some reviewed."""
-    subprocess.run([SERVER_BIN, "demo"], env=SRV_ENV, check=True, stdout=SRV_LOG, stderr=SRV_LOG)
+    subprocess.run([SERVER_BIN, "demo"], env=env or SRV_ENV, check=True, stdout=SRV_LOG, stderr=SRV_LOG)
 
-def server_start():
-    p = subprocess.Popen([SERVER_BIN, "serve", "--listen", f"127.0.0.1:{SRV_PORT}"],
-                         env=SRV_ENV, stdout=SRV_LOG, stderr=SRV_LOG)
+def server_start(env=None, port=None):
+    port = port or SRV_PORT
+    p = subprocess.Popen([SERVER_BIN, "serve", "--listen", f"127.0.0.1:{port}"],
+                         env=env or SRV_ENV, stdout=SRV_LOG, stderr=SRV_LOG)
     end = time.time() + 60
     while time.time() < end:
         try:
-            with urllib.request.urlopen(SRV_URL + "/api/v1/health", timeout=1) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1) as r:
                 if r.status == 200:
                     return p
         except Exception:
@@ -421,9 +464,9 @@ def platform(method, path, body=None, token=None):
     with urllib.request.urlopen(req, timeout=30) as r:
         return json.loads(r.read() or b"null")
 
-def sign_in_server(s, user, password=DEMO_PASSWORD, expect_tasks=True):
+def sign_in_server(s, user, password=DEMO_PASSWORD, expect_tasks=True, url=None):
     s.wait('[data-testid="server-url-input"] input', timeout=30)
-    for field, value in (("server-url-input", SRV_URL), ("username-input", user), ("password-input", password)):
+    for field, value in (("server-url-input", url or SRV_URL), ("username-input", user), ("password-input", password)):
         s.clear(f'[data-testid="{field}"] input')
         s.type(f'[data-testid="{field}"] input', value)
     s.click('[data-testid="sign-in"]')
@@ -632,6 +675,60 @@ def ev_sign(s, task_hash, prefix="e"):
     record = pdftext(ev_data_files("record.pdf")[0])
     assert "拒绝签字" in record and "负责人称需请示上级后再签字" in record, record[-600:]
 
+def app_file(*parts):
+    """Files of this walk's app data folder (glob parts)."""
+    return glob.glob(os.path.join(os.environ["JIANDU_DATA_DIR"], *parts))
+
+def export_diagnostics(s):
+    """导出诊断信息 from the 同步 panel; returns the file's text (the path from the dialog)."""
+    s.click('a[href="#/sync"]')
+    ms = s.timed("click", '[data-testid="export-diagnostics"]', '.van-dialog__message', "已保存到")
+    assert 0 <= ms < 1000, f"导出诊断信息 took {ms} ms"
+    message = s.js("return [...document.querySelectorAll('.van-dialog__message')]"
+                   ".find(e => e.offsetParent !== null).innerText")
+    path = message.split("已保存到：", 1)[1].strip().split("\n")[0].strip()
+    assert path.startswith(os.environ["E2E_DOWNLOADS"]), path
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    s.js("const b = [...document.querySelectorAll('.van-dialog__confirm')]"
+         ".find(b => b.offsetParent !== null); if (b) b.click();")
+    time.sleep(0.4)
+    return text, ms
+
+def sync_token():
+    tokens = app_file("users", "*", "sync-token")
+    assert len(tokens) == 1, tokens
+    with open(tokens[0]) as f:
+        return f.read().strip()
+
+class SlowProxy:
+    """tests/src/bin/slow_proxy.rs in front of a server: delays its answers."""
+    def __init__(self, server_port):
+        self.p = subprocess.Popen([os.environ["E2E_SLOW_PROXY"], f"127.0.0.1:{server_port}"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        line = self.p.stdout.readline().strip()
+        assert line.startswith("listening "), line
+        self.url = line.split()[1]
+    def command(self, text):
+        self.p.stdin.write(text + "\n")
+        self.p.stdin.flush()
+        return self.p.stdout.readline().strip()
+    def delay(self, ms):
+        assert self.command(f"delay {ms}") == "ok"
+    def waiting(self):
+        return int(self.command("waiting").split()[1])
+    def until_waiting(self, n, timeout=20):
+        end = time.time() + timeout
+        while self.waiting() < n:
+            assert time.time() < end, f"{n} requests should wait for the platform, {self.waiting()} do"
+            time.sleep(0.1)
+    def stop(self):
+        try:
+            self.p.stdin.close()
+            self.p.wait(timeout=10)
+        except Exception:
+            self.p.kill()
+
 if "server" in WALKS:
     server = None
     driver = None
@@ -674,6 +771,22 @@ if "server" in WALKS:
             s.wait('[data-testid="sync-error"]')
             s.shot("s04-offline")
         check("server: server stopped → 立即同步 fails, badge 离线", offline)
+
+        def explains_itself():
+            with open(app_file("logs", "jiandu.log")[0], encoding="utf-8") as f:
+                log = f.read()
+            assert "sync failed" in log and "服务器拒绝连接" in log, log[-2000:]
+            text, ms = export_diagnostics(s)
+            assert "本文件不含密码、登录令牌" in text, text[:400]
+            assert "[network] 服务器拒绝连接" in text, text
+            assert "sync failed" in text, "the log is in the file"
+            token = sync_token()
+            assert len(token) >= 16
+            assert token not in text and token not in log, "the token never leaves its file"
+            assert DEMO_PASSWORD not in text and DEMO_PASSWORD not in log
+            print(f"     导出诊断信息: {len(text.encode())} bytes in {ms:.0f} ms, no token")
+            s.shot("s04b-diagnostics-exported")
+        check("server: the failed sync is in the log and in 导出诊断信息 (no token in either)", explains_itself)
 
         def inspect_offline():
             to_list(s)
@@ -746,6 +859,98 @@ if "server" in WALKS:
         if server is not None and server.poll() is None:
             server_stop(server)
 
+if "slow" in WALKS:
+    slow_server = proxy = driver = None
+    try:
+        slow_dir = tempfile.mkdtemp(prefix="server-slow-", dir=BASE_DATA)
+        slow_env = dict(os.environ, JIANDU_DB=os.path.join(slow_dir, "server.sqlite"),
+                        JIANDU_BLOBS=os.path.join(slow_dir, "blobs"))
+        slow_port = free_port()
+        server_demo(slow_env)
+        slow_server = server_start(slow_env, slow_port)
+        proxy = SlowProxy(slow_port)
+        os.environ["JIANDU_DATA_DIR"] = tempfile.mkdtemp(prefix="app-slow-", dir=BASE_DATA)
+        driver = start_driver()
+        wait_port()
+        s = Session()
+        t0 = time.time()
+
+        def slow_sign_in():
+            sign_in_server(s, "liuyang", url=proxy.url)
+            state["slow_unit"] = first_unit_with_status(s, "待检查")
+        check("slow: sign in through the delaying proxy (answers on time for now)", slow_sign_in)
+
+        def answer_while_sync_waits():
+            proxy.delay(30000)
+            sync_now(s)
+            proxy.until_waiting(1)
+            s.shot("w01-sync-waiting")
+            ms = s.timed("hash", "#/tasks", '[data-testid="task-card"]', state["slow_unit"])
+            assert 0 <= ms < 1000, f"the task list took {ms} ms"
+            open_task(s, state["slow_unit"])
+            show_credentials(s)
+            ms = s.timed("click", '[data-testid="verdict-compliant"]', '[data-testid="progress-text"]', "已答 1/")
+            assert 0 <= ms < 1000, f"the answer took {ms} ms to be saved"
+            assert proxy.waiting() >= 1, "the sync was still waiting for the platform"
+            state["answer_ms"] = ms
+            print(f"     answer saved in {ms:.0f} ms while 立即同步 waited for a platform 30 s late")
+            s.shot("w02-answered-while-sync-waits")
+        check("slow: while 立即同步 waits 30 s, another task opened, 亮证, a point answered: saved within 1 s",
+              answer_while_sync_waits)
+
+        def lead_works_while_decision_and_archive_wait():
+            proxy.delay(0)
+            sign_out(s)  # interrupts the waiting sync; the answer stays on the device
+            sign_in_server(s, "lina", url=proxy.url)
+            s.click('a[href="#/review"]')
+            s.wait('[data-testid="review-item"]', timeout=30)
+            units = s.js("return [...document.querySelectorAll('[data-testid=\"review-item\"]')].map(e => e.dataset.unit)")
+            proxy.delay(30000)
+            decided = f'[data-testid="review-item"][data-unit="{units[0]}"]'
+            read = f'[data-testid="review-item"][data-unit="{units[-1]}"]'
+            s.click(decided + ' [data-testid="approve"]')
+            s.wait(decided + ' [data-testid="review-sending"]')
+            s.click(read + ' [data-testid="review-record"]')
+            proxy.until_waiting(2)
+            s.shot("w03-decision-and-archive-waiting")
+            timings = {}
+            timings["任务列表"] = s.timed("hash", "#/tasks", '[data-testid="task-card"]')
+            timings["任务详情"] = s.timed("click", '[data-testid="task-card"]', '[data-testid="detail-status"]')
+            timings["检查表"] = s.timed("click", '[data-testid="go-checklist"]', '[data-testid="progress-text"]', "已答")
+            text, timings["导出诊断信息"] = export_diagnostics(s)
+            assert "组长" in text and sync_token() not in text
+            for what, ms in timings.items():
+                assert 0 <= ms < 1000, f"{what} took {ms} ms while the platform was slow"
+            assert proxy.waiting() >= 1, "the decision (or the download) was still waiting"
+            print("     while a decision and an archive download waited: "
+                  + ", ".join(f"{k} {v:.0f} ms" for k, v in timings.items()))
+            s.shot("w04-lead-works-meanwhile")
+            s.click('a[href="#/review"]')
+            end = time.time() + 60
+            while time.time() < end and s.find_all(decided):
+                time.sleep(0.5)
+            assert not s.find_all(decided), "the approval reached the platform and left the queue"
+            s.wait('[data-testid="pdf-preview"] canvas[data-rendered="1"]', timeout=60)
+            s.shot("w05-decision-done-archive-shown")
+            s.click('.van-popup .van-nav-bar__left')
+            proxy.delay(0)
+        check("slow: while 审核通过 and an archive download wait 30 s, the lead opens the list, a task, its "
+              "checklist and exports 导出诊断信息, each within 1 s; then both arrive", lead_works_while_decision_and_archive_wait)
+        print(f"slow walk: {time.time() - t0:.0f} s")
+        s.close()
+    except CheckFailed:
+        pass
+    except Exception as e:
+        failed += 1
+        print(f"FAIL slow walk: {e}")
+    finally:
+        if driver is not None:
+            stop_driver(driver)
+        if proxy is not None:
+            proxy.stop()
+        if slow_server is not None and slow_server.poll() is None:
+            server_stop(slow_server)
+
 if "evidence" in EV_WALKS:
     driver = None
     try:
@@ -791,7 +996,7 @@ if "evidence" in EV_WALKS:
             ev_stop(driver)
 
 print(f"ui-e2e: {passed} passed, {failed} failed")
-sys.exit(1 if failed or (passed == 0 and set(WALKS) & {"demo", "server", "evidence"}) else 0)
+sys.exit(1 if failed or (passed == 0 and set(WALKS) & {"demo", "server", "slow", "evidence"}) else 0)
 PY
 WALKS_RC=$?
 set -e

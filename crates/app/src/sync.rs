@@ -275,7 +275,10 @@ impl Live {
                 // to do): jiandu_sync::SyncError's Display.
                 self.last_error = Some(message.clone());
                 view.message = Some(message.clone());
-                self.remember(now, code, message);
+                if code != "cancelled" {
+                    // Interrupted on purpose (sign-out): not a failure to report.
+                    self.remember(now, code, message);
+                }
             }
             SyncEvent::Revoked { message } => {
                 view.event = SyncEventKind::Revoked;

@@ -237,17 +237,10 @@ fn answer_all_and_submit(app: &App, task: &str) {
             .unwrap();
         }
     }
-    app.set_outcome(OutcomeInput {
-        task_id: task.into(),
-        category: PublicCategoryCode::Corrected,
-        cases: 0,
-        fine_yuan: String::new(),
-        revoked_licence: false,
-        revoked_subjects: false,
-        revoked_personnel: false,
-        cancelled_filing: false,
-        opinion: "责令立即改正处方管理问题，处方须经医师签名后方可调剂。".into(),
-    })
+    app.set_outcome(common::corrected(
+        task,
+        "责令立即改正处方管理问题，处方须经医师签名后方可调剂。",
+    ))
     .unwrap();
     app.submit(task).unwrap();
 }
@@ -286,17 +279,10 @@ fn documents_are_made_on_the_device_with_the_number_from_the_block() {
         )
         .unwrap_err();
     assert!(err.message.contains("不是本任务的执法人员"));
-    app.set_outcome(OutcomeInput {
-        task_id: task.clone(),
-        category: PublicCategoryCode::Corrected,
-        cases: 0,
-        fine_yuan: String::new(),
-        revoked_licence: false,
-        revoked_subjects: false,
-        revoked_personnel: false,
-        cancelled_filing: false,
-        opinion: "责令立即改正，处方须经医师签名后方可调剂。".into(),
-    })
+    app.set_outcome(common::corrected(
+        &task,
+        "责令立即改正，处方须经医师签名后方可调剂。",
+    ))
     .unwrap();
     // The party has not signed: the documents print blank lines, no error.
     let before = app.documents(&task).unwrap();

@@ -243,17 +243,7 @@ fn an_inspector_works_on_while_a_sync_and_an_archive_download_wait() {
     }
     let t = other.clone();
     promptly("set_outcome", &app, move |app| {
-        app.set_outcome(OutcomeInput {
-            task_id: t,
-            category: PublicCategoryCode::Corrected,
-            cases: 0,
-            fine_yuan: String::new(),
-            revoked_licence: false,
-            revoked_subjects: false,
-            revoked_personnel: false,
-            cancelled_filing: false,
-            opinion: "责令立即改正。".into(),
-        })
+        app.set_outcome(common::corrected(&t, "责令立即改正。"))
     })
     .0
     .unwrap();

@@ -70,18 +70,19 @@ pub struct NetError {
     pub detail: String,
 }
 
-/// The sentence of a failed sync: what happened, and what to do (or that the
-/// changes wait on the device and go up by themselves).
+/// The sentence of a failed sync: what happened, that the changes wait safely on
+/// the device, and what to do (or that they go up by themselves).
 impl std::fmt::Display for NetError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let then = match (self.kind.advice(), self.kind) {
-            (Some(advice), _) => advice,
-            (None, NetKind::Unreachable) => {
-                "请检查网络连接（Wi-Fi 或移动数据）；修改已保存在本机，联网后自动上传"
-            }
-            (None, _) => "修改已保存在本机，稍后会自动重试",
-        };
-        write!(f, "{}。{then}", self.kind.reason())
+        let reason = self.kind.reason();
+        match (self.kind.advice(), self.kind) {
+            (Some(advice), _) => write!(f, "{reason}。修改已保存在本机；{advice}"),
+            (None, NetKind::Unreachable) => write!(
+                f,
+                "{reason}。修改已保存在本机，联网后自动上传；请检查网络连接（Wi-Fi 或移动数据）"
+            ),
+            (None, _) => write!(f, "{reason}。修改已保存在本机，稍后会自动重试"),
+        }
     }
 }
 

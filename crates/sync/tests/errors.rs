@@ -105,6 +105,7 @@ async fn network_failures_read_as_what_to_do() {
     let e = pull(&url).await;
     assert_eq!(net_kind(&e), NetKind::Refused, "{}", e.detail());
     assert!(e.to_string().starts_with("服务器拒绝连接"), "{e}");
+    assert!(e.to_string().contains("修改已保存在本机"), "{e}");
     assert!(e.is_transient() && e.code() == "network");
     assert_readable(&e);
     assert!(

@@ -2,16 +2,20 @@
 // copy of a document being fetched. Each waits for the platform (up to a minute on a
 // weak signal) while the lead goes on working: they are kept here, not in the screen,
 // so leaving the 组长审核 screen and coming back still shows a decision as 正在报送 (a
-// second tap cannot send it twice), and a document fetched meanwhile is shown there.
+// second tap cannot send it twice), a decision that arrives meanwhile takes its item
+// off the queue, and a document fetched meanwhile is shown there.
 import { defineStore } from "pinia";
 import { api } from "../api";
 import { evidenceApi } from "../evidenceApi";
 import type { DocKindCode } from "../bindings/DocKindCode";
 import type { ReviewInput } from "../bindings/ReviewInput";
+import type { ReviewItem } from "../bindings/ReviewItem";
 import type { TaskDetail } from "../bindings/TaskDetail";
 
 export const useReview = defineStore("review", {
   state: () => ({
+    /** Inspections waiting for review, as last read from the device. */
+    queue: [] as ReviewItem[],
     /** Task ids whose decision is being sent. */
     sending: [] as string[],
     /** The archive copy being fetched ("taskId/kind"). */
@@ -23,12 +27,18 @@ export const useReview = defineStore("review", {
     isSending: (s) => (taskId: string) => s.sending.includes(taskId),
   },
   actions: {
-    /** Sends one decision; refuses a second while the first is on its way. */
+    async load() {
+      this.queue = await api.reviewQueue();
+    },
+    /** Sends one decision; refuses a second while the first is on its way. Once the
+     * platform has answered, the queue is read again. */
     async decide(input: ReviewInput): Promise<TaskDetail | null> {
       if (this.sending.includes(input.task_id)) return null;
       this.sending.push(input.task_id);
       try {
-        return await api.review(input);
+        const done = await api.review(input);
+        await this.load().catch(() => {});
+        return done;
       } finally {
         this.sending = this.sending.filter((t) => t !== input.task_id);
       }

@@ -154,6 +154,21 @@ pub fn pdftotext(path: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// 发现问题已责令改正 with the given 监督意见.
+pub fn corrected(task_id: &str, opinion: &str) -> OutcomeInput {
+    OutcomeInput {
+        task_id: task_id.into(),
+        category: PublicCategoryCode::Corrected,
+        cases: 0,
+        fine_yuan: String::new(),
+        revoked_licence: false,
+        revoked_subjects: false,
+        revoked_personnel: false,
+        cancelled_filing: false,
+        opinion: opinion.into(),
+    }
+}
+
 /// 亮证 for a task: both inspectors' 执法证号 confirmed, at the unit's address; the
 /// inspection starts. Returns the task as it stands then.
 pub fn start(app: &App, task_id: &str) -> TaskDetail {
