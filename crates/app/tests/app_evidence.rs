@@ -575,3 +575,82 @@ fn the_device_prints_what_the_platform_prints_from_the_originals() {
     );
     assert!(device_record == platform_record, "records differ");
 }
+
+/// A long operation cancelled midway (the person taps 取消 as its progress shows):
+/// the export leaves no folder, hidden or not; the evidence sheet is not written;
+/// both answer `cancelled`. Run again without cancelling, both complete.
+#[test]
+fn cancelled_exports_and_documents_leave_nothing_half_written() {
+    let h = Harness::new();
+    let app = std::sync::Arc::new(demo_app(&h));
+    let task = started(&app);
+    for seed in 1..=3 {
+        app.add_photo(
+            photo_input(&task, "med.3.1"),
+            &sample::photo_jpeg(800, 600, seed),
+        )
+        .unwrap();
+    }
+    // Cancels its own run at the first report of `label`; keeps every report.
+    let cancelling = |id: &str, label: &'static str| {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (app2, id2, log) = (
+            std::sync::Arc::clone(&app),
+            id.to_owned(),
+            std::sync::Arc::clone(&seen),
+        );
+        let job = app.start_job(id, move |p| {
+            if p.label == label {
+                app2.cancel_job(&id2).unwrap();
+            }
+            log.lock().unwrap().push(p);
+        });
+        (job, seen)
+    };
+
+    let downloads = tempfile::tempdir().unwrap();
+    let (job, seen) = cancelling("export-1", "正在复制照片、签名和文书");
+    let e = app.export_data(downloads.path(), &job).unwrap_err();
+    assert_eq!(e.code, "cancelled");
+    let reports = seen.lock().unwrap().clone();
+    assert_eq!(reports[0].label, "正在复制数据库", "{reports:?}");
+    assert_eq!(
+        reports[1].total, 3,
+        "the three original photos to copy: {reports:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(downloads.path()).unwrap().count(),
+        0,
+        "no folder left behind, hidden or not"
+    );
+    drop(job);
+    let done = app
+        .export_data(downloads.path(), &jiandu_app::jobs::Job::none())
+        .unwrap();
+    assert!(Path::new(&done.path).is_dir());
+
+    let (job, seen) = cancelling("evidence-1", "正在读取照片");
+    let e = app
+        .generate_document_with(&task, DocKindCode::Evidence, &job)
+        .unwrap_err();
+    assert_eq!(e.code, "cancelled");
+    assert_eq!(seen.lock().unwrap()[0].total, 3, "three photos to read");
+    let evidence = |app: &App| {
+        app.documents(&task)
+            .unwrap()
+            .documents
+            .into_iter()
+            .find(|d| d.kind == DocKindCode::Evidence)
+            .unwrap()
+    };
+    assert!(evidence(&app).generated_at.is_none(), "nothing written");
+    assert!(
+        files_under(h.path())
+            .iter()
+            .all(|p| !p.ends_with("evidence.pdf")),
+        "no PDF on the device"
+    );
+    drop(job);
+    app.generate_document(&task, DocKindCode::Evidence).unwrap();
+    assert!(evidence(&app).generated_at.is_some());
+}
