@@ -36,7 +36,8 @@
 # Prints "N passed, N failed" at the end; exits non-zero on any failure.
 #
 # Measured here (2 cores): npm ci ~30 s, npm run build ~30 s, a clean debug build of the
-# shell 5–8 min (much less when target/ is warm), the walk itself ~20 s.
+# shell 5–8 min (much less when target/ is warm), the walks ~4 min (the slow walk ~45 s:
+# it waits once for a platform answering 30 s late).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
