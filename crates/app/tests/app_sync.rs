@@ -10,7 +10,8 @@
 use jiandu_app::documents::DocKindCode;
 use jiandu_app::dto::*;
 use jiandu_app::{App, SystemClock, V7Ids};
-use jiandu_server::http::{self, AppState};
+use jiandu_server::http;
+use jiandu_server::store::Stamp;
 use jiandu_server::store::{self, ServerStore};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -48,14 +49,18 @@ impl Platform {
         let (addr, store) = rt.block_on(async {
             let store = store::open(&db.to_string_lossy()).await.unwrap();
             let templates = jiandu_core::templates::TemplateSet::builtin().unwrap();
-            jiandu_server::demo::run(&*store, &templates, "app-sync-test")
-                .await
-                .unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let state = AppState::new(Arc::clone(&store), templates)
+            let state = jiandu_server::service::Platform::new(Arc::clone(&store), templates)
                 .with_blobs(blobs)
                 .with_authority(AUTHORITY);
+            jiandu_server::demo::run(
+                &state,
+                &jiandu_server::service::Actor::system(),
+                "app-sync-test",
+            )
+            .await
+            .unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
             tokio::spawn(http::serve(
                 listener,
                 state,
@@ -517,7 +522,7 @@ fn sign_in_failures_read_clearly() {
     platform.rt.block_on(async {
         platform
             .store
-            .set_user_disabled("chenjing", true)
+            .set_user_disabled(&Stamp::system(chrono::Utc::now()), "chenjing", true)
             .await
             .unwrap();
     });
@@ -542,7 +547,7 @@ fn sign_in_failures_read_clearly() {
         for d in platform.store.list_devices(Some(user)).await.unwrap() {
             platform
                 .store
-                .revoke_device(d.id, chrono::Utc::now())
+                .revoke_device(&Stamp::system(chrono::Utc::now()), d.id)
                 .await
                 .unwrap();
         }
