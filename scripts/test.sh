@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check of the project: formatting, lints, and all tests: unit tests, real
 # SQLite files, the real server on loopback, real PostgreSQL, PDFs read back with
-# poppler, the UI's unit tests, and the inspector app in its real window under Xvfb
-# driven through WebDriver. Installs what it needs first (Debian packages, npm
+# poppler, schemathesis against the server's OpenAPI document, the UI's unit tests,
+# and the inspector app in its real window under Xvfb driven through WebDriver. Installs what it needs first (Debian packages, npm
 # packages, a throwaway PostgreSQL cluster), so it works on a fresh Debian machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +39,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
 cargo test --workspace --locked
+
+step "schemathesis: the OpenAPI document against the real server"
+bash scripts/schemathesis.sh
 
 step "the app in its real window (Xvfb + WebDriver)"
 bash scripts/ui-e2e.sh

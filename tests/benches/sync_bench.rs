@@ -20,9 +20,8 @@
 use chrono::Utc;
 use jiandu_core::protocol::{MAX_CHUNK_BYTES, PushItem};
 use jiandu_core::{CategoryCode, Role};
-use jiandu_server::store::{
-    DrawRecord, Institution, NewUser, RegistryImport, ServerStore, StoredTask,
-};
+use jiandu_server::model::{DrawRecord, Institution, NewUser, RegistryImport, StoredTask};
+use jiandu_server::store::{ServerStore, Stamp};
 use jiandu_sync::{CancelToken, SyncConfig, SyncReport, TokenStore};
 use jiandu_tests::proxy::{FaultPlan, FaultProxy};
 use jiandu_tests::store_fixtures::{CHECKLIST, PLAN_ID};
@@ -284,17 +283,20 @@ async fn seed_many(store: &dyn ServerStore, n: usize) -> (Vec<Person>, Vec<Uuid>
         let username = format!("insp{i:04}");
         let name = format!("检查员{i}");
         let u = store
-            .create_user(NewUser {
-                id: Uuid::now_v7(),
-                username: username.clone(),
-                display_name: name.clone(),
-                role: Role::Inspector,
-                badge_no: Some(format!("晋卫执{i:04}")),
-                team: format!("{}组", i / 10),
-                district: "小店区".into(),
-                password_hash: Some(hash.clone()),
-                created_at: now,
-            })
+            .create_user(
+                &Stamp::system(now),
+                NewUser {
+                    id: Uuid::now_v7(),
+                    username: username.clone(),
+                    display_name: name.clone(),
+                    role: Role::Inspector,
+                    badge_no: Some(format!("晋卫执{i:04}")),
+                    team: format!("{}组", i / 10),
+                    district: "小店区".into(),
+                    password_hash: Some(hash.clone()),
+                    created_at: now,
+                },
+            )
             .await
             .unwrap();
         people.push(Person {
@@ -325,10 +327,13 @@ async fn seed_many(store: &dyn ServerStore, n: usize) -> (Vec<Person>, Vec<Uuid>
         })
         .collect();
     store
-        .import_registry(RegistryImport {
-            institutions,
-            ..RegistryImport::default()
-        })
+        .import_registry(
+            &Stamp::system(now),
+            RegistryImport {
+                institutions,
+                ..RegistryImport::default()
+            },
+        )
         .await
         .unwrap();
     let insts = store.list_institutions().await.unwrap();
@@ -357,6 +362,7 @@ async fn seed_many(store: &dyn ServerStore, n: usize) -> (Vec<Person>, Vec<Uuid>
     let ids = tasks.iter().map(|t| t.id).collect();
     store
         .save_draw(
+            &Stamp::system(now),
             DrawRecord {
                 id: draw_id,
                 plan_id: PLAN_ID.into(),

@@ -7,10 +7,10 @@ use crate::store_fixtures::{PLAN_ID, jpeg, points, templates};
 use chrono::{DateTime, Utc};
 use jiandu_core::protocol::EnrollRequest;
 use jiandu_core::{Actor, CategoryCode, Outcome, PublicCategory, Role, Verdict};
-use jiandu_server::http::{self, AppState};
-use jiandu_server::store::{
-    self, DrawRecord, Institution, NewUser, RegistryImport, ServerStore, StoredTask,
-};
+use jiandu_server::http;
+use jiandu_server::model::{DrawRecord, Institution, NewUser, RegistryImport, StoredTask};
+use jiandu_server::service::Platform;
+use jiandu_server::store::{self, ServerStore, Stamp};
 use jiandu_store::Store;
 use jiandu_store::{Answer, FileSource, PhotoMeta};
 use jiandu_sync::{FileTokenStore, SharedStore, SyncConfig, SyncEngine, TokenStore};
@@ -58,7 +58,7 @@ impl TestServer {
                 addr_tx
                     .send(listener.local_addr().expect("address"))
                     .expect("reports address");
-                let state = AppState::new(store, templates()).with_blobs(blobs);
+                let state = Platform::new(store, templates()).with_blobs(blobs);
                 tokio::select! {
                     r = http::serve(listener, state, 1024 * 1024, std::future::pending()) => {
                         r.expect("serves");
@@ -213,17 +213,20 @@ pub async fn seed(store: &dyn ServerStore, n_tasks: u32) -> World {
         ("li", "李检查", Role::Inspector, Some("晋卫执0002")),
     ] {
         let u = store
-            .create_user(NewUser {
-                id: Uuid::now_v7(),
-                username: username.into(),
-                display_name: name.into(),
-                role,
-                badge_no: badge.map(Into::into),
-                team: "一组".into(),
-                district: "小店区".into(),
-                password_hash: Some(hash.clone()),
-                created_at: now,
-            })
+            .create_user(
+                &Stamp::system(now),
+                NewUser {
+                    id: Uuid::now_v7(),
+                    username: username.into(),
+                    display_name: name.into(),
+                    role,
+                    badge_no: badge.map(Into::into),
+                    team: "一组".into(),
+                    district: "小店区".into(),
+                    password_hash: Some(hash.clone()),
+                    created_at: now,
+                },
+            )
             .await
             .expect("user created");
         people.push(Person {
@@ -250,10 +253,13 @@ pub async fn seed(store: &dyn ServerStore, n_tasks: u32) -> World {
         })
         .collect();
     store
-        .import_registry(RegistryImport {
-            institutions,
-            ..RegistryImport::default()
-        })
+        .import_registry(
+            &Stamp::system(now),
+            RegistryImport {
+                institutions,
+                ..RegistryImport::default()
+            },
+        )
         .await
         .expect("registry imported");
     let insts = store.list_institutions().await.expect("institutions");
@@ -280,6 +286,7 @@ pub async fn seed(store: &dyn ServerStore, n_tasks: u32) -> World {
     let ids = tasks.iter().map(|t| t.id).collect();
     store
         .save_draw(
+            &Stamp::system(now),
             DrawRecord {
                 id: draw_id,
                 plan_id: PLAN_ID.into(),

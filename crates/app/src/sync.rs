@@ -589,17 +589,13 @@ pub fn normalise_server_url(input: &str) -> AppResult<String> {
     Ok(format!("{scheme}://{rest}"))
 }
 
-fn role_of(role: &str) -> AppResult<RoleCode> {
+fn role_of(role: jiandu_core::Role) -> AppResult<RoleCode> {
     match role {
-        "inspector" => Ok(RoleCode::Inspector),
-        "team_lead" => Ok(RoleCode::TeamLead),
-        "admin" => Err(AppError::new(
+        jiandu_core::Role::Inspector => Ok(RoleCode::Inspector),
+        jiandu_core::Role::TeamLead => Ok(RoleCode::TeamLead),
+        jiandu_core::Role::Admin => Err(AppError::new(
             "forbidden",
             "管理员账号请在平台上使用，检查设备只供检查人员和组长登录",
-        )),
-        other => Err(AppError::new(
-            "forbidden",
-            format!("账号角色“{other}”不能在检查设备上登录"),
         )),
     }
 }
@@ -642,7 +638,7 @@ impl App {
             .sync
             .block(async move { client.enroll(&request).await })?
             .map_err(|e| enroll_error(e, &url))?;
-        let role = role_of(&resp.user.role)?;
+        let role = role_of(resp.user.role)?;
         tracing::info!(device = %resp.device_id, user = %resp.user.username, "device enrolled");
         // A previous session of someone else stops syncing first.
         self.close_session();

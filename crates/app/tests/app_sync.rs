@@ -10,6 +10,7 @@
 use jiandu_app::App;
 use jiandu_app::documents::DocKindCode;
 use jiandu_app::dto::*;
+use jiandu_server::store::Stamp;
 use std::path::Path;
 
 mod common;
@@ -374,7 +375,7 @@ fn sign_in_failures_read_clearly() {
     platform.rt.block_on(async {
         platform
             .store
-            .set_user_disabled("chenjing", true)
+            .set_user_disabled(&Stamp::system(chrono::Utc::now()), "chenjing", true)
             .await
             .unwrap();
     });
@@ -399,7 +400,7 @@ fn sign_in_failures_read_clearly() {
         for d in platform.store.list_devices(Some(user)).await.unwrap() {
             platform
                 .store
-                .revoke_device(d.id, chrono::Utc::now())
+                .revoke_device(&Stamp::system(chrono::Utc::now()), d.id)
                 .await
                 .unwrap();
         }

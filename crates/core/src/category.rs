@@ -11,6 +11,7 @@ use std::fmt;
 /// Stable ASCII code of an institution category, e.g. `village_clinic` for
 /// 村卫生室（所）. Codes never change once published; names may be reworded.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct CategoryCode(pub String);
 
@@ -38,6 +39,7 @@ impl From<&str> for CategoryCode {
 /// Broad kind of a category: decides, for example, whether a unit counts under
 /// "医疗机构" or "非医疗机构" in a 回头看 summary row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CategoryKind {
     /// 医疗机构 (medical institution, including 中医 and 医疗美容).
@@ -50,6 +52,7 @@ pub enum CategoryKind {
 
 /// One entry of the category catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Category {
     pub code: CategoryCode,

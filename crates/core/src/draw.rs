@@ -50,6 +50,7 @@ pub const MIN_TEAM_SIZE: usize = 2;
 
 /// A unit of the registry (检查对象名录库) as the draw sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DrawUnit {
     pub id: Uuid,
     pub category: CategoryCode,
@@ -58,6 +59,7 @@ pub struct DrawUnit {
 
 /// An inspector of the staff directory (执法检查人员名录库) as the draw sees them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DrawInspector {
     pub id: Uuid,
     pub district: String,
@@ -69,6 +71,7 @@ pub struct DrawInspector {
 
 /// A unit penalised in an earlier campaign, to be followed up (回头看).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PenalisedUnit {
     /// Campaign code as in [`Plan::campaigns`].
     pub campaign: String,
@@ -78,6 +81,7 @@ pub struct PenalisedUnit {
 /// Everything a draw depends on besides the seed. Recorded with the draw so that it
 /// can be recomputed later even after the registry has changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DrawInputs {
     pub plan: Plan,
     pub units: Vec<DrawUnit>,
@@ -117,6 +121,7 @@ impl DrawInputs {
 
 /// One drawn task: a unit, the checklist it is inspected on, and its inspectors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DrawnTask {
     pub checklist: String,
     pub kind: DrawKind,
@@ -129,6 +134,7 @@ pub struct DrawnTask {
 
 /// The result of a draw.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DrawResult {
     pub algorithm: String,
     pub inputs_hash: String,

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 /// Who acts, with which role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Actor {
     pub user_id: Uuid,
     pub name: String,
@@ -28,6 +29,7 @@ pub struct Actor {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 监督员 / 执法人员 (inspector, holds a 执法证).
@@ -38,8 +40,35 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The wire and storage name (the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Inspector => "inspector",
+            Role::TeamLead => "team_lead",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Inspector, Role::TeamLead, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+
+    /// 检查人员 / 组长 / 管理员.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Inspector => "检查人员",
+            Role::TeamLead => "组长",
+            Role::Admin => "管理员",
+        }
+    }
+}
+
 /// How a task came about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DrawKind {
     /// 国家双随机.
@@ -52,6 +81,7 @@ pub enum DrawKind {
 
 /// The inspected unit as the task carries it (a snapshot of the registry entry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Institution {
     pub id: Uuid,
     pub name: String,
@@ -69,6 +99,7 @@ pub struct Institution {
 
 /// An inspector assigned to a task, with their 执法证号 (law-enforcement badge number).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssignedInspector {
     pub user_id: Uuid,
     pub name: String,
@@ -77,6 +108,7 @@ pub struct AssignedInspector {
 
 /// A drawn inspection task (抽查任务).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Task {
     pub id: Uuid,
     pub plan_id: String,
@@ -92,6 +124,7 @@ pub struct Task {
 
 /// State of an inspection. Chinese labels are what the task list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InspectionStatus {
     /// 待检查.
@@ -165,6 +198,7 @@ impl InspectionStatus {
 
 /// The answer to one check point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// 符合.
@@ -200,6 +234,7 @@ impl Verdict {
 /// A finding (检查结果): the answer to one check point, with what was observed and
 /// the photos that prove it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Finding {
     pub id: Uuid,
     pub inspection_id: Uuid,
@@ -215,6 +250,7 @@ pub struct Finding {
 
 /// The four public result categories (抽查结果, seed 003 工作要求（一）).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PublicCategory {
     /// 抽查未发现问题.
@@ -258,6 +294,7 @@ impl PublicCategory {
 
 /// Penalty figures (行政处罚情况) of one unit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Penalty {
     /// 查处案件数.
     pub cases: u32,
@@ -275,6 +312,7 @@ pub struct Penalty {
 
 /// The outcome (处理结果) of an inspection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Outcome {
     pub category: PublicCategory,
     /// Present exactly when `category` is 行政处罚.
@@ -287,6 +325,7 @@ pub struct Outcome {
 
 /// Who signs a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SignatureRole {
     /// 执法人员.
@@ -314,6 +353,7 @@ impl SignatureRole {
 
 /// A handwritten signature captured on screen, or a recorded refusal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Signature {
     pub id: Uuid,
     pub inspection_id: Uuid,
@@ -446,6 +486,7 @@ pub fn check_outcome(outcome: &Outcome, any_non_compliant: bool) -> Result<(), R
 
 /// An inspection (现场检查) with everything recorded on site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Inspection {
     pub id: Uuid,
     pub task_id: Uuid,

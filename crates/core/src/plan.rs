@@ -23,6 +23,7 @@ use std::fmt;
 
 /// One yearly plan, as issued in one seed document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     /// Stable ASCII id, e.g. `shanxi-2025`.
@@ -52,6 +53,7 @@ pub struct Plan {
 
 /// A reporting deadline (报送时限).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Deadline {
     /// Written `2025-06-20` (a TOML date) or `"2025-06-20"` (a string): both are read.
@@ -64,6 +66,7 @@ pub struct Deadline {
 /// An earlier campaign (专项检查/随机抽查) whose penalised units are followed up
 /// (回头看) by this plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Campaign {
     pub code: String,
@@ -74,6 +77,7 @@ pub struct Campaign {
 
 /// A 工作计划表: draw rows and check contents (检查内容).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Checklist {
     /// Stable ASCII code within the plan, e.g. `medical`.
@@ -90,6 +94,7 @@ pub struct Checklist {
 
 /// One row of a work-plan table: a group of categories and how many are drawn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DrawRow {
     /// 序号 as printed (may be empty for a row the seed leaves unnumbered).
@@ -108,6 +113,7 @@ pub struct DrawRow {
 /// How many units of a row one draw takes: exactly one of `percent`, `count`,
 /// `remainder` is set (checked by [`Plan::validate`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Quota {
     /// Share of the row's units, in percent (抽检比例).
@@ -146,6 +152,7 @@ impl Quota {
 
 /// A numbered check item (检查内容 1., 2., …).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Item {
     /// Number as printed, e.g. "5".
@@ -165,6 +172,7 @@ pub struct Item {
 
 /// What an inspector answers: one check point of an item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CheckPoint {
     /// ASCII code unique within the plan, e.g. `med.5.1`.
@@ -183,6 +191,7 @@ pub struct CheckPoint {
 
 /// A 汇总表.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SummaryTable {
     /// Stable ASCII code within the plan, e.g. `medical-summary`.
@@ -206,6 +215,7 @@ pub struct SummaryTable {
 
 /// A row of a summary table: which inspected units it counts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SummaryRow {
     /// Outer label of a two-level row header (seed 003 附表4: 医院 › 中医医院).
@@ -232,6 +242,7 @@ impl SummaryRow {
 
 /// A column of a summary table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SummaryColumn {
     /// ASCII code unique within the table, e.g. `prescription`.
@@ -248,6 +259,7 @@ pub struct SummaryColumn {
 
 /// What a summary column counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnKind {
     /// Number of units with at least one 不符合 on a point feeding this column.
@@ -349,6 +361,7 @@ fn is_code(s: &str) -> bool {
 
 /// The category catalogue, parsed from `categories.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Catalogue {
     pub categories: Vec<Category>,

@@ -18,7 +18,7 @@
 //! Payloads are the jiandu-core serde shapes the device store writes into its
 //! outbox, so a new field is added in one place.
 
-use crate::inspection::{Finding, Inspection, Signature, Task};
+use crate::inspection::{Finding, Inspection, Role, Signature, Task};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -46,36 +46,65 @@ pub const MAX_LEASE_BLOCK: u32 = 200;
 /// Error body of every non-2xx answer: `code` for machines, `message` (Chinese) for
 /// people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
 }
 
-/// `POST /api/v1/devices/enroll`.
+/// `POST /api/v1/devices/enroll`: what a person types at 首次设置. The server checks
+/// exactly what the schema says: each name 1–100 characters with at least one that
+/// is not a space (surrounding spaces are ignored), a password of at most 1024.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, pattern = r"\S")
+    )]
     pub username: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub password: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, pattern = r"\S")
+    )]
     pub device_name: String,
 }
 
-/// The user as enrolment returns them.
+/// Longest username or device name accepted at enrolment (characters).
+pub const MAX_NAME_CHARS: usize = 100;
+/// Longest password accepted (characters).
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// A user as the platform shows them (enrolment, `/me`, the user list): never a
+/// password hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EnrolledUser {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserView {
     pub id: Uuid,
     pub username: String,
     pub display_name: String,
-    /// inspector / team_lead / admin.
-    pub role: String,
+    pub role: Role,
     pub badge_no: Option<String>,
+    /// 科室 / 检查组. Absent from an older platform.
+    #[serde(default)]
+    pub team: String,
+    /// 区县. Absent from an older platform.
+    #[serde(default)]
+    pub district: String,
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// The answer to an enrolment: the device's own bearer token (shown once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollResponse {
     pub device_id: Uuid,
     pub token: String,
-    pub user: EnrolledUser,
+    pub user: UserView,
     pub epoch: Uuid,
     /// 执法机关 the platform prints on its archive copies: the device prints the same
     /// on its documents. Absent from an older platform.
@@ -88,6 +117,7 @@ pub struct EnrollResponse {
 
 /// One outbox entry as the device sends it (the store's outbox row, unchanged).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushItem {
     pub mutation_id: Uuid,
     pub device_seq: i64,
@@ -104,12 +134,16 @@ pub struct PushItem {
 
 /// `POST /api/v1/sync/push`: items in device_seq order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRequest {
+    /// At most [`MAX_PUSH_ITEMS`].
+    #[cfg_attr(feature = "openapi", schema(max_items = 500))]
     pub items: Vec<PushItem>,
 }
 
 /// Why the server refused an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     /// The inspection was approved: nothing changes any more.
@@ -163,6 +197,7 @@ impl RejectReason {
 
 /// The result of one pushed item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ItemOutcome {
     /// Applied: the inspection's version on the server after it, and the server
@@ -178,6 +213,7 @@ pub enum ItemOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResult {
     pub mutation_id: Uuid,
     #[serde(flatten)]
@@ -186,6 +222,7 @@ pub struct PushResult {
 
 /// The answer to a push: one result per item, in the request's order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {
     pub results: Vec<PushResult>,
 }
@@ -193,6 +230,7 @@ pub struct PushResponse {
 /// A photo's metadata, as the device store writes it into the outbox
 /// (jiandu-store's `PhotoRecord` has this exact JSON shape).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhotoRecord {
     pub id: Uuid,
     pub inspection_id: Uuid,
@@ -212,6 +250,7 @@ pub struct PhotoRecord {
 
 /// WGS-84 degrees.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GeoPoint {
     pub lat: f64,
     pub lon: f64,
@@ -287,6 +326,7 @@ impl Mutation {
 /// An inspection as the server holds it, with its evidence metadata: what a pull
 /// brings and what a rejection shows beside the local edit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerInspection {
     pub inspection: Inspection,
     pub photos: Vec<PhotoRecord>,
@@ -297,6 +337,7 @@ pub struct ServerInspection {
 
 /// One change visible to the pulling user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChangeBody {
     /// A task (with its institution snapshot and inspectors), new or changed.
@@ -308,6 +349,7 @@ pub enum ChangeBody {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Change {
     pub seq: i64,
     #[serde(flatten)]
@@ -316,6 +358,7 @@ pub struct Change {
 
 /// `GET /api/v1/sync/pull?since=SEQ&limit=N`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullPage {
     /// The server database's identity: a new epoch means restore, resync from 0.
     pub epoch: Uuid,
@@ -329,6 +372,7 @@ pub struct PullPage {
 // Photos (and signature images)
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BlobKind {
     Photo,
@@ -353,18 +397,23 @@ impl BlobKind {
 
 /// `POST /api/v1/photos`: announces a file by id and hash before its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlobRegistration {
     pub id: Uuid,
     pub kind: BlobKind,
     pub inspection_id: Uuid,
     /// SHA-256, lowercase hex.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub sha256: String,
+    /// Bytes, 1 to [`MAX_BLOB_BYTES`].
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 20_971_520_u64))]
     pub size: u64,
     pub mime: String,
 }
 
 /// Where an upload stands (`POST /api/v1/photos` and `HEAD`/`PATCH …/content`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlobStatus {
     pub id: Uuid,
     /// Bytes the server holds durably.
@@ -380,22 +429,31 @@ pub struct BlobStatus {
 /// `POST /api/v1/doc-numbers/lease`. `request_id` makes a retried request return
 /// the same block instead of a second one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LeaseRequest {
     pub request_id: Uuid,
-    /// Issuing authority's 文号 prefix, e.g. `并卫监`.
+    /// Issuing authority's 文号 prefix, e.g. `并卫监`: 1–50 characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 50, pattern = r"\S")
+    )]
     pub authority: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = 2000, maximum = 2100))]
     pub year: i32,
     /// How many numbers (1..=[`MAX_LEASE_BLOCK`]).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 200))]
     pub count: u32,
     /// The highest number this device has ever held for this authority and year:
     /// the server never issues at or below it, so a server restored from an older
     /// backup does not hand out a number a device already has.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 4_294_967_295_u32))]
     pub floor: u32,
 }
 
 /// A block of document numbers `first..=last` for one device, authority and year.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DocNumberLease {
     pub authority: String,
     pub year: i32,
@@ -408,6 +466,7 @@ pub struct DocNumberLease {
 
 /// Which step a sync is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SyncPhase {
     Push,
@@ -419,6 +478,7 @@ pub enum SyncPhase {
 
 /// What the progress bar shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncProgress {
     /// Outbox items still to push.
     pub items_left: u64,
@@ -435,6 +495,7 @@ pub struct SyncProgress {
 
 /// Events a sync reports, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum SyncEvent {
     Started,

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 /// What the summary needs to know of one approved inspection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnitResult {
     pub institution_id: Uuid,
     /// The category under which the unit was drawn.
@@ -34,6 +35,7 @@ pub struct UnitResult {
 
 /// A computed cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum Cell {
     Count(u64),
@@ -51,6 +53,7 @@ impl Cell {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportRow {
     pub group: Option<String>,
     pub label: String,
@@ -60,6 +63,7 @@ pub struct ReportRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SummaryReport {
     pub plan_id: String,
     pub table: String,

@@ -28,12 +28,13 @@ use jiandu_core::inspection::{
 };
 use jiandu_core::templates::TemplateSet;
 use jiandu_core::{CategoryCode, Fen, Plan};
-use jiandu_server::http::{self, AppState};
-use jiandu_server::store::{
-    self, Device, DrawRecord, Institution, RegistryImport, ServerStore, StaffEntry, StoredTask,
-    postgres::PgStore, sqlite,
+use jiandu_server::http;
+use jiandu_server::model::{
+    Device, DrawRecord, Institution, RegistryImport, StaffEntry, StoredTask,
 };
-use jiandu_server::{auth, credit_code, draws, reports};
+use jiandu_server::service::{Actor, Platform, draws, reports};
+use jiandu_server::store::{self, ServerStore, Stamp, postgres::PgStore, sqlite};
+use jiandu_server::{auth, credit_code};
 use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
@@ -208,19 +209,25 @@ async fn bench_draw(b: &Backend, plan: &Plan, sizes: Sizes) {
     let people = staff(sizes.inspectors, &units, &mut mix);
     let t = Instant::now();
     store
-        .import_registry(RegistryImport {
-            institutions: units,
-            staff: vec![],
-            penalised: vec![],
-        })
+        .import_registry(
+            &Stamp::system(Utc::now()),
+            RegistryImport {
+                institutions: units,
+                staff: vec![],
+                penalised: vec![],
+            },
+        )
         .await
         .unwrap();
     store
-        .import_registry(RegistryImport {
-            institutions: vec![],
-            staff: people,
-            penalised: vec![],
-        })
+        .import_registry(
+            &Stamp::system(Utc::now()),
+            RegistryImport {
+                institutions: vec![],
+                staff: people,
+                penalised: vec![],
+            },
+        )
         .await
         .unwrap();
     let import = t.elapsed();
@@ -231,13 +238,23 @@ async fn bench_draw(b: &Backend, plan: &Plan, sizes: Sizes) {
     let result = draw::draw("基准 2025", &inputs).unwrap();
     let compute = t.elapsed();
     let t = Instant::now();
-    let view = draws::run(store, plan, "基准 2025", "bench", Utc::now(), false)
-        .await
-        .unwrap();
+    let p = Platform::new(b.store.clone(), TemplateSet::builtin().unwrap());
+    let view = draws::run(
+        &p,
+        &Actor::system(),
+        Utc::now(),
+        draws::DrawRequest {
+            plan_id: plan.id.clone(),
+            seed: "基准 2025".into(),
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
     let total = t.elapsed();
     assert_eq!(view.tasks.len(), result.tasks.len());
     let t = Instant::now();
-    let verify = draws::verify(store, view.id).await.unwrap();
+    let verify = draws::verify(&p, &Actor::system(), view.id).await.unwrap();
     let verify_time = t.elapsed();
     assert!(verify.matches);
     println!(
@@ -326,6 +343,7 @@ fn approved(plan: &Plan, task: &StoredTask, mix: &mut Mix) -> Inspection {
 /// Part 2: a 汇总表 over `sizes.inspections` approved inspections.
 async fn bench_summary(b: &Backend, plan: &Plan, sizes: Sizes) {
     let store = &*b.store;
+    let p = Platform::new(b.store.clone(), TemplateSet::builtin().unwrap());
     let mut mix = Mix(7);
     let n = sizes.inspections;
     // Units of the 附表2 rows only (the medical checklist).
@@ -343,11 +361,14 @@ async fn bench_summary(b: &Backend, plan: &Plan, sizes: Sizes) {
     let people = staff(20, &units, &mut mix);
     let t = Instant::now();
     store
-        .import_registry(RegistryImport {
-            institutions: units.clone(),
-            staff: people,
-            penalised: vec![],
-        })
+        .import_registry(
+            &Stamp::system(Utc::now()),
+            RegistryImport {
+                institutions: units.clone(),
+                staff: people,
+                penalised: vec![],
+            },
+        )
         .await
         .unwrap();
     let inspectors: Vec<Uuid> = store
@@ -384,6 +405,7 @@ async fn bench_summary(b: &Backend, plan: &Plan, sizes: Sizes) {
         .collect();
     store
         .save_draw(
+            &Stamp::system(Utc::now()),
             DrawRecord {
                 id: draw_id,
                 plan_id: plan.id.clone(),
@@ -415,9 +437,10 @@ async fn bench_summary(b: &Backend, plan: &Plan, sizes: Sizes) {
     let mut runs = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        let (_, report) = reports::summary_table(store, plan, "medical-summary")
-            .await
-            .unwrap();
+        let (_, _, report) =
+            reports::summary_table(&p, &Actor::system(), &plan.id, "medical-summary")
+                .await
+                .unwrap();
         runs.push(t.elapsed());
         assert_eq!(report.rows.last().unwrap().label, "合计");
     }
@@ -506,6 +529,7 @@ async fn bench_pull(b: &Backend, sizes: Sizes) {
         let token = auth::new_token();
         store
             .create_device(
+                &Stamp::system(Utc::now()),
                 Device {
                     id: Uuid::now_v7(),
                     user_id: s.user.id,
@@ -522,7 +546,7 @@ async fn bench_pull(b: &Backend, sizes: Sizes) {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState::new(store.clone(), TemplateSet::builtin().unwrap());
+    let state = Platform::new(store.clone(), TemplateSet::builtin().unwrap());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(http::serve(listener, state, 1 << 20, async {
         let _ = stop_rx.await;

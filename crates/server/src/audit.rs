@@ -23,7 +23,7 @@
 //!   `\f` short forms, other controls as `\u00XX` lower-case hex; non-ASCII as raw
 //!   UTF-8). `at` is RFC 3339 UTC with microseconds, e.g.
 //!   `2025-06-01T09:00:00.123456Z`.
-//! - **Verification** ([`verify`], `jiandu-server audit verify`): entries in order
+//! - **Verification** (`crate::service::audit::verify`, `jiandu-server audit verify`): entries in order
 //!   must be consecutive from `audit_start.after_seq + 1` to the server's current
 //!   change sequence, each `prev_hash` equal to the previous `hash`, each `hash`
 //!   equal to the recomputed one. The first entry that breaks a rule is named.
@@ -31,16 +31,13 @@
 //!   files is only detectable against a copy of the head hash kept elsewhere:
 //!   `audit verify` prints it (and checks it with `--head`).
 //!
-//! Who acted: the store reads the actor of the current task ([`actor`]); the HTTP
-//! layer opens a scope per request that authentication fills in
-//! (`username (设备 id)`), the command line one for the whole command (`cli:NAME`);
-//! anything else is `system`.
+//! Who acted: every writing store method is given a [`crate::store::Stamp`] made
+//! by the service layer from its explicit `Actor` (`username (设备 id)` for a device,
+//! `cli:NAME` for the command line, `system` for library callers). Verification
+//! is `crate::service::audit`.
 
-use crate::error::StoreError;
-use crate::store::ServerStore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::sync::{Arc, Mutex};
 
 /// Version tag of the canonical serialization, hashed into every entry.
 pub const FORMAT: &str = "jiandu-audit/1";
@@ -144,150 +141,9 @@ impl AuditEntry {
     }
 }
 
-/// The time as entries store it.
-pub fn now_text() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
-
-tokio::task_local! {
-    static ACTOR: Arc<Mutex<String>>;
-}
-
-/// Runs `f` with `actor` as the one recorded for its changes.
-pub async fn scope<F: std::future::Future>(actor: String, f: F) -> F::Output {
-    ACTOR.scope(Arc::new(Mutex::new(actor)), f).await
-}
-
-/// Names who acts for the rest of the current scope (e.g. once authenticated).
-pub fn set_actor(actor: String) {
-    let _ = ACTOR.try_with(|a| {
-        if let Ok(mut g) = a.lock() {
-            *g = actor;
-        }
-    });
-}
-
-/// Who acts in the current task: `system` outside any scope.
-pub fn actor() -> String {
-    ACTOR
-        .try_with(|a| a.lock().map(|g| g.clone()).unwrap_or_default())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "system".to_owned())
-}
-
-/// Result of [`verify`].
-#[derive(Debug, Clone, Serialize)]
-pub struct AuditReport {
-    /// The whole chain is intact.
-    pub ok: bool,
-    /// Entries checked.
-    pub entries: u64,
-    /// Changes before this sequence value predate the audit log.
-    pub starts_after: i64,
-    /// The server's current change sequence (the last entry must be it).
-    pub change_seq: i64,
-    /// The change sequence of the first entry that breaks the chain (or where one is
-    /// missing).
-    pub first_broken: Option<i64>,
-    /// Hash of the last entry: keep a copy elsewhere to detect a wholesale rewrite.
-    pub head_hash: String,
-    /// In Chinese, for people.
-    pub message: String,
-}
-
-/// Entries read per page.
-const PAGE: usize = 5_000;
-
-/// Checks the whole chain (see the module documentation).
-pub async fn verify(store: &dyn ServerStore) -> Result<AuditReport, StoreError> {
-    let starts_after = store.audit_start().await?;
-    let change_seq = store.state().await?.change_seq;
-    let mut expected_seq = starts_after + 1;
-    let mut prev = GENESIS.to_owned();
-    let mut entries = 0u64;
-    let broken = |seq: i64, message: String, entries: u64, prev: &str| AuditReport {
-        ok: false,
-        entries,
-        starts_after,
-        change_seq,
-        first_broken: Some(seq),
-        head_hash: prev.to_owned(),
-        message,
-    };
-    let mut after = starts_after;
-    loop {
-        let page = store.audit_entries(after, PAGE).await?;
-        if page.is_empty() {
-            break;
-        }
-        for e in &page {
-            if e.change_seq != expected_seq {
-                return Ok(broken(
-                    expected_seq,
-                    format!(
-                        "审计日志不完整：缺少第 {expected_seq} 号记录（下一条是第 {} 号），记录可能被删除",
-                        e.change_seq
-                    ),
-                    entries,
-                    &prev,
-                ));
-            }
-            if e.prev_hash != prev {
-                return Ok(broken(
-                    e.change_seq,
-                    format!(
-                        "第 {} 号审计记录的“前一条哈希”与第 {} 号记录不符：链条在此断开，之前的记录可能被改动或替换",
-                        e.change_seq,
-                        e.change_seq - 1
-                    ),
-                    entries,
-                    &prev,
-                ));
-            }
-            if e.recomputed_hash() != e.hash {
-                return Ok(broken(
-                    e.change_seq,
-                    format!(
-                        "第 {} 号审计记录（{}，{}）的内容与其哈希不符：该记录被改动过",
-                        e.change_seq, e.action, e.at
-                    ),
-                    entries,
-                    &prev,
-                ));
-            }
-            prev = e.hash.clone();
-            expected_seq += 1;
-            entries += 1;
-        }
-        after = page.last().map(|e| e.change_seq).unwrap_or(after);
-    }
-    if expected_seq <= change_seq {
-        return Ok(broken(
-            expected_seq,
-            format!(
-                "审计日志不完整：数据库已有第 {change_seq} 次变更，但审计记录只到第 {} 号，末尾的记录可能被删除",
-                expected_seq - 1
-            ),
-            entries,
-            &prev,
-        ));
-    }
-    Ok(AuditReport {
-        ok: true,
-        entries,
-        starts_after,
-        change_seq,
-        first_broken: None,
-        head_hash: prev,
-        message: if starts_after > 0 {
-            format!(
-                "完整：{entries} 条审计记录环环相扣（第 {starts_after} 次变更之前的数据早于审计功能）"
-            )
-        } else {
-            format!("完整：{entries} 条审计记录环环相扣，与数据库的 {change_seq} 次变更一一对应")
-        },
-    })
+/// A time as entries store it (RFC 3339 UTC with microseconds).
+pub fn time_text(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 #[cfg(test)]
@@ -336,28 +192,16 @@ mod tests {
         assert_eq!(e.recomputed_hash(), e.hash);
         assert_eq!(e.detail, r#"{"a":[1,2]}"#);
     }
-
-    #[tokio::test]
-    async fn actor_scope() {
-        assert_eq!(actor(), "system");
-        scope("cli:ops".into(), async {
-            assert_eq!(actor(), "cli:ops");
-            set_actor("lina (设备 1)".into());
-            assert_eq!(actor(), "lina (设备 1)");
-        })
-        .await;
-    }
 }
 
 /// The event each writing store method records; both backends call these, so the
 /// audit log reads the same on SQLite and PostgreSQL.
 pub(crate) mod events {
     use super::AuditEvent;
-    use crate::store::sync::PreparedItem;
-    use crate::store::{
+    use crate::model::{
         Device, DrawRecord, NewUser, Reassignment, RegistryImport, ReviewRecord, StoredTask,
-        role_str,
     };
+    use crate::store::PreparedItem;
     use chrono::{DateTime, SecondsFormat, Utc};
     use jiandu_core::inspection::Inspection;
     use jiandu_core::protocol::LeaseRequest;
@@ -376,7 +220,7 @@ pub(crate) mod events {
             json!({
                 "username": u.username,
                 "display_name": u.display_name,
-                "role": role_str(u.role),
+                "role": u.role.as_str(),
                 "badge_no": u.badge_no,
                 "team": u.team,
                 "district": u.district,
@@ -499,7 +343,7 @@ pub(crate) mod events {
             r.inspection_id,
             json!({
                 "review_id": r.id,
-                "decision": r.decision,
+                "decision": r.decision.as_str(),
                 "reviewed_version": r.reviewed_version,
                 "comment": r.comment,
                 "reviewer": r.reviewer,

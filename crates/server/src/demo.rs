@@ -9,22 +9,24 @@
 //! ids) and the same inspections; only timestamps of creation differ.
 //!
 //! The data goes through the same doors as a bureau's: the registry and staff
-//! directory are written as CSV and imported with [`crate::registry::parse_csv`]
-//! (so every credit code passes the GB 32100 check and every phone number the
-//! registry's check), the draw is [`crate::draws::run`], and inspections follow
-//! `jiandu_core`'s rules (start, findings, outcome, submit, approve/return).
+//! directory are written as CSV and imported with
+//! [`crate::service::registry::parse_csv`] (so every credit code passes the GB 32100
+//! check and every phone number the registry's check), the draw is
+//! [`crate::service::draws::run`], and inspections follow `jiandu_core`'s rules
+//! (start, findings, outcome, submit, approve/return).
 //!
 //! Demo accounts, all with the password [`DEMO_PASSWORD`]: see [`DEMO_ACCOUNTS`].
 
 use crate::auth;
-use crate::draws;
-use crate::error::ApiError;
-use crate::registry;
-use crate::store::{NewUser, ReviewRecord, ServerStore, StoredTask, role_str};
+use crate::error::ServiceError;
+use crate::model::{NewUser, ReviewDecision, ReviewRecord, StoredTask};
+use crate::service::{Actor, Platform, draws, registry, review};
+use crate::store::ServerStore;
 use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jiandu_core::inspection::{
-    Actor, Finding, Inspection, InspectionStatus, Outcome, Penalty, PublicCategory, Verdict,
+    Actor as CoreActor, Finding, Inspection, InspectionStatus, Outcome, Penalty, PublicCategory,
+    Verdict,
 };
 use jiandu_core::templates::TemplateSet;
 use jiandu_core::{CategoryCode, Fen, Role};
@@ -41,9 +43,6 @@ pub const DEMO_PASSWORD: &str = "jiandu-demo-1";
 
 /// The plan drawn by the demo (seed 003).
 pub const DEMO_PLAN: &str = "shanxi-2025";
-
-/// Who the demo records as having run the draw.
-const OPERATOR: &str = "demo";
 
 /// A demo account: (username, name, role, team, district).
 pub const DEMO_ACCOUNTS: &[(&str, &str, Role, &str, &str)] = &[
@@ -1092,22 +1091,25 @@ fn penalised_csv(seed: &str, units: &[GenUnit]) -> String {
 // Running it
 // ---------------------------------------------------------------------------------
 
+fn api_store(e: crate::store::StoreError) -> anyhow::Error {
+    api(e.into())
+}
+
 fn import_errors(what: &str, errors: Vec<registry::RowError>) -> anyhow::Error {
     let list: Vec<String> = errors.iter().take(5).map(ToString::to_string).collect();
     anyhow!("生成的{what}未通过校验：{}", list.join("；"))
 }
 
-fn api(e: ApiError) -> anyhow::Error {
+fn api(e: ServiceError) -> anyhow::Error {
     anyhow!("{}（{}）", e.message, e.code)
 }
 
-/// Fills the (fresh) database behind `store`. Refuses a database that has ever been
-/// written to.
-pub async fn run(
-    store: &dyn ServerStore,
-    templates: &TemplateSet,
-    seed: &str,
-) -> anyhow::Result<DemoSummary> {
+/// Fills the (fresh) database of the platform, as `actor` (recorded in the audit
+/// log). Refuses a database that has ever been written to.
+pub async fn run(p: &Platform, actor: &Actor, seed: &str) -> anyhow::Result<DemoSummary> {
+    let store = p.store();
+    let templates = &*p.plans;
+    let stamp = actor.stamp(Utc::now());
     let seed = seed.trim();
     if seed.is_empty() || seed.chars().count() > 100 {
         bail!("演示种子应为 1 至 100 个字符");
@@ -1132,7 +1134,10 @@ pub async fn run(
     for i in &mut import.institutions {
         i.id = demo_id(seed, "institution", &i.credit_code);
     }
-    store.import_registry(import).await?;
+    store
+        .import_registry(&stamp, import)
+        .await
+        .map_err(api_store)?;
 
     // Accounts of every role, then the staff directory (which finds the demo
     // inspectors by badge number and adds their declared conflicts).
@@ -1148,51 +1153,74 @@ pub async fn run(
             format!("{}{:05}", d.map(|d| d.code).unwrap_or("140100"), 10_001)
         });
         store
-            .create_user(NewUser {
-                id: demo_id(seed, "user", username),
-                username: (*username).to_owned(),
-                display_name: (*name).to_owned(),
-                role: *role,
-                badge_no,
-                team: (*team).to_owned(),
-                district: (*district).to_owned(),
-                password_hash: Some(hash.clone()),
-                created_at,
-            })
-            .await?;
+            .create_user(
+                &stamp,
+                NewUser {
+                    id: demo_id(seed, "user", username),
+                    username: (*username).to_owned(),
+                    display_name: (*name).to_owned(),
+                    role: *role,
+                    badge_no,
+                    team: (*team).to_owned(),
+                    district: (*district).to_owned(),
+                    password_hash: Some(hash.clone()),
+                    created_at,
+                },
+            )
+            .await
+            .map_err(api_store)?;
     }
     for s in &staff {
         store
-            .create_user(NewUser {
-                id: demo_id(seed, "user", &s.badge_no),
-                username: s.username.clone(),
-                display_name: s.name.clone(),
-                role: Role::Inspector,
-                badge_no: Some(s.badge_no.clone()),
-                team: s.team.clone(),
-                district: s.district.to_owned(),
-                password_hash: s.account.then(|| hash.clone()),
-                created_at,
-            })
-            .await?;
+            .create_user(
+                &stamp,
+                NewUser {
+                    id: demo_id(seed, "user", &s.badge_no),
+                    username: s.username.clone(),
+                    display_name: s.name.clone(),
+                    role: Role::Inspector,
+                    badge_no: Some(s.badge_no.clone()),
+                    team: s.team.clone(),
+                    district: s.district.to_owned(),
+                    password_hash: s.account.then(|| hash.clone()),
+                    created_at,
+                },
+            )
+            .await
+            .map_err(api_store)?;
     }
     let (_, import) = registry::parse_csv(staff_csv(&staff).as_bytes(), &templates.catalogue)
         .map_err(|e| import_errors("执法检查人员名录", e))?;
-    store.import_registry(import).await?;
+    store
+        .import_registry(&stamp, import)
+        .await
+        .map_err(api_store)?;
     let (_, import) =
         registry::parse_csv(penalised_csv(seed, &units).as_bytes(), &templates.catalogue)
             .map_err(|e| import_errors("回头看名单", e))?;
     let penalised = import.penalised.len();
-    store.import_registry(import).await?;
+    store
+        .import_registry(&stamp, import)
+        .await
+        .map_err(api_store)?;
 
     // The draw.
     let draw_seed = format!("{seed}/{DEMO_PLAN}");
-    let view = draws::run(store, plan, &draw_seed, OPERATOR, Utc::now(), false)
-        .await
-        .map_err(api)?;
+    let view = draws::run(
+        p,
+        actor,
+        Utc::now(),
+        draws::DrawRequest {
+            plan_id: plan.id.clone(),
+            seed: draw_seed.clone(),
+            dry_run: false,
+        },
+    )
+    .await
+    .map_err(api)?;
     let tasks = store.tasks_of_draw(view.id).await?;
 
-    let inspections = inspections(store, templates, seed, &tasks).await?;
+    let inspections = inspections(store, templates, actor, seed, &tasks).await?;
 
     let all_users = store.list_users().await?;
     let mut accounts = Vec::new();
@@ -1212,7 +1240,7 @@ pub async fn run(
         accounts.push(DemoAccount {
             username: u.username.clone(),
             name: u.display_name.clone(),
-            role: role_str(*role),
+            role: role.as_str(),
             team: u.team.clone(),
             district: u.district.clone(),
             password: DEMO_PASSWORD,
@@ -1253,6 +1281,7 @@ const OBSERVATIONS: &[&str] = &[
 async fn inspections(
     store: &dyn ServerStore,
     templates: &TemplateSet,
+    by: &Actor,
     seed: &str,
     tasks: &[StoredTask],
 ) -> anyhow::Result<BTreeMap<String, usize>> {
@@ -1304,7 +1333,7 @@ async fn inspections(
             .iter()
             .find(|u| Some(&u.id) == task.inspectors.first())
             .context("任务没有检查人员")?;
-        let actor = Actor {
+        let actor = CoreActor {
             user_id: inspector.id,
             name: inspector.display_name.clone(),
             role: Role::Inspector,
@@ -1394,10 +1423,18 @@ async fn inspections(
                 .map_err(rule)?;
         }
         let submitted_at = started + Duration::hours(2);
-        store.put_inspection(i.clone(), None, submitted_at).await?;
+        store
+            .put_inspection(
+                &by.stamp(submitted_at),
+                i.clone(),
+                None,
+                review::expect_version(None),
+            )
+            .await
+            .map_err(api_store)?;
         if what != "submit" {
             let reviewer = lead(&inspector.district).context("没有组长")?;
-            let lead_actor = Actor {
+            let lead_actor = CoreActor {
                 user_id: reviewer.id,
                 name: reviewer.display_name.clone(),
                 role: Role::TeamLead,
@@ -1413,25 +1450,28 @@ async fn inspections(
                 None
             };
             let at = started + Duration::days(2);
+            let decided = i.clone();
             store
                 .record_review(
+                    &by.stamp(at),
                     ReviewRecord {
                         id: demo_id(seed, "review", &id.to_string()),
                         inspection_id: id,
                         decision: if what == "return" {
-                            "return"
+                            ReviewDecision::Return
                         } else {
-                            "approve"
-                        }
-                        .into(),
+                            ReviewDecision::Approve
+                        },
                         reviewed_version: reviewed,
                         comment,
                         reviewer: reviewer.id,
                         at,
                     },
-                    i.clone(),
+                    // Decided above with the core rules, as a team lead would.
+                    Box::new(move |_| Ok(decided)),
                 )
-                .await?;
+                .await
+                .map_err(api_store)?;
         }
         *counts.entry(i.status.as_str().to_owned()).or_insert(0) += 1;
     }

@@ -1,125 +1,211 @@
-//! Errors: one store error type, and the one HTTP error every handler returns.
+//! The one error of the service layer: a closed [`ErrorCode`] for machines and a
+//! Chinese message for people. No HTTP status here: the HTTP adapter maps codes to
+//! statuses in one place (`crate::http::error`), the command line prints the
+//! message.
 //!
-//! The HTTP body is always `{"code": "...", "message": "..."}`: `code` is stable for
-//! machines, `message` is Chinese for people. Internal errors are logged with their
-//! cause and answered with a generic message: nothing about the database, file
-//! system or stack ever reaches a client.
+//! This module is the vocabulary every layer shares (the store passes a service
+//! refusal through unchanged, see [`crate::store::StoreError::Refused`]); it
+//! depends on no other module of the crate.
 
-use axum::Json;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// What can go wrong in a [`crate::store::ServerStore`].
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The thing asked for does not exist.
-    #[error("{0}")]
-    NotFound(String),
-    /// A uniqueness or state rule refused the change (e.g. username taken).
-    #[error("{message}")]
-    Conflict { code: &'static str, message: String },
-    /// The database is newer than this binary.
-    #[error("数据库结构版本为 {found}，本程序只支持到 {supported}：请升级 jiandu-server")]
-    TooNew { found: i64, supported: i64 },
-    /// Anything else: a bug or an outage; logged, never shown.
-    #[error("internal storage error: {0}")]
-    Internal(String),
+/// Declares [`ErrorCode`] with its wire names, once.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $name:ident => $wire:literal,)*) => {
+        /// Every error code the platform answers with. Stable: clients match on
+        /// these, never on messages.
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+        )]
+        pub enum ErrorCode {
+            $($(#[$doc])* #[serde(rename = $wire)] $name,)*
+        }
+
+        impl ErrorCode {
+            /// The wire name (snake_case).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$name => $wire,)*
+                }
+            }
+
+            /// A code by its wire name (the core rules and the draw name theirs).
+            pub fn parse(s: &str) -> Option<ErrorCode> {
+                match s {
+                    $($wire => Some(ErrorCode::$name),)*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-impl StoreError {
-    pub fn internal(e: impl std::fmt::Display) -> Self {
-        StoreError::Internal(e.to_string())
+error_codes! {
+    MalformedJson => "malformed_json",
+    InvalidBody => "invalid_body",
+    InvalidId => "invalid_id",
+    InvalidQuery => "invalid_query",
+    UnsupportedMediaType => "unsupported_media_type",
+    BodyTooLarge => "body_too_large",
+    MethodNotAllowed => "method_not_allowed",
+    Unauthenticated => "unauthenticated",
+    InvalidToken => "invalid_token",
+    DeviceRevoked => "device_revoked",
+    UserDisabled => "user_disabled",
+    InvalidCredentials => "invalid_credentials",
+    TooManyAttempts => "too_many_attempts",
+    Forbidden => "forbidden",
+    NotFound => "not_found",
+    InvalidUsername => "invalid_username",
+    InvalidDeviceName => "invalid_device_name",
+    InvalidPassword => "invalid_password",
+    InvalidName => "invalid_name",
+    UsernameTaken => "username_taken",
+    BadgeTaken => "badge_taken",
+    BadgeRequired => "badge_required",
+    InvalidFile => "invalid_file",
+    InvalidSeed => "invalid_seed",
+    AlreadyDrawn => "already_drawn",
+    EmptySeed => "empty_seed",
+    TeamTooSmall => "team_too_small",
+    UnknownAlgorithm => "unknown_algorithm",
+    NotEnoughInspectors => "not_enough_inspectors",
+    CorruptRecord => "corrupt_record",
+    ReasonRequired => "reason_required",
+    WrongPlan => "wrong_plan",
+    NotAnInspector => "not_an_inspector",
+    ConflictOfInterest => "conflict_of_interest",
+    InspectedLastCampaign => "inspected_last_campaign",
+    ReassignmentCap => "reassignment_cap",
+    NotAssigned => "not_assigned",
+    AlreadyAssigned => "already_assigned",
+    Locked => "locked",
+    WrongState => "wrong_state",
+    Unanswered => "unanswered",
+    ObservationMissing => "observation_missing",
+    UnknownPoint => "unknown_point",
+    OutcomeMissing => "outcome_missing",
+    OutcomeInconsistent => "outcome_inconsistent",
+    Stale => "stale",
+    Empty => "empty",
+    TooLong => "too_long",
+    NumberIssued => "number_issued",
+    PhotosIncomplete => "photos_incomplete",
+    InvalidKind => "invalid_kind",
+    NotReady => "not_ready",
+    RenderFailed => "render_failed",
+    InvalidFormat => "invalid_format",
+    TooManyItems => "too_many_items",
+    UnknownBlob => "unknown_blob",
+    BlobMismatch => "blob_mismatch",
+    BlobIncomplete => "blob_incomplete",
+    InvalidSize => "invalid_size",
+    NotRegistered => "not_registered",
+    MissingOffset => "missing_offset",
+    OffsetMismatch => "offset_mismatch",
+    ChunkTooLarge => "chunk_too_large",
+    HashMismatch => "hash_mismatch",
+    InvalidCount => "invalid_count",
+    InvalidAuthority => "invalid_authority",
+    InvalidYear => "invalid_year",
+    NumbersExhausted => "numbers_exhausted",
+    /// A bug or an outage: logged with the request id, never described.
+    Internal => "internal",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Internal(format!("sqlite: {e}"))
-    }
-}
-
-impl From<tokio_postgres::Error> for StoreError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        StoreError::Internal(format!("postgres: {e}"))
-    }
-}
-
-impl From<deadpool_postgres::PoolError> for StoreError {
-    fn from(e: deadpool_postgres::PoolError) -> Self {
-        StoreError::Internal(format!("postgres pool: {e}"))
-    }
-}
-
-impl From<serde_json::Error> for StoreError {
-    fn from(e: serde_json::Error) -> Self {
-        StoreError::Internal(format!("json: {e}"))
-    }
-}
-
-/// The error every HTTP handler returns.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
+/// What a service function refuses with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ServiceError {
+    pub code: ErrorCode,
+    /// In Chinese, for the person who asked.
     pub message: String,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    code: &'a str,
-    message: &'a str,
-}
+pub type ServiceResult<T> = Result<T, ServiceError>;
 
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+impl ServiceError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
             code,
             message: message.into(),
         }
     }
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, message)
-    }
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
-    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(ErrorCode::NotFound, message)
     }
-    /// Logs `cause` and answers 500 with a generic message.
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+
+    /// A bug or an outage: `cause` is logged (never shown), the person reads a
+    /// generic sentence. The HTTP adapter adds the request id to it.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "服务器内部错误，请稍后重试；如持续出现请联系管理员",
+        )
+    }
+
+    /// A core rule violation under its own code.
+    pub fn rule(v: jiandu_core::RuleViolation) -> Self {
+        Self::new(
+            ErrorCode::parse(v.code()).unwrap_or(ErrorCode::Internal),
+            v.to_string(),
         )
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(m) => ApiError::not_found(m),
-            StoreError::Conflict { code, message } => {
-                ApiError::new(StatusCode::CONFLICT, code, message)
-            }
-            other => ApiError::internal(other),
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorBody {
-            code: self.code,
-            message: &self.message,
-        };
-        (self.status, Json(body)).into_response()
+    #[test]
+    fn codes_round_trip_by_wire_name() {
+        assert_eq!(ErrorCode::UsernameTaken.as_str(), "username_taken");
+        assert_eq!(ErrorCode::parse("not_found"), Some(ErrorCode::NotFound));
+        assert_eq!(ErrorCode::parse("no_such_code"), None);
+    }
+
+    #[test]
+    fn every_core_rule_code_is_known() {
+        use jiandu_core::RuleViolation as V;
+        let all = [
+            V::Locked,
+            V::Forbidden("x"),
+            V::Unanswered(vec![]),
+            V::ObservationMissing(vec![]),
+            V::UnknownPoint(String::new()),
+            V::OutcomeMissing,
+            V::OutcomeInconsistent("x"),
+            V::StaleVersion {
+                reviewed: 1,
+                current: 2,
+            },
+            V::Empty("x"),
+            V::TooLong(String::new()),
+            V::NumberIssued(String::new()),
+        ];
+        for v in all {
+            assert!(ErrorCode::parse(v.code()).is_some(), "{}", v.code());
+        }
+        for code in [
+            "empty_seed",
+            "team_too_small",
+            "unknown_algorithm",
+            "not_enough_inspectors",
+            "wrong_state",
+        ] {
+            assert!(ErrorCode::parse(code).is_some(), "{code}");
+        }
     }
 }

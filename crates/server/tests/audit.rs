@@ -8,9 +8,9 @@
 mod common;
 
 use common::{Backend, TestServer, backends};
-use jiandu_core::templates::TemplateSet;
-use jiandu_server::audit::{self, GENESIS, entry_hash};
+use jiandu_server::audit::{GENESIS, entry_hash};
 use jiandu_server::demo;
+use jiandu_server::service::{self, Actor};
 use std::process::Command;
 
 /// Runs SQL directly against the backend's database (as an intruder with the
@@ -45,8 +45,9 @@ fn disable_triggers(b: &Backend) -> &'static str {
 }
 
 async fn filled(b: &Backend) {
-    let t = TemplateSet::builtin().unwrap();
-    demo::run(&*b.store, &t, demo::DEFAULT_SEED).await.unwrap();
+    demo::run(&common::platform(b), &Actor::system(), demo::DEFAULT_SEED)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -88,7 +89,7 @@ async fn every_change_is_logged_chained_and_attributed() {
             "password hashes are never logged"
         );
 
-        let report = audit::verify(store).await.unwrap();
+        let report = service::audit::verify(&common::platform(&b)).await.unwrap();
         assert!(report.ok, "{}: {}", b.name, report.message);
         assert_eq!(report.head_hash, prev);
 
@@ -161,7 +162,12 @@ async fn every_change_is_logged_chained_and_attributed() {
             .find(|e| e.action == "device.enroll")
             .unwrap();
         assert_eq!(enrolled.actor, "lina");
-        assert!(audit::verify(store).await.unwrap().ok);
+        assert!(
+            service::audit::verify(&common::platform(&b))
+                .await
+                .unwrap()
+                .ok
+        );
         server.stop().await;
     }
 }
@@ -187,7 +193,12 @@ async fn the_database_refuses_to_change_entries() {
             let err = raw_sql(&b, "TRUNCATE audit_log").await.unwrap_err();
             assert!(err.contains("append-only"), "{err}");
         }
-        assert!(audit::verify(&*b.store).await.unwrap().ok);
+        assert!(
+            service::audit::verify(&common::platform(&b))
+                .await
+                .unwrap()
+                .ok
+        );
     }
 }
 
@@ -220,7 +231,7 @@ async fn verify_names_the_first_broken_entry() {
             raw_sql(&b, &format!("{} {sql};", disable_triggers(&b)))
                 .await
                 .unwrap();
-            let r = audit::verify(&*b.store).await.unwrap();
+            let r = service::audit::verify(&common::platform(&b)).await.unwrap();
             assert!(!r.ok, "{}: {sql}", b.name);
             assert_eq!(
                 r.first_broken,
@@ -257,7 +268,7 @@ async fn verify_names_the_first_broken_entry() {
         )
         .await
         .unwrap();
-        let r = audit::verify(&*b.store).await.unwrap();
+        let r = service::audit::verify(&common::platform(&b)).await.unwrap();
         assert_eq!(r.first_broken, Some(4), "{}: {}", b.name, r.message);
         assert!(r.message.contains("链条在此断开"), "{}", r.message);
     }

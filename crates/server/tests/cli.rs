@@ -1,6 +1,7 @@
 //! The `jiandu-server` binary, run as an administrator would: users, registry
 //! import (good and bad files), plans, draw and draw verify (also after tampering),
-//! and `serve` on 127.0.0.1:0 configured from a TOML file and JIANDU_* variables.
+//! a team lead's review from the terminal, the Chinese help, and `serve` on
+//! 127.0.0.1:0 configured from a TOML file and JIANDU_* variables.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -401,4 +402,164 @@ fn serve_listens_where_told_and_reads_settings() {
     assert_eq!(health["backend"], "sqlite");
     assert!(db.exists(), "database from the settings file");
     assert!(p.join("blobs").is_dir(), "blob folder from JIANDU_BLOBS");
+}
+
+#[test]
+fn help_and_errors_speak_chinese() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    for args in [
+        vec!["--help"],
+        vec!["draw", "--help"],
+        vec!["review", "approve", "--help"],
+        vec!["report", "summary", "--help"],
+        vec!["user", "add", "--help"],
+    ] {
+        let help = ok(&run(p, &args, ""));
+        assert!(help.contains("用法："), "{args:?}: {help}");
+        assert!(help.contains("显示帮助"), "{args:?}: {help}");
+        for english in [
+            "Usage",
+            "Options",
+            "Commands",
+            "Arguments",
+            "Print help",
+            "[OPTIONS]",
+            "[env:",
+        ] {
+            assert!(
+                !help.contains(english),
+                "{args:?} shows {english:?}: {help}"
+            );
+        }
+    }
+    let top = ok(&run(p, &["--help"], ""));
+    for command in ["serve", "registry", "draw", "review", "report", "audit"] {
+        assert!(top.contains(command), "{top}");
+    }
+    let o = run(p, &["drwa"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("无法识别的命令“drwa”"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = run(p, &["draw", "verify", "not-an-id"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("“not-an-id”不正确"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn a_team_lead_reviews_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    ok(&run(p, &["demo"], ""));
+    // 李娜's queue has the demo's submitted inspection.
+    let queue: serde_json::Value = serde_json::from_str(&ok(&run(
+        p,
+        &["review", "queue", "--as", "lina", "--json"],
+        "",
+    )))
+    .unwrap();
+    let waiting = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["inspection"]["status"] == "submitted")
+        .unwrap();
+    let id = waiting["inspection"]["id"].as_str().unwrap().to_owned();
+    let version = waiting["inspection"]["version"].as_u64().unwrap();
+    // An inspector cannot approve, not even from the terminal.
+    let o = run(
+        p,
+        &[
+            "review",
+            "approve",
+            "--inspection",
+            &id,
+            "--version",
+            &version.to_string(),
+            "--as",
+            "zhangwei",
+        ],
+        "",
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("只有组长可以审核"),
+        "{}",
+        text(&o.stderr)
+    );
+    // A stale version is refused and names the current one.
+    let o = run(
+        p,
+        &[
+            "review",
+            "approve",
+            "--inspection",
+            &id,
+            "--version",
+            &(version - 1).to_string(),
+            "--as",
+            "lina",
+        ],
+        "",
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("不是最新版本"),
+        "{}",
+        text(&o.stderr)
+    );
+    let out = ok(&run(
+        p,
+        &[
+            "review",
+            "approve",
+            "--inspection",
+            &id,
+            "--version",
+            &version.to_string(),
+            "--as",
+            "lina",
+        ],
+        "",
+    ));
+    assert!(out.contains("已审核通过"), "{out}");
+    // Recorded as the operator acting for 李娜, and the inspection is locked.
+    let list: Vec<serde_json::Value> = serde_json::from_str(&ok(&run(
+        p,
+        &[
+            "audit", "list", "--after", "0", "--limit", "10000", "--json",
+        ],
+        "",
+    )))
+    .unwrap();
+    let last = list.last().unwrap();
+    assert_eq!(last["action"], "inspection.review");
+    assert!(
+        last["actor"].as_str().unwrap().ends_with("（lina）"),
+        "{last}"
+    );
+    let o = run(
+        p,
+        &[
+            "review",
+            "return",
+            "--inspection",
+            &id,
+            "--version",
+            &(version + 1).to_string(),
+            "--comment",
+            "再看看",
+            "--as",
+            "lina",
+        ],
+        "",
+    );
+    assert!(!o.status.success(), "an approved inspection is locked");
 }

@@ -9,8 +9,9 @@ mod common;
 use common::{TestServer, backends};
 use jiandu_core::Role;
 use jiandu_core::templates::TemplateSet;
+use jiandu_server::service::{Actor, draws, reports};
 use jiandu_server::store::ServerStore;
-use jiandu_server::{auth, credit_code, demo, draws, reports};
+use jiandu_server::{auth, credit_code, demo};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -20,7 +21,10 @@ async fn demo_fills_a_fresh_database_on_every_backend() {
     let t = TemplateSet::builtin().unwrap();
     for b in backends().await {
         let store: &dyn ServerStore = &*b.store;
-        let s = demo::run(store, &t, demo::DEFAULT_SEED).await.unwrap();
+        let p = common::platform(&b);
+        let s = demo::run(&p, &Actor::system(), demo::DEFAULT_SEED)
+            .await
+            .unwrap();
 
         // Every category of the catalogue, with the documented counts.
         let institutions = store.list_institutions().await.unwrap();
@@ -88,7 +92,12 @@ async fn demo_fills_a_fresh_database_on_every_backend() {
         let draws_ = store.draws().await.unwrap();
         assert_eq!(draws_.len(), 1);
         assert_eq!(draws_[0].plan_id, "shanxi-2025");
-        assert!(draws::verify(store, s.draw_id).await.unwrap().matches);
+        assert!(
+            draws::verify(&p, &Actor::system(), s.draw_id)
+                .await
+                .unwrap()
+                .matches
+        );
         let zhangwei = s
             .accounts
             .iter()
@@ -110,10 +119,7 @@ async fn demo_fills_a_fresh_database_on_every_backend() {
         assert_eq!(s.inspections.get("submitted"), Some(&1));
         assert_eq!(s.inspections.get("returned"), Some(&1));
         assert!(s.inspections.get("approved").copied().unwrap_or(0) >= 10);
-        let plan = t.plan("shanxi-2025").unwrap();
-        let public = reports::public_list(store, plan, &t.catalogue)
-            .await
-            .unwrap();
+        let public = reports::public_list(&p, "shanxi-2025").await.unwrap();
         assert_eq!(
             public.len(),
             s.inspections["approved"],
@@ -123,7 +129,10 @@ async fn demo_fills_a_fresh_database_on_every_backend() {
 
         // A second run is refused, in Chinese, and writes nothing.
         let before = store.state().await.unwrap();
-        let err = demo::run(store, &t, "other").await.unwrap_err().to_string();
+        let err = demo::run(&p, &Actor::system(), "other")
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("数据库不是空的"), "{err}");
         assert_eq!(store.state().await.unwrap(), before);
 
@@ -179,11 +188,12 @@ async fn demo_fills_a_fresh_database_on_every_backend() {
 
 #[tokio::test]
 async fn demo_is_deterministic_for_a_seed() {
-    let t = TemplateSet::builtin().unwrap();
     let mut runs = Vec::new();
     for seed in [demo::DEFAULT_SEED, demo::DEFAULT_SEED, "另一个种子"] {
         let b = common::sqlite().await;
-        let s = demo::run(&*b.store, &t, seed).await.unwrap();
+        let s = demo::run(&common::platform(&b), &Actor::system(), seed)
+            .await
+            .unwrap();
         let institutions = b.store.list_institutions().await.unwrap();
         let mut users: Vec<_> = b
             .store
@@ -284,7 +294,7 @@ fn demo_command_then_the_administration_commands() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|t| t["kind"] == "followup")
+        .filter(|t| t["kind"] == "follow_up")
         .count();
     assert!(followups >= 6, "{followups} 回头看 tasks");
 

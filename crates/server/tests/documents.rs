@@ -17,10 +17,11 @@ use jiandu_core::templates::TemplateSet;
 use jiandu_docs::archive::{self, ArchiveInput};
 use jiandu_docs::sample;
 use jiandu_server::demo;
-use jiandu_server::documents::DEFAULT_AUTHORITY;
-use jiandu_server::http::{self, AppState};
-use jiandu_server::store::sync::{BlobWrite, ItemDecision, PreparedItem};
-use jiandu_server::store::{Device, ServerStore};
+use jiandu_server::http;
+use jiandu_server::model::Device;
+use jiandu_server::service::documents::DEFAULT_AUTHORITY;
+use jiandu_server::service::{Actor, Platform};
+use jiandu_server::store::{BlobWrite, ItemDecision, PreparedItem, ServerStore};
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
@@ -36,7 +37,7 @@ struct Server {
 async fn start(store: Arc<dyn ServerStore>, blobs: &Path) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState::new(store, TemplateSet::builtin().unwrap()).with_blobs(blobs.into());
+    let state = Platform::new(store, TemplateSet::builtin().unwrap()).with_blobs(blobs.into());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(http::serve(listener, state, 1 << 20, async {
         let _ = rx.await;
@@ -108,7 +109,7 @@ async fn sync_evidence(
         seq: 0,
     };
     store
-        .create_device(device.clone(), "hash-of-archive-device")
+        .create_device(&common::stamp(), device.clone(), "hash-of-archive-device")
         .await
         .unwrap();
     let jpeg = sample::photo_jpeg(640, 480, 7);
@@ -231,9 +232,12 @@ async fn sync_evidence(
             },
         ),
     ];
-    store.push(device.id, items).await.unwrap();
+    store
+        .push(&common::stamp(), device.id, items)
+        .await
+        .unwrap();
     for id in [photo, party.id, inspector.id] {
-        store.complete_blob(id).await.unwrap();
+        store.complete_blob(&common::stamp(), id).await.unwrap();
     }
     (inspection.id, jpeg, party_png, inspector_png)
 }
@@ -245,7 +249,9 @@ async fn archive_copies_match_the_device_and_read_back() {
     let t = TemplateSet::builtin().unwrap();
     for b in backends().await {
         let store: &dyn ServerStore = &*b.store;
-        demo::run(store, &t, demo::DEFAULT_SEED).await.unwrap();
+        demo::run(&common::platform(&b), &Actor::system(), demo::DEFAULT_SEED)
+            .await
+            .unwrap();
         let blobs = tempfile::tempdir().unwrap();
         // The demo's inspection waiting for 李娜 (submitted, with 不符合 findings).
         let tasks = store.tasks_for(Some("shanxi-2025"), None).await.unwrap();
@@ -339,25 +345,32 @@ async fn archive_copies_match_the_device_and_read_back() {
 
         // The device's copy: built from what the device pulled, with the files it
         // holds, by the same builder — byte for byte the same.
-        let page: PullPage = s
-            .client
-            .get(format!("{}/sync/pull?since=0&limit=10000", s.base))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
         let mut pulled_task: Option<Task> = None;
         let mut pulled: Option<ServerInspection> = None;
-        for c in page.changes {
-            match c.body {
-                ChangeBody::Task { task: t } if t.id == task.id => pulled_task = Some(*t),
-                ChangeBody::Inspection { inspection } if inspection.inspection.id == id => {
-                    pulled = Some(*inspection)
+        let mut since = 0;
+        loop {
+            let page: PullPage = s
+                .client
+                .get(format!("{}/sync/pull?since={since}&limit=1000", s.base))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            for c in page.changes {
+                match c.body {
+                    ChangeBody::Task { task: t } if t.id == task.id => pulled_task = Some(*t),
+                    ChangeBody::Inspection { inspection } if inspection.inspection.id == id => {
+                        pulled = Some(*inspection)
+                    }
+                    _ => {}
                 }
-                _ => {}
+            }
+            since = page.next;
+            if !page.has_more {
+                break;
             }
         }
         let (pulled_task, pulled) = (pulled_task.unwrap(), pulled.unwrap());

@@ -12,8 +12,8 @@ use jiandu_core::draw::ratio_count;
 use jiandu_core::inspection::{Inspection, InspectionStatus};
 use jiandu_core::plan::QuotaRule;
 use jiandu_core::templates::TemplateSet;
-use jiandu_server::registry;
-use jiandu_server::store::NewUser;
+use jiandu_server::model::NewUser;
+use jiandu_server::service::{registry, review};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -81,17 +81,20 @@ async fn world(b: Backend) -> World {
     for (key, username, role, badge, team, district) in PEOPLE {
         let u = b
             .store
-            .create_user(NewUser {
-                id: Uuid::now_v7(),
-                username: (*username).into(),
-                display_name: format!("{username}姓名"),
-                role: *role,
-                badge_no: badge.map(str::to_owned),
-                team: (*team).into(),
-                district: (*district).into(),
-                password_hash: Some(hash.clone()),
-                created_at: Utc::now(),
-            })
+            .create_user(
+                &common::stamp(),
+                NewUser {
+                    id: Uuid::now_v7(),
+                    username: (*username).into(),
+                    display_name: format!("{username}姓名"),
+                    role: *role,
+                    badge_no: badge.map(str::to_owned),
+                    team: (*team).into(),
+                    district: (*district).into(),
+                    password_hash: Some(hash.clone()),
+                    created_at: Utc::now(),
+                },
+            )
             .await
             .unwrap();
         users.insert(*key, u.id);
@@ -126,7 +129,10 @@ async fn world(b: Backend) -> World {
         staff,
     ] {
         let (_, import) = registry::parse_csv(csv.as_bytes(), &t.catalogue).unwrap();
-        b.store.import_registry(import).await.unwrap();
+        b.store
+            .import_registry(&common::stamp(), import)
+            .await
+            .unwrap();
     }
     let s = TestServer::start(b.store.clone()).await;
     let mut tokens = HashMap::new();
@@ -267,7 +273,7 @@ async fn enrolment_checks_credentials_and_rate_limits_per_user() {
         );
         // A disabled user cannot enrol, and their existing token stops working.
         w.b.store
-            .set_user_disabled("other_insp", true)
+            .set_user_disabled(&common::stamp(), "other_insp", true)
             .await
             .unwrap();
         let r = enroll("other_insp", PASSWORD).await.unwrap();
@@ -317,7 +323,7 @@ async fn authorisation_matrix() {
         insp.status = InspectionStatus::Submitted;
         insp.version = 4;
         w.b.store
-            .put_inspection(insp, None, Utc::now())
+            .put_inspection(&common::stamp(), insp, None, review::expect_version(None))
             .await
             .unwrap();
 
@@ -701,14 +707,17 @@ async fn draw_properties_counts_inspectors_reproducibility_and_cap() {
             code(6)
         );
         let (_, import) = registry::parse_csv(penalised.as_bytes(), &templates.catalogue).unwrap();
-        w.b.store.import_registry(import).await.unwrap();
+        w.b.store
+            .import_registry(&common::stamp(), import)
+            .await
+            .unwrap();
         // Last year's campaign first, so this year's draw must avoid repeats.
         let last_year = w.draw("county-2024", "2024年公开摇号").await;
         let followups: Vec<&Value> = last_year["tasks"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|t| t["kind"] == "followup")
+            .filter(|t| t["kind"] == "follow_up")
             .collect();
         assert_eq!(followups.len(), 1, "{}: {followups:?}", w.b.name);
         assert_eq!(followups[0]["institution"]["credit_code"], code(5).as_str());
@@ -981,7 +990,12 @@ async fn review_approves_the_exact_version_and_locks() {
         insp.status = InspectionStatus::Submitted;
         insp.version = 3;
         w.b.store
-            .put_inspection(insp.clone(), None, Utc::now())
+            .put_inspection(
+                &common::stamp(),
+                insp.clone(),
+                None,
+                review::expect_version(None),
+            )
             .await
             .unwrap();
 
@@ -1056,7 +1070,12 @@ async fn review_approves_the_exact_version_and_locks() {
         again.status = InspectionStatus::Resubmitted;
         again.version = base + 1;
         w.b.store
-            .put_inspection(again, Some(base), Utc::now())
+            .put_inspection(
+                &common::stamp(),
+                again,
+                Some(base),
+                review::expect_version(Some(base)),
+            )
             .await
             .unwrap();
         let (st, v) = w

@@ -10,10 +10,12 @@ use common::{TestServer, backends, institutions_csv};
 use jiandu_core::inspection::{
     Finding, Inspection, InspectionStatus, Outcome, Penalty, PublicCategory, Verdict,
 };
-use jiandu_core::templates::TemplateSet;
 use jiandu_core::{Fen, Role};
-use jiandu_server::store::{NewUser, ServerStore, StoredTask};
-use jiandu_server::{draws, registry, reports};
+use jiandu_server::formats;
+use jiandu_server::model::{NewUser, StoredTask};
+use jiandu_server::service::{Actor, reports};
+use jiandu_server::store::ServerStore;
+use std::sync::Arc;
 use uuid::Uuid;
 
 fn inspection(
@@ -54,8 +56,7 @@ fn inspection(
     i
 }
 
-async fn scenario(store: &dyn ServerStore) -> Vec<StoredTask> {
-    let t = TemplateSet::builtin().unwrap();
+async fn scenario(store: &Arc<dyn ServerStore>) -> Vec<StoredTask> {
     let mut staff = "姓名,执法证号,科室,区县\n".to_owned();
     for n in 1..=6 {
         staff.push_str(&format!("检查员{n},SX-{n:04},监督一科,小店区\n"));
@@ -64,13 +65,9 @@ async fn scenario(store: &dyn ServerStore) -> Vec<StoredTask> {
         institutions_csv(&[("hospital", 9), ("clinic", 30)], 1, "小店区"),
         staff,
     ] {
-        let (_, import) = registry::parse_csv(csv.as_bytes(), &t.catalogue).unwrap();
-        store.import_registry(import).await.unwrap();
+        common::import_csv(&**store, &csv).await;
     }
-    let plan = t.plan("shanxi-2025").unwrap();
-    let view = draws::run(store, plan, "汇总", "admin", Utc::now(), false)
-        .await
-        .unwrap();
+    let view = common::draw(store, "shanxi-2025", "汇总").await;
     let tasks = store.tasks_of_draw(view.id).await.unwrap();
     let medical = |cat: &str| -> Vec<StoredTask> {
         tasks
@@ -81,7 +78,6 @@ async fn scenario(store: &dyn ServerStore) -> Vec<StoredTask> {
     };
     let (h, c) = (medical("hospital"), medical("clinic"));
     assert_eq!((h.len(), c.len()), (2, 2), "12% of 9, 5% of 30, rounded up");
-    let now = Utc::now();
     let penalty = Penalty {
         cases: 2,
         fine: Fen(500_000),
@@ -119,20 +115,20 @@ async fn scenario(store: &dyn ServerStore) -> Vec<StoredTask> {
             None,
         ),
     ] {
-        store.put_inspection(i, None, now).await.unwrap();
+        common::put_new(&**store, i).await;
     }
     tasks
 }
 
 #[tokio::test]
 async fn summary_public_and_progress_from_known_inspections() {
-    let t = TemplateSet::builtin().unwrap();
-    let plan = t.plan("shanxi-2025").unwrap();
     for b in backends().await {
-        scenario(&*b.store).await;
-        let (table, report) = reports::summary_table(&*b.store, plan, "medical-summary")
-            .await
-            .unwrap();
+        scenario(&b.store).await;
+        let p = common::platform(&b);
+        let (_, table, report) =
+            reports::summary_table(&p, &Actor::system(), "shanxi-2025", "medical-summary")
+                .await
+                .unwrap();
         // Hand-made expected table: (row label, [(column code, text)]); every other
         // cell is 0 (0.0000 for fines).
         let expected: Vec<(&str, Vec<(&str, &str)>)> = vec![
@@ -180,7 +176,7 @@ async fn summary_public_and_progress_from_known_inspections() {
             }
         }
         // CSV: three header lines (不合格情况 › group › leaf), groups written once.
-        let csv = reports::to_csv(&table, &report);
+        let csv = formats::to_csv(&table, &report);
         let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
         assert!(
             lines[0].starts_with("单位类别,不合格情况,,"),
@@ -201,12 +197,10 @@ async fn summary_public_and_progress_from_known_inspections() {
         );
         assert_eq!(lines.len(), 3 + expected.len());
         assert!(lines.last().unwrap().starts_with("合计,"));
-        let xlsx = reports::to_xlsx(&table, &report).unwrap();
+        let xlsx = formats::to_xlsx(&table, &report).unwrap();
         assert_eq!(&xlsx[..2], b"PK", "an XLSX is a zip file");
 
-        let public = reports::public_list(&*b.store, plan, &t.catalogue)
-            .await
-            .unwrap();
+        let public = reports::public_list(&p, "shanxi-2025").await.unwrap();
         let mut results: Vec<&str> = public.iter().map(|p| p.result).collect();
         results.sort();
         assert_eq!(
@@ -222,7 +216,7 @@ async fn summary_public_and_progress_from_known_inspections() {
         );
 
         let today = chrono::NaiveDate::from_ymd_opt(2025, 6, 10).unwrap();
-        let progress = reports::progress(&*b.store, plan, &t.catalogue, today)
+        let progress = reports::progress(&p, &Actor::system(), "shanxi-2025", today)
             .await
             .unwrap();
         let row = |cat: &str| {
@@ -257,17 +251,20 @@ async fn summary_public_and_progress_from_known_inspections() {
         let hash = jiandu_server::auth::hash_password("report-password").unwrap();
         for (name, role) in [("boss", Role::Admin), ("worker", Role::Inspector)] {
             b.store
-                .create_user(NewUser {
-                    id: Uuid::now_v7(),
-                    username: name.into(),
-                    display_name: name.into(),
-                    role,
-                    badge_no: (role == Role::Inspector).then(|| "W-1".into()),
-                    team: String::new(),
-                    district: "小店区".into(),
-                    password_hash: Some(hash.clone()),
-                    created_at: Utc::now(),
-                })
+                .create_user(
+                    &common::stamp(),
+                    NewUser {
+                        id: Uuid::now_v7(),
+                        username: name.into(),
+                        display_name: name.into(),
+                        role,
+                        badge_no: (role == Role::Inspector).then(|| "W-1".into()),
+                        team: String::new(),
+                        district: "小店区".into(),
+                        password_hash: Some(hash.clone()),
+                        created_at: Utc::now(),
+                    },
+                )
                 .await
                 .unwrap();
         }

@@ -6,14 +6,17 @@
 mod common;
 
 use chrono::{TimeZone, Utc};
+use common::stamp;
 use common::{Backend, backends, code};
 use jiandu_core::inspection::{DrawKind, Inspection, InspectionStatus};
 use jiandu_core::{CategoryCode, Role};
-use jiandu_server::error::StoreError;
-use jiandu_server::store::{
-    self, Device, DrawRecord, Institution, NewUser, PenalisedEntry, Reassignment, RegistryImport,
-    ReviewRecord, StaffEntry, StoredTask,
+use jiandu_server::error::ServiceError;
+use jiandu_server::model::{
+    Device, DrawRecord, Institution, NewUser, PenalisedEntry, Reassignment, RegistryImport,
+    ReviewDecision, ReviewRecord, StaffEntry, StoredTask,
 };
+use jiandu_server::service::{draws, review};
+use jiandu_server::store::{self, ReviewState, Stamp, StoreError};
 use std::collections::HashSet;
 use uuid::Uuid;
 
@@ -45,10 +48,13 @@ fn institution(n: u32, category: &str) -> Institution {
     }
 }
 
+/// The code the service answers a store refusal with.
 fn conflict_code(e: StoreError) -> &'static str {
     match e {
-        StoreError::Conflict { code, .. } => code,
-        other => panic!("expected a conflict, got {other:?}"),
+        StoreError::Duplicate { .. } | StoreError::Refused(_) => {
+            ServiceError::from(e).code.as_str()
+        }
+        other => panic!("expected a refusal, got {other:?}"),
     }
 }
 
@@ -105,17 +111,22 @@ async fn every_write_bumps_the_change_sequence_once_and_stamps_rows() {
         let s0 = b.store.state().await.unwrap().change_seq;
         let u = b
             .store
-            .create_user(new_user("zhang", Role::Admin, None))
+            .create_user(&stamp(), new_user("zhang", Role::Admin, None))
             .await
             .unwrap();
         assert_eq!(u.seq, s0 + 1, "{}", b.name);
-        let u2 = b.store.set_user_disabled("zhang", true).await.unwrap();
+        let u2 = b
+            .store
+            .set_user_disabled(&stamp(), "zhang", true)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(u2.seq, s0 + 2, "{}", b.name);
         assert!(u2.disabled);
         // A failed write changes nothing, not even the sequence.
         let _ = b
             .store
-            .create_user(new_user("zhang", Role::Admin, None))
+            .create_user(&stamp(), new_user("zhang", Role::Admin, None))
             .await
             .unwrap_err();
         assert_eq!(
@@ -135,7 +146,7 @@ async fn concurrent_writes_get_distinct_sequence_values() {
         for i in 0..20 {
             let st = b.store.clone();
             handles.push(tokio::spawn(async move {
-                st.create_user(new_user(&format!("u{i}"), Role::Admin, None))
+                st.create_user(&stamp(), new_user(&format!("u{i}"), Role::Admin, None))
                     .await
                     .unwrap()
                     .seq
@@ -153,18 +164,18 @@ async fn concurrent_writes_get_distinct_sequence_values() {
 async fn users_are_unique_by_username_and_badge() {
     for b in backends().await {
         b.store
-            .create_user(new_user("li", Role::Inspector, Some("SX-1")))
+            .create_user(&stamp(), new_user("li", Role::Inspector, Some("SX-1")))
             .await
             .unwrap();
         let e = b
             .store
-            .create_user(new_user("li", Role::Inspector, Some("SX-2")))
+            .create_user(&stamp(), new_user("li", Role::Inspector, Some("SX-2")))
             .await
             .unwrap_err();
         assert_eq!(conflict_code(e), "username_taken", "{}", b.name);
         let e = b
             .store
-            .create_user(new_user("wang", Role::Inspector, Some("SX-1")))
+            .create_user(&stamp(), new_user("wang", Role::Inspector, Some("SX-1")))
             .await
             .unwrap_err();
         assert_eq!(conflict_code(e), "badge_taken", "{}", b.name);
@@ -173,8 +184,8 @@ async fn users_are_unique_by_username_and_badge() {
         assert!(hash.unwrap().starts_with("$argon2id$"));
         assert!(b.store.user_credentials("nobody").await.unwrap().is_none());
         assert!(matches!(
-            b.store.set_user_disabled("nobody", true).await,
-            Err(StoreError::NotFound(_))
+            b.store.set_user_disabled(&stamp(), "nobody", true).await,
+            Ok(None)
         ));
         // SQL-looking input is data, nothing else.
         let evil = "x'; DROP TABLE users; --";
@@ -188,13 +199,14 @@ async fn devices_are_found_by_token_hash_and_revoked_once() {
     for b in backends().await {
         let u = b
             .store
-            .create_user(new_user("zhao", Role::TeamLead, None))
+            .create_user(&stamp(), new_user("zhao", Role::TeamLead, None))
             .await
             .unwrap();
         let t0 = Utc.with_ymd_and_hms(2025, 4, 1, 9, 0, 0).unwrap();
         let d = b
             .store
             .create_device(
+                &stamp(),
                 Device {
                     id: Uuid::now_v7(),
                     user_id: u.id,
@@ -223,12 +235,18 @@ async fn devices_are_found_by_token_hash_and_revoked_once() {
                 .is_none()
         );
         let t1 = Utc.with_ymd_and_hms(2025, 4, 2, 9, 0, 0).unwrap();
-        let r = b.store.revoke_device(d.id, t1).await.unwrap();
+        let r = b
+            .store
+            .revoke_device(&Stamp::system(t1), d.id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(r.revoked_at, Some(t1));
         let again = b
             .store
-            .revoke_device(d.id, t1 + chrono::Duration::days(1))
+            .revoke_device(&Stamp::system(t1 + chrono::Duration::days(1)), d.id)
             .await
+            .unwrap()
             .unwrap();
         assert_eq!(
             again.revoked_at,
@@ -237,8 +255,10 @@ async fn devices_are_found_by_token_hash_and_revoked_once() {
             b.name
         );
         assert!(matches!(
-            b.store.revoke_device(Uuid::now_v7(), t1).await,
-            Err(StoreError::NotFound(_))
+            b.store
+                .revoke_device(&Stamp::system(t1), Uuid::now_v7())
+                .await,
+            Ok(None)
         ));
     }
 }
@@ -262,7 +282,7 @@ async fn registry_import_upserts_and_is_all_or_nothing() {
                 note: "罚款".into(),
             }],
         };
-        let c = b.store.import_registry(import).await.unwrap();
+        let c = b.store.import_registry(&stamp(), import).await.unwrap();
         assert_eq!(
             (
                 c.institutions_added,
@@ -279,18 +299,21 @@ async fn registry_import_upserts_and_is_all_or_nothing() {
         renamed.name = "改名后的医院".into();
         let c = b
             .store
-            .import_registry(RegistryImport {
-                institutions: vec![renamed],
-                staff: vec![StaffEntry {
-                    name: "王五（改）".into(),
-                    badge_no: "SX-0001".into(),
-                    team: "监督二科".into(),
-                    district: "小店区".into(),
-                    username: "ignored-on-update".into(),
-                    conflicts: vec![code(2)],
-                }],
-                penalised: vec![],
-            })
+            .import_registry(
+                &stamp(),
+                RegistryImport {
+                    institutions: vec![renamed],
+                    staff: vec![StaffEntry {
+                        name: "王五（改）".into(),
+                        badge_no: "SX-0001".into(),
+                        team: "监督二科".into(),
+                        district: "小店区".into(),
+                        username: "ignored-on-update".into(),
+                        conflicts: vec![code(2)],
+                    }],
+                    penalised: vec![],
+                },
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -322,24 +345,27 @@ async fn registry_import_upserts_and_is_all_or_nothing() {
 
         // A failing import writes nothing: the new institution 3 must not appear.
         b.store
-            .create_user(new_user("taken", Role::Admin, None))
+            .create_user(&stamp(), new_user("taken", Role::Admin, None))
             .await
             .unwrap();
         let seq_before = b.store.state().await.unwrap().change_seq;
         let e = b
             .store
-            .import_registry(RegistryImport {
-                institutions: vec![institution(3, "clinic")],
-                staff: vec![StaffEntry {
-                    name: "冲突".into(),
-                    badge_no: "SX-0009".into(),
-                    team: "t".into(),
-                    district: "d".into(),
-                    username: "taken".into(),
-                    conflicts: vec![],
-                }],
-                penalised: vec![],
-            })
+            .import_registry(
+                &stamp(),
+                RegistryImport {
+                    institutions: vec![institution(3, "clinic")],
+                    staff: vec![StaffEntry {
+                        name: "冲突".into(),
+                        badge_no: "SX-0009".into(),
+                        team: "t".into(),
+                        district: "d".into(),
+                        username: "taken".into(),
+                        conflicts: vec![],
+                    }],
+                    penalised: vec![],
+                },
+            )
             .await
             .unwrap_err();
         assert_eq!(conflict_code(e), "username_taken", "{}", b.name);
@@ -361,10 +387,13 @@ async fn seed_draw(
     let i1 = institution(10, "clinic");
     let i2 = institution(11, "clinic");
     b.store
-        .import_registry(RegistryImport {
-            institutions: vec![i1.clone(), i2.clone()],
-            ..Default::default()
-        })
+        .import_registry(
+            &stamp(),
+            RegistryImport {
+                institutions: vec![i1.clone(), i2.clone()],
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let ids: Vec<Uuid> = b
@@ -379,11 +408,14 @@ async fn seed_draw(
     for n in 0..4 {
         let u = b
             .store
-            .create_user(new_user(
-                &format!("insp{n}"),
-                Role::Inspector,
-                Some(&format!("B-{n}")),
-            ))
+            .create_user(
+                &stamp(),
+                new_user(
+                    &format!("insp{n}"),
+                    Role::Inspector,
+                    Some(&format!("B-{n}")),
+                ),
+            )
             .await
             .unwrap();
         people.push(u.id);
@@ -419,7 +451,7 @@ async fn seed_draw(
         created_at: Utc.with_ymd_and_hms(2025, 5, 1, 10, 0, 0).unwrap(),
     };
     b.store
-        .save_draw(record.clone(), year, tasks.clone())
+        .save_draw(&stamp(), record.clone(), year, tasks.clone())
         .await
         .unwrap();
     (record, tasks, people)
@@ -447,6 +479,7 @@ async fn draws_and_tasks_round_trip_and_one_draw_per_plan() {
         let e = b
             .store
             .save_draw(
+                &stamp(),
                 DrawRecord {
                     id: Uuid::now_v7(),
                     ..record.clone()
@@ -497,9 +530,14 @@ async fn reassignment_is_capped_in_the_same_transaction() {
         let (record, tasks, people) = seed_draw(&b, "shanxi-2025", 2025).await;
         let extra = b
             .store
-            .create_user(new_user("extra", Role::Inspector, Some("B-9")))
+            .create_user(&stamp(), new_user("extra", Role::Inspector, Some("B-9")))
             .await
             .unwrap();
+        // The service's own rule, run by the store on the state it read.
+        let rule = |from, to| -> store::Decide<store::ReassignState, usize> {
+            let task = tasks[0].id;
+            Box::new(move |st| draws::reassign_rule(st, 1, task, from, to))
+        };
         let r = |from, to| Reassignment {
             id: Uuid::now_v7(),
             draw_id: record.id,
@@ -512,17 +550,35 @@ async fn reassignment_is_capped_in_the_same_transaction() {
         };
         let e = b
             .store
-            .reassign(r(people[2], extra.id), 1)
+            .reassign(
+                &stamp(),
+                r(people[2], extra.id),
+                1,
+                rule(people[2], extra.id),
+            )
             .await
             .unwrap_err();
         assert_eq!(conflict_code(e), "not_assigned", "{}", b.name);
         let e = b
             .store
-            .reassign(r(people[0], people[1]), 1)
+            .reassign(
+                &stamp(),
+                r(people[0], people[1]),
+                1,
+                rule(people[0], people[1]),
+            )
             .await
             .unwrap_err();
         assert_eq!(conflict_code(e), "already_assigned", "{}", b.name);
-        b.store.reassign(r(people[0], extra.id), 1).await.unwrap();
+        b.store
+            .reassign(
+                &stamp(),
+                r(people[0], extra.id),
+                1,
+                rule(people[0], extra.id),
+            )
+            .await
+            .unwrap();
         let t = b.store.task(tasks[0].id).await.unwrap().unwrap();
         assert_eq!(
             t.inspectors,
@@ -536,7 +592,12 @@ async fn reassignment_is_capped_in_the_same_transaction() {
         );
         let e = b
             .store
-            .reassign(r(people[1], people[0]), 1)
+            .reassign(
+                &stamp(),
+                r(people[1], people[0]),
+                1,
+                rule(people[1], people[0]),
+            )
             .await
             .unwrap_err();
         assert_eq!(conflict_code(e), "reassignment_cap", "{}", b.name);
@@ -554,12 +615,16 @@ async fn inspections_use_optimistic_versions_and_reviews_name_the_version() {
         let mut insp = Inspection::new(id, tasks[0].id);
         insp.status = InspectionStatus::Submitted;
         insp.version = 7;
-        let t = Utc::now();
-        let stored = b.store.put_inspection(insp.clone(), None, t).await.unwrap();
+        let t = Stamp::system(Utc::now());
+        let stored = b
+            .store
+            .put_inspection(&t, insp.clone(), None, review::expect_version(None))
+            .await
+            .unwrap();
         assert_eq!(stored.inspection, insp);
         let e = b
             .store
-            .put_inspection(insp.clone(), None, t)
+            .put_inspection(&t, insp.clone(), None, review::expect_version(None))
             .await
             .unwrap_err();
         assert_eq!(
@@ -570,13 +635,13 @@ async fn inspections_use_optimistic_versions_and_reviews_name_the_version() {
         );
         let e = b
             .store
-            .put_inspection(insp.clone(), Some(6), t)
+            .put_inspection(&t, insp.clone(), Some(6), review::expect_version(Some(6)))
             .await
             .unwrap_err();
         assert_eq!(conflict_code(e), "stale", "{}", b.name);
         let lead = b
             .store
-            .create_user(new_user("lead", Role::TeamLead, None))
+            .create_user(&stamp(), new_user("lead", Role::TeamLead, None))
             .await
             .unwrap();
         let mut approved = insp.clone();
@@ -585,21 +650,37 @@ async fn inspections_use_optimistic_versions_and_reviews_name_the_version() {
         let review = |v| ReviewRecord {
             id: Uuid::now_v7(),
             inspection_id: id,
-            decision: "approve".into(),
+            decision: ReviewDecision::Approve,
             reviewed_version: v,
             comment: None,
             reviewer: lead.id,
             at: Utc.with_ymd_and_hms(2025, 6, 1, 10, 0, 0).unwrap(),
         };
+        // A decision sees the stored inspection; its refusal writes nothing.
+        let decide = |v: u64, approved: Inspection| -> store::Decide<ReviewState, Inspection> {
+            Box::new(move |st| {
+                let current = st.inspection.as_ref().map(|s| s.inspection.version);
+                assert_eq!(st.incomplete_blobs, 0);
+                if current == Some(v) {
+                    Ok(approved)
+                } else {
+                    Err(ServiceError::new(
+                        jiandu_server::error::ErrorCode::Stale,
+                        "stale",
+                    ))
+                }
+            })
+        };
         let e = b
             .store
-            .record_review(review(6), approved.clone())
+            .record_review(&stamp(), review(6), decide(6, approved.clone()))
             .await
             .unwrap_err();
         assert_eq!(conflict_code(e), "stale", "{}", b.name);
+        assert!(b.store.reviews(id).await.unwrap().is_empty(), "{}", b.name);
         let r = b
             .store
-            .record_review(review(7), approved.clone())
+            .record_review(&stamp(), review(7), decide(7, approved.clone()))
             .await
             .unwrap();
         assert_eq!(r.inspection.status, InspectionStatus::Approved);

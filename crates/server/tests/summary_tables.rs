@@ -20,8 +20,10 @@ use jiandu_core::plan::SummaryTable;
 use jiandu_core::summary::SummaryReport;
 use jiandu_core::templates::TemplateSet;
 use jiandu_core::{Fen, Plan};
-use jiandu_server::store::{ServerStore, StoredTask};
-use jiandu_server::{draws, registry, reports};
+use jiandu_server::formats;
+use jiandu_server::model::{ReviewDecision, ReviewRecord, StoredTask};
+use jiandu_server::service::{Actor, reports};
+use jiandu_server::store::ServerStore;
 use std::io::Cursor;
 use uuid::Uuid;
 
@@ -91,9 +93,8 @@ fn penalty(cases: u32, yuan: i64) -> Penalty {
     }
 }
 
-async fn import(store: &dyn ServerStore, t: &TemplateSet, csv: &str) {
-    let (_, import) = registry::parse_csv(csv.as_bytes(), &t.catalogue).unwrap();
-    store.import_registry(import).await.unwrap();
+async fn import(store: &dyn ServerStore, _t: &TemplateSet, csv: &str) {
+    common::import_csv(store, csv).await;
 }
 
 fn staff_csv(n: u32) -> String {
@@ -178,7 +179,7 @@ struct Layout {
 }
 
 fn check_xlsx(table: &SummaryTable, report: &SummaryReport, expected: &Expected, layout: &Layout) {
-    let bytes = reports::to_xlsx(table, report).unwrap();
+    let bytes = formats::to_xlsx(table, report).unwrap();
     let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes)).unwrap();
     assert_eq!(book.sheet_names(), vec![layout.sheet.to_owned()]);
     let range = book.worksheet_range(layout.sheet).unwrap();
@@ -275,9 +276,7 @@ async fn shanxi_mch_and_blood_tables() {
         )
         .await;
         import(store, &t, &staff_csv(8)).await;
-        let view = draws::run(store, plan, "汇总表测试", "admin", Utc::now(), false)
-            .await
-            .unwrap();
+        let view = common::draw(&b.store, &plan.id, "汇总表测试").await;
         let tasks = store.tasks_of_draw(view.id).await.unwrap();
         let (mch, other) = (of(&tasks, "mch", "mch"), of(&tasks, "mch", "other_mch"));
         assert_eq!(
@@ -367,13 +366,18 @@ async fn shanxi_mch_and_blood_tables() {
             inspection(plan, bt[0], Approved, &["blood.7.3"], Corrected, None),
         ];
         for i in all {
-            store.put_inspection(i, None, Utc::now()).await.unwrap();
+            common::put_new(store, i).await;
         }
 
         // ---- 附件1 附表8 ----
-        let (table, report) = reports::summary_table(store, plan, "mch-summary")
-            .await
-            .unwrap();
+        let (_, table, report) = reports::summary_table(
+            &common::platform(&b),
+            &Actor::system(),
+            &plan.id,
+            "mch-summary",
+        )
+        .await
+        .unwrap();
         let expected: Expected = vec![
             (
                 None,
@@ -469,9 +473,14 @@ async fn shanxi_mch_and_blood_tables() {
         );
 
         // ---- 附件2 附表2 ----
-        let (table, report) = reports::summary_table(store, plan, "blood-summary")
-            .await
-            .unwrap();
+        let (_, table, report) = reports::summary_table(
+            &common::platform(&b),
+            &Actor::system(),
+            &plan.id,
+            "blood-summary",
+        )
+        .await
+        .unwrap();
         let expected: Expected = vec![
             (
                 None,
@@ -634,9 +643,7 @@ async fn chongqing_followup_table() {
             code(13), // a campaign this plan does not follow up
         );
         import(store, &t, &penalised).await;
-        let view = draws::run(store, plan, "回头看", "admin", Utc::now(), false)
-            .await
-            .unwrap();
+        let view = common::draw(&b.store, &plan.id, "回头看").await;
         let tasks = store.tasks_of_draw(view.id).await.unwrap();
         let institutions = store.list_institutions().await.unwrap();
         let follow = |n: u32, campaign: &str| -> StoredTask {
@@ -726,11 +733,16 @@ async fn chongqing_followup_table() {
             ),
         ];
         for i in all {
-            store.put_inspection(i, None, Utc::now()).await.unwrap();
+            common::put_new(store, i).await;
         }
-        let (table, report) = reports::summary_table(store, plan, "followup-summary")
-            .await
-            .unwrap();
+        let (_, table, report) = reports::summary_table(
+            &common::platform(&b),
+            &Actor::system(),
+            &plan.id,
+            "followup-summary",
+        )
+        .await
+        .unwrap();
         let group = Some("打击非法医疗美容服务专项整治回头看");
         let expected: Expected = vec![
             (
@@ -833,28 +845,34 @@ async fn chongqing_followup_table() {
         approved.version += 1;
         store
             .record_review(
-                jiandu_server::store::ReviewRecord {
+                &common::stamp(),
+                ReviewRecord {
                     id: Uuid::now_v7(),
                     inspection_id: approved.id,
-                    decision: "approve".into(),
+                    decision: ReviewDecision::Approve,
                     reviewed_version: waiting.inspection.version,
                     comment: None,
                     reviewer: tasks[0].inspectors[0],
                     at: Utc::now(),
                 },
-                approved,
+                Box::new(move |_| Ok(approved)),
             )
             .await
             .unwrap();
-        let (_, after) = reports::summary_table(store, plan, "followup-summary")
-            .await
-            .unwrap();
+        let (_, _, after) = reports::summary_table(
+            &common::platform(&b),
+            &Actor::system(),
+            &plan.id,
+            "followup-summary",
+        )
+        .await
+        .unwrap();
         let col = |code: &str| table.columns.iter().position(|c| c.code == code).unwrap();
         assert_eq!(after.rows[0].cells[col("inspected")].text(), "3");
         assert_eq!(after.rows[0].cells[col("licence")].text(), "1");
 
         // CSV: the same three header lines, rows without a 合计.
-        let csv = reports::to_csv(&table, &report);
+        let csv = formats::to_csv(&table, &report);
         let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
         assert!(
             lines[0].starts_with("类别,,被处罚单位数,检查单位数,不合格情况,"),

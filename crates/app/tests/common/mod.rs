@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use uuid::Uuid;
 
-use jiandu_server::http::{self, AppState};
+use jiandu_server::http;
 use jiandu_server::store::{self, ServerStore};
 use std::net::SocketAddr;
 
@@ -50,14 +50,18 @@ impl Platform {
         let (addr, store) = rt.block_on(async {
             let store = store::open(&db.to_string_lossy()).await.unwrap();
             let templates = jiandu_core::templates::TemplateSet::builtin().unwrap();
-            jiandu_server::demo::run(&*store, &templates, "app-sync-test")
-                .await
-                .unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let state = AppState::new(Arc::clone(&store), templates)
+            let state = jiandu_server::service::Platform::new(Arc::clone(&store), templates)
                 .with_blobs(blobs)
                 .with_authority(AUTHORITY);
+            jiandu_server::demo::run(
+                &state,
+                &jiandu_server::service::Actor::system(),
+                "app-sync-test",
+            )
+            .await
+            .unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
             tokio::spawn(http::serve(
                 listener,
                 state,

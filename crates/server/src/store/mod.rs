@@ -1,36 +1,130 @@
-//! Server storage: one trait, [`ServerStore`], two implementations.
+//! Storage of the platform: one trait per area, [`ServerStore`] over all of them, two
+//! implementations. Storage only: no rule and no message for people lives here.
 //!
 //! - [`sqlite::SqliteStore`]: the embedded default (rusqlite, one file, nothing to
 //!   install). Blocking calls run on tokio's blocking pool.
 //! - [`postgres::PgStore`]: PostgreSQL through tokio-postgres and a small pool, for
 //!   a platform that outgrows one machine.
 //!
-//! Both keep the same rules, checked by one conformance suite
+//! Both keep the same storage guarantees, checked by one conformance suite
 //! (`crates/server/tests/store_conformance.rs`):
 //! - every writing transaction bumps the server change sequence exactly once (a
 //!   one-row table updated under the write lock, never a Postgres SEQUENCE whose
-//!   values can commit out of order) and stamps the rows it writes with it: sync
-//!   pulls (`since=SEQ`) rely on it;
+//!   values can commit out of order), stamps the rows it writes with it and appends
+//!   one audit entry under the [`Stamp`] it is given: sync pulls (`since=SEQ`) and
+//!   the audit chain rely on it;
 //! - the database carries an `epoch` (a UUID made when it is created); a restored
 //!   database gets a new one so devices know to resync from zero;
 //! - migrations are applied all-or-nothing, and a database newer than the binary is
-//!   refused ([`crate::error::StoreError::TooNew`]).
+//!   refused ([`StoreError::TooNew`]).
+//!
+//! Where a rule must see state inside the transaction (the re-assignment cap, the
+//! version a review names, a push item, a document-number block), the service passes a decision
+//! function ([`Decide`]); the store reads, calls it, and writes what it answers, or
+//! passes its refusal through ([`StoreError::Refused`]).
 
 pub mod postgres;
 pub mod sqlite;
-pub mod sync;
 
-use crate::error::StoreError;
+use crate::audit::AuditEntry;
+use crate::error::ServiceError;
+use crate::model::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use jiandu_core::draw::DrawnTask;
-use jiandu_core::inspection::{DrawKind, Inspection};
-use jiandu_core::{CategoryCode, Role};
-use serde::{Deserialize, Serialize};
+use jiandu_core::CategoryCode;
+use jiandu_core::inspection::{Inspection, Signature};
+use jiandu_core::protocol::{
+    BlobKind, DocNumberLease, LeaseRequest, PhotoRecord, PushItem, PushResult, RejectReason,
+    ServerInspection,
+};
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// What can go wrong in a store. Nothing here is for people to read: the service
+/// layer turns each into its own message.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness constraint refused the write.
+    #[error("duplicate {what:?}: {value}")]
+    Duplicate { what: Unique, value: String },
+    /// A decision function of the service refused the change (see [`Decide`]).
+    #[error("{0}")]
+    Refused(ServiceError),
+    /// The database is newer than this binary.
+    #[error("database schema version {found}, this binary supports up to {supported}")]
+    TooNew { found: i64, supported: i64 },
+    /// Anything else: a bug or an outage.
+    #[error("internal storage error: {0}")]
+    Internal(String),
+}
+
+/// Which uniqueness rule a write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unique {
+    Username,
+    BadgeNo,
+    /// One draw per plan.
+    DrawOfPlan,
+}
+
+impl StoreError {
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        StoreError::Internal(e.to_string())
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Internal(format!("sqlite: {e}"))
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StoreError::Internal(format!("postgres: {e}"))
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::Internal(format!("postgres pool: {e}"))
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Internal(format!("json: {e}"))
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Who writes and when: recorded in the audit entry of the writing transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    /// As the audit log names actors: a username with its device, `cli:NAME`,
+    /// `system` (see `crate::service::Actor::audit_name`).
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Stamp {
+    pub fn new(actor: impl Into<String>, at: DateTime<Utc>) -> Self {
+        Self {
+            actor: actor.into(),
+            at,
+        }
+    }
+
+    /// Library callers with no person behind them (tests, benchmarks, the demo).
+    pub fn system(at: DateTime<Utc>) -> Self {
+        Self::new("system", at)
+    }
+}
+
+/// A rule of the service layer, run inside a store transaction on the state read
+/// there: `Ok` is what to write, `Err` refuses (nothing is written).
+pub type Decide<S, T> = Box<dyn FnOnce(&S) -> Result<T, ServiceError> + Send>;
 
 /// Opens the store a settings URL names: `postgres://…` / `postgresql://…` for
 /// PostgreSQL, anything else (optionally `sqlite://`) a SQLite file path.
@@ -43,243 +137,33 @@ pub async fn open(url: &str) -> StoreResult<Arc<dyn ServerStore>> {
     }
 }
 
-pub fn role_str(role: Role) -> &'static str {
-    match role {
-        Role::Inspector => "inspector",
-        Role::TeamLead => "team_lead",
-        Role::Admin => "admin",
-    }
-}
-
-pub fn parse_role(s: &str) -> Option<Role> {
-    match s {
-        "inspector" => Some(Role::Inspector),
-        "team_lead" => Some(Role::TeamLead),
-        "admin" => Some(Role::Admin),
-        _ => None,
-    }
-}
-
-pub fn kind_str(kind: DrawKind) -> &'static str {
+/// Storage names of a draw kind (the `tasks.kind` column).
+pub(crate) fn kind_str(kind: jiandu_core::inspection::DrawKind) -> &'static str {
+    use jiandu_core::inspection::DrawKind::*;
     match kind {
-        DrawKind::National => "national",
-        DrawKind::City => "city",
-        DrawKind::FollowUp => "followup",
+        National => "national",
+        City => "city",
+        FollowUp => "followup",
     }
 }
 
-pub fn parse_kind(s: &str) -> Option<DrawKind> {
+pub(crate) fn parse_kind(s: &str) -> Option<jiandu_core::inspection::DrawKind> {
+    use jiandu_core::inspection::DrawKind::*;
     match s {
-        "national" => Some(DrawKind::National),
-        "city" => Some(DrawKind::City),
-        "followup" => Some(DrawKind::FollowUp),
+        "national" => Some(National),
+        "city" => Some(City),
+        "followup" => Some(FollowUp),
         _ => None,
     }
 }
 
-/// The database's identity and the last change sequence value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct ServerState {
-    pub epoch: Uuid,
-    pub change_seq: i64,
-}
+// ---------------------------------------------------------------------------------
+// People and devices
 
-/// A person who may use the platform.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct User {
-    pub id: Uuid,
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    /// 执法证号 (law-enforcement badge number); required for inspectors.
-    pub badge_no: Option<String>,
-    pub team: String,
-    pub district: String,
-    pub disabled: bool,
-    pub created_at: DateTime<Utc>,
-    pub seq: i64,
-}
-
-/// A user to create. `password_hash` is an argon2id PHC string, or `None` for a
-/// staff-directory entry that cannot sign in yet.
-#[derive(Clone)]
-pub struct NewUser {
-    pub id: Uuid,
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    pub badge_no: Option<String>,
-    pub team: String,
-    pub district: String,
-    pub password_hash: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl std::fmt::Debug for NewUser {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewUser")
-            .field("id", &self.id)
-            .field("username", &self.username)
-            .field("role", &self.role)
-            .field("password_hash", &self.password_hash.as_ref().map(|_| "***"))
-            .finish_non_exhaustive()
-    }
-}
-
-/// An enrolled device. Its bearer token is never stored, only its SHA-256.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Device {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub name: String,
-    pub created_at: DateTime<Utc>,
-    pub revoked_at: Option<DateTime<Utc>>,
-    pub seq: i64,
-}
-
-/// An entry of the registry of inspected institutions (检查对象名录库): the same type
-/// the device receives in its tasks, so the two cannot drift.
-pub use jiandu_core::inspection::Institution;
-
-/// A staff-directory entry (执法检查人员名录库): an inspector.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaffEntry {
-    pub name: String,
-    pub badge_no: String,
-    pub team: String,
-    pub district: String,
-    /// Username to sign in with; defaults to the badge number.
-    pub username: String,
-    /// Credit codes of units with a declared conflict of interest (回避).
-    pub conflicts: Vec<String>,
-}
-
-/// A unit penalised in an earlier campaign (回头看 list).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PenalisedEntry {
-    pub campaign: String,
-    pub credit_code: String,
-    pub note: String,
-}
-
-/// One registry import: applied in one transaction, or not at all.
-#[derive(Debug, Clone, Default)]
-pub struct RegistryImport {
-    pub institutions: Vec<Institution>,
-    pub staff: Vec<StaffEntry>,
-    pub penalised: Vec<PenalisedEntry>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct ImportCounts {
-    pub institutions_added: usize,
-    pub institutions_updated: usize,
-    pub staff_added: usize,
-    pub staff_updated: usize,
-    pub penalised: usize,
-}
-
-/// An inspector as the draw needs them: conflicts by credit code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaffForDraw {
-    pub user: User,
-    pub conflict_codes: Vec<String>,
-}
-
-/// The record of a draw: enough to recompute it (`draw verify`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DrawRecord {
-    pub id: Uuid,
-    pub plan_id: String,
-    pub seed: String,
-    pub algorithm: String,
-    pub inputs_hash: String,
-    pub tasks_hash: String,
-    /// The [`jiandu_core::draw::DrawInputs`] snapshot, as JSON.
-    pub inputs: serde_json::Value,
-    /// Who ran it (username, or the operator named on the command line).
-    pub created_by: String,
-    pub created_at: DateTime<Utc>,
-}
-
-/// A task as stored: the drawn task plus its id and current inspectors.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredTask {
-    pub id: Uuid,
-    pub draw_id: Uuid,
-    pub plan_id: String,
-    /// Position in the draw's task list (the order the draw produced).
-    pub position: i64,
-    pub checklist: String,
-    pub kind: DrawKind,
-    pub followup: Option<String>,
-    pub institution_id: Uuid,
-    pub category: CategoryCode,
-    /// Inspectors as drawn (never changes; `draw verify` compares these).
-    pub drawn_inspectors: Vec<Uuid>,
-    /// Inspectors now (after re-assignments).
-    pub inspectors: Vec<Uuid>,
-    pub seq: i64,
-}
-
-impl StoredTask {
-    pub fn as_drawn(&self) -> DrawnTask {
-        DrawnTask {
-            checklist: self.checklist.clone(),
-            kind: self.kind,
-            followup: self.followup.clone(),
-            unit_id: self.institution_id,
-            category: self.category.clone(),
-            inspectors: self.drawn_inspectors.clone(),
-        }
-    }
-}
-
-/// A re-assignment of one inspector on one task (调整检查人员).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reassignment {
-    pub id: Uuid,
-    pub draw_id: Uuid,
-    pub task_id: Uuid,
-    pub from_user: Uuid,
-    pub to_user: Uuid,
-    pub reason: String,
-    pub by: String,
-    pub at: DateTime<Utc>,
-}
-
-/// An inspection as the server holds it: the core type plus bookkeeping.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredInspection {
-    pub inspection: Inspection,
-    pub seq: i64,
-}
-
-/// A review decision (审核), kept as history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReviewRecord {
-    pub id: Uuid,
-    pub inspection_id: Uuid,
-    /// `approve` or `return`.
-    pub decision: String,
-    /// The exact inspection version reviewed.
-    pub reviewed_version: u64,
-    pub comment: Option<String>,
-    pub reviewer: Uuid,
-    pub at: DateTime<Utc>,
-}
-
-/// Storage of the central platform. Every method is one transaction.
 #[async_trait]
-pub trait ServerStore: sync::SyncStore + Send + Sync + std::fmt::Debug {
-    /// Which backend: `sqlite` or `postgres`.
-    fn backend(&self) -> &'static str;
-
-    async fn state(&self) -> StoreResult<ServerState>;
-
-    // People and devices.
-    /// Creates a user; `Conflict{code:"username_taken"|"badge_taken"}` on duplicates.
-    async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+pub trait PeopleStore: Send + Sync {
+    /// Creates a user; [`StoreError::Duplicate`] for a taken username or badge.
+    async fn create_user(&self, stamp: &Stamp, user: NewUser) -> StoreResult<User>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
     /// The users among `ids` (unknown ids are skipped), in one query: a pull names
@@ -288,20 +172,46 @@ pub trait ServerStore: sync::SyncStore + Send + Sync + std::fmt::Debug {
     /// The user and their password hash (None: cannot sign in).
     async fn user_credentials(&self, username: &str)
     -> StoreResult<Option<(User, Option<String>)>>;
-    async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<User>;
-    async fn set_password(&self, username: &str, password_hash: &str) -> StoreResult<()>;
-    async fn create_device(&self, device: Device, token_hash: &str) -> StoreResult<Device>;
+    /// None: no such user.
+    async fn set_user_disabled(
+        &self,
+        stamp: &Stamp,
+        username: &str,
+        disabled: bool,
+    ) -> StoreResult<Option<User>>;
+    /// False: no such user.
+    async fn set_password(
+        &self,
+        stamp: &Stamp,
+        username: &str,
+        password_hash: &str,
+    ) -> StoreResult<bool>;
+    async fn create_device(
+        &self,
+        stamp: &Stamp,
+        device: Device,
+        token_hash: &str,
+    ) -> StoreResult<Device>;
     /// The device (revoked or not) and its user, by the SHA-256 of its token.
     async fn device_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<(Device, User)>>;
     async fn device(&self, id: Uuid) -> StoreResult<Option<Device>>;
     async fn list_devices(&self, user_id: Option<Uuid>) -> StoreResult<Vec<Device>>;
-    /// Revokes a device; revoking twice keeps the first time.
-    async fn revoke_device(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<Device>;
+    /// Revokes a device; revoking twice keeps the first time. None: no such device.
+    async fn revoke_device(&self, stamp: &Stamp, id: Uuid) -> StoreResult<Option<Device>>;
+}
 
-    // Registry.
+// ---------------------------------------------------------------------------------
+// Registry
+
+#[async_trait]
+pub trait RegistryStore: Send + Sync {
     /// Upserts institutions (by credit code), staff (by badge number) and the
     /// penalised list, all in one transaction.
-    async fn import_registry(&self, import: RegistryImport) -> StoreResult<ImportCounts>;
+    async fn import_registry(
+        &self,
+        stamp: &Stamp,
+        import: RegistryImport,
+    ) -> StoreResult<ImportCounts>;
     async fn list_institutions(&self) -> StoreResult<Vec<Institution>>;
     async fn institution(&self, id: Uuid) -> StoreResult<Option<Institution>>;
     /// The institutions among `ids` (unknown ids are skipped), in one query.
@@ -309,14 +219,31 @@ pub trait ServerStore: sync::SyncStore + Send + Sync + std::fmt::Debug {
     /// Active (not disabled) inspectors with a badge, with their declared conflicts.
     async fn staff_for_draw(&self) -> StoreResult<Vec<StaffForDraw>>;
     async fn penalised(&self) -> StoreResult<Vec<PenalisedEntry>>;
+    /// Registry size per category.
+    async fn institution_counts(&self) -> StoreResult<Vec<(CategoryCode, u64)>>;
+}
 
-    // Draws and tasks.
+// ---------------------------------------------------------------------------------
+// Draws and tasks
+
+/// What a re-assignment decision reads inside its transaction.
+#[derive(Debug, Clone)]
+pub struct ReassignState {
+    /// Re-assignments the draw already has.
+    pub done: usize,
+    /// The task as stored now (None: no such task).
+    pub task: Option<StoredTask>,
+}
+
+#[async_trait]
+pub trait DrawStore: Send + Sync {
     /// (institution, inspector) pairs of every task drawn for a plan of `year`.
     async fn assignments_in_year(&self, year: i32) -> StoreResult<Vec<(Uuid, Uuid)>>;
-    /// Saves a draw and its tasks; `Conflict{code:"already_drawn"}` when the plan
-    /// already has one. `plan_year` is stored for "previous campaign" look-ups.
+    /// Saves a draw and its tasks; [`Unique::DrawOfPlan`] when the plan already has
+    /// one. `plan_year` is stored for "previous campaign" look-ups.
     async fn save_draw(
         &self,
+        stamp: &Stamp,
         record: DrawRecord,
         plan_year: i32,
         tasks: Vec<StoredTask>,
@@ -331,52 +258,212 @@ pub trait ServerStore: sync::SyncStore + Send + Sync + std::fmt::Debug {
         plan_id: Option<&str>,
         users: Option<&[Uuid]>,
     ) -> StoreResult<Vec<StoredTask>>;
-    /// Replaces `from` by `to` on a task, unless the draw already has `allowance`
-    /// re-assignments (`Conflict{code:"reassignment_cap"}`), checked in the same
-    /// transaction.
-    async fn reassign(&self, r: Reassignment, allowance: usize) -> StoreResult<()>;
+    /// Replaces `r.from_user` by `r.to_user` on `r.task_id` at the position
+    /// `decide` answers, deciding on the state read in the same transaction.
+    /// `allowance` is recorded in the audit entry.
+    async fn reassign(
+        &self,
+        stamp: &Stamp,
+        r: Reassignment,
+        allowance: usize,
+        decide: Decide<ReassignState, usize>,
+    ) -> StoreResult<()>;
     async fn reassignments(&self, draw_id: Uuid) -> StoreResult<Vec<Reassignment>>;
+    /// Re-assignments written after `since`.
+    async fn reassignments_since(&self, since: i64) -> StoreResult<Vec<ReassignmentSeq>>;
+}
 
-    // Inspections and review.
-    /// Inserts or replaces an inspection. `expected_version`: the version the
-    /// caller read (None for a new one); a different stored version is
-    /// `Conflict{code:"stale"}`.
+// ---------------------------------------------------------------------------------
+// Inspections and review
+
+/// What a review decision reads inside its transaction.
+#[derive(Debug, Clone)]
+pub struct ReviewState {
+    /// The inspection as stored now (None: no such inspection).
+    pub inspection: Option<StoredInspection>,
+    /// Photos and signature images of it not yet received and verified.
+    pub incomplete_blobs: u64,
+}
+
+#[async_trait]
+pub trait InspectionStore: Send + Sync {
+    /// Inserts or replaces an inspection when `decide`, given the stored one,
+    /// agrees (e.g. the version the caller read).
     async fn put_inspection(
         &self,
+        stamp: &Stamp,
         inspection: Inspection,
         expected_version: Option<u64>,
-        updated_at: DateTime<Utc>,
+        decide: Decide<Option<StoredInspection>, ()>,
     ) -> StoreResult<StoredInspection>;
     async fn inspection(&self, id: Uuid) -> StoreResult<Option<StoredInspection>>;
     async fn inspections_of_tasks(&self, task_ids: &[Uuid]) -> StoreResult<Vec<StoredInspection>>;
-    /// Saves a review decision together with the inspection it changed (which must
-    /// still be at `review.reviewed_version` in the store).
+    /// Saves a review decision together with the inspection `decide` makes of the
+    /// state read in the transaction.
     async fn record_review(
         &self,
+        stamp: &Stamp,
         review: ReviewRecord,
-        inspection: Inspection,
+        decide: Decide<ReviewState, Inspection>,
     ) -> StoreResult<StoredInspection>;
     async fn reviews(&self, inspection_id: Uuid) -> StoreResult<Vec<ReviewRecord>>;
-
-    // Reports.
-    /// What the 汇总表 need of every approved inspection of a plan (its task's unit,
-    /// category, 回头看 campaign and checklist; its 不符合 points and outcome), read
-    /// from `inspection_results`, which triggers keep in step with `inspections`.
+    /// What the summary tables need of every approved inspection of a plan (its task's unit,
+    /// category, follow-up campaign and checklist; its non-compliant points and
+    /// outcome), read from `inspection_results`, which triggers keep in step with
+    /// `inspections`.
     async fn approved_results(
         &self,
         plan_id: &str,
     ) -> StoreResult<Vec<jiandu_core::summary::UnitResult>>;
-    /// Registry size per category.
-    async fn institution_counts(&self) -> StoreResult<Vec<(CategoryCode, u64)>>;
+}
 
-    // Audit log (read only: entries are appended by the writing methods above, in
-    // their own transactions; nothing updates or deletes them).
+// ---------------------------------------------------------------------------------
+// Sync: push results, blobs, signatures and document-number leases
+
+/// What a push item's decision reads: the state inside the transaction.
+#[derive(Debug, Clone)]
+pub struct ItemState {
+    /// The inspection as stored now (None: not on the server yet).
+    pub inspection: Option<Inspection>,
+    /// The inspection the item's task already has, when it is another one (a second
+    /// device started the same task).
+    pub task_inspection: Option<Uuid>,
+    /// The blob the item names (photo and signature items).
+    pub blob: Option<BlobRow>,
+    /// An earlier item of this device for this inspection was rejected.
+    pub earlier_rejected: bool,
+}
+
+/// A blob row to insert or update with an applied item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlobWrite {
+    pub id: Uuid,
+    pub kind: BlobKind,
+    pub sha256: String,
+    pub size: Option<u64>,
+    pub mime: String,
+    pub voided: bool,
+    pub meta: Option<PhotoRecord>,
+}
+
+/// What to do with one push item.
+#[derive(Debug, Clone)]
+pub enum ItemDecision {
+    /// Store the inspection (and the blob / signature the item adds).
+    Apply {
+        inspection: Box<Inspection>,
+        blob: Option<Box<BlobWrite>>,
+        signature: Option<Box<Signature>>,
+    },
+    /// Refuse; nothing but the answer is stored.
+    Reject {
+        reason: RejectReason,
+        message: String,
+    },
+}
+
+/// The decision of one item, run inside the push transaction.
+pub type DecideItem = Box<dyn FnOnce(&ItemState) -> ItemDecision + Send>;
+
+/// A push item with its decision.
+pub struct PreparedItem {
+    pub item: PushItem,
+    /// The task the item's payload names (for a start or unreachable mark of an
+    /// inspection the server does not have yet).
+    pub task_id: Option<Uuid>,
+    pub decide: DecideItem,
+}
+
+impl std::fmt::Debug for PreparedItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedItem")
+            .field("item", &self.item)
+            .field("task_id", &self.task_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A document-number block (first, last) answered by a lease decision, given the
+/// last number the counter issued (0 for none).
+pub type DecideLease = Decide<u32, (u32, u32)>;
+
+#[async_trait]
+pub trait SyncStore: Send + Sync {
+    /// Applies a batch of push items in ONE transaction (one change-sequence value):
+    /// each item already answered for this device gets its stored answer; every
+    /// other item's decision runs on the state read in the transaction, and its
+    /// answer is stored under (device, mutation) with the change. A batch whose
+    /// every item was answered before writes nothing (no sequence value, no audit
+    /// entry).
+    async fn push(
+        &self,
+        stamp: &Stamp,
+        device_id: Uuid,
+        items: Vec<PreparedItem>,
+    ) -> StoreResult<Vec<PushResult>>;
+
+    /// The inspections with their photos' metadata and signatures.
+    async fn inspection_bundles(
+        &self,
+        inspections: Vec<StoredInspection>,
+    ) -> StoreResult<Vec<ServerInspection>>;
+
+    async fn blob(&self, id: Uuid) -> StoreResult<Option<BlobRow>>;
+
+    /// Records a blob's size at registration (when the push did not know it).
+    async fn set_blob_size(&self, stamp: &Stamp, id: Uuid, size: u64) -> StoreResult<()>;
+
+    /// Marks a blob's bytes received and verified (bumps the change sequence).
+    async fn complete_blob(&self, stamp: &Stamp, id: Uuid) -> StoreResult<()>;
+
+    /// Blobs of an inspection (not voided) whose bytes are not verified yet.
+    async fn incomplete_blobs(&self, inspection_id: Uuid) -> StoreResult<u64>;
+
+    /// Every blob, for audits and tests.
+    async fn all_blobs(&self) -> StoreResult<Vec<BlobRow>>;
+
+    /// Leases a block of document numbers: the same block again for a known
+    /// (device, request_id); otherwise the block `decide` answers for the
+    /// counter's last issued number, which becomes the block's last.
+    async fn lease_doc_numbers(
+        &self,
+        stamp: &Stamp,
+        device_id: Uuid,
+        request: LeaseRequest,
+        decide: DecideLease,
+    ) -> StoreResult<DocNumberLease>;
+
+    /// Every lease, with its device, in issue order.
+    async fn doc_number_leases(&self) -> StoreResult<Vec<(Uuid, DocNumberLease)>>;
+}
+
+// ---------------------------------------------------------------------------------
+// Audit log (read only: entries are appended by the writing methods above, in
+// their own transactions; nothing updates or deletes them)
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
     /// Changes up to this sequence value predate the audit log.
     async fn audit_start(&self) -> StoreResult<i64>;
     /// Up to `limit` entries with `change_seq > after`, in order.
-    async fn audit_entries(
-        &self,
-        after: i64,
-        limit: usize,
-    ) -> StoreResult<Vec<crate::audit::AuditEntry>>;
+    async fn audit_entries(&self, after: i64, limit: usize) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// Storage of the central platform: every area. Every method is one transaction.
+#[async_trait]
+pub trait ServerStore:
+    PeopleStore
+    + RegistryStore
+    + DrawStore
+    + InspectionStore
+    + SyncStore
+    + AuditStore
+    + Send
+    + Sync
+    + std::fmt::Debug
+{
+    /// Which backend: `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    async fn state(&self) -> StoreResult<ServerState>;
 }

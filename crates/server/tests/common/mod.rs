@@ -3,7 +3,9 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use jiandu_server::credit_code;
-use jiandu_server::http::{self, AppState};
+use jiandu_server::http;
+use jiandu_server::service::{Actor, Platform};
+use jiandu_server::store::Stamp;
 use jiandu_server::store::{self, ServerStore, postgres::PgStore};
 use std::sync::Arc;
 
@@ -113,7 +115,7 @@ impl TestServer {
     pub async fn start_with_limit(store: Arc<dyn ServerStore>, max_body: usize) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = AppState::new(
+        let state = Platform::new(
             store,
             jiandu_core::templates::TemplateSet::builtin().unwrap(),
         );
@@ -142,4 +144,71 @@ impl TestServer {
             h.await.unwrap().unwrap();
         }
     }
+}
+
+/// The platform over a backend's store with the built-in plans.
+pub fn platform(b: &Backend) -> Platform {
+    Platform::new(
+        b.store.clone(),
+        jiandu_core::templates::TemplateSet::builtin().unwrap(),
+    )
+}
+
+/// A stamp for writes made by a test directly on the store.
+pub fn stamp() -> Stamp {
+    Stamp::system(chrono::Utc::now())
+}
+
+/// The library's own actor (tests, benchmarks).
+pub fn system() -> Actor {
+    Actor::system()
+}
+
+/// Imports a registry CSV (institutions, staff or follow-up list) straight into the
+/// store, checked as the service checks it.
+pub async fn import_csv(store: &dyn ServerStore, csv: &str) {
+    let t = jiandu_core::templates::TemplateSet::builtin().unwrap();
+    let (_, import) =
+        jiandu_server::service::registry::parse_csv(csv.as_bytes(), &t.catalogue).unwrap();
+    store.import_registry(&stamp(), import).await.unwrap();
+}
+
+/// Draws a plan as the system and records it.
+pub async fn draw(
+    store: &Arc<dyn ServerStore>,
+    plan: &str,
+    seed: &str,
+) -> jiandu_server::service::draws::DrawView {
+    let p = Platform::new(
+        store.clone(),
+        jiandu_core::templates::TemplateSet::builtin().unwrap(),
+    );
+    jiandu_server::service::draws::run(
+        &p,
+        &Actor::system(),
+        chrono::Utc::now(),
+        jiandu_server::service::draws::DrawRequest {
+            plan_id: plan.to_owned(),
+            seed: seed.to_owned(),
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// Stores an inspection as new (seeding a scenario).
+pub async fn put_new(
+    store: &dyn ServerStore,
+    i: jiandu_core::Inspection,
+) -> jiandu_server::model::StoredInspection {
+    store
+        .put_inspection(
+            &stamp(),
+            i,
+            None,
+            jiandu_server::service::review::expect_version(None),
+        )
+        .await
+        .unwrap()
 }

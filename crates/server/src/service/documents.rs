@@ -9,13 +9,9 @@
 //! signatures, and the files by SHA-256 from the blob folder. The 执法机关 printed is
 //! the setting `JIANDU_AUTHORITY` (default [`DEFAULT_AUTHORITY`]).
 
-use crate::error::ApiError;
-use crate::store::ServerStore;
-use axum::http::StatusCode;
-use jiandu_core::templates::TemplateSet;
+use super::{Actor, ErrorCode, Platform, ServiceError, ServiceResult};
 use jiandu_docs::archive::{self, ArchiveInput};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
 /// 执法机关 printed when `JIANDU_AUTHORITY` is not set.
@@ -59,62 +55,68 @@ impl DocKind {
     }
 }
 
-/// Renders one document of inspection `id`. `blobs`: the blob folder.
+/// Renders one document of inspection `id`, if the actor may see it.
+pub async fn render_for(
+    p: &Platform,
+    actor: &Actor,
+    id: Uuid,
+    kind: DocKind,
+) -> ServiceResult<Vec<u8>> {
+    super::review::visible_inspection(p, actor, id).await?;
+    render(p, &p.authority, id, kind).await
+}
+
+/// Renders one document of inspection `id` with `authority` as the 执法机关 (the
+/// command line may name another).
 pub async fn render(
-    store: &dyn ServerStore,
-    templates: &TemplateSet,
-    blobs: &Path,
+    p: &Platform,
     authority: &str,
     id: Uuid,
     kind: DocKind,
-) -> Result<Vec<u8>, ApiError> {
+) -> ServiceResult<Vec<u8>> {
+    let store = p.store();
     let stored = store
         .inspection(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("检查记录不存在"))?;
+        .ok_or_else(|| ServiceError::not_found("检查记录不存在"))?;
     if stored.inspection.started_at.is_none() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "not_ready",
+        return Err(ServiceError::new(
+            ErrorCode::NotReady,
             "该检查尚未开始，还没有文书",
         ));
     }
     let task = store
         .task(stored.inspection.task_id)
         .await?
-        .ok_or_else(|| ApiError::internal("inspection without task"))?;
+        .ok_or_else(|| ServiceError::internal("inspection without task"))?;
     let institution = store
         .institution(task.institution_id)
         .await?
-        .ok_or_else(|| ApiError::internal("task without institution"))?;
-    let users: HashMap<Uuid, crate::store::User> = store
+        .ok_or_else(|| ServiceError::internal("task without institution"))?;
+    let users: HashMap<Uuid, crate::model::User> = store
         .list_users()
         .await?
         .into_iter()
         .map(|u| (u.id, u))
         .collect();
-    let core_task = crate::sync_api::core_task(&task, institution, &users, templates);
+    let core_task = super::sync::core_task(&task, institution, &users, &p.plans);
     let bundle = store
         .inspection_bundles(vec![stored])
         .await?
         .pop()
-        .ok_or_else(|| ApiError::internal("inspection bundle vanished"))?;
-    let plan = templates
+        .ok_or_else(|| ServiceError::internal("inspection bundle vanished"))?;
+    let plan = p
+        .plans
         .plan(&task.plan_id)
-        .ok_or_else(|| ApiError::internal("task of an unknown plan"))?;
+        .ok_or_else(|| ServiceError::internal("task of an unknown plan"))?;
     let checklist = plan
         .checklist(&task.checklist)
-        .ok_or_else(|| ApiError::internal("task of an unknown checklist"))?
+        .ok_or_else(|| ServiceError::internal("task of an unknown checklist"))?
         .clone();
-    let blobs: PathBuf = blobs.to_path_buf();
+    let blobs = p.blobs.clone();
     let authority = authority.to_owned();
     tokio::task::spawn_blocking(move || {
-        let files = |sha: &str| -> Option<Vec<u8>> {
-            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return None;
-            }
-            std::fs::read(blobs.join(&sha[..2]).join(sha)).ok()
-        };
+        let files = |sha: &str| -> Option<Vec<u8>> { blobs.read(sha) };
         let input = ArchiveInput {
             checklist: &checklist,
             task: &core_task,
@@ -131,14 +133,8 @@ pub async fn render(
             DocKind::Record => jiandu_docs::render_record(&archive::record(&input, &files)),
             DocKind::Evidence => jiandu_docs::render_evidence(&archive::evidence(&input, &files)),
         };
-        out.map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "render_failed",
-                format!("无法生成文书：{e}"),
-            )
-        })
+        out.map_err(|e| ServiceError::new(ErrorCode::RenderFailed, format!("无法生成文书：{e}")))
     })
     .await
-    .map_err(ApiError::internal)?
+    .map_err(ServiceError::internal)?
 }

@@ -1,4 +1,4 @@
-//! Registry import (名录库导入) from CSV.
+//! The registry (名录库): import from CSV (名录库导入) and reading it.
 //!
 //! One file holds one kind of list, recognised by its header row (Chinese headers as
 //! a bureau's spreadsheet has them, or the English field names):
@@ -14,8 +14,11 @@
 //! file is written in one transaction. `类别` is a category code of
 //! `templates/categories.toml` or its Chinese name.
 
+use super::{Actor, ErrorCode, Platform, ServiceError, ServiceResult};
 use crate::credit_code;
-use crate::store::{Institution, PenalisedEntry, RegistryImport, StaffEntry};
+use crate::model::{ImportCounts, Institution, PenalisedEntry, RegistryImport, StaffEntry};
+use chrono::{DateTime, Utc};
+use jiandu_core::Role;
 use jiandu_core::plan::Catalogue;
 use std::collections::HashMap;
 use std::fmt;
@@ -390,6 +393,85 @@ fn label(f: Field) -> &'static str {
         Campaign => "专项代码",
         Note => "备注",
     }
+}
+
+/// What an import wrote, and which list it was.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Imported {
+    pub kind: ListKindName,
+    pub counts: ImportCounts,
+}
+
+/// Which list a file held, as the API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListKindName {
+    /// 检查对象名录.
+    Institutions,
+    /// 执法检查人员名录.
+    Staff,
+    /// 回头看名单.
+    Penalised,
+}
+
+impl ListKind {
+    pub fn name(self) -> ListKindName {
+        match self {
+            ListKind::Institutions => ListKindName::Institutions,
+            ListKind::Staff => ListKindName::Staff,
+            ListKind::Penalised => ListKindName::Penalised,
+        }
+    }
+
+    /// 检查对象名录 / 执法检查人员名录 / 回头看名单.
+    pub fn label(self) -> &'static str {
+        match self {
+            ListKind::Institutions => "检查对象名录",
+            ListKind::Staff => "执法检查人员名录",
+            ListKind::Penalised => "回头看名单",
+        }
+    }
+}
+
+/// A refused import: every problem, with its row; nothing was written.
+pub fn refused(errors: &[RowError]) -> ServiceError {
+    let mut message = format!("导入失败，未写入任何数据。发现 {} 个问题：", errors.len());
+    for e in errors {
+        message.push_str("\n  ");
+        message.push_str(&e.to_string());
+    }
+    ServiceError::new(ErrorCode::InvalidFile, message)
+}
+
+/// Imports a registry file (administrators only): checked whole first, written in
+/// one transaction or not at all.
+pub async fn import(
+    p: &Platform,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    bytes: &[u8],
+) -> ServiceResult<Imported> {
+    actor.require(&[Role::Admin])?;
+    let (kind, import) = parse_csv(bytes, &p.plans.catalogue).map_err(|e| refused(&e))?;
+    let counts = p.store.import_registry(&actor.stamp(now), import).await?;
+    Ok(Imported {
+        kind: kind.name(),
+        counts,
+    })
+}
+
+/// The registry (检查对象名录库): every district for an administrator, a team
+/// lead's own district; inspectors see theirs through their tasks.
+pub async fn list_institutions(p: &Platform, actor: &Actor) -> ServiceResult<Vec<Institution>> {
+    actor.require(&[Role::Admin, Role::TeamLead])?;
+    let all = p.store.list_institutions().await?;
+    Ok(match &actor.user {
+        Some(u) if u.role != Role::Admin => all
+            .into_iter()
+            .filter(|i| i.district == u.district)
+            .collect(),
+        _ => all,
+    })
 }
 
 #[cfg(test)]

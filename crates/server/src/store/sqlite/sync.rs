@@ -1,12 +1,8 @@
-//! [`SyncStore`] on SQLite (migration 0002). A child of `sqlite` so it shares the
-//! connection, the transaction helper and the change-sequence bump.
+//! [`SyncStore`] on SQLite (migration 0002): push results, blobs, signatures and
+//! document-number leases.
 
 use super::*;
-use crate::store::sync::*;
-use jiandu_core::inspection::Signature;
-use jiandu_core::protocol::{
-    BlobKind, DocNumberLease, ItemOutcome, LeaseRequest, PushResult, ServerInspection,
-};
+use jiandu_core::protocol::ItemOutcome;
 
 const BLOB_COLS: &str = "id, kind, inspection_id, sha256, size, mime, complete, voided, meta, seq";
 
@@ -65,6 +61,15 @@ fn bundle(c: &Connection, stored: StoredInspection) -> StoreResult<ServerInspect
     })
 }
 
+/// Blobs of an inspection (not voided) whose bytes are not verified yet.
+pub(super) fn incomplete(c: &Connection, inspection_id: Uuid) -> StoreResult<u64> {
+    Ok(c.query_row(
+        "SELECT count(*) FROM blobs WHERE inspection_id = ?1 AND voided = 0 AND complete = 0",
+        params![inspection_id.to_string()],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
+}
+
 fn item_state(
     tx: &Transaction,
     device_id: Uuid,
@@ -110,6 +115,7 @@ fn item_state(
 fn write_applied(
     tx: &Transaction,
     seq: i64,
+    at: DateTime<Utc>,
     inspection: &Inspection,
     blob: Option<&BlobWrite>,
     signature: Option<&Signature>,
@@ -125,7 +131,7 @@ fn write_applied(
             inspection.status.as_str(),
             inspection.version as i64,
             serde_json::to_string(inspection)?,
-            ts(Utc::now()),
+            ts(at),
             seq
         ],
     )?;
@@ -168,12 +174,14 @@ fn write_applied(
 impl SyncStore for SqliteStore {
     async fn push(
         &self,
+        stamp: &Stamp,
         device_id: Uuid,
         items: Vec<PreparedItem>,
     ) -> StoreResult<Vec<PushResult>> {
         let event = crate::audit::events::push(device_id, &items);
+        let at = stamp.at;
         // A batch whose every item is already answered (a replay) changes nothing.
-        self.write_if_changed(event, move |tx, seq| {
+        self.write_if_changed(stamp, event, move |tx, seq| {
             let mut out = Vec::with_capacity(items.len());
             let mut changed = false;
             for p in items {
@@ -201,7 +209,7 @@ impl SyncStore for SqliteStore {
                         blob,
                         signature,
                     } => {
-                        write_applied(tx, seq, &inspection, blob.as_deref(), signature.as_deref())?;
+                        write_applied(tx, seq, at, &inspection, blob.as_deref(), signature.as_deref())?;
                         ItemOutcome::Applied {
                             version: inspection.version,
                             server_seq: seq,
@@ -253,9 +261,9 @@ impl SyncStore for SqliteStore {
         self.with(move |c| get_blob(c, id)).await
     }
 
-    async fn set_blob_size(&self, id: Uuid, size: u64) -> StoreResult<()> {
+    async fn set_blob_size(&self, stamp: &Stamp, id: Uuid, size: u64) -> StoreResult<()> {
         let event = crate::audit::events::set_blob_size(id, size);
-        self.write_if_changed(event, move |tx, seq| {
+        self.write_if_changed(stamp, event, move |tx, seq| {
             let n = tx.execute(
                 "UPDATE blobs SET size = ?2, seq = ?3 WHERE id = ?1 AND size IS NULL",
                 params![id.to_string(), size as i64, seq],
@@ -265,9 +273,9 @@ impl SyncStore for SqliteStore {
         .await
     }
 
-    async fn complete_blob(&self, id: Uuid) -> StoreResult<()> {
+    async fn complete_blob(&self, stamp: &Stamp, id: Uuid) -> StoreResult<()> {
         let event = crate::audit::events::complete_blob(id);
-        self.write_if_changed(event, move |tx, seq| {
+        self.write_if_changed(stamp, event, move |tx, seq| {
             let n = tx.execute(
                 "UPDATE blobs SET complete = 1, seq = ?2 WHERE id = ?1 AND complete = 0",
                 params![id.to_string(), seq],
@@ -278,14 +286,7 @@ impl SyncStore for SqliteStore {
     }
 
     async fn incomplete_blobs(&self, inspection_id: Uuid) -> StoreResult<u64> {
-        self.with(move |c| {
-            Ok(c.query_row(
-                "SELECT count(*) FROM blobs WHERE inspection_id = ?1 AND voided = 0 AND complete = 0",
-                params![inspection_id.to_string()],
-                |r| r.get::<_, i64>(0),
-            )? as u64)
-        })
-        .await
+        self.with(move |c| incomplete(c, inspection_id)).await
     }
 
     async fn all_blobs(&self) -> StoreResult<Vec<BlobRow>> {
@@ -299,12 +300,14 @@ impl SyncStore for SqliteStore {
 
     async fn lease_doc_numbers(
         &self,
+        stamp: &Stamp,
         device_id: Uuid,
         req: LeaseRequest,
-        at: DateTime<Utc>,
+        decide: DecideLease,
     ) -> StoreResult<DocNumberLease> {
         let event = crate::audit::events::lease(device_id, &req);
-        self.write_if_changed(event, move |tx, seq| {
+        let at = stamp.at;
+        self.write_if_changed(stamp, event, move |tx, seq| {
             let known = tx
                 .query_row(
                     "SELECT authority, year, first, last FROM doc_number_leases
@@ -332,18 +335,12 @@ impl SyncStore for SqliteStore {
                 )
                 .optional()?
                 .unwrap_or(0);
-            let first = last_issued.max(i64::from(req.floor)) + 1;
-            let last = first + i64::from(req.count) - 1;
-            if last > i64::from(u32::MAX) {
-                return Err(StoreError::Conflict {
-                    code: "numbers_exhausted",
-                    message: "本年度文号已用尽".into(),
-                });
-            }
+            let last_issued = u32::try_from(last_issued).map_err(StoreError::internal)?;
+            let (first, last) = decide(&last_issued).map_err(StoreError::Refused)?;
             tx.execute(
                 "INSERT INTO doc_number_counters (authority, year, last_issued) VALUES (?1, ?2, ?3)
                  ON CONFLICT (authority, year) DO UPDATE SET last_issued = excluded.last_issued",
-                params![req.authority, req.year, last],
+                params![req.authority, req.year, i64::from(last)],
             )?;
             tx.execute(
                 "INSERT INTO doc_number_leases (device_id, request_id, authority, year, first, last,
@@ -364,8 +361,8 @@ impl SyncStore for SqliteStore {
                 DocNumberLease {
                     authority: req.authority,
                     year: req.year,
-                    first: first as u32,
-                    last: last as u32,
+                    first,
+                    last,
                 },
                 true,
             ))
@@ -389,23 +386,6 @@ impl SyncStore for SqliteStore {
                         last: r.get::<_, i64>(4)? as u32,
                     },
                 ))
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
-        .await
-    }
-
-    async fn reassignments_since(&self, since: i64) -> StoreResult<Vec<ReassignmentSeq>> {
-        self.with(move |c| {
-            let mut st = c.prepare(
-                "SELECT seq, task_id, from_user FROM reassignments WHERE seq > ?1 ORDER BY seq",
-            )?;
-            let rows = st.query_map(params![since], |r| {
-                Ok(ReassignmentSeq {
-                    seq: r.get(0)?,
-                    task_id: uuid_col(r, "task_id")?,
-                    from_user: uuid_col(r, "from_user")?,
-                })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })

@@ -1,25 +1,27 @@
-//! Running, recording, verifying and adjusting draws (双随机抽取).
+//! Running, recording, verifying and adjusting draws (双随机抽取, the double-random
+//! draw).
 //!
 //! The arithmetic is `jiandu_core::draw` (pure, deterministic); this module gathers
 //! its inputs from the store (registry, staff directory with declared conflicts,
 //! who inspected what in the previous campaign, the 回头看 list), records the draw
 //! with everything needed to recompute it, and enforces the re-assignment cap.
 
-use crate::error::ApiError;
-use crate::store::{DrawRecord, Reassignment, ServerStore, StoredTask, User};
-use axum::http::StatusCode;
+use super::{Actor, ErrorCode, Platform, ServiceError, ServiceResult, chars};
+use crate::model::{DrawRecord, Reassignment, StoredTask, User};
+use crate::store::{ReassignState, ServerStore};
 use chrono::{DateTime, Utc};
-use jiandu_core::Plan;
 use jiandu_core::draw::{
     self, DrawInputs, DrawInspector, DrawUnit, MIN_TEAM_SIZE, PenalisedUnit, reassignment_allowance,
 };
-use serde::Serialize;
+use jiandu_core::inspection::DrawKind;
+use jiandu_core::{Plan, Role};
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// A draw as shown to people and machines: the record (without the bulky inputs)
 /// and its tasks with names.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DrawView {
     pub id: Uuid,
     pub plan_id: String,
@@ -34,20 +36,19 @@ pub struct DrawView {
     pub tasks: Vec<TaskView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TaskView {
     pub id: Uuid,
     pub position: i64,
     pub checklist: String,
-    /// national / city / followup.
-    pub kind: &'static str,
+    pub kind: DrawKind,
     pub followup: Option<String>,
     pub institution: InstitutionRef,
     pub category: String,
     pub inspectors: Vec<InspectorRef>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InstitutionRef {
     pub id: Uuid,
     pub name: String,
@@ -55,7 +56,7 @@ pub struct InstitutionRef {
     pub district: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InspectorRef {
     pub id: Uuid,
     pub name: String,
@@ -63,7 +64,7 @@ pub struct InspectorRef {
 }
 
 /// Result of `draw verify`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VerifyReport {
     pub draw_id: Uuid,
     /// Everything agrees: the recorded inputs hash to the recorded hash, and
@@ -77,12 +78,59 @@ pub struct VerifyReport {
     pub message: String,
 }
 
-fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+/// One line of the draw list.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DrawListItem {
+    pub id: Uuid,
+    pub plan_id: String,
+    pub seed: String,
+    pub algorithm: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /draws`: a draw, or a dry run that records nothing.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DrawRequest {
+    pub plan_id: String,
+    /// The seed, e.g. the numbers of a public lottery (公开摇号): at most 200
+    /// characters, not empty.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub seed: String,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// `POST /tasks/{id}/reassign`: replace one inspector, with a reason.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignRequest {
+    pub from: Uuid,
+    pub to: Uuid,
+    /// 调整原因: 1–1000 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
+    pub reason: String,
+}
+
+/// Longest seed accepted (characters).
+pub const MAX_SEED_CHARS: usize = 200;
+/// Longest re-assignment reason accepted (characters).
+pub const MAX_REASON_CHARS: usize = 1000;
+
+fn bad(code: ErrorCode, message: impl Into<String>) -> ServiceError {
+    ServiceError::new(code, message)
+}
+
+fn draw_error(e: draw::DrawError) -> ServiceError {
+    bad(
+        ErrorCode::parse(e.code()).unwrap_or(ErrorCode::Internal),
+        e.to_string(),
+    )
 }
 
 /// Gathers the draw inputs for `plan` from the store.
-pub async fn gather_inputs(store: &dyn ServerStore, plan: &Plan) -> Result<DrawInputs, ApiError> {
+pub async fn gather_inputs(store: &dyn ServerStore, plan: &Plan) -> ServiceResult<DrawInputs> {
     let institutions = store.list_institutions().await?;
     let by_code: HashMap<&str, Uuid> = institutions
         .iter()
@@ -141,20 +189,23 @@ pub async fn gather_inputs(store: &dyn ServerStore, plan: &Plan) -> Result<DrawI
     Ok(inputs)
 }
 
-/// Draws for `plan` with `seed`; records it unless `dry_run`.
+/// Draws for a plan with `seed` (administrators only); records it unless
+/// `dry_run`. A plan is drawn once.
 pub async fn run(
-    store: &dyn ServerStore,
-    plan: &Plan,
-    seed: &str,
-    by: &str,
+    p: &Platform,
+    actor: &Actor,
     now: DateTime<Utc>,
-    dry_run: bool,
-) -> Result<DrawView, ApiError> {
-    if seed.chars().count() > 200 {
-        return Err(bad("invalid_seed", "抽取种子最多 200 个字符"));
+    req: DrawRequest,
+) -> ServiceResult<DrawView> {
+    actor.require(&[Role::Admin])?;
+    let plan = super::plans::get(p, &req.plan_id)?;
+    let (seed, dry_run) = (req.seed.as_str(), req.dry_run);
+    if chars(seed) > MAX_SEED_CHARS {
+        return Err(bad(ErrorCode::InvalidSeed, "抽取种子最多 200 个字符"));
     }
+    let store = p.store();
     let inputs = gather_inputs(store, plan).await?;
-    let result = draw::draw(seed, &inputs).map_err(|e| bad(e.code(), e.to_string()))?;
+    let result = draw::draw(seed, &inputs).map_err(draw_error)?;
     let draw_id = Uuid::now_v7();
     let tasks: Vec<StoredTask> = result
         .tasks
@@ -182,24 +233,44 @@ pub async fn run(
         algorithm: result.algorithm.clone(),
         inputs_hash: result.inputs_hash.clone(),
         tasks_hash: result.tasks_hash(),
-        inputs: serde_json::to_value(&inputs).map_err(ApiError::internal)?,
-        created_by: by.to_owned(),
+        inputs: serde_json::to_value(&inputs).map_err(ServiceError::internal)?,
+        created_by: actor.name(),
         created_at: now,
     };
     if !dry_run {
         store
-            .save_draw(record.clone(), plan.year, tasks.clone())
+            .save_draw(&actor.stamp(now), record.clone(), plan.year, tasks.clone())
             .await?;
     }
     view(store, &record, tasks, !dry_run).await
 }
 
-/// The view of a recorded draw.
-pub async fn show(store: &dyn ServerStore, draw_id: Uuid) -> Result<DrawView, ApiError> {
+/// Recorded draws (administrators and team leads).
+pub async fn list(p: &Platform, actor: &Actor) -> ServiceResult<Vec<DrawListItem>> {
+    actor.require(&[Role::Admin, Role::TeamLead])?;
+    Ok(p.store
+        .draws()
+        .await?
+        .into_iter()
+        .map(|d| DrawListItem {
+            id: d.id,
+            plan_id: d.plan_id,
+            seed: d.seed,
+            algorithm: d.algorithm,
+            created_by: d.created_by,
+            created_at: d.created_at,
+        })
+        .collect())
+}
+
+/// The view of a recorded draw (administrators and team leads).
+pub async fn show(p: &Platform, actor: &Actor, draw_id: Uuid) -> ServiceResult<DrawView> {
+    actor.require(&[Role::Admin, Role::TeamLead])?;
+    let store = p.store();
     let record = store
         .draw(draw_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("抽取记录 {draw_id} 不存在")))?;
+        .ok_or_else(|| ServiceError::not_found(format!("抽取记录 {draw_id} 不存在")))?;
     let tasks = store.tasks_of_draw(draw_id).await?;
     view(store, &record, tasks, true).await
 }
@@ -209,7 +280,7 @@ async fn view(
     record: &DrawRecord,
     tasks: Vec<StoredTask>,
     recorded: bool,
-) -> Result<DrawView, ApiError> {
+) -> ServiceResult<DrawView> {
     let institutions: HashMap<Uuid, _> = store
         .list_institutions()
         .await?
@@ -228,7 +299,7 @@ async fn view(
             id: t.id,
             position: t.position,
             checklist: t.checklist.clone(),
-            kind: crate::store::kind_str(t.kind),
+            kind: t.kind,
             followup: t.followup.clone(),
             institution: institutions
                 .get(&t.institution_id)
@@ -276,21 +347,24 @@ async fn view(
     })
 }
 
-/// Recomputes a recorded draw from its record alone and compares.
-pub async fn verify(store: &dyn ServerStore, draw_id: Uuid) -> Result<VerifyReport, ApiError> {
+/// Recomputes a recorded draw from its record alone and compares (administrators
+/// and team leads).
+pub async fn verify(p: &Platform, actor: &Actor, draw_id: Uuid) -> ServiceResult<VerifyReport> {
+    actor.require(&[Role::Admin, Role::TeamLead])?;
+    let store = p.store();
     let record = store
         .draw(draw_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("抽取记录 {draw_id} 不存在")))?;
+        .ok_or_else(|| ServiceError::not_found(format!("抽取记录 {draw_id} 不存在")))?;
     let inputs: DrawInputs = serde_json::from_value(record.inputs.clone()).map_err(|e| {
         bad(
-            "corrupt_record",
+            ErrorCode::CorruptRecord,
             format!("抽取记录中的输入数据无法读取：{e}"),
         )
     })?;
     let inputs_hash_matches = inputs.hash() == record.inputs_hash;
-    let recomputed = draw::draw_versioned(&record.algorithm, &record.seed, &inputs)
-        .map_err(|e| bad(e.code(), e.to_string()))?;
+    let recomputed =
+        draw::draw_versioned(&record.algorithm, &record.seed, &inputs).map_err(draw_error)?;
     let recomputed_tasks_hash = recomputed.tasks_hash();
     let stored: Vec<_> = store
         .tasks_of_draw(draw_id)
@@ -325,59 +399,45 @@ pub async fn verify(store: &dyn ServerStore, draw_id: Uuid) -> Result<VerifyRepo
     })
 }
 
-/// A request to replace one inspector of a task.
-#[derive(Debug, Clone)]
-pub struct ReassignOrder {
-    pub task_id: Uuid,
-    pub from: Uuid,
-    pub to: Uuid,
-    pub reason: String,
-    /// Who orders it (recorded).
-    pub by: String,
-}
-
-/// Re-assigns one inspector of a task (调整检查人员), within the plan's cap.
+/// Re-assigns one inspector of a task (调整检查人员; administrators only), within
+/// the plan's cap on the share of drawn inspectors that may be changed (003:
+/// 不得超过抽取人员总数的15%), checked in the same transaction as the write.
 pub async fn reassign(
-    store: &dyn ServerStore,
-    plan: &Plan,
-    order: ReassignOrder,
+    p: &Platform,
+    actor: &Actor,
     now: DateTime<Utc>,
-) -> Result<Reassignment, ApiError> {
-    let ReassignOrder {
-        task_id,
-        from,
-        to,
-        reason,
-        by,
-    } = order;
+    task_id: Uuid,
+    req: ReassignRequest,
+) -> ServiceResult<Reassignment> {
+    actor.require(&[Role::Admin])?;
+    let store = p.store();
+    let ReassignRequest { from, to, reason } = req;
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(bad("reason_required", "调整检查人员必须填写原因"));
+        return Err(bad(ErrorCode::ReasonRequired, "调整检查人员必须填写原因"));
     }
-    if reason.chars().count() > 1000 {
-        return Err(bad("too_long", "调整原因最多 1000 个字符"));
+    if chars(reason) > MAX_REASON_CHARS {
+        return Err(bad(ErrorCode::TooLong, "调整原因最多 1000 个字符"));
     }
     let task = store
         .task(task_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("任务 {task_id} 不存在")))?;
-    if task.plan_id != plan.id {
-        return Err(bad("wrong_plan", "任务不属于该计划"));
-    }
+        .ok_or_else(|| ServiceError::not_found(format!("任务 {task_id} 不存在")))?;
+    let plan = super::plans::get(p, &task.plan_id)?;
     let new = store
         .user_by_id(to)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("检查人员 {to} 不存在")))?;
-    if new.role != jiandu_core::Role::Inspector || new.badge_no.is_none() || new.disabled {
+        .ok_or_else(|| ServiceError::not_found(format!("检查人员 {to} 不存在")))?;
+    if new.role != Role::Inspector || new.badge_no.is_none() || new.disabled {
         return Err(bad(
-            "not_an_inspector",
+            ErrorCode::NotAnInspector,
             format!("“{}”不是在岗的执法检查人员", new.display_name),
         ));
     }
     let institution = store
         .institution(task.institution_id)
         .await?
-        .ok_or_else(|| ApiError::internal("task without institution"))?;
+        .ok_or_else(|| ServiceError::internal("task without institution"))?;
     let conflicted = store
         .staff_for_draw()
         .await?
@@ -386,7 +446,7 @@ pub async fn reassign(
         .is_some_and(|s| s.conflict_codes.contains(&institution.credit_code));
     if conflicted {
         return Err(bad(
-            "conflict_of_interest",
+            ErrorCode::ConflictOfInterest,
             format!(
                 "“{}”已声明与“{}”存在利害关系，应当回避",
                 new.display_name, institution.name
@@ -396,7 +456,7 @@ pub async fn reassign(
     let previous = store.assignments_in_year(plan.year - 1).await?;
     if previous.contains(&(task.institution_id, to)) {
         return Err(bad(
-            "inspected_last_campaign",
+            ErrorCode::InspectedLastCampaign,
             format!(
                 "“{}”在上一轮抽查中检查过“{}”，不得再次分配",
                 new.display_name, institution.name
@@ -417,57 +477,44 @@ pub async fn reassign(
         from_user: from,
         to_user: to,
         reason: reason.to_owned(),
-        by,
+        by: actor.name(),
         at: now,
     };
-    store.reassign(r.clone(), allowance).await?;
+    let decide =
+        Box::new(move |st: &ReassignState| reassign_rule(st, allowance, task_id, from, to));
+    store
+        .reassign(&actor.stamp(now), r.clone(), allowance, decide)
+        .await?;
     Ok(r)
 }
 
-/// Human-readable listing of a draw (the `draw` command's output).
-pub fn render(view: &DrawView) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "抽取记录 {}{}\n计划：{}  种子：{}  算法：{}\n输入哈希：{}\n结果哈希：{}\n执行人：{}  时间：{}\n共 {} 项任务",
-        view.id,
-        if view.recorded {
-            ""
-        } else {
-            "（试算，未保存）"
-        },
-        view.plan_id,
-        view.seed,
-        view.algorithm,
-        view.inputs_hash,
-        view.tasks_hash,
-        view.created_by,
-        view.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
-        view.tasks.len()
-    );
-    for t in &view.tasks {
-        let kind = match t.kind {
-            "national" => "国家双随机",
-            "city" => "市级双随机",
-            _ => "回头看",
-        };
-        let people: Vec<String> = t
-            .inspectors
-            .iter()
-            .map(|p| format!("{}（{}）", p.name, p.badge_no))
-            .collect();
-        let _ = writeln!(
-            out,
-            "{:>4}  {}  {}  {}  {}  {}  检查人员：{}",
-            t.position + 1,
-            kind,
-            t.checklist,
-            t.institution.name,
-            t.institution.credit_code,
-            t.category,
-            people.join("、")
-        );
+/// The rules a re-assignment must pass on the state inside its transaction: the
+/// cap, the task, who is on it. Answers the position of the replaced inspector.
+pub fn reassign_rule(
+    st: &ReassignState,
+    allowance: usize,
+    task_id: Uuid,
+    from: Uuid,
+    to: Uuid,
+) -> ServiceResult<usize> {
+    if st.done >= allowance {
+        return Err(bad(
+            ErrorCode::ReassignmentCap,
+            format!(
+                "调整检查人员已达上限：本次抽取最多可调整 {allowance} 人次（不超过抽取人员总数的规定比例），已调整 {} 人次",
+                st.done
+            ),
+        ));
     }
-    out
+    let task = st
+        .task
+        .as_ref()
+        .ok_or_else(|| ServiceError::not_found(format!("任务 {task_id} 不存在")))?;
+    let Some(pos) = task.inspectors.iter().position(|u| *u == from) else {
+        return Err(bad(ErrorCode::NotAssigned, "被调整的检查人员不在该任务中"));
+    };
+    if task.inspectors.contains(&to) {
+        return Err(bad(ErrorCode::AlreadyAssigned, "新检查人员已在该任务中"));
+    }
+    Ok(pos)
 }

@@ -1,11 +1,9 @@
-//! [`SyncStore`] on PostgreSQL (migration 0002). A child of `postgres` so it shares
-//! the pool and the change-sequence bump, whose row lock serialises writers.
+//! [`SyncStore`] on PostgreSQL (migration 0002): push results, blobs, signatures
+//! and document-number leases. The change-sequence bump's row lock serialises
+//! writers.
 
 use super::*;
-use crate::store::sync::*;
-use jiandu_core::protocol::{
-    BlobKind, DocNumberLease, ItemOutcome, LeaseRequest, PushResult, ServerInspection,
-};
+use jiandu_core::protocol::ItemOutcome;
 
 const BLOB_COLS: &str = "id, kind, inspection_id, sha256, size, mime, complete, voided, meta, seq";
 
@@ -44,6 +42,18 @@ async fn get_stored(c: &impl GenericClient, id: Uuid) -> StoreResult<Option<Stor
         .as_ref()
         .map(inspection_row)
         .transpose()
+}
+
+/// Blobs of an inspection (not voided) whose bytes are not verified yet.
+pub(super) async fn incomplete(c: &impl GenericClient, inspection_id: Uuid) -> StoreResult<u64> {
+    let n: i64 = c
+        .query_one(
+            "SELECT count(*) FROM blobs WHERE inspection_id = $1 AND NOT voided AND NOT complete",
+            &[&inspection_id],
+        )
+        .await?
+        .try_get(0)?;
+    Ok(n as u64)
 }
 
 async fn bundle(c: &impl GenericClient, stored: StoredInspection) -> StoreResult<ServerInspection> {
@@ -87,12 +97,13 @@ async fn bundle(c: &impl GenericClient, stored: StoredInspection) -> StoreResult
 impl SyncStore for PgStore {
     async fn push(
         &self,
+        stamp: &Stamp,
         device_id: Uuid,
         items: Vec<PreparedItem>,
     ) -> StoreResult<Vec<PushResult>> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx, &crate::audit::events::push(device_id, &items)).await?;
+        let seq = bump(&tx, stamp, &crate::audit::events::push(device_id, &items)).await?;
         let mut out = Vec::with_capacity(items.len());
         // A batch whose every item is already answered (a replay) changes nothing:
         // it is rolled back below, bump and audit entry included.
@@ -149,7 +160,7 @@ impl SyncStore for PgStore {
                 } => {
                     tx.execute(
                         "INSERT INTO inspections (id, task_id, status, version, body, updated_at, seq)
-                         VALUES ($1, $2, $3, $4, $5, now(), $6)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)
                          ON CONFLICT (id) DO UPDATE SET status = excluded.status,
                              version = excluded.version, body = excluded.body,
                              updated_at = excluded.updated_at, seq = excluded.seq",
@@ -159,6 +170,7 @@ impl SyncStore for PgStore {
                             &inspection.status.as_str(),
                             &(inspection.version as i64),
                             &serde_json::to_value(&*inspection)?,
+                            &stamp.at,
                             &seq,
                         ],
                     )
@@ -259,10 +271,10 @@ impl SyncStore for PgStore {
         get_blob(&c, id).await
     }
 
-    async fn set_blob_size(&self, id: Uuid, size: u64) -> StoreResult<()> {
+    async fn set_blob_size(&self, stamp: &Stamp, id: Uuid, size: u64) -> StoreResult<()> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx, &crate::audit::events::set_blob_size(id, size)).await?;
+        let seq = bump(&tx, stamp, &crate::audit::events::set_blob_size(id, size)).await?;
         let n = tx
             .execute(
                 "UPDATE blobs SET size = $2, seq = $3 WHERE id = $1 AND size IS NULL",
@@ -278,10 +290,10 @@ impl SyncStore for PgStore {
         Ok(())
     }
 
-    async fn complete_blob(&self, id: Uuid) -> StoreResult<()> {
+    async fn complete_blob(&self, stamp: &Stamp, id: Uuid) -> StoreResult<()> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx, &crate::audit::events::complete_blob(id)).await?;
+        let seq = bump(&tx, stamp, &crate::audit::events::complete_blob(id)).await?;
         let n = tx
             .execute(
                 "UPDATE blobs SET complete = TRUE, seq = $2 WHERE id = $1 AND NOT complete",
@@ -298,14 +310,7 @@ impl SyncStore for PgStore {
 
     async fn incomplete_blobs(&self, inspection_id: Uuid) -> StoreResult<u64> {
         let c = self.pool.get().await?;
-        let n: i64 = c
-            .query_one(
-                "SELECT count(*) FROM blobs WHERE inspection_id = $1 AND NOT voided AND NOT complete",
-                &[&inspection_id],
-            )
-            .await?
-            .try_get(0)?;
-        Ok(n as u64)
+        incomplete(&c, inspection_id).await
     }
 
     async fn all_blobs(&self) -> StoreResult<Vec<BlobRow>> {
@@ -322,13 +327,15 @@ impl SyncStore for PgStore {
 
     async fn lease_doc_numbers(
         &self,
+        stamp: &Stamp,
         device_id: Uuid,
         req: LeaseRequest,
-        at: DateTime<Utc>,
+        decide: DecideLease,
     ) -> StoreResult<DocNumberLease> {
+        let at = stamp.at;
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx, &crate::audit::events::lease(device_id, &req)).await?;
+        let seq = bump(&tx, stamp, &crate::audit::events::lease(device_id, &req)).await?;
         if let Some(r) = tx
             .query_opt(
                 "SELECT authority, year, first, last FROM doc_number_leases
@@ -355,14 +362,9 @@ impl SyncStore for PgStore {
             .map(|r| r.try_get(0))
             .transpose()?
             .unwrap_or(0);
-        let first = last_issued.max(i64::from(req.floor)) + 1;
-        let last = first + i64::from(req.count) - 1;
-        if last > i64::from(u32::MAX) {
-            return Err(StoreError::Conflict {
-                code: "numbers_exhausted",
-                message: "本年度文号已用尽".into(),
-            });
-        }
+        let last_issued = u32::try_from(last_issued).map_err(StoreError::internal)?;
+        let (first, last) = decide(&last_issued).map_err(StoreError::Refused)?;
+        let (first, last) = (i64::from(first), i64::from(last));
         tx.execute(
             "INSERT INTO doc_number_counters (authority, year, last_issued) VALUES ($1, $2, $3)
              ON CONFLICT (authority, year) DO UPDATE SET last_issued = excluded.last_issued",
@@ -413,24 +415,6 @@ impl SyncStore for PgStore {
                     last: r.try_get::<_, i64>(4)? as u32,
                 },
             ))
-        })
-        .collect()
-    }
-
-    async fn reassignments_since(&self, since: i64) -> StoreResult<Vec<ReassignmentSeq>> {
-        let c = self.pool.get().await?;
-        c.query(
-            "SELECT seq, task_id, from_user FROM reassignments WHERE seq > $1 ORDER BY seq",
-            &[&since],
-        )
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(ReassignmentSeq {
-                seq: r.try_get(0)?,
-                task_id: r.try_get(1)?,
-                from_user: r.try_get(2)?,
-            })
         })
         .collect()
     }

@@ -1,109 +1,33 @@
-//! The sync endpoints (SYNC.md), merged into [`crate::http::router`]:
+//! Sync (../shared/design/SYNC.md), the platform's side:
 //!
-//! - `POST /api/v1/sync/push`: outbox items, each parsed into a typed
-//!   [`Mutation`] and decided by jiandu-core's own [`Inspection`] methods inside the
-//!   store's transaction ([`SyncStore::push`]); answered per item.
-//! - `GET /api/v1/sync/pull?since=&limit=`: tasks (own; a team lead's team),
-//!   tombstones and inspections in change-sequence order, with the epoch.
-//! - `POST /api/v1/photos`, `HEAD`/`PATCH`/`GET /api/v1/photos/{id}/content`:
-//!   resumable upload with tus header names; the partial file's length is the
-//!   durable offset; the last byte triggers the SHA-256 check; verified bytes move to
-//!   content-addressed storage `<blobs>/<sha[0..2]>/<sha>`.
-//! - `POST /api/v1/doc-numbers/lease`: blocks of 文号 per device, authority, year.
-//!
-//! Approval is refused while an inspection has photos not yet verified
-//! ([`check_photos_complete`], called by the review path).
+//! - push: outbox items, each parsed into a typed [`Mutation`] and decided by
+//!   jiandu-core's own [`Inspection`] methods inside the store's transaction
+//!   (`SyncStore::push`); answered per item;
+//! - pull: tasks (own; a team lead's team), tombstones and inspections in
+//!   change-sequence order, with the epoch;
+//! - photos: resumable upload (tus header names); the partial file's length is the
+//!   durable offset; the last byte triggers the SHA-256 check; verified bytes move
+//!   to content-addressed storage (`crate::blobs`);
+//! - 文号 (document numbers): blocks per device, authority and year.
 
-use crate::error::{ApiError, StoreError};
-use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, Authed};
-use crate::store::sync::{BlobRow, BlobWrite, ItemDecision, ItemState, PreparedItem};
-use crate::store::{ServerStore, StoredTask};
-use axum::Json;
-use axum::Router;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use chrono::{NaiveDate, Utc};
-use http_body_util::BodyExt;
+use super::{Actor, ErrorCode, Platform, ServiceError, ServiceResult};
+use crate::blobs::is_sha256;
+use crate::model::{BlobRow, StoredTask, User};
+use crate::store::{BlobWrite, DecideLease, ItemDecision, ItemState, PreparedItem};
+use bytes::Bytes;
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::{Stream, StreamExt};
 use jiandu_core::inspection::{AssignedInspector, Task, check_editable, check_outcome};
 use jiandu_core::protocol::{
     BlobKind, BlobRegistration, BlobStatus, Change, ChangeBody, DocNumberLease, LeaseRequest,
-    MAX_BLOB_BYTES, MAX_CHUNK_BYTES, MAX_LEASE_BLOCK, MAX_PULL_LIMIT, MAX_PUSH_BYTES,
-    MAX_PUSH_ITEMS, Mutation, PullPage, PushItem, PushRequest, PushResponse, RejectReason,
-    UPLOAD_LENGTH, UPLOAD_OFFSET,
+    MAX_BLOB_BYTES, MAX_CHUNK_BYTES, MAX_LEASE_BLOCK, MAX_PULL_LIMIT, MAX_PUSH_ITEMS, Mutation,
+    PullPage, PushItem, PushRequest, PushResponse, RejectReason,
 };
 use jiandu_core::templates::TemplateSet;
-use jiandu_core::{Actor, Inspection, PublicCategory, Role, RuleViolation};
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use jiandu_core::{Inspection, PublicCategory, Role, RuleViolation};
 use std::collections::{HashMap, HashSet};
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use uuid::Uuid;
-
-/// What the sync endpoints share: the blob folder and one lock per upload, so a
-/// retried PATCH waits for the cut request it replaces instead of interleaving.
-#[derive(Debug)]
-pub struct SyncContext {
-    pub blobs: PathBuf,
-    uploads: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-impl SyncContext {
-    pub fn new(blobs: PathBuf) -> Self {
-        Self {
-            blobs,
-            uploads: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn upload_lock(&self, id: Uuid) -> Arc<tokio::sync::Mutex<()>> {
-        let mut map = self.uploads.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 10_000 {
-            map.retain(|_, l| Arc::strong_count(l) > 1);
-        }
-        map.entry(id).or_default().clone()
-    }
-
-    fn partial(&self, id: Uuid) -> PathBuf {
-        self.blobs.join("partial").join(id.to_string())
-    }
-
-    /// Where verified bytes with this hash live.
-    pub fn content_path(&self, sha256: &str) -> PathBuf {
-        self.blobs.join(&sha256[..2]).join(sha256)
-    }
-}
-
-/// The sync routes (relative to `/api/v1`).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/sync/push", post(push))
-        .route("/sync/pull", get(pull))
-        .route("/photos", post(register_blob))
-        .route(
-            "/photos/{id}/content",
-            get(download_blob).head(head_blob).patch(patch_blob),
-        )
-        .route("/doc-numbers/lease", post(lease))
-}
-
-/// Refuses an approval while a photo or signature image of the inspection has not
-/// arrived and been verified.
-pub async fn check_photos_complete(store: &dyn ServerStore, id: Uuid) -> Result<(), ApiError> {
-    let n = store.incomplete_blobs(id).await?;
-    if n > 0 {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "photos_incomplete",
-            format!("还有 {n} 张照片或签名尚未上传完成，暂不能审核通过"),
-        ));
-    }
-    Ok(())
-}
 
 // ---------------------------------------------------------------------------------
 // Push
@@ -113,42 +37,50 @@ struct PushContext {
     templates: Arc<TemplateSet>,
     /// Tasks assigned to the pushing user.
     tasks: HashMap<Uuid, StoredTask>,
-    actor: Actor,
+    actor: jiandu_core::Actor,
 }
 
-async fn push(
-    State(s): State<AppState>,
-    a: Authed,
-    body: Body,
-) -> Result<Json<PushResponse>, ApiError> {
-    let bytes = axum::body::to_bytes(body, MAX_PUSH_BYTES)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                "一次同步的内容过多，请分批发送",
-            )
-        })?;
-    let req: PushRequest = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("同步内容格式不正确：{e}")))?;
+/// Applies a device's outbox items: each decided on the state inside one
+/// transaction, each answered on its own; a replayed batch gets the stored answers.
+pub async fn push(
+    p: &Platform,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    req: PushRequest,
+) -> ServiceResult<PushResponse> {
     if req.items.len() > MAX_PUSH_ITEMS {
-        return Err(ApiError::bad_request(
-            "too_many_items",
+        return Err(ServiceError::new(
+            ErrorCode::TooManyItems,
             format!("一次最多同步 {MAX_PUSH_ITEMS} 条修改"),
         ));
     }
-    let tasks = s
+    // Versions are 64-bit signed integers on the wire (the schema says int64).
+    if req
+        .items
+        .iter()
+        .any(|i| i.base_version.is_some_and(|v| i64::try_from(v).is_err()))
+    {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidBody,
+            "同步内容格式不正确：版本号超出范围",
+        ));
+    }
+    let (Some(user), Some(device)) = (&actor.user, actor.device) else {
+        return Err(ServiceError::forbidden("只有登记过的设备可以同步"));
+    };
+    let tasks = p
         .store
-        .tasks_for(None, Some(&[a.user.id]))
+        .tasks_for(None, Some(&[user.id]))
         .await?
         .into_iter()
         .map(|t| (t.id, t))
         .collect();
     let ctx = Arc::new(PushContext {
-        templates: s.templates.clone(),
+        templates: p.plans.clone(),
         tasks,
-        actor: a.actor(),
+        actor: actor
+            .core()
+            .ok_or_else(|| ServiceError::internal("push without a user"))?,
     });
     let items = req
         .items
@@ -165,7 +97,7 @@ async fn push(
                 item,
                 task_id,
                 decide: Box::new(move |st: &ItemState| match parsed {
-                    Ok(m) => decide(&ctx, &it, m, st),
+                    Ok(m) => decide(&ctx, &it, m, st, now),
                     Err(message) => ItemDecision::Reject {
                         reason: RejectReason::Invalid,
                         message,
@@ -174,8 +106,8 @@ async fn push(
             }
         })
         .collect();
-    let results = s.store.push(a.device.id, items).await?;
-    Ok(Json(PushResponse { results }))
+    let results = p.store.push(&actor.stamp(now), device, items).await?;
+    Ok(PushResponse { results })
 }
 
 fn reject(reason: RejectReason, message: impl Into<String>) -> ItemDecision {
@@ -197,15 +129,15 @@ fn rule_reject(v: RuleViolation) -> ItemDecision {
     reject(reason, v.to_string())
 }
 
-fn valid_sha(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 /// Decides one item on the state read in the transaction: the same
 /// `jiandu_core::Inspection` methods the device ran, so the rules exist once.
-fn decide(ctx: &PushContext, item: &PushItem, m: Mutation, st: &ItemState) -> ItemDecision {
+fn decide(
+    ctx: &PushContext,
+    item: &PushItem,
+    m: Mutation,
+    st: &ItemState,
+    now: DateTime<Utc>,
+) -> ItemDecision {
     if ctx.actor.role != Role::Inspector {
         return reject(RejectReason::Forbidden, "只有检查人员可以录入检查内容");
     }
@@ -259,7 +191,7 @@ fn decide(ctx: &PushContext, item: &PushItem, m: Mutation, st: &ItemState) -> It
     let mut blob = None;
     let mut signature = None;
     let result = match m {
-        Mutation::Start(h) => insp.start(actor, &h.place, h.started_at.unwrap_or_else(Utc::now)),
+        Mutation::Start(h) => insp.start(actor, &h.place, h.started_at.unwrap_or(now)),
         Mutation::SetOutcome(h) => {
             let Some(outcome) = h.outcome else {
                 return reject(RejectReason::Invalid, "缺少处理结果");
@@ -284,14 +216,14 @@ fn decide(ctx: &PushContext, item: &PushItem, m: Mutation, st: &ItemState) -> It
         },
         Mutation::Submit(h) => match checklist {
             None => return no_checklist(),
-            Some(c) => insp.submit(actor, c, category, h.ended_at.unwrap_or_else(Utc::now)),
+            Some(c) => insp.submit(actor, c, category, h.ended_at.unwrap_or(now)),
         },
         Mutation::MarkUnreachable(h) => {
             let reason = h
                 .outcome
                 .and_then(|o| o.unreachable_reason)
                 .unwrap_or_default();
-            insp.mark_unreachable(actor, &reason, h.ended_at.unwrap_or_else(Utc::now))
+            insp.mark_unreachable(actor, &reason, h.ended_at.unwrap_or(now))
         }
         Mutation::UpsertFinding(f) => match checklist {
             None => return no_checklist(),
@@ -312,7 +244,7 @@ fn decide(ctx: &PushContext, item: &PushItem, m: Mutation, st: &ItemState) -> It
             if let Err(v) = check_editable(insp.status) {
                 return rule_reject(v);
             }
-            if !valid_sha(&p.sha256) || p.size_bytes == 0 || p.size_bytes > MAX_BLOB_BYTES {
+            if !is_sha256(&p.sha256) || p.size_bytes == 0 || p.size_bytes > MAX_BLOB_BYTES {
                 return reject(RejectReason::Invalid, "照片的校验值或大小无效");
             }
             if st.blob.is_some() {
@@ -376,7 +308,7 @@ fn decide(ctx: &PushContext, item: &PushItem, m: Mutation, st: &ItemState) -> It
                 return reject(RejectReason::Invalid, "该签名编号已存在");
             }
             if let Some(sha) = &sig.image_sha256 {
-                if !valid_sha(sha) {
+                if !is_sha256(sha) {
                     return reject(RejectReason::Invalid, "签名图片的校验值无效");
                 }
                 blob = Some(Box::new(BlobWrite {
@@ -407,62 +339,50 @@ fn decide(ctx: &PushContext, item: &PushItem, m: Mutation, st: &ItemState) -> It
 // ---------------------------------------------------------------------------------
 // Pull
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PullQuery {
-    #[serde(default)]
+/// Changes a device receives per pull page when it does not say (`limit`).
+pub const DEFAULT_PULL_LIMIT: usize = 500;
+
+/// A page of the changes visible to the actor after `since`: their tasks (a team
+/// lead's team), tombstones of tasks taken away, and inspections, in server
+/// change-sequence order; at most `limit` changes, never splitting one sequence
+/// value.
+pub async fn pull(
+    p: &Platform,
+    actor: &Actor,
     since: i64,
     limit: Option<usize>,
-}
-
-/// Users whose tasks `a` sees: themselves; a team lead their team in their
-/// district; an admin everyone (`None`).
-async fn scope(s: &AppState, a: &Authed) -> Result<Option<Vec<Uuid>>, ApiError> {
-    Ok(match a.user.role {
-        Role::Admin => None,
-        Role::Inspector => Some(vec![a.user.id]),
-        Role::TeamLead => Some(
-            s.store
-                .list_users()
-                .await?
-                .into_iter()
-                .filter(|u| u.team == a.user.team && u.district == a.user.district)
-                .map(|u| u.id)
-                .collect(),
-        ),
-    })
-}
-
-async fn pull(
-    State(s): State<AppState>,
-    a: Authed,
-    ApiQuery(q): ApiQuery<PullQuery>,
-) -> Result<Json<PullPage>, ApiError> {
-    let limit = q.limit.unwrap_or(500).clamp(1, MAX_PULL_LIMIT);
+) -> ServiceResult<PullPage> {
+    let limit = limit.unwrap_or(DEFAULT_PULL_LIMIT);
+    if !(1..=MAX_PULL_LIMIT).contains(&limit) {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidQuery,
+            format!("每页条数 limit 应在 1–{MAX_PULL_LIMIT} 之间"),
+        ));
+    }
     // Everything at or below `high` committed before we read anything (writers bump
     // the sequence under one lock and commit in order), so reading it in several
     // queries cannot skip a change; later changes wait for the next page.
-    let state = s.store.state().await?;
+    let state = p.store.state().await?;
     let high = state.change_seq;
-    let scope = scope(&s, &a).await?;
-    let tasks = s.store.tasks_for(None, scope.as_deref()).await?;
+    let scope = actor.scope(p).await?;
+    let tasks = p.store.tasks_for(None, scope.as_deref()).await?;
     let visible: HashSet<Uuid> = tasks.iter().map(|t| t.id).collect();
     let mut changes: Vec<Change> = Vec::new();
     // The inspectors of the visible tasks (all users only for an admin's pull: a
     // device's pull must not read the whole staff directory every time).
-    let mut users: HashMap<Uuid, crate::store::User> = HashMap::new();
+    let mut users: HashMap<Uuid, User> = HashMap::new();
     let fresh: Vec<&StoredTask> = tasks
         .iter()
-        .filter(|t| t.seq > q.since && t.seq <= high)
+        .filter(|t| t.seq > since && t.seq <= high)
         .collect();
     if scope.is_none() {
-        users.extend(s.store.list_users().await?.into_iter().map(|u| (u.id, u)));
+        users.extend(p.store.list_users().await?.into_iter().map(|u| (u.id, u)));
     } else {
         let mut ids: Vec<Uuid> = fresh.iter().flat_map(|t| t.inspectors.clone()).collect();
         ids.sort_unstable();
         ids.dedup();
         users.extend(
-            s.store
+            p.store
                 .users_by_ids(&ids)
                 .await?
                 .into_iter()
@@ -473,7 +393,7 @@ async fn pull(
     let mut inst_ids: Vec<Uuid> = fresh.iter().map(|t| t.institution_id).collect();
     inst_ids.sort_unstable();
     inst_ids.dedup();
-    let institutions: HashMap<Uuid, crate::store::Institution> = s
+    let institutions: HashMap<Uuid, crate::model::Institution> = p
         .store
         .institutions_by_ids(&inst_ids)
         .await?
@@ -488,12 +408,12 @@ async fn pull(
         changes.push(Change {
             seq: t.seq,
             body: ChangeBody::Task {
-                task: Box::new(core_task(t, inst, &users, &s.templates)),
+                task: Box::new(core_task(t, inst, &users, &p.plans)),
             },
         });
     }
     let ids: Vec<Uuid> = tasks.iter().map(|t| t.id).collect();
-    let wanted: Vec<_> = s
+    let wanted: Vec<_> = p
         .store
         .inspections_of_tasks(&ids)
         .await?
@@ -503,11 +423,11 @@ async fn pull(
             let seq = i
                 .seq
                 .max(*task_seq.get(&i.inspection.task_id).unwrap_or(&0));
-            (seq > q.since && i.seq <= high).then_some((seq, i))
+            (seq > since && i.seq <= high).then_some((seq, i))
         })
         .collect();
     let seqs: HashMap<Uuid, i64> = wanted.iter().map(|(s, i)| (i.inspection.id, *s)).collect();
-    for bundle in s
+    for bundle in p
         .store
         .inspection_bundles(wanted.into_iter().map(|(_, i)| i).collect())
         .await?
@@ -522,7 +442,7 @@ async fn pull(
     }
     if let Some(scope) = &scope {
         let mut removed = HashSet::new();
-        for r in s.store.reassignments_since(q.since).await? {
+        for r in p.store.reassignments_since(since).await? {
             if r.seq <= high
                 && scope.contains(&r.from_user)
                 && !visible.contains(&r.task_id)
@@ -559,16 +479,16 @@ async fn pull(
     let has_more = cut < changes.len();
     changes.truncate(cut);
     let next = if has_more {
-        changes.last().map(|c| c.seq).unwrap_or(q.since)
+        changes.last().map(|c| c.seq).unwrap_or(since)
     } else {
-        high.max(q.since)
+        high.max(since)
     };
-    Ok(Json(PullPage {
+    Ok(PullPage {
         epoch: state.epoch,
         changes,
         next,
         has_more,
-    }))
+    })
 }
 
 /// The date a task of `plan_id` must be done by: the plan's last 报送时限 (every
@@ -583,8 +503,8 @@ pub(crate) fn task_deadline(templates: &TemplateSet, plan_id: &str) -> Option<Na
 /// The core `Task` a device receives for a stored task (pull; archive copies).
 pub(crate) fn core_task(
     t: &StoredTask,
-    i: crate::store::Institution,
-    users: &HashMap<Uuid, crate::store::User>,
+    i: crate::model::Institution,
+    users: &HashMap<Uuid, User>,
     templates: &TemplateSet,
 ) -> Task {
     Task {
@@ -611,319 +531,267 @@ pub(crate) fn core_task(
 // ---------------------------------------------------------------------------------
 // Photos
 
-/// The blob, if this user may see it (assigned to its inspection's task, or a team
-/// lead / admin whose scope covers it). Otherwise: not found, like a missing one.
-async fn visible_blob(s: &AppState, a: &Authed, id: Uuid) -> Result<BlobRow, ApiError> {
+/// The blob, if this actor may see it (assigned to its inspection's task, or a
+/// team lead / administrator whose scope covers it). Otherwise: not found, like a
+/// missing one.
+async fn visible_blob(p: &Platform, actor: &Actor, id: Uuid) -> ServiceResult<BlobRow> {
     let missing = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_blob",
+        ServiceError::new(
+            ErrorCode::UnknownBlob,
             "服务器还没有这张照片的记录：请先同步检查内容",
         )
     };
-    let blob = s.store.blob(id).await?.ok_or_else(missing)?;
-    let insp = s
+    let blob = p.store.blob(id).await?.ok_or_else(missing)?;
+    let insp = p
         .store
         .inspection(blob.inspection_id)
         .await?
         .ok_or_else(missing)?;
-    let task = s
+    let task = p
         .store
         .task(insp.inspection.task_id)
         .await?
         .ok_or_else(missing)?;
-    match scope(s, a).await? {
+    match actor.scope(p).await? {
         None => Ok(blob),
         Some(ids) if task.inspectors.iter().any(|u| ids.contains(u)) => Ok(blob),
         Some(_) => Err(missing()),
     }
 }
 
-fn io_error(e: std::io::Error) -> ApiError {
-    ApiError::internal(format!("blob file: {e}"))
+fn io_error(e: std::io::Error) -> ServiceError {
+    ServiceError::internal(format!("blob file: {e}"))
 }
 
-fn partial_len(path: &Path) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-}
-
-fn status_of(ctx: &SyncContext, b: &BlobRow) -> BlobStatus {
+fn status_of(p: &Platform, b: &BlobRow) -> BlobStatus {
     let size = b.size.unwrap_or(0);
     BlobStatus {
         id: b.id,
         offset: if b.complete {
             size
         } else {
-            partial_len(&ctx.partial(b.id))
+            p.blobs.partial_len(b.id)
         },
         size,
         complete: b.complete,
     }
 }
 
-fn offset_headers(status: &BlobStatus) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    h.insert(UPLOAD_OFFSET, HeaderValue::from(status.offset));
-    h.insert(UPLOAD_LENGTH, HeaderValue::from(status.size));
-    h.insert("Tus-Resumable", HeaderValue::from_static("1.0.0"));
-    h
-}
-
-async fn register_blob(
-    State(s): State<AppState>,
-    a: Authed,
-    ApiJson(reg): ApiJson<BlobRegistration>,
-) -> Result<(HeaderMap, Json<BlobStatus>), ApiError> {
-    let blob = visible_blob(&s, &a, reg.id).await?;
+/// Registers the bytes of a photo or signature image the device is about to
+/// upload: the push already named it; this fixes its size and answers the durable
+/// offset to resume from.
+pub async fn register_blob(
+    p: &Platform,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    reg: BlobRegistration,
+) -> ServiceResult<BlobStatus> {
+    let blob = visible_blob(p, actor, reg.id).await?;
     if blob.sha256 != reg.sha256 || blob.kind != reg.kind || blob.inspection_id != reg.inspection_id
     {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "blob_mismatch",
+        return Err(ServiceError::new(
+            ErrorCode::BlobMismatch,
             "同一编号的照片已登记为不同的内容",
         ));
     }
     if reg.size == 0 || reg.size > MAX_BLOB_BYTES {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_size",
+        return Err(ServiceError::new(
+            ErrorCode::InvalidSize,
             "照片大小无效（最大 20 MB）",
         ));
     }
+    let stamp = actor.stamp(now);
     match blob.size {
         Some(size) if size != reg.size => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "blob_mismatch",
+            return Err(ServiceError::new(
+                ErrorCode::BlobMismatch,
                 "同一编号的照片已登记为不同的大小",
             ));
         }
         Some(_) => {}
-        None => s.store.set_blob_size(reg.id, reg.size).await?,
+        None => p.store.set_blob_size(&stamp, reg.id, reg.size).await?,
     }
-    let mut blob = s
+    let mut blob = p
         .store
         .blob(reg.id)
         .await?
-        .ok_or_else(|| ApiError::internal("blob vanished"))?;
-    if !blob.complete && s.sync.content_path(&blob.sha256).exists() {
+        .ok_or_else(|| ServiceError::internal("blob vanished"))?;
+    if !blob.complete && p.blobs.has(&blob.sha256) {
         // Already have these bytes (same photo attached twice): nothing to send.
-        s.store.complete_blob(blob.id).await?;
-        let _ = std::fs::remove_file(s.sync.partial(blob.id));
+        p.store.complete_blob(&stamp, blob.id).await?;
+        p.blobs.drop_partial(blob.id);
         blob.complete = true;
     }
-    let st = status_of(&s.sync, &blob);
-    Ok((offset_headers(&st), Json(st)))
+    Ok(status_of(p, &blob))
 }
 
-async fn head_blob(
-    State(s): State<AppState>,
-    a: Authed,
-    ApiPath(id): ApiPath<Uuid>,
-) -> Result<(StatusCode, HeaderMap), ApiError> {
-    let blob = visible_blob(&s, &a, id).await?;
-    Ok((StatusCode::OK, offset_headers(&status_of(&s.sync, &blob))))
+/// Where an upload stands (`HEAD`): the durable offset to resume from.
+pub async fn blob_status(p: &Platform, actor: &Actor, id: Uuid) -> ServiceResult<BlobStatus> {
+    let blob = visible_blob(p, actor, id).await?;
+    Ok(status_of(p, &blob))
 }
 
-fn header_u64(h: &HeaderMap, name: &str) -> Option<u64> {
-    h.get(name)?.to_str().ok()?.trim().parse().ok()
+/// What a chunk did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkOutcome {
+    /// Appended (or the blob was already complete): where it stands now.
+    Written(BlobStatus),
+    /// The chunk was sent at another offset than the server holds: nothing was
+    /// written; resume at the status's offset.
+    OffsetMismatch(BlobStatus),
 }
 
-async fn patch_blob(
-    State(s): State<AppState>,
-    a: Authed,
-    ApiPath(id): ApiPath<Uuid>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let offset = header_u64(&headers, UPLOAD_OFFSET)
-        .ok_or_else(|| ApiError::bad_request("missing_offset", "缺少 Upload-Offset 请求头"))?;
-    let blob = visible_blob(&s, &a, id).await?;
+/// Appends one chunk at `offset`, as its bytes arrive: after a cut connection every
+/// byte that reached the server counts, and the device resumes from there. On the
+/// last byte the file is re-hashed; a match makes it visible, a mismatch drops it.
+pub async fn write_chunk<S, E>(
+    p: &Platform,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    id: Uuid,
+    offset: u64,
+    mut body: S,
+) -> ServiceResult<ChunkOutcome>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    let blob = visible_blob(p, actor, id).await?;
     let Some(size) = blob.size else {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "not_registered",
+        return Err(ServiceError::new(
+            ErrorCode::NotRegistered,
             "请先登记照片（POST /api/v1/photos）",
         ));
     };
     // One writer per upload: a retry waits until the request it replaces is gone.
-    let lock = s.sync.upload_lock(id);
+    let lock = p.blobs.upload_lock(id);
     let _guard = lock.lock().await;
-    let blob = s.store.blob(id).await?.unwrap_or(blob);
+    let blob = p.store.blob(id).await?.unwrap_or(blob);
     if blob.complete {
-        let st = status_of(&s.sync, &blob);
-        return Ok((StatusCode::NO_CONTENT, offset_headers(&st)).into_response());
+        return Ok(ChunkOutcome::Written(status_of(p, &blob)));
     }
-    let path = s.sync.partial(id);
-    let current = partial_len(&path);
+    let current = p.blobs.partial_len(id);
     if offset != current {
-        let st = BlobStatus {
+        return Ok(ChunkOutcome::OffsetMismatch(BlobStatus {
             id,
             offset: current,
             size,
             complete: false,
-        };
-        let mut resp = ApiError::new(
-            StatusCode::CONFLICT,
-            "offset_mismatch",
-            format!("上传位置不一致：服务器已有 {current} 字节"),
-        )
-        .into_response();
-        resp.headers_mut().extend(offset_headers(&st));
-        return Ok(resp);
+        }));
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io_error)?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(io_error)?;
-    let mut body = body;
+    let mut file = p.blobs.append(id).map_err(io_error)?;
     let mut received: u64 = 0;
     let mut too_much = false;
-    // Bytes are appended as they arrive: after a cut, every byte that reached us
-    // counts, and the device resumes from there.
-    loop {
-        match body.frame().await {
-            None => break,
-            Some(Err(_)) => break,
-            Some(Ok(frame)) => {
-                let Ok(data) = frame.into_data() else {
-                    continue;
-                };
-                received += data.len() as u64;
-                if received > MAX_CHUNK_BYTES || current + received > size {
-                    too_much = true;
-                    break;
-                }
-                file.write_all(&data).map_err(io_error)?;
-            }
+    while let Some(frame) = body.next().await {
+        let Ok(data) = frame else {
+            break;
+        };
+        received += data.len() as u64;
+        if received > MAX_CHUNK_BYTES || current + received > size {
+            too_much = true;
+            break;
         }
+        file.write(&data).map_err(io_error)?;
     }
-    file.sync_all().map_err(io_error)?;
-    drop(file);
+    file.sync().map_err(io_error)?;
     if too_much {
-        let _ = std::fs::remove_file(&path);
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "chunk_too_large",
+        p.blobs.drop_partial(id);
+        return Err(ServiceError::new(
+            ErrorCode::ChunkTooLarge,
             "上传内容超过登记的大小或单次上限（4 MB），已丢弃，请从头上传",
         ));
     }
-    let now = partial_len(&path);
-    if now == size {
-        let sha = hash_file(&path).map_err(io_error)?;
+    let now_len = p.blobs.partial_len(id);
+    if now_len == size {
+        let sha = p.blobs.hash_partial(id).map_err(io_error)?;
         if sha != blob.sha256 {
-            let _ = std::fs::remove_file(&path);
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "hash_mismatch",
+            p.blobs.drop_partial(id);
+            return Err(ServiceError::new(
+                ErrorCode::HashMismatch,
                 "照片校验失败（内容在传输中被改变），已丢弃，请重新上传",
             ));
         }
-        let target = s.sync.content_path(&sha);
-        if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir).map_err(io_error)?;
-        }
-        if target.exists() {
-            let _ = std::fs::remove_file(&path);
-        } else {
-            std::fs::rename(&path, &target).map_err(io_error)?;
-            if let Some(dir) = target.parent() {
-                std::fs::File::open(dir)
-                    .and_then(|d| d.sync_all())
-                    .map_err(io_error)?;
-            }
-        }
-        s.store.complete_blob(id).await?;
+        p.blobs.commit_partial(id, &sha).map_err(io_error)?;
+        p.store.complete_blob(&actor.stamp(now), id).await?;
     }
-    let st = BlobStatus {
+    Ok(ChunkOutcome::Written(BlobStatus {
         id,
-        offset: now,
+        offset: now_len,
         size,
-        complete: now == size,
-    };
-    Ok((StatusCode::NO_CONTENT, offset_headers(&st)).into_response())
+        complete: now_len == size,
+    }))
 }
 
-fn hash_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
-}
-
-/// The verified bytes of a blob (a re-enrolled device restores its photos).
-async fn download_blob(
-    State(s): State<AppState>,
-    a: Authed,
-    ApiPath(id): ApiPath<Uuid>,
-) -> Result<Response, ApiError> {
-    let blob = visible_blob(&s, &a, id).await?;
+/// The verified bytes of a blob and their type (a re-enrolled device restores its
+/// photos; a team lead reads them).
+pub async fn blob_content(
+    p: &Platform,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<(String, Vec<u8>)> {
+    let blob = visible_blob(p, actor, id).await?;
     if !blob.complete {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "blob_incomplete",
+        return Err(ServiceError::new(
+            ErrorCode::BlobIncomplete,
             "照片尚未上传完成",
         ));
     }
-    let path = s.sync.content_path(&blob.sha256);
-    let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
+    let blobs = p.blobs.clone();
+    let sha = blob.sha256.clone();
+    let bytes = tokio::task::spawn_blocking(move || std::fs::read(blobs.content_path(&sha)))
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ServiceError::internal)?
         .map_err(io_error)?;
-    Ok((
-        StatusCode::OK,
-        [(axum::http::header::CONTENT_TYPE, blob.mime)],
-        bytes,
-    )
-        .into_response())
+    Ok((blob.mime, bytes))
 }
 
 // ---------------------------------------------------------------------------------
 // Document numbers
 
-async fn lease(
-    State(s): State<AppState>,
-    a: Authed,
-    ApiJson(req): ApiJson<LeaseRequest>,
-) -> Result<Json<DocNumberLease>, ApiError> {
+/// Leases the device a block of 文号 (document numbers) for an authority and year,
+/// above both the counter and the numbers the device already holds (`floor`); the
+/// same request again gets the same block.
+pub async fn lease(
+    p: &Platform,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    req: LeaseRequest,
+) -> ServiceResult<DocNumberLease> {
+    let Some(device) = actor.device else {
+        return Err(ServiceError::forbidden("只有登记过的设备可以申请文号"));
+    };
     if req.count == 0 || req.count > MAX_LEASE_BLOCK {
-        return Err(ApiError::bad_request(
-            "invalid_count",
+        return Err(ServiceError::new(
+            ErrorCode::InvalidCount,
             format!("每次可申请 1–{MAX_LEASE_BLOCK} 个文号"),
         ));
     }
     let authority = req.authority.trim();
-    if authority.is_empty() || authority.chars().count() > 50 {
-        return Err(ApiError::bad_request(
-            "invalid_authority",
+    if authority.is_empty() || super::chars(&req.authority) > 50 {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidAuthority,
             "文号前缀不能为空且不超过 50 个字符",
         ));
     }
     if !(2000..=2100).contains(&req.year) {
-        return Err(ApiError::bad_request("invalid_year", "年份无效"));
+        return Err(ServiceError::new(ErrorCode::InvalidYear, "年份无效"));
     }
     let req = LeaseRequest {
         authority: authority.to_owned(),
         ..req
     };
-    let lease = s
-        .store
-        .lease_doc_numbers(a.device.id, req, Utc::now())
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict { .. } => ApiError::from(e),
-            other => ApiError::internal(other),
-        })?;
-    Ok(Json(lease))
+    let (count, floor) = (req.count, req.floor);
+    let decide: DecideLease = Box::new(move |last_issued: &u32| {
+        let first = u64::from((*last_issued).max(floor)) + 1;
+        let last = first + u64::from(count) - 1;
+        match (u32::try_from(first), u32::try_from(last)) {
+            (Ok(first), Ok(last)) => Ok((first, last)),
+            _ => Err(ServiceError::new(
+                ErrorCode::NumbersExhausted,
+                "本年度文号已用尽",
+            )),
+        }
+    });
+    Ok(p.store
+        .lease_doc_numbers(&actor.stamp(now), device, req, decide)
+        .await?)
 }

@@ -1,0 +1,146 @@
+//! The blob folder: photos and signature images as files, content-addressed by
+//! SHA-256 (`<root>/<sha[0..2]>/<sha>`), with partial uploads beside them
+//! (`<root>/partial/<id>`) whose length is the durable upload offset.
+//!
+//! Storage only, like `crate::store`: which upload may write where, and when a
+//! file is complete, is decided by `crate::service::sync`.
+
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+/// A local folder of blobs, and one lock per upload so a retried chunk waits for
+/// the cut request it replaces instead of interleaving with it.
+#[derive(Debug)]
+pub struct BlobFolder {
+    root: PathBuf,
+    uploads: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// A SHA-256 in lower-case hex, the only names content files have.
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl BlobFolder {
+    pub fn new(root: PathBuf) -> Self {
+        Self {
+            root,
+            uploads: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The lock of one upload (held while a chunk is written).
+    pub fn upload_lock(&self, id: Uuid) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.uploads.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        map.entry(id).or_default().clone()
+    }
+
+    fn partial(&self, id: Uuid) -> PathBuf {
+        self.root.join("partial").join(id.to_string())
+    }
+
+    /// Where verified bytes with this hash live.
+    pub fn content_path(&self, sha256: &str) -> PathBuf {
+        self.root.join(&sha256[..2]).join(sha256)
+    }
+
+    /// Bytes of a partial upload on disk (0 when none).
+    pub fn partial_len(&self, id: Uuid) -> u64 {
+        std::fs::metadata(self.partial(id))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    }
+
+    /// Whether verified bytes with this hash are here.
+    pub fn has(&self, sha256: &str) -> bool {
+        is_sha256(sha256) && self.content_path(sha256).exists()
+    }
+
+    /// The verified bytes with this hash (None: not here).
+    pub fn read(&self, sha256: &str) -> Option<Vec<u8>> {
+        if !is_sha256(sha256) {
+            return None;
+        }
+        std::fs::read(self.content_path(sha256)).ok()
+    }
+
+    /// Opens the partial file of an upload for appending.
+    pub fn append(&self, id: Uuid) -> std::io::Result<PartialFile> {
+        let path = self.partial(id);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        Ok(PartialFile { file })
+    }
+
+    pub fn drop_partial(&self, id: Uuid) {
+        let _ = std::fs::remove_file(self.partial(id));
+    }
+
+    /// SHA-256 of a partial upload.
+    pub fn hash_partial(&self, id: Uuid) -> std::io::Result<String> {
+        let mut f = std::fs::File::open(self.partial(id))?;
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        Ok(hex::encode(h.finalize()))
+    }
+
+    /// Moves a verified partial upload to its content address (durably: the
+    /// folder is synced), or drops it when those bytes are already there.
+    pub fn commit_partial(&self, id: Uuid, sha256: &str) -> std::io::Result<()> {
+        let target = self.content_path(sha256);
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        if target.exists() {
+            self.drop_partial(id);
+            return Ok(());
+        }
+        std::fs::rename(self.partial(id), &target)?;
+        if let Some(dir) = target.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+/// A partial upload open for appending.
+#[derive(Debug)]
+pub struct PartialFile {
+    file: std::fs::File,
+}
+
+impl PartialFile {
+    pub fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(bytes)
+    }
+
+    /// Makes what was written durable: the answer to the chunk reports it.
+    pub fn sync(self) -> std::io::Result<()> {
+        self.file.sync_all()
+    }
+}

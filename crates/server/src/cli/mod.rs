@@ -1,0 +1,629 @@
+//! The `jiandu-server` command line (clap): `serve` and the administration
+//! commands. Each command calls the service layer as the command line's operator
+//! (`$USER`, or `--by`), who has an administrator's reach; `review` acts as a
+//! named team lead.
+//!
+//! Everything the operator reads is Chinese: the help of every command and flag
+//! (set with `about` / `help` attributes, the headings by [`chinese`]), the output
+//! for people and the errors. `--json` prints machine-readable JSON on stdout.
+//! Errors go to stderr with exit status 1; `draw verify` and `audit verify` exit 3
+//! when what they check does not match.
+
+mod args;
+mod render;
+
+use args::*;
+pub use args::{Cli, command};
+
+use crate::formats;
+use crate::service::{self, Actor, Platform, ServiceError, documents, draws, people, registry};
+use crate::settings::{FileSettings, Settings};
+use anyhow::{Context, anyhow, bail};
+use chrono::Utc;
+use clap::FromArgMatches;
+use jiandu_core::Role;
+use jiandu_core::templates::TemplateSet;
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => return parse_error(e),
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("JIANDU_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("错误：无法启动运行时：{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误：{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A service refusal as the command line reports it.
+fn refused(e: ServiceError) -> anyhow::Error {
+    anyhow!("{}（{}）", e.message, e.code)
+}
+
+fn operator(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("USER").ok())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "cli".into())
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("JIANDU_NEW_PASSWORD") {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("无法从标准输入读取密码")?;
+    let p = line.trim_end_matches(['\r', '\n']).to_owned();
+    if p.is_empty() {
+        bail!("请在标准输入中提供密码（一行），或设置 JIANDU_NEW_PASSWORD");
+    }
+    Ok(p)
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn templates() -> anyhow::Result<TemplateSet> {
+    TemplateSet::builtin().map_err(|e| anyhow!("内置模板有误：{e}"))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let file = match &cli.config {
+        Some(p) => FileSettings::load(p)?,
+        None => FileSettings::default(),
+    };
+    let listen = match &cli.command {
+        Command::Serve { listen } => *listen,
+        _ => None,
+    };
+    let settings = Settings::resolve(cli.db.clone(), cli.blobs.clone(), listen, file);
+    // Plans need no database.
+    if let Command::Plan(cmd) = &cli.command {
+        return plan_cmd(cmd).map(|_| ExitCode::SUCCESS);
+    }
+    let store = crate::store::open(settings.db.expose())
+        .await
+        .map_err(|e| refused(e.into()))
+        .with_context(|| format!("无法打开数据库 {}", settings.db))?;
+    let p = Platform::new(store, templates()?).with_blobs(settings.blobs.clone());
+    let me = Actor::operator(operator(None));
+    let now = Utc::now();
+    match cli.command {
+        Command::Serve { .. } => serve(settings, p).await?,
+        Command::User(cmd) => user_cmd(&p, &me, cmd).await?,
+        Command::Device(cmd) => device_cmd(&p, &me, cmd).await?,
+        Command::Registry(RegistryCmd::Import { file }) => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
+            match registry::import(&p, &me, now, &bytes).await {
+                Err(e) if e.code == service::ErrorCode::InvalidFile => {
+                    eprintln!("{}", e.message);
+                    return Ok(ExitCode::FAILURE);
+                }
+                Err(e) => return Err(refused(e)),
+                Ok(done) => {
+                    let c = done.counts;
+                    let kind = match done.kind {
+                        registry::ListKindName::Institutions => registry::ListKind::Institutions,
+                        registry::ListKindName::Staff => registry::ListKind::Staff,
+                        registry::ListKindName::Penalised => registry::ListKind::Penalised,
+                    };
+                    println!(
+                        "已导入{}：新增单位 {}，更新单位 {}，新增人员 {}，更新人员 {}，回头看 {}",
+                        kind.label(),
+                        c.institutions_added,
+                        c.institutions_updated,
+                        c.staff_added,
+                        c.staff_updated,
+                        c.penalised
+                    );
+                }
+            }
+        }
+        Command::Plan(_) => {}
+        Command::Draw(args) => return draw_cmd(&p, args).await,
+        Command::Review(cmd) => review_cmd(&p, cmd).await?,
+        Command::Report(cmd) => report_cmd(&p, &me, cmd).await?,
+        Command::Audit(cmd) => return audit_cmd(&p, cmd).await,
+        Command::Doc(DocCmd::Render {
+            inspection,
+            kind,
+            out,
+            authority,
+        }) => {
+            let kind = match kind {
+                DocKindArg::Opinion => documents::DocKind::Opinion,
+                DocKindArg::Record => documents::DocKind::Record,
+                DocKindArg::Evidence => documents::DocKind::Evidence,
+            };
+            let authority = authority.unwrap_or_else(documents::authority);
+            let pdf = documents::render(&p, &authority, inspection, kind)
+                .await
+                .map_err(refused)?;
+            std::fs::write(&out, &pdf)
+                .with_context(|| format!("无法写入文件 {}", out.display()))?;
+            println!("已生成 {}（{} 字节）", out.display(), pdf.len());
+        }
+        Command::Demo { seed, json } => {
+            let summary = crate::demo::run(&p, &me, &seed).await?;
+            if json {
+                print_json(&summary)?;
+            } else {
+                print!("{}", crate::demo::render(&summary, &p.plans.catalogue));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(settings: Settings, p: Platform) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.blobs)
+        .with_context(|| format!("无法创建文件夹 {}", settings.blobs.display()))?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("无法监听 {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(?settings, backend = p.store.backend(), "starting");
+    // The first stdout line is read by tests and scripts to learn the port.
+    println!("jiandu-server listening on http://{addr}");
+    std::io::stdout().flush()?;
+    crate::http::serve(listener, p, settings.max_body_bytes, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+async fn user_cmd(p: &Platform, me: &Actor, cmd: UserCmd) -> anyhow::Result<()> {
+    let now = Utc::now();
+    match cmd {
+        UserCmd::Add {
+            username,
+            name,
+            role,
+            badge,
+            team,
+            district,
+        } => {
+            let role: Role = role.into();
+            if role == Role::Inspector && badge.as_deref().is_none_or(|b| b.trim().is_empty()) {
+                bail!("检查人员必须填写执法证号（--badge）");
+            }
+            let password = read_password()?;
+            let user = people::create_user(
+                p,
+                me,
+                now,
+                people::NewAccount {
+                    username,
+                    display_name: name,
+                    role,
+                    badge_no: badge,
+                    team,
+                    district,
+                    password,
+                },
+            )
+            .await
+            .map_err(refused)?;
+            println!("已创建用户 {}（{}）", user.username, user.id);
+        }
+        UserCmd::List { json } => {
+            let users = people::list_users(p, me).await.map_err(refused)?;
+            if json {
+                print_json(&users)?;
+            } else {
+                for u in &users {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}{}",
+                        u.username,
+                        u.display_name,
+                        u.role.as_str(),
+                        u.badge_no.as_deref().unwrap_or("-"),
+                        u.team,
+                        u.district,
+                        if u.disabled { "\t已停用" } else { "" }
+                    );
+                }
+            }
+        }
+        UserCmd::Disable { username } => {
+            people::set_disabled(p, me, now, &username, true)
+                .await
+                .map_err(refused)?;
+            println!("已停用用户 {username}");
+        }
+        UserCmd::Enable { username } => {
+            people::set_disabled(p, me, now, &username, false)
+                .await
+                .map_err(refused)?;
+            println!("已启用用户 {username}");
+        }
+        UserCmd::Passwd { username } => {
+            let password = read_password()?;
+            people::set_password(p, me, now, &username, password)
+                .await
+                .map_err(refused)?;
+            println!("已设置用户 {username} 的密码");
+        }
+    }
+    Ok(())
+}
+
+async fn device_cmd(p: &Platform, me: &Actor, cmd: DeviceCmd) -> anyhow::Result<()> {
+    match cmd {
+        DeviceCmd::Revoke { device_id } => {
+            let d = people::revoke_device(p, me, Utc::now(), device_id)
+                .await
+                .map_err(refused)?;
+            println!(
+                "已吊销设备 {}（{}），吊销时间 {}",
+                d.id,
+                d.name,
+                d.revoked_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+            );
+        }
+        DeviceCmd::List { json } => {
+            let devices = people::list_devices(p, me).await.map_err(refused)?;
+            if json {
+                print_json(&devices)?;
+            } else {
+                for d in &devices {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        d.id,
+                        d.user_id,
+                        d.name,
+                        if d.revoked_at.is_some() {
+                            "已吊销"
+                        } else {
+                            "有效"
+                        }
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn plan_cmd(cmd: &PlanCmd) -> anyhow::Result<()> {
+    let t = templates()?;
+    match cmd {
+        PlanCmd::List { json: true } => print_json(
+            &t.plans
+                .iter()
+                .map(service::plans::PlanSummary::of)
+                .collect::<Vec<_>>(),
+        )?,
+        PlanCmd::List { json: false } => print!("{}", render::plan_list(&t.plans)),
+        PlanCmd::Show { id, json } => {
+            let plan = t
+                .plan(id)
+                .ok_or_else(|| anyhow!("计划“{id}”不存在（见 plan list）"))?;
+            if *json {
+                print_json(plan)?;
+            } else {
+                print!("{}", render::plan(plan, &t.catalogue));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn draw_cmd(p: &Platform, args: DrawArgs) -> anyhow::Result<ExitCode> {
+    match args.sub {
+        None => {
+            let (Some(plan_id), Some(seed)) = (args.plan, args.seed) else {
+                bail!(
+                    "请指定 --plan 计划代码 和 --seed 种子（或使用 draw verify/show/list/reassign）"
+                );
+            };
+            let me = Actor::operator(operator(args.by));
+            let req = draws::DrawRequest {
+                plan_id,
+                seed,
+                dry_run: args.dry_run,
+            };
+            let view = draws::run(p, &me, Utc::now(), req).await.map_err(refused)?;
+            if args.json {
+                print_json(&view)?;
+            } else {
+                print!("{}", render::draw(&view));
+            }
+        }
+        Some(DrawSub::Show { draw_id, json }) => {
+            let me = Actor::operator(operator(None));
+            let view = draws::show(p, &me, draw_id).await.map_err(refused)?;
+            if json {
+                print_json(&view)?;
+            } else {
+                print!("{}", render::draw(&view));
+            }
+        }
+        Some(DrawSub::List { json }) => {
+            let me = Actor::operator(operator(None));
+            let list = draws::list(p, &me).await.map_err(refused)?;
+            if json {
+                print_json(&list)?;
+            } else {
+                for d in &list {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        d.id,
+                        d.plan_id,
+                        d.seed,
+                        d.created_by,
+                        d.created_at.to_rfc3339()
+                    );
+                }
+            }
+        }
+        Some(DrawSub::Verify { draw_id, json }) => {
+            let me = Actor::operator(operator(None));
+            let report = draws::verify(p, &me, draw_id).await.map_err(refused)?;
+            if json {
+                print_json(&report)?;
+            } else {
+                println!("{}", report.message);
+                println!("记录的结果哈希：{}", report.recorded_tasks_hash);
+                println!("重算的结果哈希：{}", report.recomputed_tasks_hash);
+            }
+            if !report.matches {
+                return Ok(ExitCode::from(3));
+            }
+        }
+        Some(DrawSub::Reassign {
+            task,
+            from,
+            to,
+            reason,
+            by,
+            json,
+        }) => {
+            let me = Actor::operator(operator(by));
+            let from = people::find_user(p, &from).await.map_err(refused)?;
+            let to = people::find_user(p, &to).await.map_err(refused)?;
+            let req = draws::ReassignRequest {
+                from: from.id,
+                to: to.id,
+                reason,
+            };
+            let r = draws::reassign(p, &me, Utc::now(), task, req)
+                .await
+                .map_err(refused)?;
+            if json {
+                print_json(&r)?;
+            } else {
+                println!(
+                    "已将任务 {} 的检查人员 {} 调整为 {}，原因：{}",
+                    task, from.display_name, to.display_name, r.reason
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The operator acting as a named team lead.
+async fn lead(p: &Platform, who: &str) -> anyhow::Result<Actor> {
+    let user = people::find_user(p, who).await.map_err(refused)?;
+    Ok(Actor::operator_as(operator(None), user))
+}
+
+async fn review_cmd(p: &Platform, cmd: ReviewCmd) -> anyhow::Result<()> {
+    let now = Utc::now();
+    match cmd {
+        ReviewCmd::Queue { as_user, json } => {
+            let me = lead(p, &as_user).await?;
+            let items = service::review::queue(p, &me).await.map_err(refused)?;
+            if json {
+                print_json(&items)?;
+            } else if items.is_empty() {
+                println!("没有待审核的检查");
+            } else {
+                println!("检查编号\t版本\t状态\t任务");
+                for i in &items {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        i.inspection.id,
+                        i.inspection.version,
+                        i.inspection.status.label(),
+                        i.task.id
+                    );
+                }
+            }
+        }
+        ReviewCmd::Approve {
+            inspection,
+            version,
+            as_user,
+            json,
+        } => {
+            let me = lead(p, &as_user).await?;
+            let done = service::review::approve(p, &me, now, inspection, version)
+                .await
+                .map_err(refused)?;
+            if json {
+                print_json(&done)?;
+            } else {
+                println!(
+                    "已审核通过检查 {}（版本 {}）",
+                    inspection, done.inspection.version
+                );
+            }
+        }
+        ReviewCmd::Return {
+            inspection,
+            version,
+            comment,
+            as_user,
+            json,
+        } => {
+            let me = lead(p, &as_user).await?;
+            let done =
+                service::review::return_with_comments(p, &me, now, inspection, version, &comment)
+                    .await
+                    .map_err(refused)?;
+            if json {
+                print_json(&done)?;
+            } else {
+                println!(
+                    "已退回检查 {}（版本 {}），意见：{}",
+                    inspection,
+                    done.inspection.version,
+                    comment.trim()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn report_cmd(p: &Platform, me: &Actor, cmd: ReportCmd) -> anyhow::Result<()> {
+    match cmd {
+        ReportCmd::Summary {
+            plan,
+            table,
+            format,
+            out,
+        } => {
+            let (_, table, report) = service::reports::summary_table(p, me, &plan, &table)
+                .await
+                .map_err(refused)?;
+            let bytes = match format {
+                SummaryFormat::Csv => formats::to_csv(&table, &report).into_bytes(),
+                SummaryFormat::Json => serde_json::to_vec_pretty(&report)?,
+                SummaryFormat::Xlsx => {
+                    if out.is_none() {
+                        bail!("XLSX 格式请用 --out 指定输出文件");
+                    }
+                    formats::to_xlsx(&table, &report).map_err(refused)?
+                }
+            };
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, bytes)
+                        .with_context(|| format!("无法写入 {}", path.display()))?;
+                    println!("已生成 {}", path.display());
+                }
+                None => std::io::stdout().lock().write_all(&bytes)?,
+            }
+        }
+        ReportCmd::Public { plan, json } => {
+            let list = service::reports::public_list(p, &plan)
+                .await
+                .map_err(refused)?;
+            if json {
+                print_json(&list)?;
+            } else {
+                print!("{}", render::public(&list));
+            }
+        }
+        ReportCmd::Progress { plan, json } => {
+            let progress = service::reports::progress(p, me, &plan, Utc::now().date_naive())
+                .await
+                .map_err(refused)?;
+            if json {
+                print_json(&progress)?;
+            } else {
+                print!("{}", render::progress(&progress));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn audit_cmd(p: &Platform, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AuditCmd::Verify { head, json } => {
+            let report = service::audit::verify_with_head(p, head.as_deref())
+                .await
+                .map_err(refused)?;
+            if json {
+                print_json(&report)?;
+            } else {
+                println!("{}", report.message);
+                println!(
+                    "审计记录：{} 条；最新哈希：{}",
+                    report.entries, report.head_hash
+                );
+                if let Some(seq) = report.first_broken {
+                    println!("第一个有问题的记录：第 {seq} 号");
+                }
+            }
+            Ok(if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
+        }
+        AuditCmd::List { after, limit, json } => {
+            let entries = service::audit::list(p, after, limit)
+                .await
+                .map_err(refused)?;
+            if json {
+                print_json(&entries)?;
+            } else {
+                for e in &entries {
+                    println!(
+                        "{:>6}  {}  {}  {}  {}  {}",
+                        e.change_seq, e.at, e.actor, e.action, e.subject, e.detail
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

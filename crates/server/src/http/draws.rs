@@ -1,0 +1,162 @@
+//! Draws and tasks over HTTP: the double-random draw, its verification, tasks and
+//! re-assignment.
+
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiPath, ApiQuery, Authed};
+use super::{Errors, JsonErrors};
+use crate::model::{Reassignment, StoredTask};
+use crate::service::{Platform, draws, review};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::Utc;
+use jiandu_core::protocol::ErrorBody;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// 抽取记录（管理员、组长）。
+#[utoipa::path(
+    get, path = "/draws", tag = "draws", operation_id = "listDraws",
+    responses((status = 200, description = "抽取记录", body = Vec<draws::DrawListItem>), Errors)
+)]
+pub async fn list_draws(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+) -> Result<Json<Vec<draws::DrawListItem>>, ApiError> {
+    Ok(Json(draws::list(&p, &a).await?))
+}
+
+/// 双随机抽取（dry_run：只试算不保存）；每个计划只能抽取一次（管理员）。
+#[utoipa::path(
+    post, path = "/draws", tag = "draws", operation_id = "createDraw",
+    request_body = draws::DrawRequest,
+    responses(
+        (status = 201, description = "已抽取并保存", body = draws::DrawView),
+        (status = 200, description = "试算结果（未保存）", body = draws::DrawView),
+        (status = 404, description = "计划不存在", body = ErrorBody),
+        (status = 409, description = "该计划已经抽取过", body = ErrorBody),
+        JsonErrors,
+        Errors,
+    )
+)]
+pub async fn create_draw(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+    ApiJson(req): ApiJson<draws::DrawRequest>,
+) -> Result<(StatusCode, Json<draws::DrawView>), ApiError> {
+    let dry_run = req.dry_run;
+    let view = draws::run(&p, &a, Utc::now(), req).await?;
+    let status = if dry_run {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(view)))
+}
+
+/// 一次抽取的记录和任务（管理员、组长）。
+#[utoipa::path(
+    get, path = "/draws/{id}", tag = "draws", operation_id = "showDraw",
+    params(("id" = Uuid, Path, description = "抽取记录编号")),
+    responses(
+        (status = 200, description = "抽取结果", body = draws::DrawView),
+        (status = 400, description = "编号格式不正确", body = ErrorBody),
+        (status = 404, description = "抽取记录不存在", body = ErrorBody),
+        Errors,
+    )
+)]
+pub async fn show_draw(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<draws::DrawView>, ApiError> {
+    Ok(Json(draws::show(&p, &a, id).await?))
+}
+
+/// 按记录的种子、输入和算法重新计算并比对（管理员、组长）。
+#[utoipa::path(
+    get, path = "/draws/{id}/verify", tag = "draws", operation_id = "verifyDraw",
+    params(("id" = Uuid, Path, description = "抽取记录编号")),
+    responses(
+        (status = 200, description = "比对结果", body = draws::VerifyReport),
+        (status = 400, description = "编号格式不正确", body = ErrorBody),
+        (status = 404, description = "抽取记录不存在", body = ErrorBody),
+        (status = 422, description = "记录无法读取或算法未知", body = ErrorBody),
+        Errors,
+    )
+)]
+pub async fn verify_draw(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<draws::VerifyReport>, ApiError> {
+    Ok(Json(draws::verify(&p, &a, id).await?))
+}
+
+/// Query of `GET /tasks`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TaskQuery {
+    /// 只看此计划。
+    plan: Option<String>,
+}
+
+/// 任务（检查人员：自己的；组长：本组；管理员：全部）。
+#[utoipa::path(
+    get, path = "/tasks", tag = "tasks", operation_id = "listTasks",
+    params(TaskQuery),
+    responses(
+        (status = 200, description = "任务", body = Vec<StoredTask>),
+        (status = 400, description = "查询参数不正确", body = ErrorBody),
+        Errors,
+    )
+)]
+pub async fn list_tasks(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+    ApiQuery(q): ApiQuery<TaskQuery>,
+) -> Result<Json<Vec<StoredTask>>, ApiError> {
+    Ok(Json(review::list_tasks(&p, &a, q.plan.as_deref()).await?))
+}
+
+/// 一项任务（看不到的任务与不存在的一样答 404）。
+#[utoipa::path(
+    get, path = "/tasks/{id}", tag = "tasks", operation_id = "showTask",
+    params(("id" = Uuid, Path, description = "任务编号")),
+    responses(
+        (status = 200, description = "任务", body = StoredTask),
+        (status = 400, description = "编号格式不正确", body = ErrorBody),
+        (status = 404, description = "任务不存在", body = ErrorBody),
+        Errors,
+    )
+)]
+pub async fn show_task(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<StoredTask>, ApiError> {
+    Ok(Json(review::visible_task(&p, &a, id).await?))
+}
+
+/// 调整检查人员（须写原因；超过计划规定比例时拒绝；管理员）。
+#[utoipa::path(
+    post, path = "/tasks/{id}/reassign", tag = "tasks", operation_id = "reassignTask",
+    params(("id" = Uuid, Path, description = "任务编号")),
+    request_body = draws::ReassignRequest,
+    responses(
+        (status = 200, description = "已调整", body = Reassignment),
+        (status = 404, description = "任务或检查人员不存在", body = ErrorBody),
+        (status = 409, description = "已达调整上限，或人员不在 / 已在该任务中", body = ErrorBody),
+        JsonErrors,
+        Errors,
+    )
+)]
+pub async fn reassign_task(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<draws::ReassignRequest>,
+) -> Result<Json<Reassignment>, ApiError> {
+    Ok(Json(draws::reassign(&p, &a, Utc::now(), id, req).await?))
+}

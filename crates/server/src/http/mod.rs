@@ -1,0 +1,311 @@
+//! The HTTP adapter: the API under `/api/v1` (axum), its OpenAPI document, request
+//! tracing. A handler parses the request, calls one function of
+//! [`crate::service`] and renders its answer; nothing else.
+//!
+//! - Every route is registered through utoipa-axum's [`OpenApiRouter`] from a
+//!   handler annotated with `#[utoipa::path]`, so a route that is not documented
+//!   cannot exist, and the document (`GET /api/openapi.json`) is generated from the
+//!   handlers and the types they take and return.
+//! - Every error is `{code, message}` JSON ([`error::ApiError`]): malformed JSON,
+//!   wrong types, oversized bodies, bad ids, unknown routes and methods included.
+//! - Authentication is a per-device bearer token (`Authorization: Bearer …`, never
+//!   in URLs), turned into the service's `Actor` by [`extract::Authed`].
+//! - Every request gets an id (`x-request-id`, kept when the client sends one) and
+//!   one access-log line at info level with method, route, status, latency, user
+//!   and device.
+
+pub mod error;
+pub mod extract;
+mod people;
+mod plans;
+mod registry;
+mod reports;
+mod review;
+mod sync;
+
+// The draw and task handlers.
+mod draws;
+
+use crate::error::ErrorCode;
+use crate::service::Platform;
+use axum::Json;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, Request};
+use axum::response::Response;
+use error::ApiError;
+use jiandu_core::protocol::ErrorBody;
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+/// The request id header, in and out.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Errors any authenticated operation may answer.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum Errors {
+    /// 缺少、无效或已吊销的访问令牌。
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// 账号已停用，或当前角色无权执行此操作。
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// 服务器内部错误（只给出请求编号）。
+    #[response(status = 500)]
+    Internal(ErrorBody),
+}
+
+/// Errors any operation with a JSON body may answer.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum JsonErrors {
+    /// 请求内容不是有效的 JSON，或参数不正确。
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// 请求内容过大。
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// 请求内容应为 JSON。
+    #[response(status = 415)]
+    UnsupportedMediaType(ErrorBody),
+    /// 字段缺失、类型不正确或不符合规则。
+    #[response(status = 422)]
+    Unprocessable(ErrorBody),
+}
+
+/// Errors any operation without a token may answer.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum Public {
+    /// 请求内容过大。
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// 请求内容应为 JSON。
+    #[response(status = 415)]
+    UnsupportedMediaType(ErrorBody),
+    /// 字段缺失或类型不正确。
+    #[response(status = 422)]
+    Unprocessable(ErrorBody),
+    /// 服务器内部错误（只给出请求编号）。
+    #[response(status = 500)]
+    Internal(ErrorBody),
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "监督（Jiandu）中心平台 API",
+        description = "双随机、一公开卫生监督：名录库、双随机抽取、同步、组长审核、汇总表。\
+            每个错误都是 {code, message}：code 供程序判断，message 为中文。\
+            认证：每台登记过的设备有自己的访问令牌（Authorization: Bearer …）。",
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(ErrorCode, reports::SummaryFormat)),
+    tags(
+        (name = "system", description = "服务状态"),
+        (name = "people", description = "人员与设备"),
+        (name = "plans", description = "抽查计划"),
+        (name = "registry", description = "名录库"),
+        (name = "draws", description = "双随机抽取"),
+        (name = "tasks", description = "任务"),
+        (name = "review", description = "检查与组长审核"),
+        (name = "reports", description = "汇总表、公示、进度"),
+        (name = "sync", description = "设备同步"),
+    )
+)]
+struct ApiDoc;
+
+/// The bearer-token scheme every operation but the public ones requires.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut OpenApiDoc) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("设备访问令牌（登记时获得，仅显示一次）"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The `/api/v1` routes with their documentation.
+fn api() -> OpenApiRouter<Platform> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(people::enroll))
+        .routes(routes!(people::me))
+        .routes(routes!(people::list_devices))
+        .routes(routes!(people::revoke_device))
+        .routes(routes!(people::list_users))
+        .routes(routes!(plans::list_plans))
+        .routes(routes!(plans::show_plan))
+        .routes(routes!(registry::list_institutions))
+        .routes(routes!(draws::list_draws, draws::create_draw))
+        .routes(routes!(draws::show_draw))
+        .routes(routes!(draws::verify_draw))
+        .routes(routes!(draws::list_tasks))
+        .routes(routes!(draws::show_task))
+        .routes(routes!(draws::reassign_task))
+        .routes(routes!(review::review_queue))
+        .routes(routes!(review::show_inspection))
+        .routes(routes!(review::approve))
+        .routes(routes!(review::return_with_comments))
+        .routes(routes!(review::inspection_document))
+        .routes(routes!(reports::report_summary))
+        .routes(routes!(reports::report_public))
+        .routes(routes!(reports::report_progress))
+        .routes(routes!(sync::push))
+        .routes(routes!(sync::pull))
+        .routes(routes!(sync::register_blob))
+        .routes(routes!(
+            sync::download_blob,
+            sync::head_blob,
+            sync::patch_blob
+        ))
+        .routes(routes!(sync::lease))
+}
+
+/// The router and the OpenAPI document it serves.
+pub fn router_and_document(state: Platform, max_body_bytes: usize) -> (axum::Router, OpenApiDoc) {
+    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", api())
+        .split_for_parts();
+    let doc_json = std::sync::Arc::new(doc.clone());
+    let router = api
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc_json.clone();
+                async move { Json((*doc).clone()) }
+            }),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn(
+            error::internal_error_with_request_id,
+        ))
+        .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
+            REQUEST_ID,
+        )))
+        .layer(
+            // One span per request with its id and route; the token's extractor
+            // fills in user and device; one line when it is answered.
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(|resp: &Response, latency: Duration, _: &tracing::Span| {
+                    tracing::info!(
+                        status = resp.status().as_u16(),
+                        latency_us = latency.as_micros() as u64,
+                        "answered"
+                    );
+                }),
+        )
+        .layer(SetRequestIdLayer::new(
+            HeaderName::from_static(REQUEST_ID),
+            MakeRequestUuid,
+        ))
+        .with_state(state);
+    (router, doc)
+}
+
+/// Builds the router.
+pub fn router(state: Platform, max_body_bytes: usize) -> axum::Router {
+    router_and_document(state, max_body_bytes).0
+}
+
+/// The OpenAPI document of the API, as served at `/api/openapi.json`.
+pub fn document() -> OpenApiDoc {
+    OpenApiRouter::<Platform>::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", api())
+        .split_for_parts()
+        .1
+}
+
+/// The span of one request: its id (set or kept by the request-id layer), method
+/// and route; user and device are recorded once the token is checked.
+fn request_span(req: &Request<axum::body::Body>) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| req.uri().path().to_owned());
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        route = %route,
+        user = tracing::field::Empty,
+        device = tracing::field::Empty,
+    )
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Platform,
+    max_body_bytes: usize,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state, max_body_bytes).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "接口不存在")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, "该接口不支持此请求方法")
+}
+
+/// Service state (`GET /health`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok`.
+    status: &'static str,
+    /// `sqlite` or `postgres`.
+    backend: &'static str,
+    /// The database's identity: a restored database has a new one.
+    epoch: Uuid,
+}
+
+/// 服务状态、数据库后端和数据库标识（epoch）。
+#[utoipa::path(
+    get, path = "/health", tag = "system", operation_id = "health",
+    responses(
+        (status = 200, description = "正常", body = Health),
+        (status = 500, description = "数据库不可用", body = ErrorBody),
+    ),
+    security(())
+)]
+async fn health(State(p): State<Platform>) -> Result<Json<Health>, ApiError> {
+    let st = p.store.state().await?;
+    Ok(Json(Health {
+        status: "ok",
+        backend: p.store.backend(),
+        epoch: st.epoch,
+    }))
+}

@@ -1,0 +1,273 @@
+//! The records the platform keeps: what the service layer reads and writes and the
+//! store persists. No rule lives here (see [`crate::service`]) and no storage detail
+//! (see [`crate::store`]).
+
+use chrono::{DateTime, Utc};
+use jiandu_core::draw::DrawnTask;
+use jiandu_core::inspection::{DrawKind, Inspection};
+use jiandu_core::protocol::{BlobKind, PhotoRecord, UserView};
+use jiandu_core::{CategoryCode, Role};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The database's identity and the last change sequence value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ServerState {
+    pub epoch: Uuid,
+    pub change_seq: i64,
+}
+
+/// A person who may use the platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// 执法证号 (law-enforcement badge number); required for inspectors.
+    pub badge_no: Option<String>,
+    /// 科室 / 检查组 (team).
+    pub team: String,
+    /// 区县 (district).
+    pub district: String,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub seq: i64,
+}
+
+impl User {
+    /// The user as the API shows them: never a password hash.
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id,
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role,
+            badge_no: self.badge_no.clone(),
+            team: self.team.clone(),
+            district: self.district.clone(),
+            disabled: self.disabled,
+        }
+    }
+}
+
+/// A user to create. `password_hash` is an argon2id PHC string, or `None` for a
+/// staff-directory entry that cannot sign in yet.
+#[derive(Clone)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub badge_no: Option<String>,
+    pub team: String,
+    pub district: String,
+    pub password_hash: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "***"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// An enrolled device. Its bearer token is never stored, only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Device {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub seq: i64,
+}
+
+/// An entry of the registry of inspected institutions (检查对象名录库): the same type
+/// the device receives in its tasks, so the two cannot drift.
+pub use jiandu_core::inspection::Institution;
+
+/// A staff-directory entry (执法检查人员名录库): an inspector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffEntry {
+    pub name: String,
+    pub badge_no: String,
+    pub team: String,
+    pub district: String,
+    /// Username to sign in with; defaults to the badge number.
+    pub username: String,
+    /// Credit codes of units with a declared conflict of interest (回避).
+    pub conflicts: Vec<String>,
+}
+
+/// A unit penalised in an earlier campaign (回头看名单, the follow-up list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PenalisedEntry {
+    pub campaign: String,
+    pub credit_code: String,
+    pub note: String,
+}
+
+/// One registry import (名录库导入): applied in one transaction, or not at all.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryImport {
+    pub institutions: Vec<Institution>,
+    pub staff: Vec<StaffEntry>,
+    pub penalised: Vec<PenalisedEntry>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ImportCounts {
+    pub institutions_added: usize,
+    pub institutions_updated: usize,
+    pub staff_added: usize,
+    pub staff_updated: usize,
+    pub penalised: usize,
+}
+
+/// An inspector as the draw needs them: conflicts by credit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffForDraw {
+    pub user: User,
+    pub conflict_codes: Vec<String>,
+}
+
+/// The record of a draw (双随机抽取): enough to recompute it (`draw verify`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrawRecord {
+    pub id: Uuid,
+    pub plan_id: String,
+    pub seed: String,
+    pub algorithm: String,
+    pub inputs_hash: String,
+    pub tasks_hash: String,
+    /// The [`jiandu_core::draw::DrawInputs`] snapshot, as JSON.
+    pub inputs: serde_json::Value,
+    /// Who ran it (username, or the operator named on the command line).
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A task as stored: the drawn task plus its id and current inspectors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StoredTask {
+    pub id: Uuid,
+    pub draw_id: Uuid,
+    pub plan_id: String,
+    /// Position in the draw's task list (the order the draw produced).
+    pub position: i64,
+    pub checklist: String,
+    pub kind: DrawKind,
+    pub followup: Option<String>,
+    pub institution_id: Uuid,
+    pub category: CategoryCode,
+    /// Inspectors as drawn (never changes; `draw verify` compares these).
+    pub drawn_inspectors: Vec<Uuid>,
+    /// Inspectors now (after re-assignments).
+    pub inspectors: Vec<Uuid>,
+    pub seq: i64,
+}
+
+impl StoredTask {
+    pub fn as_drawn(&self) -> DrawnTask {
+        DrawnTask {
+            checklist: self.checklist.clone(),
+            kind: self.kind,
+            followup: self.followup.clone(),
+            unit_id: self.institution_id,
+            category: self.category.clone(),
+            inspectors: self.drawn_inspectors.clone(),
+        }
+    }
+}
+
+/// A re-assignment of one inspector on one task (调整检查人员).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Reassignment {
+    pub id: Uuid,
+    pub draw_id: Uuid,
+    pub task_id: Uuid,
+    pub from_user: Uuid,
+    pub to_user: Uuid,
+    pub reason: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A re-assignment as pull needs it (tombstones for the inspector it left).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReassignmentSeq {
+    pub seq: i64,
+    pub task_id: Uuid,
+    pub from_user: Uuid,
+}
+
+/// An inspection as the server holds it: the core type plus bookkeeping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StoredInspection {
+    pub inspection: Inspection,
+    pub seq: i64,
+}
+
+/// What a team lead decided (审核).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    /// 通过: the inspection is locked.
+    Approve,
+    /// 退回: back to the inspectors with comments.
+    Return,
+}
+
+impl ReviewDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewDecision::Approve => "approve",
+            ReviewDecision::Return => "return",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "approve" => Some(ReviewDecision::Approve),
+            "return" => Some(ReviewDecision::Return),
+            _ => None,
+        }
+    }
+}
+
+/// A review decision, kept as history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewRecord {
+    pub id: Uuid,
+    pub inspection_id: Uuid,
+    pub decision: ReviewDecision,
+    /// The exact inspection version reviewed.
+    pub reviewed_version: u64,
+    pub comment: Option<String>,
+    pub reviewer: Uuid,
+    pub at: DateTime<Utc>,
+}
+
+/// A stored blob (photo or signature image) as the server knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlobRow {
+    pub id: Uuid,
+    pub kind: BlobKind,
+    pub inspection_id: Uuid,
+    pub sha256: String,
+    /// `None` until known (a signature's size comes with its registration).
+    pub size: Option<u64>,
+    pub mime: String,
+    /// Bytes received and their hash verified.
+    pub complete: bool,
+    pub voided: bool,
+    /// The photo's metadata (None for a signature image).
+    pub meta: Option<PhotoRecord>,
+    pub seq: i64,
+}

@@ -1,0 +1,156 @@
+//! The audit log (审计日志) for people: verifying the hash chain and listing entries.
+//! The chain itself (canonical serialization, events) is `crate::audit`.
+
+use super::{Platform, ServiceResult};
+use crate::audit::{AuditEntry, GENESIS};
+use serde::Serialize;
+
+/// Result of [`verify`].
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditReport {
+    /// The whole chain is intact.
+    pub ok: bool,
+    /// Entries checked.
+    pub entries: u64,
+    /// Changes before this sequence value predate the audit log.
+    pub starts_after: i64,
+    /// The server's current change sequence (the last entry must be it).
+    pub change_seq: i64,
+    /// The change sequence of the first entry that breaks the chain (or where one is
+    /// missing).
+    pub first_broken: Option<i64>,
+    /// Hash of the last entry: keep a copy elsewhere to detect a wholesale rewrite.
+    pub head_hash: String,
+    /// In Chinese, for people.
+    pub message: String,
+}
+
+/// Entries read per page.
+const PAGE: usize = 5_000;
+
+/// Checks the whole chain (see the module documentation).
+pub async fn verify(p: &Platform) -> ServiceResult<AuditReport> {
+    let store = p.store();
+    let starts_after = store.audit_start().await?;
+    let change_seq = store.state().await?.change_seq;
+    let mut expected_seq = starts_after + 1;
+    let mut prev = GENESIS.to_owned();
+    let mut entries = 0u64;
+    let broken = |seq: i64, message: String, entries: u64, prev: &str| AuditReport {
+        ok: false,
+        entries,
+        starts_after,
+        change_seq,
+        first_broken: Some(seq),
+        head_hash: prev.to_owned(),
+        message,
+    };
+    let mut after = starts_after;
+    loop {
+        let page = store.audit_entries(after, PAGE).await?;
+        if page.is_empty() {
+            break;
+        }
+        for e in &page {
+            if e.change_seq != expected_seq {
+                return Ok(broken(
+                    expected_seq,
+                    format!(
+                        "审计日志不完整：缺少第 {expected_seq} 号记录（下一条是第 {} 号），记录可能被删除",
+                        e.change_seq
+                    ),
+                    entries,
+                    &prev,
+                ));
+            }
+            if e.prev_hash != prev {
+                return Ok(broken(
+                    e.change_seq,
+                    format!(
+                        "第 {} 号审计记录的“前一条哈希”与第 {} 号记录不符：链条在此断开，之前的记录可能被改动或替换",
+                        e.change_seq,
+                        e.change_seq - 1
+                    ),
+                    entries,
+                    &prev,
+                ));
+            }
+            if e.recomputed_hash() != e.hash {
+                return Ok(broken(
+                    e.change_seq,
+                    format!(
+                        "第 {} 号审计记录（{}，{}）的内容与其哈希不符：该记录被改动过",
+                        e.change_seq, e.action, e.at
+                    ),
+                    entries,
+                    &prev,
+                ));
+            }
+            prev = e.hash.clone();
+            expected_seq += 1;
+            entries += 1;
+        }
+        after = page.last().map(|e| e.change_seq).unwrap_or(after);
+    }
+    if expected_seq <= change_seq {
+        return Ok(broken(
+            expected_seq,
+            format!(
+                "审计日志不完整：数据库已有第 {change_seq} 次变更，但审计记录只到第 {} 号，末尾的记录可能被删除",
+                expected_seq - 1
+            ),
+            entries,
+            &prev,
+        ));
+    }
+    Ok(AuditReport {
+        ok: true,
+        entries,
+        starts_after,
+        change_seq,
+        first_broken: None,
+        head_hash: prev,
+        message: if starts_after > 0 {
+            format!(
+                "完整：{entries} 条审计记录环环相扣（第 {starts_after} 次变更之前的数据早于审计功能）"
+            )
+        } else {
+            format!("完整：{entries} 条审计记录环环相扣，与数据库的 {change_seq} 次变更一一对应")
+        },
+    })
+}
+
+/// Checks the chain, and that `head` (a head hash kept elsewhere earlier), when
+/// given, is still in it: a wholesale rewrite is caught only so.
+pub async fn verify_with_head(p: &Platform, head: Option<&str>) -> ServiceResult<AuditReport> {
+    let mut report = verify(p).await?;
+    if let (Some(head), true) = (head, report.ok) {
+        let head = head.trim().to_ascii_lowercase();
+        if !has_hash(p, &head).await? {
+            report.ok = false;
+            report.message = format!(
+                "不一致：链条本身完整，但其中没有此前记下的哈希 {head}：审计日志可能被整体重写"
+            );
+        }
+    }
+    Ok(report)
+}
+
+async fn has_hash(p: &Platform, hash: &str) -> ServiceResult<bool> {
+    let mut after = p.store.audit_start().await?;
+    loop {
+        let page = p.store.audit_entries(after, PAGE).await?;
+        let Some(last) = page.last() else {
+            return Ok(false);
+        };
+        if page.iter().any(|e| e.hash == hash) {
+            return Ok(true);
+        }
+        after = last.change_seq;
+    }
+}
+
+/// Up to `limit` (1–10,000) entries after change `after`.
+pub async fn list(p: &Platform, after: i64, limit: usize) -> ServiceResult<Vec<AuditEntry>> {
+    Ok(p.store.audit_entries(after, limit.clamp(1, 10_000)).await?)
+}

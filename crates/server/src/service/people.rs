@@ -1,0 +1,329 @@
+//! People and devices (人员与设备): accounts, enrolment of a device with a password,
+//! authentication of its bearer token, revocation of a lost tablet.
+
+use super::{Actor, ErrorCode, Platform, ServiceError, ServiceResult, chars};
+use crate::auth;
+use crate::model::{Device, NewUser, User};
+use chrono::{DateTime, Utc};
+use jiandu_core::Role;
+use jiandu_core::protocol::{
+    EnrollRequest, EnrollResponse, MAX_NAME_CHARS, MAX_PASSWORD_CHARS, UserView,
+};
+use serde::Serialize;
+use std::net::IpAddr;
+use std::time::Instant;
+use uuid::Uuid;
+
+/// The user and device a token belongs to (`GET /me`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub user: UserView,
+    pub device_id: Option<Uuid>,
+}
+
+fn disabled() -> ServiceError {
+    ServiceError::new(ErrorCode::UserDisabled, "该账号已停用，请联系管理员")
+}
+
+/// A name a person typed: at most `max` characters, not only spaces. Checked on the
+/// text as sent (as the API schema documents it), used trimmed.
+fn name(text: &str, max: usize, code: ErrorCode, what: &str) -> ServiceResult<String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || chars(text) > max {
+        return Err(ServiceError::new(
+            code,
+            format!("{what}不能为空且不超过 {max} 个字符"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Hashes a password on the blocking pool (argon2id costs ~19 MiB and tens of ms).
+async fn hash_password(password: String) -> ServiceResult<String> {
+    if chars(&password) < auth::MIN_PASSWORD_CHARS {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidPassword,
+            format!("密码至少需要 {} 个字符", auth::MIN_PASSWORD_CHARS),
+        ));
+    }
+    if chars(&password) > MAX_PASSWORD_CHARS {
+        return Err(ServiceError::new(ErrorCode::InvalidPassword, "密码过长"));
+    }
+    tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(ServiceError::internal)?
+        .map_err(ServiceError::internal)
+}
+
+/// Enrols a device: the user's password buys the device its own bearer token,
+/// shown once. Failed attempts are limited per (username, client address).
+pub async fn enroll(
+    p: &Platform,
+    req: EnrollRequest,
+    client: IpAddr,
+    now: DateTime<Utc>,
+) -> ServiceResult<EnrollResponse> {
+    let username = name(
+        &req.username,
+        MAX_NAME_CHARS,
+        ErrorCode::InvalidUsername,
+        "用户名",
+    )?;
+    let device_name = name(
+        &req.device_name,
+        MAX_NAME_CHARS,
+        ErrorCode::InvalidDeviceName,
+        "设备名称",
+    )?;
+    if chars(&req.password) > MAX_PASSWORD_CHARS {
+        return Err(ServiceError::new(ErrorCode::InvalidPassword, "密码过长"));
+    }
+    if let Err(wait) = p.limiter.check(&username, client, Instant::now()) {
+        return Err(ServiceError::new(
+            ErrorCode::TooManyAttempts,
+            format!("登录失败次数过多，请 {} 分钟后再试", wait.div_ceil(60)),
+        ));
+    }
+    let creds = p.store.user_credentials(&username).await?;
+    let password = req.password;
+    let (user, ok) = match creds {
+        Some((user, Some(hash))) => {
+            let ok = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &password))
+                .await
+                .map_err(ServiceError::internal)?;
+            (Some(user), ok)
+        }
+        other => {
+            // As long as a real verification: timing does not tell who exists.
+            tokio::task::spawn_blocking(move || auth::verify_dummy(&password))
+                .await
+                .map_err(ServiceError::internal)?;
+            (other.map(|o| o.0), false)
+        }
+    };
+    let user = match (user, ok) {
+        (Some(user), true) => user,
+        _ => {
+            p.limiter.record_failure(&username, client, Instant::now());
+            return Err(ServiceError::new(
+                ErrorCode::InvalidCredentials,
+                "用户名或密码错误",
+            ));
+        }
+    };
+    p.limiter.record_success(&username, client);
+    if user.disabled {
+        return Err(disabled());
+    }
+    let actor = Actor::signing_in(user.clone());
+    let token = auth::new_token();
+    let device = p
+        .store
+        .create_device(
+            &actor.stamp(now),
+            Device {
+                id: Uuid::now_v7(),
+                user_id: user.id,
+                name: device_name,
+                created_at: now,
+                revoked_at: None,
+                seq: 0,
+            },
+            &auth::token_hash(&token),
+        )
+        .await?;
+    let epoch = p.store.state().await?.epoch;
+    tracing::info!(user = %user.username, device = %device.id, "device enrolled");
+    Ok(EnrollResponse {
+        device_id: device.id,
+        token,
+        user: user.view(),
+        epoch,
+        authority: Some(p.authority.to_string()),
+    })
+}
+
+/// The actor behind a bearer token: its device must not be revoked nor its user
+/// disabled.
+pub async fn authenticate(p: &Platform, token: &str) -> ServiceResult<Actor> {
+    let (device, user) = p
+        .store
+        .device_by_token_hash(&auth::token_hash(token))
+        .await?
+        .ok_or_else(|| ServiceError::new(ErrorCode::InvalidToken, "访问令牌无效"))?;
+    if device.revoked_at.is_some() {
+        return Err(ServiceError::new(
+            ErrorCode::DeviceRevoked,
+            "该设备已被吊销，无法继续同步；本机数据仍可导出，请联系管理员",
+        ));
+    }
+    if user.disabled {
+        return Err(disabled());
+    }
+    Ok(Actor::device(user, device.id))
+}
+
+pub fn me(actor: &Actor) -> ServiceResult<Me> {
+    let user = actor
+        .user
+        .as_ref()
+        .ok_or_else(|| ServiceError::not_found("命令行没有登录用户"))?;
+    Ok(Me {
+        user: user.view(),
+        device_id: actor.device,
+    })
+}
+
+/// Devices: all of them for an administrator, one's own for anyone else.
+pub async fn list_devices(p: &Platform, actor: &Actor) -> ServiceResult<Vec<Device>> {
+    let scope = match actor.role() {
+        Role::Admin => None,
+        _ => actor.user_id(),
+    };
+    Ok(p.store.list_devices(scope).await?)
+}
+
+/// Revokes a device (a lost tablet): an administrator any, anyone else their own.
+/// Another user's device answers as a missing one, so it reveals nothing.
+pub async fn revoke_device(
+    p: &Platform,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    id: Uuid,
+) -> ServiceResult<Device> {
+    let missing = || ServiceError::not_found(format!("设备 {id} 不存在"));
+    let device = p.store.device(id).await?.ok_or_else(missing)?;
+    if actor.role() != Role::Admin && actor.user_id() != Some(device.user_id) {
+        return Err(missing());
+    }
+    let d = p
+        .store
+        .revoke_device(&actor.stamp(now), id)
+        .await?
+        .ok_or_else(missing)?;
+    tracing::info!(device = %id, by = %actor.audit_name(), "device revoked");
+    Ok(d)
+}
+
+/// Every user (administrators only).
+pub async fn list_users(p: &Platform, actor: &Actor) -> ServiceResult<Vec<UserView>> {
+    actor.require(&[Role::Admin])?;
+    Ok(p.store.list_users().await?.iter().map(User::view).collect())
+}
+
+/// A user to add (`user add`, the console).
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub username: String,
+    /// Name as printed on documents.
+    pub display_name: String,
+    pub role: Role,
+    /// 执法证号, required for inspectors.
+    pub badge_no: Option<String>,
+    pub team: String,
+    pub district: String,
+    pub password: String,
+}
+
+/// Adds a user (administrators only).
+pub async fn create_user(
+    p: &Platform,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    a: NewAccount,
+) -> ServiceResult<User> {
+    actor.require(&[Role::Admin])?;
+    let username = name(
+        &a.username,
+        MAX_NAME_CHARS,
+        ErrorCode::InvalidUsername,
+        "用户名",
+    )?;
+    let display_name = name(
+        &a.display_name,
+        MAX_NAME_CHARS,
+        ErrorCode::InvalidName,
+        "姓名",
+    )?;
+    let badge_no = a
+        .badge_no
+        .map(|b| b.trim().to_owned())
+        .filter(|b| !b.is_empty());
+    if a.role == Role::Inspector && badge_no.is_none() {
+        return Err(ServiceError::new(
+            ErrorCode::BadgeRequired,
+            "检查人员必须填写执法证号",
+        ));
+    }
+    let hash = hash_password(a.password).await?;
+    Ok(p.store
+        .create_user(
+            &actor.stamp(now),
+            NewUser {
+                id: Uuid::now_v7(),
+                username,
+                display_name,
+                role: a.role,
+                badge_no,
+                team: a.team.trim().to_owned(),
+                district: a.district.trim().to_owned(),
+                password_hash: Some(hash),
+                created_at: now,
+            },
+        )
+        .await?)
+}
+
+fn no_user(username: &str) -> ServiceError {
+    ServiceError::not_found(format!("用户“{username}”不存在"))
+}
+
+/// Disables (no sign-in, every device token refused, not drawn) or re-enables a
+/// user (administrators only).
+pub async fn set_disabled(
+    p: &Platform,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    username: &str,
+    disabled: bool,
+) -> ServiceResult<User> {
+    actor.require(&[Role::Admin])?;
+    p.store
+        .set_user_disabled(&actor.stamp(now), username, disabled)
+        .await?
+        .ok_or_else(|| no_user(username))
+}
+
+/// Sets a user's password (administrators only), e.g. for imported staff.
+pub async fn set_password(
+    p: &Platform,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    username: &str,
+    password: String,
+) -> ServiceResult<()> {
+    actor.require(&[Role::Admin])?;
+    let hash = hash_password(password).await?;
+    if p.store
+        .set_password(&actor.stamp(now), username, &hash)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(no_user(username))
+    }
+}
+
+/// A user by username, 执法证号 or id (the command line names people so).
+pub async fn find_user(p: &Platform, who: &str) -> ServiceResult<User> {
+    p.store
+        .list_users()
+        .await?
+        .into_iter()
+        .find(|u| {
+            u.username == who || u.badge_no.as_deref() == Some(who) || u.id.to_string() == who
+        })
+        .ok_or_else(|| {
+            ServiceError::not_found(format!("找不到用户“{who}”（可用用户名、执法证号或编号）"))
+        })
+}

@@ -1,0 +1,250 @@
+//! Reports: the 汇总表 (summary tables), the public result list (一公开: four
+//! categories) and progress per category against the plan's deadlines.
+//!
+//! The arithmetic is `jiandu_core::summary::compute`; this module only gathers
+//! approved inspections and the registry populations. The files (CSV, XLSX) are
+//! laid out by `crate::formats`.
+
+use super::{Actor, Platform, ServiceError, ServiceResult};
+use crate::model::{Institution, StoredTask};
+use crate::store::ServerStore;
+use chrono::NaiveDate;
+use jiandu_core::inspection::InspectionStatus;
+use jiandu_core::plan::{SummaryRow, SummaryTable};
+use jiandu_core::summary::{self, SummaryReport, UnitResult};
+use jiandu_core::{CategoryCode, Plan, PublicCategory, Role};
+use serde::Serialize;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Tasks of a plan, their inspections and the registry, loaded once.
+struct PlanData {
+    tasks: Vec<StoredTask>,
+    inspections: HashMap<Uuid, jiandu_core::Inspection>,
+    institutions: HashMap<Uuid, Institution>,
+}
+
+async fn load(store: &dyn ServerStore, plan: &Plan) -> ServiceResult<PlanData> {
+    let tasks = store.tasks_for(Some(&plan.id), None).await?;
+    let ids: Vec<Uuid> = tasks.iter().map(|t| t.id).collect();
+    let inspections = store
+        .inspections_of_tasks(&ids)
+        .await?
+        .into_iter()
+        .map(|i| (i.inspection.task_id, i.inspection))
+        .collect();
+    let institutions = store
+        .list_institutions()
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i))
+        .collect();
+    Ok(PlanData {
+        tasks,
+        inspections,
+        institutions,
+    })
+}
+
+/// Computes one summary table of a plan from its approved inspections
+/// (administrators and team leads).
+pub async fn summary_table(
+    p: &Platform,
+    actor: &Actor,
+    plan_id: &str,
+    table_code: &str,
+) -> ServiceResult<(Plan, SummaryTable, SummaryReport)> {
+    actor.require(&[Role::Admin, Role::TeamLead])?;
+    let plan = super::plans::get(p, plan_id)?;
+    let store = p.store();
+    let table = plan.summary(table_code).ok_or_else(|| {
+        let known: Vec<&str> = plan.summaries.iter().map(|s| s.code.as_str()).collect();
+        ServiceError::not_found(format!(
+            "计划“{}”没有汇总表“{table_code}”（可选：{}）",
+            plan.id,
+            known.join("、")
+        ))
+    })?;
+    // The few bytes each approved inspection contributes (inspection_results).
+    let units: Vec<UnitResult> = store.approved_results(&plan.id).await?;
+    let counts: HashMap<CategoryCode, u64> =
+        store.institution_counts().await?.into_iter().collect();
+    // 回头看 rows count the penalised units of their campaign: only those tables
+    // need the registry itself.
+    let followup_rows = table.rows.iter().any(|r| r.followup.is_some());
+    let (penalised, institutions) = if followup_rows {
+        (store.penalised().await?, store.list_institutions().await?)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let by_code: HashMap<&str, &Institution> = institutions
+        .iter()
+        .map(|i| (i.credit_code.as_str(), i))
+        .collect();
+    let population = |row: &SummaryRow| -> u64 {
+        match &row.followup {
+            // 被处罚单位数: units penalised in that campaign.
+            Some(campaign) => penalised
+                .iter()
+                .filter(|p| &p.campaign == campaign)
+                .filter(|p| {
+                    by_code.get(p.credit_code.as_str()).is_some_and(|i| {
+                        row.categories.is_empty() || row.categories.contains(&i.category)
+                    })
+                })
+                .count() as u64,
+            // 辖区内单位总数: the registry.
+            None => counts
+                .iter()
+                .filter(|(c, _)| row.categories.is_empty() || row.categories.contains(c))
+                .map(|(_, n)| n)
+                .sum(),
+        }
+    };
+    let report = summary::compute(plan, table, &units, &population);
+    Ok((plan.clone(), table.clone(), report))
+}
+
+/// One line of the public result list (一公开).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PublicEntry {
+    pub institution: String,
+    pub credit_code: String,
+    pub address: String,
+    pub category: String,
+    /// One of 抽查未发现问题 / 发现问题已责令改正 / 行政处罚 / 无法联系.
+    pub result: &'static str,
+    pub result_code: &'static str,
+    /// Penalty figures for 行政处罚: cases and fine in 元.
+    pub penalty: Option<String>,
+}
+
+/// The public result list: approved inspections of a plan, by unit.
+pub async fn public_list(p: &Platform, plan_id: &str) -> ServiceResult<Vec<PublicEntry>> {
+    let plan = super::plans::get(p, plan_id)?;
+    let catalogue = &p.plans.catalogue;
+    let data = load(p.store(), plan).await?;
+    let mut out = Vec::new();
+    for t in &data.tasks {
+        let Some(i) = data.inspections.get(&t.id) else {
+            continue;
+        };
+        let (true, Some(outcome), Some(inst)) = (
+            i.status == InspectionStatus::Approved,
+            i.outcome.as_ref(),
+            data.institutions.get(&t.institution_id),
+        ) else {
+            continue;
+        };
+        out.push(PublicEntry {
+            institution: inst.name.clone(),
+            credit_code: inst.credit_code.clone(),
+            address: inst.address.clone(),
+            category: catalogue
+                .get(&t.category)
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| t.category.to_string()),
+            result: outcome.category.label(),
+            result_code: outcome.category.as_str(),
+            penalty: match (outcome.category, &outcome.penalty) {
+                (PublicCategory::Penalised, Some(p)) => {
+                    Some(format!("查处案件 {} 件，罚没款 {}", p.cases, p.fine))
+                }
+                _ => None,
+            },
+        });
+    }
+    out.sort_by(|a, b| (a.result_code, &a.credit_code).cmp(&(b.result_code, &b.credit_code)));
+    Ok(out)
+}
+
+/// Progress of one category (per checklist).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProgressRow {
+    pub checklist: String,
+    pub category: String,
+    pub category_name: String,
+    pub drawn: usize,
+    /// Inspected (submitted, unreachable, returned, resubmitted or approved).
+    pub done: usize,
+    pub approved: usize,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Progress {
+    pub plan_id: String,
+    pub rows: Vec<ProgressRow>,
+    pub deadlines: Vec<DeadlineStatus>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DeadlineStatus {
+    pub date: NaiveDate,
+    pub what: String,
+    /// Days from `today` (negative: passed).
+    pub days_left: i64,
+}
+
+/// Per category of a plan: drawn, inspected, approved; days to each deadline
+/// (administrators and team leads).
+pub async fn progress(
+    p: &Platform,
+    actor: &Actor,
+    plan_id: &str,
+    today: NaiveDate,
+) -> ServiceResult<Progress> {
+    actor.require(&[Role::Admin, Role::TeamLead])?;
+    let plan = super::plans::get(p, plan_id)?;
+    let catalogue = &p.plans.catalogue;
+    let data = load(p.store(), plan).await?;
+    let mut rows: Vec<ProgressRow> = Vec::new();
+    for t in &data.tasks {
+        let idx = match rows
+            .iter()
+            .position(|r| r.checklist == t.checklist && r.category == t.category.as_str())
+        {
+            Some(i) => i,
+            None => {
+                rows.push(ProgressRow {
+                    checklist: t.checklist.clone(),
+                    category: t.category.to_string(),
+                    category_name: catalogue
+                        .get(&t.category)
+                        .map(|c| c.name.clone())
+                        .unwrap_or_default(),
+                    drawn: 0,
+                    done: 0,
+                    approved: 0,
+                });
+                rows.len() - 1
+            }
+        };
+        let r = &mut rows[idx];
+        r.drawn += 1;
+        if let Some(i) = data.inspections.get(&t.id) {
+            use InspectionStatus::*;
+            if matches!(
+                i.status,
+                Submitted | Unreachable | Returned | Resubmitted | Approved
+            ) {
+                r.done += 1;
+            }
+            if i.status == Approved {
+                r.approved += 1;
+            }
+        }
+    }
+    Ok(Progress {
+        plan_id: plan.id.clone(),
+        rows,
+        deadlines: plan
+            .deadlines
+            .iter()
+            .map(|d| DeadlineStatus {
+                date: d.date,
+                what: d.what.clone(),
+                days_left: (d.date - today).num_days(),
+            })
+            .collect(),
+    })
+}

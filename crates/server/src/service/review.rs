@@ -1,0 +1,210 @@
+//! Tasks, inspections and the team lead's review (组长审核): who may see which task
+//! and inspection, the review queue, approval (锁定) and return with comments.
+//!
+//! A decision is checked and written in one transaction: the core rule
+//! (`Inspection::approve` / `return_with_comments`: only a team lead, the exact
+//! version read, a state that awaits review) and, for approval, that every photo
+//! and signature image has arrived, all on the state read there.
+
+use super::{Actor, ErrorCode, Platform, ServiceError, ServiceResult, chars};
+use crate::model::{ReviewDecision, ReviewRecord, StoredInspection, StoredTask};
+use crate::store::ReviewState;
+use chrono::{DateTime, Utc};
+use jiandu_core::{Inspection, Role};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Longest return comment accepted (characters).
+pub const MAX_COMMENT_CHARS: usize = 10_000;
+
+/// `POST /inspections/{id}/approve`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequest {
+    /// The exact version reviewed.
+    #[schema(minimum = 0, maximum = 9_007_199_254_740_991_u64)]
+    pub version: u64,
+}
+
+/// `POST /inspections/{id}/return`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnRequest {
+    #[schema(minimum = 0, maximum = 9_007_199_254_740_991_u64)]
+    pub version: u64,
+    /// 退回意见: up to 10,000 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 10_000, pattern = r"\S")]
+    pub comment: String,
+}
+
+/// An inspection with its task, as the review screen shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReviewItem {
+    pub task: StoredTask,
+    pub inspection: Inspection,
+}
+
+/// Tasks the actor may see, optionally of one plan.
+pub async fn list_tasks(
+    p: &Platform,
+    actor: &Actor,
+    plan: Option<&str>,
+) -> ServiceResult<Vec<StoredTask>> {
+    let scope = actor.scope(p).await?;
+    Ok(p.store.tasks_for(plan, scope.as_deref()).await?)
+}
+
+/// A task, if the actor may see it; otherwise as missing.
+pub async fn visible_task(p: &Platform, actor: &Actor, id: Uuid) -> ServiceResult<StoredTask> {
+    let missing = || ServiceError::not_found("任务不存在");
+    let task = p.store.task(id).await?.ok_or_else(missing)?;
+    match actor.scope(p).await? {
+        None => Ok(task),
+        Some(ids) if task.inspectors.iter().any(|u| ids.contains(u)) => Ok(task),
+        // Not yours: indistinguishable from a missing task.
+        Some(_) => Err(missing()),
+    }
+}
+
+/// An inspection and its task, if the actor may see them; otherwise as missing.
+pub async fn visible_inspection(
+    p: &Platform,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<(StoredInspection, StoredTask)> {
+    let missing = || ServiceError::not_found("检查记录不存在");
+    let i = p.store.inspection(id).await?.ok_or_else(missing)?;
+    let task = visible_task(p, actor, i.inspection.task_id)
+        .await
+        .map_err(|_| missing())?;
+    Ok((i, task))
+}
+
+/// The inspections of the team lead's team that await review.
+pub async fn queue(p: &Platform, actor: &Actor) -> ServiceResult<Vec<ReviewItem>> {
+    actor.require(&[Role::TeamLead])?;
+    let scope = actor.scope(p).await?;
+    let tasks = p.store.tasks_for(None, scope.as_deref()).await?;
+    let ids: Vec<Uuid> = tasks.iter().map(|t| t.id).collect();
+    let inspections = p.store.inspections_of_tasks(&ids).await?;
+    let mut out = Vec::new();
+    for i in inspections {
+        if i.inspection.status.awaits_review()
+            && let Some(task) = tasks.iter().find(|t| t.id == i.inspection.task_id)
+        {
+            out.push(ReviewItem {
+                task: task.clone(),
+                inspection: i.inspection,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Approves an inspection (locks it), naming the version reviewed.
+pub async fn approve(
+    p: &Platform,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    id: Uuid,
+    version: u64,
+) -> ServiceResult<StoredInspection> {
+    decide(p, actor, now, id, version, None).await
+}
+
+/// Returns an inspection to its inspectors with comments.
+pub async fn return_with_comments(
+    p: &Platform,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    id: Uuid,
+    version: u64,
+    comment: &str,
+) -> ServiceResult<StoredInspection> {
+    if chars(comment) > MAX_COMMENT_CHARS {
+        return Err(ServiceError::new(
+            ErrorCode::TooLong,
+            format!("退回意见最多 {MAX_COMMENT_CHARS} 个字符"),
+        ));
+    }
+    decide(p, actor, now, id, version, Some(comment.to_owned())).await
+}
+
+async fn decide(
+    p: &Platform,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    id: Uuid,
+    version: u64,
+    comment: Option<String>,
+) -> ServiceResult<StoredInspection> {
+    let core_actor = match (actor.role(), actor.core()) {
+        (Role::TeamLead, Some(a)) => a,
+        // Checked again by the core rule; answered early so nothing else leaks.
+        _ => {
+            return Err(ServiceError::forbidden(
+                "只有组长可以审核，检查人员不能审核（包括自己的检查）",
+            ));
+        }
+    };
+    visible_inspection(p, actor, id).await?;
+    let review = ReviewRecord {
+        id: Uuid::now_v7(),
+        inspection_id: id,
+        decision: if comment.is_some() {
+            ReviewDecision::Return
+        } else {
+            ReviewDecision::Approve
+        },
+        reviewed_version: version,
+        comment: comment.as_ref().map(|c| c.trim().to_owned()),
+        reviewer: core_actor.user_id,
+        at: now,
+    };
+    let rule = Box::new(move |st: &ReviewState| -> ServiceResult<Inspection> {
+        let stored = st
+            .inspection
+            .as_ref()
+            .ok_or_else(|| ServiceError::not_found("检查记录不存在"))?;
+        let mut inspection = stored.inspection.clone();
+        match &comment {
+            None => inspection.approve(&core_actor, version),
+            Some(c) => inspection.return_with_comments(&core_actor, version, c),
+        }
+        .map_err(ServiceError::rule)?;
+        if comment.is_none() && st.incomplete_blobs > 0 {
+            return Err(ServiceError::new(
+                ErrorCode::PhotosIncomplete,
+                format!(
+                    "还有 {} 张照片或签名尚未上传完成，暂不能审核通过",
+                    st.incomplete_blobs
+                ),
+            ));
+        }
+        Ok(inspection)
+    });
+    Ok(p.store
+        .record_review(&actor.stamp(now), review, rule)
+        .await?)
+}
+
+/// The version check of a stored write (e.g. seeding an inspection): the stored
+/// version must be the one the caller read (None: must not exist yet).
+pub fn expect_version(expected: Option<u64>) -> crate::store::Decide<Option<StoredInspection>, ()> {
+    Box::new(move |current: &Option<StoredInspection>| {
+        let current = current.as_ref().map(|s| s.inspection.version);
+        if current == expected {
+            return Ok(());
+        }
+        Err(ServiceError::new(
+            ErrorCode::Stale,
+            match (current, expected) {
+                (Some(c), Some(e)) => {
+                    format!("检查记录已被更新（当前版本 {c}，提交基于版本 {e}），请刷新")
+                }
+                (Some(_), None) => "检查记录已存在".into(),
+                _ => "检查记录不存在".into(),
+            },
+        ))
+    })
+}
