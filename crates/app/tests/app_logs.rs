@@ -79,6 +79,7 @@ fn a_failed_sync_is_in_the_log_and_the_diagnostics_without_a_secret() {
         ("the attempt", "sync started"),
         ("the failure", "sync failed"),
         ("the 503", "HTTP 503 unavailable"),
+        ("the request's id, as the platform logs it", "request_id="),
         ("the sentence shown", "平台暂时不可用（HTTP 503）"),
         ("the lost connection", "与服务器的连接中断"),
         ("the rejected edit", "edit rejected by the platform"),

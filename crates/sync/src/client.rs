@@ -354,10 +354,14 @@ impl ApiClient {
         &self.base
     }
 
+    /// A request to the platform, with an id of its own (`x-request-id`, which the
+    /// platform keeps and echoes in its access log): a failed request in the
+    /// device's log can be found in the platform's, even one whose answer never came.
     fn req(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
         let b = self
             .http
-            .request(method, format!("{}/api/v1{path}", self.base));
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .header(REQUEST_ID, Uuid::now_v7().to_string());
         match token {
             Some(t) => b.bearer_auth(t),
             None => b,
@@ -371,22 +375,28 @@ impl ApiClient {
         let (client, req) = b.build_split();
         let req = req.map_err(network)?;
         let (method, path) = (req.method().clone(), req.url().path().to_owned());
+        let id = req
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         let ms = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let resp = match client.execute(req).await {
             Ok(r) => r,
             Err(e) => {
                 let e = network(e);
-                tracing::info!(%method, %path, ms = ms(), error = %e.detail(), "request got no answer");
+                tracing::info!(%method, %path, request_id = %id, ms = ms(), error = %e.detail(), "request got no answer");
                 return Err(e);
             }
         };
         let status = resp.status().as_u16();
         if resp.status().is_success() {
-            tracing::debug!(%method, %path, status, ms = ms(), "request answered");
+            tracing::debug!(%method, %path, request_id = %id, status, ms = ms(), "request answered");
             Ok(resp)
         } else {
             let e = error_of(resp).await;
-            tracing::info!(%method, %path, status, ms = ms(), error = %e.detail(), "request refused");
+            tracing::info!(%method, %path, request_id = %id, status, ms = ms(), error = %e.detail(), "request refused");
             Err(e)
         }
     }
@@ -532,6 +542,9 @@ impl ApiClient {
         Ok(Self::json::<Reviewed>(resp).await?.inspection)
     }
 }
+
+/// The header naming a request in the platform's logs.
+const REQUEST_ID: &str = "x-request-id";
 
 fn header_u64(resp: &Response, name: &str) -> Option<u64> {
     resp.headers().get(name)?.to_str().ok()?.trim().parse().ok()
