@@ -2,7 +2,8 @@
 # Runs the product on this machine:
 #   1. builds jiandu-server and, on first run, fills a demo database
 #      (.jiandu-data/demo/server.sqlite: a generated 太原 registry, staff, accounts of
-#      every role, the shanxi-2025 plan drawn, some inspections done and reviewed);
+#      every role, this year's plan (the Shanxi plan re-issued as shanxi-YYYY, due in
+#      the coming weeks) imported, published and drawn, some inspections reviewed);
 #   2. serves the central platform on http://127.0.0.1:8080 (embedded SQLite);
 #   3. when a display is present, builds the UI and the inspector app and opens it
 #      SIGNED IN as the demo inspector zhangwei against that server (the app enrols
@@ -42,7 +43,7 @@ fi
 SERVER_PID=$!
 trap 'kill "$SERVER_PID" 2>/dev/null || true' EXIT INT TERM
 echo "central platform: http://127.0.0.1:$PORT/api/v1/health  (API description: /api/openapi.json)"
-echo "try: $SERVER_BIN report progress --plan shanxi-2025"
+echo "try: $SERVER_BIN plan list; $SERVER_BIN report progress --plan shanxi-$(date +%Y)"
 
 for _ in $(seq 100); do  # until the platform answers
   curl -fsS "http://127.0.0.1:$PORT/api/v1/health" >/dev/null 2>&1 && break

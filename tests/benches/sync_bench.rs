@@ -347,6 +347,7 @@ async fn seed_many(store: &dyn ServerStore, n: usize) -> (Vec<Person>, Vec<Uuid>
                 id: Uuid::now_v7(),
                 draw_id,
                 plan_id: PLAN_ID.into(),
+                plan_version: 1,
                 position: i as i64,
                 checklist: CHECKLIST.into(),
                 kind: jiandu_core::inspection::DrawKind::National,
@@ -366,6 +367,7 @@ async fn seed_many(store: &dyn ServerStore, n: usize) -> (Vec<Person>, Vec<Uuid>
             DrawRecord {
                 id: draw_id,
                 plan_id: PLAN_ID.into(),
+                plan_version: 1,
                 seed: "sync-bench".into(),
                 algorithm: "fixture".into(),
                 inputs_hash: "0".repeat(64),

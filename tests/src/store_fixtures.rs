@@ -69,6 +69,7 @@ pub fn task(id: Uuid, name: &str, category: &str) -> Task {
     Task {
         id,
         plan_id: PLAN_ID.into(),
+        plan_version: 1,
         checklist: CHECKLIST.into(),
         draw_kind: DrawKind::National,
         followup: None,

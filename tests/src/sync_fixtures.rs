@@ -272,6 +272,7 @@ pub async fn seed(store: &dyn ServerStore, n_tasks: u32) -> World {
             id: Uuid::now_v7(),
             draw_id,
             plan_id: PLAN_ID.into(),
+            plan_version: 1,
             position: i as i64,
             checklist: crate::store_fixtures::CHECKLIST.into(),
             kind: jiandu_core::inspection::DrawKind::National,
@@ -290,6 +291,7 @@ pub async fn seed(store: &dyn ServerStore, n_tasks: u32) -> World {
             DrawRecord {
                 id: draw_id,
                 plan_id: PLAN_ID.into(),
+                plan_version: 1,
                 seed: "sync-test".into(),
                 algorithm: "fixture".into(),
                 inputs_hash: "0".repeat(64),

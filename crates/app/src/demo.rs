@@ -128,6 +128,7 @@ impl Seed<'_> {
             tasks.push(Task {
                 id: self.ids.new_id(),
                 plan_id: plan.id.clone(),
+                plan_version: 1,
                 checklist: checklist.code.clone(),
                 draw_kind: *draw,
                 followup,

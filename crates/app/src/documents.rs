@@ -215,7 +215,11 @@ impl App {
     /// The series a task's 意见书 numbers come from: (authority, year) as the sync
     /// engine leases them. The authority is the plan's issuing authority.
     pub fn doc_number_series(&self, task: &Task, at: DateTime<Utc>) -> AppResult<(String, i32)> {
-        let (plan, _) = self.lookup(task)?;
+        let plans = match self.current() {
+            Some(s) => self.plans(&s),
+            None => std::sync::Arc::new(self.templates.clone()),
+        };
+        let (plan, _) = Self::lookup(&plans, task)?;
         let year = (at + Duration::hours(8)).year();
         Ok((plan.authority.clone(), year))
     }
@@ -433,7 +437,8 @@ impl App {
                 .unwrap_or(u32::MAX),
             read: Default::default(),
         };
-        let (_, checklist) = self.lookup(&task)?;
+        let plans = self.plans(&s);
+        let (_, checklist) = Self::lookup(&plans, &task)?;
         let input = ArchiveInput {
             checklist,
             task: &task,

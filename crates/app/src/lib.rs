@@ -111,6 +111,11 @@ pub(crate) struct Session {
     /// Serialises the steps of document making that read and write the documents
     /// folder's state (the 意见书's 文号 is taken once); never held over a render.
     documents: Mutex<()>,
+    /// The plans this user's tasks use: the built-in ones and the versions the
+    /// platform sent, read again when a pull brings a new version.
+    plans: Mutex<(u64, Arc<TemplateSet>)>,
+    /// Bumped by the store when a pull stores a new plan version.
+    plans_changed: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Session {
@@ -279,6 +284,8 @@ impl App {
             years.push(today.year() + 1);
         }
         let mut out: Vec<(String, i32)> = Vec::new();
+        // Built-in plans here; the sync engine adds the authorities of the plans
+        // the platform sends (jiandu_sync::SyncEngine::leases).
         for plan in &self.templates.plans {
             for &y in &years {
                 let series = (plan.authority.clone(), y);
@@ -296,6 +303,8 @@ impl App {
         let dir = self.user_dir(&profile.user_id);
         let mut store = Store::open(dir.join("device.db"))?;
         store.set_id_source(Box::new(StoreIds(Arc::clone(&self.ids))));
+        let plans_changed = store.plans_changed();
+        let plans = Arc::new(store.plans(&self.templates)?);
         let store = Arc::new(Mutex::new(store));
         // Not enrolled (cannot happen after a server sign-in): the 同步 panel says so.
         let link = (!profile.demo)
@@ -323,6 +332,11 @@ impl App {
             store,
             link,
             documents: Mutex::new(()),
+            plans: Mutex::new((
+                plans_changed.load(std::sync::atomic::Ordering::Acquire),
+                plans,
+            )),
+            plans_changed,
         });
         *self
             .session
@@ -454,33 +468,67 @@ impl App {
         })
     }
 
-    fn lookup<'a>(&'a self, task: &Task) -> AppResult<(&'a Plan, &'a Checklist)> {
-        let plan = self
-            .templates
-            .plan(&task.plan_id)
-            .ok_or_else(|| AppError::not_found(&format!("检查计划“{}”", task.plan_id)))?;
+    /// The plans of the session's tasks (built-in and received): read before the
+    /// store is locked for a step, so a version a pull just brought is seen.
+    fn plans(&self, s: &Session) -> Arc<TemplateSet> {
+        use std::sync::atomic::Ordering;
+        let now = s.plans_changed.load(Ordering::Acquire);
+        let mut cached = lock(&s.plans);
+        if cached.0 != now {
+            // Only when the store is free: a caller holding it keeps the plans it
+            // had, and the next step reads the new ones.
+            if let Ok(store) = s.store.try_lock()
+                && let Ok(set) = store.plans(&self.templates)
+            {
+                *cached = (now, Arc::new(set));
+            }
+        }
+        Arc::clone(&cached.1)
+    }
+
+    fn lookup<'a>(plans: &'a TemplateSet, task: &Task) -> AppResult<(&'a Plan, &'a Checklist)> {
+        let plan = plans
+            .plan_version(&task.plan_id, task.plan_version)
+            .ok_or_else(|| {
+                let why = plans
+                    .unreadable(&task.plan_id, task.plan_version)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| {
+                        format!(
+                            "本机还没有检查计划“{}”（第 {} 版）：请联网同步一次后再检查",
+                            task.plan_id, task.plan_version
+                        )
+                    });
+                AppError::new("unknown_plan", why)
+            })?;
         let checklist = plan
             .checklist(&task.checklist)
             .ok_or_else(|| AppError::not_found(&format!("检查表“{}”", task.checklist)))?;
         Ok((plan, checklist))
     }
 
-    fn summary(&self, task: &Task, insp: Option<&Inspection>) -> AppResult<TaskSummary> {
-        let (_, checklist) = self.lookup(task)?;
+    fn summary(
+        &self,
+        plans: &TemplateSet,
+        task: &Task,
+        insp: Option<&Inspection>,
+    ) -> AppResult<TaskSummary> {
+        let (_, checklist) = Self::lookup(plans, task)?;
         let p = progress(checklist, &task.institution.category, insp);
         let status = insp.map_or(InspectionStatus::Assigned, |i| i.status);
-        self.summary_of(task, status, p.answered, p.total)
+        self.summary_of(plans, task, status, p.answered, p.total)
     }
 
     /// A task-list row from a task and its status and counts.
     fn summary_of(
         &self,
+        plans: &TemplateSet,
         task: &Task,
         status: InspectionStatus,
         answered: u32,
         total: u32,
     ) -> AppResult<TaskSummary> {
-        let (plan, checklist) = self.lookup(task)?;
+        let (plan, checklist) = Self::lookup(plans, task)?;
         let category = &task.institution.category;
         let today = self.clock.now().with_timezone(&cst()).date_naive();
         Ok(TaskSummary {
@@ -489,7 +537,7 @@ impl App {
             plan_title: format!("{}（{}）", plan.title, plan.authority),
             checklist_name: format!("{} {}", checklist.name, checklist.title),
             category: category.as_str().to_owned(),
-            category_name: self.category_name(category),
+            category_name: Self::category_name(plans, category),
             unit_name: task.institution.name.clone(),
             credit_code: task.institution.credit_code.clone(),
             district: task.institution.district.clone(),
@@ -505,8 +553,8 @@ impl App {
         })
     }
 
-    fn category_name(&self, code: &CategoryCode) -> String {
-        self.templates
+    fn category_name(plans: &TemplateSet, code: &CategoryCode) -> String {
+        plans
             .catalogue
             .get(code)
             .map_or_else(|| code.as_str().to_owned(), |c| c.name.clone())
@@ -515,8 +563,9 @@ impl App {
     /// 任务列表, filtered; ordered by deadline (soonest first), then unit name.
     pub fn task_list(&self, query: TaskQuery) -> AppResult<TaskList> {
         let s = self.session()?;
+        let plans = self.plans(&s);
         let store = s.store();
-        let rows = store.list_tasks(&self.templates, &Default::default())?;
+        let rows = store.list_tasks(&plans, &Default::default())?;
         let needle = query
             .search
             .as_deref()
@@ -564,22 +613,30 @@ impl App {
                 continue;
             }
             // The store lists in deadline order (none last), then by unit name.
-            tasks.push(self.summary_of(&task, status, row.answered, row.total.unwrap_or(0))?);
+            tasks.push(self.summary_of(
+                &plans,
+                &task,
+                status,
+                row.answered,
+                row.total.unwrap_or(0),
+            )?);
         }
         let mut plans: Vec<PlanFacet> = plan_categories
             .into_iter()
             .map(|(plan_id, mut cats)| {
                 cats.sort();
                 PlanFacet {
-                    title: self
-                        .templates
-                        .plan(&plan_id)
+                    title: plans
+                        .plans
+                        .iter()
+                        .chain(plans.received().map(|(_, p)| p))
+                        .find(|p| p.id == plan_id)
                         .map_or_else(|| plan_id.clone(), |p| p.title.clone()),
                     categories: cats
                         .iter()
                         .map(|c| CategoryFacet {
                             code: c.as_str().to_owned(),
-                            name: self.category_name(c),
+                            name: Self::category_name(&plans, c),
                         })
                         .collect(),
                     plan_id,
@@ -609,14 +666,20 @@ impl App {
 
     /// 任务详情 as the session's store has it now (after a change).
     fn detail_in(&self, s: &Session, task_id: &str) -> AppResult<TaskDetail> {
+        let plans = self.plans(s);
         let (task, insp) = s.load(task_id)?;
-        self.detail(&task, insp.as_ref())
+        self.detail(&plans, &task, insp.as_ref())
     }
 
-    fn detail(&self, task: &Task, insp: Option<&Inspection>) -> AppResult<TaskDetail> {
-        let (_, checklist) = self.lookup(task)?;
+    fn detail(
+        &self,
+        plans: &TemplateSet,
+        task: &Task,
+        insp: Option<&Inspection>,
+    ) -> AppResult<TaskDetail> {
+        let (_, checklist) = Self::lookup(plans, task)?;
         Ok(TaskDetail {
-            summary: self.summary(task, insp)?,
+            summary: self.summary(plans, task, insp)?,
             checklist_title: format!("{} {}", checklist.name, checklist.title),
             checklist_note: checklist.note.clone(),
             licence_no: task.institution.licence_no.clone(),
@@ -676,8 +739,10 @@ impl App {
 
     /// 检查表, grouped by item as in the plan's 附表.
     pub fn checklist(&self, task_id: &str) -> AppResult<ChecklistView> {
-        let (task, insp) = self.session()?.load(task_id)?;
-        let (_, checklist) = self.lookup(&task)?;
+        let s = self.session()?;
+        let plans = self.plans(&s);
+        let (task, insp) = s.load(task_id)?;
+        let (_, checklist) = Self::lookup(&plans, &task)?;
         let category = &task.institution.category;
         let applicable: Vec<&str> = checklist
             .applicable_points(category)
@@ -744,12 +809,13 @@ impl App {
         let s = self.session()?;
         let actor = s.actor()?;
         let now = self.clock.now();
+        let plans = self.plans(&s);
         let (task, insp) = {
             let mut store = s.store();
             let (task, insp) = editable_in(&store, task_id)?;
             let (verdict, observation) = decide(insp.findings.iter().find(|f| f.point == point))?;
             store.record_finding(
-                &self.templates,
+                &plans,
                 insp.id,
                 Answer {
                     point,
@@ -761,7 +827,7 @@ impl App {
             )?;
             (task, store.load_inspection(insp.id)?)
         };
-        let (_, checklist) = self.lookup(&task)?;
+        let (_, checklist) = Self::lookup(&plans, &task)?;
         let text = checklist
             .items
             .iter()
@@ -848,7 +914,8 @@ impl App {
         let actor = s.actor()?;
         let (_, insp) = s.editable(task_id)?;
         let now = self.clock.now();
-        s.store().submit(&self.templates, insp.id, &actor, now)?;
+        let plans = self.plans(&s);
+        s.store().submit(&plans, insp.id, &actor, now)?;
         tracing::info!(inspection = %insp.id, "inspection submitted");
         if let Some(link) = &s.link {
             link.nudge(); // online: the submission goes up now
@@ -877,6 +944,7 @@ impl App {
         if actor.role != Role::TeamLead {
             return Err(AppError::new("forbidden", "只有组长可以查看审核队列"));
         }
+        let plans = self.plans(&s);
         let store = s.store();
         let filter = jiandu_store::TaskFilter {
             statuses: vec![
@@ -886,14 +954,14 @@ impl App {
             ],
         };
         let mut out = Vec::new();
-        for row in store.list_tasks(&self.templates, &filter)? {
+        for row in store.list_tasks(&plans, &filter)? {
             let Some(id) = row.inspection_id else {
                 continue;
             };
             let task = store.task(row.task_id)?;
             let insp = store.load_inspection(id)?;
             out.push(ReviewItem {
-                summary: self.summary(&task, Some(&insp))?,
+                summary: self.summary(&plans, &task, Some(&insp))?,
                 version: u32::try_from(insp.version).unwrap_or(u32::MAX),
                 non_compliant: u32::try_from(
                     insp.findings

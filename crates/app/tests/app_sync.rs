@@ -45,10 +45,14 @@ fn sign_in_brings_tasks_and_a_review_goes_round_trip() {
     }
     let list = tablet.task_list(TaskQuery::default()).unwrap();
     assert!(list.total > 0, "the drawn tasks arrived");
-    // Each task carries its plan's last 报送时限 as the date to finish by.
+    // Each task carries its plan's last 报送时限 as the date to finish by: the demo
+    // plan is this year's, due 13 weeks after the demo was made (today).
+    let today = chrono::Utc::now().date_naive();
+    let due = (today + chrono::Duration::weeks(13)).to_string();
     for t in &list.tasks {
-        assert_eq!(t.plan_id, "shanxi-2025", "{t:?}");
-        assert_eq!(t.deadline.as_deref(), Some("2025-11-20"), "{t:?}");
+        assert_eq!(t.plan_id, jiandu_server::demo::plan_id(today), "{t:?}");
+        assert_eq!(t.deadline.as_deref(), Some(due.as_str()), "{t:?}");
+        assert!(t.days_left.is_some_and(|d| d > 0), "not overdue: {t:?}");
     }
     assert!(list.sync.online, "a sync reached the platform: online");
     assert!(list.sync.last_sync_at.is_some());

@@ -460,13 +460,14 @@ mod tests {
     fn plan(rows: Vec<DrawRow>) -> Plan {
         Plan {
             id: "p".into(),
-            seed: "s".into(),
+            seed: Some("s".into()),
             year: 2025,
             title: "t".into(),
             authority: "a".into(),
             document_number: None,
             reassignment_cap_percent: Some(15),
             deadlines: vec![],
+            categories: vec![],
             campaigns: vec![crate::plan::Campaign {
                 code: "c2023".into(),
                 name: "专项".into(),

@@ -112,6 +112,10 @@ pub struct AssignedInspector {
 pub struct Task {
     pub id: Uuid,
     pub plan_id: String,
+    /// The plan version the task was drawn with: its checklist, documents and
+    /// 汇总表 use that version, whatever is published later.
+    #[serde(default = "first_version")]
+    pub plan_version: u32,
     /// Code of the checklist (工作计划表) the inspection follows.
     pub checklist: String,
     pub draw_kind: DrawKind,
@@ -120,6 +124,10 @@ pub struct Task {
     pub institution: Institution,
     pub inspectors: Vec<AssignedInspector>,
     pub deadline: Option<NaiveDate>,
+}
+
+fn first_version() -> u32 {
+    1
 }
 
 /// State of an inspection. Chinese labels are what the task list shows.

@@ -21,6 +21,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 
+/// The plan format this build reads and writes. A later format (a plan feature this
+/// build would misread) carries a higher number: a tablet refuses it with 请更新应用.
+pub const PLAN_FORMAT: u32 = 1;
+
 /// One yearly plan, as issued in one seed document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -28,8 +32,10 @@ use std::fmt;
 pub struct Plan {
     /// Stable ASCII id, e.g. `shanxi-2025`.
     pub id: String,
-    /// The seed document this plan was transcribed from (file stem in shared/seeds).
-    pub seed: String,
+    /// The seed document this plan was transcribed from (file stem in shared/seeds);
+    /// a bureau's own plan has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<String>,
     pub year: i32,
     pub title: String,
     /// Issuing authority (发文机关), e.g. 山西省卫生健康委员会.
@@ -46,6 +52,11 @@ pub struct Plan {
     /// Earlier campaigns whose penalised units get a 回头看 (follow-up) inspection.
     #[serde(default)]
     pub campaigns: Vec<Campaign>,
+    /// Categories this plan adds to the catalogue (e.g. 养老机构内设医疗机构): a new
+    /// object type a bureau's plan draws, declared with the plan. A code the catalogue
+    /// already has must keep its name and kind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<Category>,
     pub checklists: Vec<Checklist>,
     #[serde(default)]
     pub summaries: Vec<SummaryTable>,
@@ -439,44 +450,87 @@ impl Plan {
         Some((ti, ci))
     }
 
-    /// Checks everything a running system relies on. Stops at the first problem so
-    /// the message stays precise.
+    /// Checks everything a running system relies on; the first problem found.
     pub fn validate(&self, file: &str, catalogue: &Catalogue) -> Result<(), TemplateError> {
-        let fail = |entry: String, problem: &str| -> Result<(), TemplateError> {
-            Err(TemplateError {
+        match self.problems(file, catalogue).into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// The catalogue this plan reads: the given one plus the plan's own categories.
+    pub fn catalogue(&self, base: &Catalogue) -> Catalogue {
+        let mut out = base.clone();
+        for c in &self.categories {
+            if out.get(&c.code).is_none() {
+                out.categories.push(c.clone());
+            }
+        }
+        out
+    }
+
+    /// Every problem that stops a running system from relying on the plan, in the
+    /// order of the file, each naming the file, the entry and what is wrong. Empty:
+    /// the plan is valid.
+    pub fn problems(&self, file: &str, catalogue: &Catalogue) -> Vec<TemplateError> {
+        let mut out: Vec<TemplateError> = Vec::new();
+        let mut fail = |entry: String, problem: &str| {
+            out.push(TemplateError {
                 file: file.to_owned(),
                 entry,
                 problem: problem.to_owned(),
             })
         };
         if !is_code(&self.id) {
-            return fail("id".into(), "计划代码只能由小写字母、数字和 . - _ 组成");
+            fail("id".into(), "计划代码只能由小写字母、数字和 . - _ 组成");
         }
-        for (field, value) in [
-            ("title", &self.title),
-            ("authority", &self.authority),
-            ("seed", &self.seed),
-        ] {
+        for (field, value) in [("title", &self.title), ("authority", &self.authority)] {
             if value.trim().is_empty() {
-                return fail(field.into(), "不能为空");
+                fail(field.into(), "不能为空");
             }
         }
+        if self.seed.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            fail(
+                "seed".into(),
+                "不能为空（不是从样本文件转录的计划不填此项）",
+            );
+        }
         if !(2000..=2100).contains(&self.year) {
-            return fail("year".into(), "年度不在 2000–2100 之间");
+            fail("year".into(), "年度不在 2000–2100 之间");
         }
         if let Some(cap) = self.reassignment_cap_percent
             && !(1..=100).contains(&cap)
         {
-            return fail("reassignment_cap_percent".into(), "调整比例应在 1–100 之间");
+            fail("reassignment_cap_percent".into(), "调整比例应在 1–100 之间");
         }
+        // The plan's own categories, beside the catalogue's.
+        let mut own = HashSet::new();
+        for c in &self.categories {
+            let at = format!("categories[{}]", c.code);
+            if !is_code(c.code.as_str()) {
+                fail(at, "类别代码只能由小写字母、数字和 . - _ 组成");
+            } else if !own.insert(c.code.clone()) {
+                fail(at, "类别代码重复");
+            } else if c.name.trim().is_empty() {
+                fail(at, "类别名称为空");
+            } else if let Some(known) = catalogue.get(&c.code)
+                && (known.name != c.name || known.kind != c.kind)
+            {
+                fail(
+                    at,
+                    &format!("类别代码已用于“{}”：新类别请另取代码", known.name),
+                );
+            }
+        }
+        let catalogue = self.catalogue(catalogue);
         let mut campaign_codes = HashSet::new();
         for c in &self.campaigns {
             if !is_code(&c.code) || !campaign_codes.insert(c.code.as_str()) {
-                return fail(format!("campaigns[{}]", c.code), "专项代码无效或重复");
+                fail(format!("campaigns[{}]", c.code), "专项代码无效或重复");
             }
         }
         if self.checklists.is_empty() {
-            return fail("checklists".into(), "计划至少要有一张工作计划表");
+            fail("checklists".into(), "计划至少要有一张工作计划表");
         }
         let mut checklist_codes = HashSet::new();
         let mut point_codes = HashSet::new();
@@ -484,98 +538,92 @@ impl Plan {
         for cl in &self.checklists {
             let at = |rest: &str| format!("checklists[{}]{rest}", cl.code);
             if !is_code(&cl.code) {
-                return fail(at(""), "表代码只能由小写字母、数字和 . - _ 组成");
-            }
-            if !checklist_codes.insert(cl.code.as_str()) {
-                return fail(at(""), "表代码重复");
+                fail(at(""), "表代码只能由小写字母、数字和 . - _ 组成");
+            } else if !checklist_codes.insert(cl.code.as_str()) {
+                fail(at(""), "表代码重复");
             }
             if cl.rows.is_empty() {
-                return fail(at(".rows"), "没有抽查对象行");
+                fail(at(".rows"), "没有抽查对象行");
             }
             let mut table_categories: BTreeSet<&CategoryCode> = BTreeSet::new();
             for (ri, row) in cl.rows.iter().enumerate() {
                 let rat = at(&format!(".rows[{}]（{}）", ri + 1, row.label));
                 if row.categories.is_empty() {
-                    return fail(rat, "未指定机构类别");
+                    fail(rat.clone(), "未指定机构类别");
                 }
                 for c in &row.categories {
                     if catalogue.get(c).is_none() {
-                        return fail(rat, &format!("未知的机构类别“{c}”"));
-                    }
-                    if !table_categories.insert(c) {
-                        return fail(rat, &format!("机构类别“{c}”在本表中出现在多行"));
+                        fail(rat.clone(), &format!("未知的机构类别“{c}”"));
+                    } else if !table_categories.insert(c) {
+                        fail(rat.clone(), &format!("机构类别“{c}”在本表中出现在多行"));
                     }
                 }
                 if row.national.is_none() && row.city.is_none() {
-                    return fail(rat, "没有抽检比例或数量（national / city）");
+                    fail(rat.clone(), "没有抽检比例或数量（national / city）");
                 }
                 for (which, q) in [("national", &row.national), ("city", &row.city)] {
                     let Some(q) = q else { continue };
+                    let qat = format!("{rat}.{which}");
                     match q.rule() {
-                        None => {
-                            return fail(
-                                format!("{rat}.{which}"),
-                                "percent、count、remainder 必须且只能填一项",
-                            );
-                        }
+                        None => fail(qat, "percent、count、remainder 必须且只能填一项"),
                         Some(QuotaRule::Percent(p)) if !(1..=100).contains(&p) => {
-                            return fail(format!("{rat}.{which}"), "比例应在 1–100 之间");
+                            fail(qat, "比例应在 1–100 之间")
                         }
-                        Some(QuotaRule::Count(0)) => {
-                            return fail(format!("{rat}.{which}"), "数量不能为 0");
-                        }
+                        Some(QuotaRule::Count(0)) => fail(qat, "数量不能为 0"),
                         Some(QuotaRule::Remainder) if which == "national" => {
-                            return fail(format!("{rat}.{which}"), "“剩余单位”只能用于市级双随机");
+                            fail(qat, "“剩余单位”只能用于市级双随机")
                         }
                         _ => {}
                     }
                 }
             }
             if cl.items.is_empty() {
-                return fail(at(".items"), "没有检查内容");
+                fail(at(".items"), "没有检查内容");
             }
             let mut item_numbers = HashSet::new();
             for item in &cl.items {
                 let iat = at(&format!(".items[{}]", item.number));
                 if item.number.trim().is_empty() || !item_numbers.insert(item.number.as_str()) {
-                    return fail(iat, "检查内容序号为空或重复");
+                    fail(iat.clone(), "检查内容序号为空或重复");
                 }
                 if item.title.trim().is_empty() || item.text.trim().is_empty() {
-                    return fail(iat, "检查内容标题或原文为空");
+                    fail(iat.clone(), "检查内容标题或原文为空");
                 }
-                check_scope(&item.applies_to, &item.except, &table_categories)
-                    .or_else(|p| fail(iat.clone(), &p))?;
+                if let Err(p) = check_scope(&item.applies_to, &item.except, &table_categories) {
+                    fail(iat.clone(), &p);
+                }
                 if item.points.is_empty() {
-                    return fail(iat, "没有检查要点（points）");
+                    fail(iat.clone(), "没有检查要点（points）");
                 }
                 for p in &item.points {
                     let pat = format!("{iat}.points[{}]", p.code);
                     if !is_code(&p.code) {
-                        return fail(pat, "要点代码只能由小写字母、数字和 . - _ 组成");
-                    }
-                    if !point_codes.insert(p.code.as_str()) {
-                        return fail(pat, "要点代码在计划内重复");
+                        fail(pat.clone(), "要点代码只能由小写字母、数字和 . - _ 组成");
+                    } else if !point_codes.insert(p.code.as_str()) {
+                        fail(pat.clone(), "要点代码在计划内重复");
                     }
                     if p.text.trim().is_empty() {
-                        return fail(pat, "要点内容为空");
+                        fail(pat.clone(), "要点内容为空");
                     }
-                    check_scope(&p.applies_to, &p.except, &table_categories)
-                        .or_else(|e| fail(pat.clone(), &e))?;
+                    if let Err(e) = check_scope(&p.applies_to, &p.except, &table_categories) {
+                        fail(pat.clone(), &e);
+                    }
                     for f in &p.feeds {
                         let Some((ti, ci)) = self.resolve_feed(f) else {
-                            return fail(pat, &format!("feeds 指向不存在的汇总表栏目“{f}”"));
+                            fail(pat.clone(), &format!("feeds 指向不存在的汇总表栏目“{f}”"));
+                            continue;
                         };
                         let table = &self.summaries[ti];
                         if table.columns[ci].kind != ColumnKind::Indicator {
-                            return fail(pat, &format!("feeds 指向的“{f}”不是不合格指标栏目"));
-                        }
-                        if !table.sources.iter().any(|s| s == &cl.code) {
-                            return fail(
-                                pat,
+                            fail(pat.clone(), &format!("feeds 指向的“{f}”不是不合格指标栏目"));
+                        } else if !table.sources.iter().any(|s| s == &cl.code) {
+                            fail(
+                                pat.clone(),
                                 &format!("汇总表“{}”的 sources 未包含本表", table.code),
                             );
+                        } else {
+                            fed.insert((ti, ci));
                         }
-                        fed.insert((ti, ci));
                     }
                 }
             }
@@ -584,37 +632,37 @@ impl Plan {
         for (ti, st) in self.summaries.iter().enumerate() {
             let at = |rest: &str| format!("summaries[{}]{rest}", st.code);
             if !is_code(&st.code) || !summary_codes.insert(st.code.as_str()) {
-                return fail(at(""), "汇总表代码无效或重复");
+                fail(at(""), "汇总表代码无效或重复");
             }
             if st.sources.is_empty() {
-                return fail(at(".sources"), "未指定数据来源的工作计划表");
+                fail(at(".sources"), "未指定数据来源的工作计划表");
             }
             for s in &st.sources {
                 if self.checklist(s).is_none() {
-                    return fail(
+                    fail(
                         at(".sources"),
                         &format!("数据来源“{s}”不是本计划的工作计划表"),
                     );
                 }
             }
             if st.rows.is_empty() || st.columns.is_empty() {
-                return fail(at(""), "汇总表没有行或没有栏目");
+                fail(at(""), "汇总表没有行或没有栏目");
             }
             let mut labels = HashSet::new();
             for row in &st.rows {
                 let rat = at(&format!(".rows[{}]", row.full_label()));
                 if !labels.insert(row.full_label()) {
-                    return fail(rat, "行标签重复");
+                    fail(rat.clone(), "行标签重复");
                 }
                 for c in &row.categories {
                     if catalogue.get(c).is_none() {
-                        return fail(rat, &format!("未知的机构类别“{c}”"));
+                        fail(rat.clone(), &format!("未知的机构类别“{c}”"));
                     }
                 }
                 if let Some(f) = &row.followup
                     && !campaign_codes.contains(f.as_str())
                 {
-                    return fail(rat, &format!("回头看专项“{f}”未在 campaigns 中定义"));
+                    fail(rat, &format!("回头看专项“{f}”未在 campaigns 中定义"));
                 }
             }
             let mut col_codes = HashSet::new();
@@ -622,21 +670,21 @@ impl Plan {
             for (ci, col) in st.columns.iter().enumerate() {
                 let cat = at(&format!(".columns[{}]", col.code));
                 if !is_code(&col.code) || !col_codes.insert(col.code.as_str()) {
-                    return fail(cat, "栏目代码无效或重复");
+                    fail(cat.clone(), "栏目代码无效或重复");
                 }
                 if col.label.trim().is_empty() {
-                    return fail(cat, "栏目名称为空");
+                    fail(cat.clone(), "栏目名称为空");
                 }
                 if col.kind == ColumnKind::Indicator {
                     if !fed.contains(&(ti, ci)) {
-                        return fail(cat, "没有任何检查要点对应此不合格指标（feeds）");
+                        fail(cat, "没有任何检查要点对应此不合格指标（feeds）");
                     }
                 } else if let Some(other) = singletons.insert(col.kind, &col.code) {
-                    return fail(cat, &format!("与栏目“{other}”统计的内容相同"));
+                    fail(cat, &format!("与栏目“{other}”统计的内容相同"));
                 }
             }
         }
-        Ok(())
+        out
     }
 }
 

@@ -50,6 +50,10 @@ pub const MAX_LEASE_BLOCK: u32 = 200;
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+    /// Each problem on its own, when there are several (e.g. every problem of a
+    /// refused plan or registry file, each naming where it is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
 }
 
 /// `POST /api/v1/devices/enroll`: what a person types at 首次设置. The server checks
@@ -340,12 +344,59 @@ pub struct ServerInspection {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChangeBody {
+    /// A plan version the user's tasks use, sent before the first task that needs
+    /// it (and again with a task newly given to the user), so a tablet works any
+    /// task it holds with no signal.
+    Plan { plan: Box<PlanChange> },
     /// A task (with its institution snapshot and inspectors), new or changed.
     Task { task: Box<Task> },
     /// Tombstone: the task is no longer this user's (re-assigned away).
     TaskRemoved { task_id: Uuid },
     /// An inspection: content, review decision (退回 with comments, 通过).
     Inspection { inspection: Box<ServerInspection> },
+    /// A kind of change a later platform sends that this build does not know: kept
+    /// out of the way instead of failing the page.
+    #[serde(other)]
+    Unknown,
+}
+
+/// A published plan version as a pull carries it. The plan itself travels as JSON
+/// with its format number, so a tablet that cannot read it (a plan of a later
+/// format, or one with fields it does not know) stores that fact and asks for an
+/// update (请更新应用) instead of failing the page or mis-rendering the checklist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlanChange {
+    pub id: String,
+    pub version: u32,
+    /// [`crate::plan::PLAN_FORMAT`] of the platform that validated it.
+    pub format: u32,
+    /// SHA-256 (hex) of the plan's TOML source: what was reviewed and published.
+    pub sha256: String,
+    /// The validated [`crate::Plan`], as JSON.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub plan: serde_json::Value,
+}
+
+impl PlanChange {
+    /// The plan, if this build can read it; otherwise a Chinese explanation.
+    pub fn read(&self) -> Result<crate::Plan, String> {
+        let outdated = || {
+            format!(
+                "计划“{}”（第 {} 版）使用了本应用不认识的新格式，请更新应用后再检查",
+                self.id, self.version
+            )
+        };
+        if self.format > crate::plan::PLAN_FORMAT {
+            return Err(outdated());
+        }
+        let plan: crate::Plan =
+            serde_json::from_value(self.plan.clone()).map_err(|_| outdated())?;
+        if plan.id != self.id {
+            return Err(format!("计划编号不一致：“{}”与“{}”", self.id, plan.id));
+        }
+        Ok(plan)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

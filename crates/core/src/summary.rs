@@ -66,8 +66,16 @@ pub struct ReportRow {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SummaryReport {
     pub plan_id: String,
+    /// The plan version whose table and check points made it (the version the
+    /// plan's tasks were drawn with).
+    #[serde(default = "first_version")]
+    pub plan_version: u32,
     pub table: String,
     pub rows: Vec<ReportRow>,
+}
+
+fn first_version() -> u32 {
+    1
 }
 
 /// A growable set of dense unit indices (one bit per institution seen).
@@ -216,6 +224,7 @@ pub fn compute(
         });
     }
     SummaryReport {
+        plan_version: 1,
         plan_id: plan.id.clone(),
         table: table.code.clone(),
         rows: out,

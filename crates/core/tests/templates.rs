@@ -164,7 +164,11 @@ fn builtin_set_has_the_three_seed_plans_in_order() {
     let set = builtin();
     let ids: Vec<_> = set.plans.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["county-2024", "cq-district-2022", "shanxi-2025"]);
-    let seeds: Vec<_> = set.plans.iter().map(|p| p.seed.as_str()).collect();
+    let seeds: Vec<_> = set
+        .plans
+        .iter()
+        .map(|p| p.seed.as_deref().unwrap_or(""))
+        .collect();
     assert_eq!(
         seeds,
         [

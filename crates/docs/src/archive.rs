@@ -283,6 +283,7 @@ mod tests {
         let task = Task {
             id: Uuid::from_u128(1),
             plan_id: "shanxi-2025".into(),
+            plan_version: 1,
             checklist: "medical".into(),
             draw_kind: DrawKind::National,
             followup: None,

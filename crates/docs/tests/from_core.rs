@@ -17,6 +17,7 @@ fn task() -> Task {
     Task {
         id: Uuid::from_u128(1),
         plan_id: "shanxi-2025".into(),
+        plan_version: 1,
         checklist: "medical".into(),
         draw_kind: DrawKind::National,
         followup: None,

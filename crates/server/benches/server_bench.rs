@@ -391,6 +391,7 @@ async fn bench_summary(b: &Backend, plan: &Plan, sizes: Sizes) {
                 id: Uuid::now_v7(),
                 draw_id,
                 plan_id: plan.id.clone(),
+                plan_version: 1,
                 position: k as i64,
                 checklist: "medical".into(),
                 kind: DrawKind::National,
@@ -409,6 +410,7 @@ async fn bench_summary(b: &Backend, plan: &Plan, sizes: Sizes) {
             DrawRecord {
                 id: draw_id,
                 plan_id: plan.id.clone(),
+                plan_version: 1,
                 seed: "synthetic".into(),
                 algorithm: "bench".into(),
                 inputs_hash: String::new(),

@@ -199,7 +199,8 @@ mod tests {
 pub(crate) mod events {
     use super::AuditEvent;
     use crate::model::{
-        Device, DrawRecord, NewUser, Reassignment, RegistryImport, ReviewRecord, StoredTask,
+        Device, DrawRecord, NewUser, PlanVersionRow, Reassignment, RegistryImport, ReviewRecord,
+        StoredTask,
     };
     use crate::store::PreparedItem;
     use chrono::{DateTime, SecondsFormat, Utc};
@@ -291,12 +292,28 @@ pub(crate) mod events {
         )
     }
 
+    pub fn plan_version(action: &'static str, p: &PlanVersionRow) -> AuditEvent {
+        AuditEvent::new(
+            action,
+            format!("{}@{}", p.plan_id, p.version),
+            json!({
+                "state": p.state,
+                "source": p.source,
+                "title": p.title,
+                "year": p.year,
+                "toml_sha256": p.sha256,
+                "format": p.format,
+            }),
+        )
+    }
+
     pub fn save_draw(r: &DrawRecord, tasks: &[StoredTask]) -> AuditEvent {
         AuditEvent::new(
             "draw.save",
             r.id,
             json!({
                 "plan_id": r.plan_id,
+                "plan_version": r.plan_version,
                 "seed": r.seed,
                 "algorithm": r.algorithm,
                 "inputs_hash": r.inputs_hash,

@@ -1,6 +1,11 @@
 //! `jiandu-server demo`: fills a fresh database with a realistic generated registry,
-//! staff, users of every role, the 2025 plan's draw and a few inspections, enough
+//! staff, users of every role, a current plan's draw and a few inspections, enough
 //! to try every screen.
+//!
+//! The plan is the Shanxi plan re-issued for the current year as a bureau would: a
+//! plan file of its own (`shanxi-YYYY`, deadlines a month and three months from the
+//! day of the run), imported and published through the same doors as any plan, so
+//! a newcomer sees tasks due, not every task overdue.
 //!
 //! Everything is derived from the seed text ([`DEFAULT_SEED`] unless given) through
 //! SHA-256 in counter mode, never a library PRNG whose output could change with an
@@ -20,15 +25,14 @@
 use crate::auth;
 use crate::error::ServiceError;
 use crate::model::{NewUser, ReviewDecision, ReviewRecord, StoredTask};
-use crate::service::{Actor, Platform, draws, registry, review};
+use crate::service::{Actor, Platform, draws, plans, registry, review};
 use crate::store::ServerStore;
 use anyhow::{Context, anyhow, bail};
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use jiandu_core::inspection::{
     Actor as CoreActor, Finding, Inspection, InspectionStatus, Outcome, Penalty, PublicCategory,
     Verdict,
 };
-use jiandu_core::templates::TemplateSet;
 use jiandu_core::{CategoryCode, Fen, Role};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -42,7 +46,59 @@ pub const DEFAULT_SEED: &str = "jiandu-demo";
 pub const DEMO_PASSWORD: &str = "jiandu-demo-1";
 
 /// The plan drawn by the demo (seed 003).
-pub const DEMO_PLAN: &str = "shanxi-2025";
+/// The built-in plan the demo re-issues for the current year.
+pub const DEMO_BASE_PLAN: &str = "shanxi-2025";
+
+/// The demo's plan id in the year of `today`, e.g. `shanxi-2026`.
+pub fn plan_id(today: NaiveDate) -> String {
+    format!("shanxi-{}", today.year())
+}
+
+/// The Shanxi plan re-issued for the year of `today`: the built-in plan's file with
+/// the year, title and document number of that year and deadlines 4 and 13 weeks
+/// after `today`, as a bureau's own file (no seed).
+pub fn plan_file(today: NaiveDate) -> anyhow::Result<String> {
+    let (_, text) = jiandu_core::templates::BUILTIN_PLANS
+        .iter()
+        .find(|(name, _)| name.starts_with(DEMO_BASE_PLAN))
+        .context("内置模板中没有山西计划")?;
+    let year = today.year().to_string();
+    let mut doc: toml::Table = text.replace("2025年", &format!("{year}年")).parse()?;
+    doc.insert("id".into(), plan_id(today).into());
+    doc.remove("seed");
+    doc.insert("year".into(), toml::Value::Integer(today.year().into()));
+    doc.insert(
+        "document_number".into(),
+        format!("晋卫应急函〔{year}〕23号（演示）").into(),
+    );
+    let due = |weeks: i64| {
+        (today + Duration::weeks(weeks))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let mut deadlines = toml::value::Array::new();
+    for (weeks, what) in [
+        (
+            4,
+            "市级卫生健康行政部门报送本市医疗卫生（医疗、血液）国家随机监督抽查工作阶段性工作总结",
+        ),
+        (
+            13,
+            "完成本辖区医疗卫生（医疗、血液）国家监督抽检信息报送工作，市级卫生健康行政部门报送全年工作总结",
+        ),
+    ] {
+        let mut d = toml::Table::new();
+        d.insert("date".into(), due(weeks).into());
+        d.insert("what".into(), what.into());
+        deadlines.push(d.into());
+    }
+    doc.insert("deadlines".into(), deadlines.into());
+    Ok(format!(
+        "# {year}年全省医疗和血液随机监督抽查计划（演示）：jiandu-server demo 按内置的\n\
+         # 山西 2025 年计划为 {year} 年重新印发，报送时限为生成之日后第 4 周和第 13 周。\n\n{}",
+        toml::to_string_pretty(&doc)?
+    ))
+}
 
 /// A demo account: (username, name, role, team, district).
 pub const DEMO_ACCOUNTS: &[(&str, &str, Role, &str, &str)] = &[
@@ -1105,10 +1161,20 @@ fn api(e: ServiceError) -> anyhow::Error {
 }
 
 /// Fills the (fresh) database of the platform, as `actor` (recorded in the audit
-/// log). Refuses a database that has ever been written to.
+/// log), with today's plan. Refuses a database that has ever been written to.
 pub async fn run(p: &Platform, actor: &Actor, seed: &str) -> anyhow::Result<DemoSummary> {
+    run_on(p, actor, seed, Utc::now().date_naive()).await
+}
+
+/// [`run`] as on `today`: the plan is that year's, its deadlines and the
+/// inspections are dated from that day.
+pub async fn run_on(
+    p: &Platform,
+    actor: &Actor,
+    seed: &str,
+    today: NaiveDate,
+) -> anyhow::Result<DemoSummary> {
     let store = p.store();
-    let templates = &*p.plans;
     let stamp = actor.stamp(Utc::now());
     let seed = seed.trim();
     if seed.is_empty() || seed.chars().count() > 100 {
@@ -1123,13 +1189,20 @@ pub async fn run(p: &Platform, actor: &Actor, seed: &str) -> anyhow::Result<Demo
             state.change_seq
         );
     }
-    let plan = templates
-        .plan(DEMO_PLAN)
-        .ok_or_else(|| anyhow!("内置模板中没有计划 {DEMO_PLAN}"))?;
+    // The plan: this year's, imported and published like a bureau's own.
+    let file = plan_file(today)?;
+    let imported = plans::import(p, actor, Utc::now(), "演示计划.toml", &file)
+        .await
+        .map_err(api)?;
+    plans::publish(p, actor, Utc::now(), &imported.id, imported.version)
+        .await
+        .map_err(api)?;
+    let plan = plans::current(p, &imported.id).await.map_err(api)?.plan;
+    let catalogue = plans::catalogue(p).await.map_err(api)?;
 
     // Registry: generated, then validated and imported like a bureau's CSV.
     let units = generate_units(seed);
-    let (_, mut import) = registry::parse_csv(units_csv(&units).as_bytes(), &templates.catalogue)
+    let (_, mut import) = registry::parse_csv(units_csv(&units).as_bytes(), &catalogue)
         .map_err(|e| import_errors("检查对象名录", e))?;
     for i in &mut import.institutions {
         i.id = demo_id(seed, "institution", &i.credit_code);
@@ -1189,15 +1262,14 @@ pub async fn run(p: &Platform, actor: &Actor, seed: &str) -> anyhow::Result<Demo
             .await
             .map_err(api_store)?;
     }
-    let (_, import) = registry::parse_csv(staff_csv(&staff).as_bytes(), &templates.catalogue)
+    let (_, import) = registry::parse_csv(staff_csv(&staff).as_bytes(), &catalogue)
         .map_err(|e| import_errors("执法检查人员名录", e))?;
     store
         .import_registry(&stamp, import)
         .await
         .map_err(api_store)?;
-    let (_, import) =
-        registry::parse_csv(penalised_csv(seed, &units).as_bytes(), &templates.catalogue)
-            .map_err(|e| import_errors("回头看名单", e))?;
+    let (_, import) = registry::parse_csv(penalised_csv(seed, &units).as_bytes(), &catalogue)
+        .map_err(|e| import_errors("回头看名单", e))?;
     let penalised = import.penalised.len();
     store
         .import_registry(&stamp, import)
@@ -1205,7 +1277,7 @@ pub async fn run(p: &Platform, actor: &Actor, seed: &str) -> anyhow::Result<Demo
         .map_err(api_store)?;
 
     // The draw.
-    let draw_seed = format!("{seed}/{DEMO_PLAN}");
+    let draw_seed = format!("{seed}/{DEMO_BASE_PLAN}");
     let view = draws::run(
         p,
         actor,
@@ -1220,7 +1292,7 @@ pub async fn run(p: &Platform, actor: &Actor, seed: &str) -> anyhow::Result<Demo
     .map_err(api)?;
     let tasks = store.tasks_of_draw(view.id).await?;
 
-    let inspections = inspections(store, templates, actor, seed, &tasks).await?;
+    let inspections = inspections(store, &plan, actor, seed, &tasks, today).await?;
 
     let all_users = store.list_users().await?;
     let mut accounts = Vec::new();
@@ -1280,15 +1352,13 @@ const OBSERVATIONS: &[&str] = &[
 /// problem, corrected, penalised, unreachable) so that every report has figures.
 async fn inspections(
     store: &dyn ServerStore,
-    templates: &TemplateSet,
+    plan: &jiandu_core::Plan,
     by: &Actor,
     seed: &str,
     tasks: &[StoredTask],
+    today: NaiveDate,
 ) -> anyhow::Result<BTreeMap<String, usize>> {
     let mut rng = Rng::new(seed, "inspections");
-    let plan = templates
-        .plan(DEMO_PLAN)
-        .ok_or_else(|| anyhow!("内置模板中没有计划 {DEMO_PLAN}"))?;
     let users = store.list_users().await?;
     let lead = |district: &str| {
         users
@@ -1317,10 +1387,11 @@ async fn inspections(
         plan_of.push((t, "approve"));
     }
     let mut counts = BTreeMap::new();
-    let base = Utc
-        .with_ymd_and_hms(2025, 5, 12, 1, 30, 0)
-        .single()
-        .context("时间无效")?;
+    // Two months back, every three days: the last ones end before today.
+    let base = (today - Duration::days(84))
+        .and_hms_opt(1, 30, 0)
+        .context("时间无效")?
+        .and_utc();
     for (n, (task, what)) in plan_of.into_iter().enumerate() {
         let institution = store
             .institution(task.institution_id)

@@ -64,6 +64,8 @@ error_codes! {
     BadgeTaken => "badge_taken",
     BadgeRequired => "badge_required",
     InvalidFile => "invalid_file",
+    InvalidPlan => "invalid_plan",
+    PlanUnchanged => "plan_unchanged",
     InvalidSeed => "invalid_seed",
     AlreadyDrawn => "already_drawn",
     EmptySeed => "empty_seed",
@@ -126,6 +128,8 @@ pub struct ServiceError {
     pub code: ErrorCode,
     /// In Chinese, for the person who asked.
     pub message: String,
+    /// Each problem on its own, when there are several (a refused file).
+    pub details: Vec<String>,
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -135,7 +139,14 @@ impl ServiceError {
         Self {
             code,
             message: message.into(),
+            details: Vec::new(),
         }
+    }
+
+    /// Adds each problem on its own (the message still lists them for people).
+    pub fn with_details(mut self, details: Vec<String>) -> Self {
+        self.details = details;
+        self
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {

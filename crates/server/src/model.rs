@@ -137,11 +137,56 @@ pub struct StaffForDraw {
     pub conflict_codes: Vec<String>,
 }
 
+/// Where a plan version came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanSource {
+    /// A template this binary carries (the seed plans).
+    Builtin,
+    /// A bureau's own file, imported on the platform.
+    Imported,
+}
+
+/// Whether tablets see a plan version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanState {
+    /// 待发布: imported and valid, under review; not drawn, not sent to tablets.
+    Draft,
+    /// 已发布: drawable and sent to the tablets of its tasks.
+    Published,
+}
+
+/// A stored plan version (its content never changes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanVersionRow {
+    pub plan_id: String,
+    pub version: u32,
+    pub state: PlanState,
+    pub source: PlanSource,
+    pub title: String,
+    pub year: i32,
+    /// The TOML as imported.
+    pub toml: String,
+    pub sha256: String,
+    /// The validated plan, as JSON.
+    pub body: serde_json::Value,
+    pub format: u32,
+    pub imported_by: String,
+    pub imported_at: DateTime<Utc>,
+    pub published_by: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub seq: i64,
+}
+
 /// The record of a draw (双随机抽取): enough to recompute it (`draw verify`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DrawRecord {
     pub id: Uuid,
     pub plan_id: String,
+    /// The plan version drawn (its tasks carry it too).
+    #[serde(default = "first_version")]
+    pub plan_version: u32,
     pub seed: String,
     pub algorithm: String,
     pub inputs_hash: String,
@@ -153,12 +198,18 @@ pub struct DrawRecord {
     pub created_at: DateTime<Utc>,
 }
 
+fn first_version() -> u32 {
+    1
+}
+
 /// A task as stored: the drawn task plus its id and current inspectors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StoredTask {
     pub id: Uuid,
     pub draw_id: Uuid,
     pub plan_id: String,
+    /// The plan version the task was drawn with.
+    pub plan_version: u32,
     /// Position in the draw's task list (the order the draw produced).
     pub position: i64,
     pub checklist: String,

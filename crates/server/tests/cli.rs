@@ -563,3 +563,79 @@ fn a_team_lead_reviews_from_the_terminal() {
     );
     assert!(!o.status.success(), "an approved inspection is locked");
 }
+
+/// A bureau's plan from the terminal: import (a broken file refused with every
+/// problem, nothing stored), list, publish, show and export byte for byte.
+#[test]
+fn plans_are_imported_published_and_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let good = r#"id = "clinics-2026"
+year = 2026
+title = "2026年诊所监督抽查计划"
+authority = "测试县卫生健康局"
+
+[[checklists]]
+code = "clinic"
+name = "附表1"
+title = "诊所抽查计划表"
+
+[[checklists.rows]]
+number = "1"
+label = "诊所"
+categories = ["clinic"]
+national = { count = 2 }
+
+[[checklists.items]]
+number = "1"
+title = "消毒管理"
+text = "消毒隔离制度落实情况"
+
+[[checklists.items.points]]
+code = "cl.1.1"
+text = "消毒记录"
+"#;
+    let broken = good
+        .replace("categories = [\"clinic\"]", "categories = [\"starship\"]")
+        .replace("year = 2026", "year = 1999");
+    std::fs::write(p.join("broken.toml"), &broken).unwrap();
+    std::fs::write(p.join("good.toml"), good).unwrap();
+    let o = run(p, &["plan", "import", "broken.toml"], "");
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert!(err.contains("year：年度不在 2000–2100 之间"), "{err}");
+    assert!(err.contains("未知的机构类别“starship”"), "{err}");
+    assert!(err.contains("2 个问题"), "{err}");
+    let out = ok(&run(p, &["plan", "import", "good.toml"], ""));
+    assert!(out.contains("第 1 版") && out.contains("待发布"), "{out}");
+    let list = ok(&run(p, &["plan", "list"], ""));
+    assert!(list.contains("clinics-2026\t第1版\t2026年"), "{list}");
+    assert!(list.contains("导入\t待发布"), "{list}");
+    assert!(
+        list.contains("shanxi-2025\t第1版\t2025年"),
+        "the built-in plans: {list}"
+    );
+    let out = ok(&run(
+        p,
+        &["plan", "publish", "clinics-2026", "--version", "1"],
+        "",
+    ));
+    assert!(out.contains("已发布"), "{out}");
+    let shown = ok(&run(p, &["plan", "show", "clinics-2026"], ""));
+    assert!(
+        shown.contains("版本：第 1 版（已发布）") && shown.contains("消毒管理"),
+        "{shown}"
+    );
+    ok(&run(
+        p,
+        &["plan", "export", "clinics-2026", "--out", "back.toml"],
+        "",
+    ));
+    assert_eq!(std::fs::read_to_string(p.join("back.toml")).unwrap(), good);
+    let o = run(p, &["plan", "show", "clinics-2026", "--version", "9"], "");
+    assert!(
+        text(&o.stderr).contains("没有第 9 版"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -91,7 +91,8 @@ async fn demo_fills_a_fresh_database_on_every_backend() {
         // The draw: recorded, verifiable, and zhangwei has work.
         let draws_ = store.draws().await.unwrap();
         assert_eq!(draws_.len(), 1);
-        assert_eq!(draws_[0].plan_id, "shanxi-2025");
+        assert_eq!(draws_[0].plan_id, s.plan_id);
+        assert_eq!(s.plan_id, demo::plan_id(chrono::Utc::now().date_naive()));
         assert!(
             draws::verify(&p, &Actor::system(), s.draw_id)
                 .await
@@ -119,7 +120,7 @@ async fn demo_fills_a_fresh_database_on_every_backend() {
         assert_eq!(s.inspections.get("submitted"), Some(&1));
         assert_eq!(s.inspections.get("returned"), Some(&1));
         assert!(s.inspections.get("approved").copied().unwrap_or(0) >= 10);
-        let public = reports::public_list(&p, "shanxi-2025").await.unwrap();
+        let public = reports::public_list(&p, &s.plan_id).await.unwrap();
         assert_eq!(
             public.len(),
             s.inspections["approved"],
@@ -245,6 +246,8 @@ fn ok(o: &Output) -> String {
 
 #[test]
 fn demo_command_then_the_administration_commands() {
+    // The demo's plan is this year's re-issue of the Shanxi plan.
+    let plan = demo::plan_id(chrono::Utc::now().date_naive());
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
     let out = ok(&bin(p, &["demo"]));
@@ -304,7 +307,7 @@ fn demo_command_then_the_administration_commands() {
             "report",
             "summary",
             "--plan",
-            "shanxi-2025",
+            &plan,
             "--table",
             "medical-summary",
         ],
@@ -317,7 +320,7 @@ fn demo_command_then_the_administration_commands() {
             "report",
             "summary",
             "--plan",
-            "shanxi-2025",
+            &plan,
             "--table",
             "blood-summary",
             "--format",
@@ -327,8 +330,8 @@ fn demo_command_then_the_administration_commands() {
         ],
     ));
     assert!(std::fs::metadata(&xlsx).unwrap().len() > 1000);
-    let public = ok(&bin(p, &["report", "public", "--plan", "shanxi-2025"]));
+    let public = ok(&bin(p, &["report", "public", "--plan", &plan]));
     assert!(public.contains("行政处罚") || public.contains("发现问题已责令改正"));
-    let progress = ok(&bin(p, &["report", "progress", "--plan", "shanxi-2025"]));
+    let progress = ok(&bin(p, &["report", "progress", "--plan", &plan]));
     assert!(progress.contains("医院"), "{progress}");
 }

@@ -246,7 +246,6 @@ async fn sync_evidence(
 async fn archive_copies_match_the_device_and_read_back() {
     // SAFETY of the assumption: the documents print the default authority.
     assert!(std::env::var("JIANDU_AUTHORITY").is_err());
-    let t = TemplateSet::builtin().unwrap();
     for b in backends().await {
         let store: &dyn ServerStore = &*b.store;
         demo::run(&common::platform(&b), &Actor::system(), demo::DEFAULT_SEED)
@@ -254,7 +253,8 @@ async fn archive_copies_match_the_device_and_read_back() {
             .unwrap();
         let blobs = tempfile::tempdir().unwrap();
         // The demo's inspection waiting for 李娜 (submitted, with 不符合 findings).
-        let tasks = store.tasks_for(Some("shanxi-2025"), None).await.unwrap();
+        let plan_id = jiandu_server::demo::plan_id(Utc::now().date_naive());
+        let tasks = store.tasks_for(Some(&plan_id), None).await.unwrap();
         let ids: Vec<Uuid> = tasks.iter().map(|t| t.id).collect();
         let waiting = store
             .inspections_of_tasks(&ids)
@@ -347,11 +347,15 @@ async fn archive_copies_match_the_device_and_read_back() {
         // holds, by the same builder — byte for byte the same.
         let mut pulled_task: Option<Task> = None;
         let mut pulled: Option<ServerInspection> = None;
+        let mut pulled_plan: Option<jiandu_core::Plan> = None;
         let mut since = 0;
         loop {
             let page: PullPage = s
                 .client
-                .get(format!("{}/sync/pull?since={since}&limit=1000", s.base))
+                .get(format!(
+                    "{}/sync/pull?since={since}&limit=1000&plan_format=1",
+                    s.base
+                ))
                 .bearer_auth(&admin)
                 .send()
                 .await
@@ -361,6 +365,9 @@ async fn archive_copies_match_the_device_and_read_back() {
                 .unwrap();
             for c in page.changes {
                 match c.body {
+                    ChangeBody::Plan { plan } if plan.id == plan_id => {
+                        pulled_plan = Some(plan.read().unwrap())
+                    }
                     ChangeBody::Task { task: t } if t.id == task.id => pulled_task = Some(*t),
                     ChangeBody::Inspection { inspection } if inspection.inspection.id == id => {
                         pulled = Some(*inspection)
@@ -381,11 +388,9 @@ async fn archive_copies_match_the_device_and_read_back() {
             .map(|f| (sample::sha256_hex(&f), f))
             .collect();
         let files = |sha: &str| device_files.get(sha).cloned();
-        let checklist = t
-            .plan("shanxi-2025")
-            .unwrap()
-            .checklist(&pulled_task.checklist)
-            .unwrap();
+        // The plan as the device received it with its task (plans as data).
+        let pulled_plan = pulled_plan.expect("the task's plan came with it");
+        let checklist = pulled_plan.checklist(&pulled_task.checklist).unwrap();
         let input = ArchiveInput {
             checklist,
             task: &pulled_task,

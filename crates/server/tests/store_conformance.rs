@@ -428,6 +428,7 @@ async fn seed_draw(
             id: Uuid::now_v7(),
             draw_id,
             plan_id: plan_id.into(),
+            plan_version: 1,
             position: i as i64,
             checklist: "medical".into(),
             kind: DrawKind::National,
@@ -442,6 +443,7 @@ async fn seed_draw(
     let record = DrawRecord {
         id: draw_id,
         plan_id: plan_id.into(),
+        plan_version: 1,
         seed: "种子".into(),
         algorithm: "jiandu-draw/1".into(),
         inputs_hash: "ih".into(),

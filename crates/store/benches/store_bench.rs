@@ -239,6 +239,7 @@ fn task(id: Uuid, n: usize) -> Task {
     Task {
         id,
         plan_id: "fixture-2025".into(),
+        plan_version: 1,
         checklist: "medical".into(),
         draw_kind: DrawKind::National,
         followup: None,

@@ -30,6 +30,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0003_superseded",
         include_str!("../../../migrations/device/0003_superseded.sql"),
     ),
+    (
+        "0004_plans",
+        include_str!("../../../migrations/device/0004_plans.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -35,9 +35,10 @@ pub enum StoreError {
     #[error("未找到{what}（{id}）")]
     NotFound { what: &'static str, id: String },
 
-    /// The task names a plan this app version does not have.
-    #[error("本 App 没有检查计划“{0}”，请升级 App 后再检查")]
-    UnknownPlan(String),
+    /// The task names a plan version this device does not have (not received
+    /// yet), or one it cannot read (an app too old for it): `why` says which.
+    #[error("{why}")]
+    UnknownPlan { plan: String, why: String },
 
     /// The task names a checklist its plan does not have.
     #[error("检查计划“{plan}”中没有检查表“{checklist}”")]
@@ -89,7 +90,7 @@ impl StoreError {
             Self::Corrupt { .. } => "db_corrupt",
             Self::ForeignDatabase { .. } => "db_foreign",
             Self::NotFound { .. } => "not_found",
-            Self::UnknownPlan(_) => "unknown_plan",
+            Self::UnknownPlan { .. } => "unknown_plan",
             Self::UnknownChecklist { .. } => "unknown_checklist",
             Self::UnknownCategory(_) => "unknown_category",
             Self::CategoryNotInChecklist { .. } => "category_not_in_checklist",

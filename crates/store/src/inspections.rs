@@ -390,6 +390,22 @@ pub(crate) fn load_for_edit(
     Ok((task, insp))
 }
 
+/// Why a task's plan version is not here: one this app cannot read (请更新应用), or
+/// one not received yet.
+pub(crate) fn unknown_plan(templates: &TemplateSet, task: &Task) -> StoreError {
+    let why = match templates.unreadable(&task.plan_id, task.plan_version) {
+        Some(why) => why.to_owned(),
+        None => format!(
+            "本机还没有检查计划“{}”（第 {} 版）：请联网同步一次后再检查",
+            task.plan_id, task.plan_version
+        ),
+    };
+    StoreError::UnknownPlan {
+        plan: task.plan_id.clone(),
+        why,
+    }
+}
+
 /// The checklist a task follows, with its category checked against the catalogue
 /// and the checklist's own draw rows.
 pub(crate) fn resolve_checklist<'t>(
@@ -397,8 +413,8 @@ pub(crate) fn resolve_checklist<'t>(
     task: &Task,
 ) -> Result<&'t Checklist> {
     let plan = templates
-        .plan(&task.plan_id)
-        .ok_or_else(|| StoreError::UnknownPlan(task.plan_id.clone()))?;
+        .plan_version(&task.plan_id, task.plan_version)
+        .ok_or_else(|| unknown_plan(templates, task))?;
     let checklist =
         plan.checklist(&task.checklist)
             .ok_or_else(|| StoreError::UnknownChecklist {

@@ -18,7 +18,7 @@
 //! person are always arguments; ids come from an injectable [`IdSource`].
 //!
 //! Modules: `db` (opening, pragmas, migrations); `tasks` (from the server, task
-//! list); `inspections` (content and transitions); `evidence` (photos,
+//! list); `plans` (plan versions the platform sent); `inspections` (content and transitions); `evidence` (photos,
 //! signatures); `log` (outbox and audit log); `files` (durable evidence files);
 //! `sync` (enrolment, push answers, conflicts, pull pages, uploads, 文号 blocks).
 
@@ -30,6 +30,7 @@ mod files;
 mod ids;
 mod inspections;
 mod log;
+mod plans;
 mod sync;
 mod tasks;
 
@@ -56,6 +57,8 @@ use uuid::Uuid;
 /// The device store: one open database of one user, plus its evidence folders.
 pub struct Store {
     conn: Connection,
+    /// Bumped each time a pull stores a plan version new to this device.
+    plans_changed: std::sync::Arc<std::sync::atomic::AtomicU64>,
     path: PathBuf,
     data: files::DataDir,
     ids: Box<dyn IdSource>,
@@ -117,6 +120,7 @@ impl Store {
         tracing::info!(path = %path.display(), temp_files_removed = removed, "device store opened");
         Ok(Store {
             conn,
+            plans_changed: Default::default(),
             path,
             data,
             ids: Box::new(UuidV7),

@@ -77,6 +77,8 @@ pub struct PushTally {
 /// What applying a pull page did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PullTally {
+    /// Plan versions received (new to this device).
+    pub plans: u64,
     pub tasks: u64,
     pub tasks_removed: u64,
     pub inspections: u64,
@@ -412,6 +414,11 @@ impl Store {
             let mut tally = PullTally::default();
             for ch in &page.changes {
                 match &ch.body {
+                    ChangeBody::Plan { plan } => {
+                        if crate::plans::store_plan_in(c, plan)? {
+                            tally.plans += 1;
+                        }
+                    }
                     ChangeBody::Task { task } => {
                         upsert_task_in(c, task)?;
                         tally.tasks += 1;
@@ -434,6 +441,8 @@ impl Store {
                             tally.tasks_removed += 1;
                         }
                     }
+                    // A kind of change a later platform sends: nothing to keep.
+                    ChangeBody::Unknown => {}
                     ChangeBody::Inspection { inspection } => {
                         if has_pending(c, inspection.inspection.id)? {
                             defer(c, inspection)?;
@@ -451,6 +460,12 @@ impl Store {
                 params![page.next, page.epoch.to_string()],
             )?;
             Ok(tally)
+        })
+        .inspect(|tally| {
+            if tally.plans > 0 {
+                self.plans_changed
+                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            }
         })
     }
 

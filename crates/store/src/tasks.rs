@@ -84,13 +84,14 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT t.id, t.plan_id, t.checklist, t.draw_kind, t.deadline, t.institution_name,
                     t.category, t.district, t.address, i.id, i.status,
-                    coalesce(i.answered_count, 0), coalesce(i.non_compliant_count, 0)
+                    coalesce(i.answered_count, 0), coalesce(i.non_compliant_count, 0),
+                    t.plan_version
              FROM tasks t
              LEFT JOIN inspections i ON i.task_id = t.id
              ORDER BY t.deadline IS NULL, t.deadline, t.institution_name, t.id",
         )?;
         let mut rows = stmt.query([])?;
-        let mut totals: HashMap<(String, String, String), Option<u32>> = HashMap::new();
+        let mut totals: HashMap<(String, u32, String, String), Option<u32>> = HashMap::new();
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let status = match r.get::<_, Option<String>>(10)? {
@@ -102,13 +103,19 @@ impl Store {
                 continue;
             }
             let plan_id: String = r.get(1)?;
+            let plan_version: u32 = r.get(13)?;
             let checklist: String = r.get(2)?;
             let category = CategoryCode(r.get(6)?);
             let total = *totals
-                .entry((plan_id.clone(), checklist.clone(), category.0.clone()))
+                .entry((
+                    plan_id.clone(),
+                    plan_version,
+                    checklist.clone(),
+                    category.0.clone(),
+                ))
                 .or_insert_with(|| {
                     templates
-                        .plan(&plan_id)
+                        .plan_version(&plan_id, plan_version)
                         .and_then(|p| p.checklist(&checklist))
                         .map(|c| c.applicable_points(&category).count() as u32)
                 });
@@ -148,10 +155,11 @@ pub(crate) fn upsert_task_in(c: &mut Change<'_>, task: &Task) -> Result<()> {
     c.tx.execute(
         "INSERT INTO tasks (id, plan_id, checklist, draw_kind, followup, deadline,
                 institution_id, institution_name, credit_code, licence_no, category,
-                district, address, legal_representative, phone, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                district, address, legal_representative, phone, received_at, plan_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
              ON CONFLICT (id) DO UPDATE SET
-                plan_id = excluded.plan_id, checklist = excluded.checklist,
+                plan_id = excluded.plan_id, plan_version = excluded.plan_version,
+                checklist = excluded.checklist,
                 draw_kind = excluded.draw_kind, followup = excluded.followup,
                 deadline = excluded.deadline, institution_id = excluded.institution_id,
                 institution_name = excluded.institution_name,
@@ -177,6 +185,7 @@ pub(crate) fn upsert_task_in(c: &mut Change<'_>, task: &Task) -> Result<()> {
             i.legal_representative,
             i.phone,
             c.at(),
+            task.plan_version,
         ],
     )?;
     c.tx.execute(
@@ -206,7 +215,7 @@ pub(crate) fn read_task(conn: &Connection, id: Uuid) -> Result<Option<Task>> {
         .query_row(
             "SELECT plan_id, checklist, draw_kind, followup, deadline, institution_id,
                     institution_name, credit_code, licence_no, category, district, address,
-                    legal_representative, phone
+                    legal_representative, phone, plan_version
              FROM tasks WHERE id = ?1",
             [id.to_string()],
             |r| {
@@ -230,11 +239,17 @@ pub(crate) fn read_task(conn: &Connection, id: Uuid) -> Result<Option<Task>> {
                         phone: r.get(13)?,
                     },
                     r.get::<_, String>(5)?,
+                    r.get::<_, u32>(14)?,
                 ))
             },
         )
         .optional()?;
-    let Some(((plan_id, checklist, draw_kind, followup, deadline), mut institution, inst_id)) = row
+    let Some((
+        (plan_id, checklist, draw_kind, followup, deadline),
+        mut institution,
+        inst_id,
+        plan_version,
+    )) = row
     else {
         return Ok(None);
     };
@@ -254,6 +269,7 @@ pub(crate) fn read_task(conn: &Connection, id: Uuid) -> Result<Option<Task>> {
     Ok(Some(Task {
         id,
         plan_id,
+        plan_version,
         checklist,
         draw_kind: parse_draw_kind(&draw_kind)?,
         followup,

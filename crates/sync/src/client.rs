@@ -294,6 +294,7 @@ async fn error_of(resp: Response) -> SyncError {
     let body: ErrorBody = serde_json::from_str(&text).unwrap_or(ErrorBody {
         code: HTTP_ERROR.into(),
         message: format!("HTTP {status}"),
+        details: Vec::new(),
     });
     match (status, body.code.as_str()) {
         (StatusCode::UNAUTHORIZED, "device_revoked") => SyncError::Revoked(body.message),
@@ -418,7 +419,12 @@ impl ApiClient {
     }
 
     pub async fn pull(&self, token: &str, since: i64, limit: usize) -> Result<PullPage, SyncError> {
-        let path = format!("/sync/pull?since={since}&limit={limit}");
+        // The plan versions of the tasks come along (plans as data): this build
+        // reads plans up to its own format.
+        let path = format!(
+            "/sync/pull?since={since}&limit={limit}&plan_format={}",
+            jiandu_core::plan::PLAN_FORMAT
+        );
         Self::json(Self::send(self.req(Method::GET, &path, Some(token))).await?).await
     }
 

@@ -558,7 +558,18 @@ impl SyncEngine {
         cancel: &CancelToken,
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
-        for (authority, year) in &self.config.doc_numbers {
+        // The configured series, and the same years for every plan received since
+        // (a bureau's own plan may name an authority the app did not start with).
+        let mut series = self.config.doc_numbers.clone();
+        let years: std::collections::BTreeSet<i32> = series.iter().map(|s| s.1).collect();
+        for authority in lock(&self.store).plan_authorities()? {
+            for &y in &years {
+                if !series.iter().any(|(a, sy)| *a == authority && *sy == y) {
+                    series.push((authority.clone(), y));
+                }
+            }
+        }
+        for (authority, year) in &series {
             let (stock, request_id) = {
                 let mut store = lock(&self.store);
                 let stock = store.doc_number_stock(authority, *year)?;

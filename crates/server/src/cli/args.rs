@@ -293,7 +293,7 @@ pub(super) enum RegistryCmd {
 
 #[derive(Debug, Subcommand)]
 pub(super) enum PlanCmd {
-    #[command(about = "列出计划")]
+    #[command(about = "列出计划及其各个版本（来源、状态）")]
     List {
         #[arg(long, help = "以 JSON 输出")]
         json: bool,
@@ -302,8 +302,33 @@ pub(super) enum PlanCmd {
     Show {
         #[arg(value_name = "计划", help = "计划编号")]
         id: String,
+        #[arg(long, value_name = "版本", help = "版本号（默认：最新发布的版本）")]
+        version: Option<u32>,
         #[arg(long, help = "以 JSON 输出")]
         json: bool,
+    },
+    #[command(
+        about = "导入计划文件（TOML）：整体校验，有问题时列出全部问题且不写入；通过后存为待发布的新版本"
+    )]
+    Import {
+        #[arg(value_name = "文件", help = "计划文件（TOML，UTF-8）")]
+        file: PathBuf,
+    },
+    #[command(about = "发布计划的一个版本：发布后用于抽取并下发到平板")]
+    Publish {
+        #[arg(value_name = "计划", help = "计划编号")]
+        id: String,
+        #[arg(long, value_name = "版本", help = "要发布的版本号")]
+        version: u32,
+    },
+    #[command(about = "导出计划的 TOML 原文（与导入时的文件逐字节相同）")]
+    Export {
+        #[arg(value_name = "计划", help = "计划编号")]
+        id: String,
+        #[arg(long, value_name = "版本", help = "版本号（默认：最新发布的版本）")]
+        version: Option<u32>,
+        #[arg(long, value_name = "文件", help = "输出文件（默认输出到屏幕）")]
+        out: Option<PathBuf>,
     },
 }
 

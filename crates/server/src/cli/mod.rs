@@ -110,10 +110,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let settings = Settings::resolve(cli.db.clone(), cli.blobs.clone(), listen, file);
-    // Plans need no database.
-    if let Command::Plan(cmd) = &cli.command {
-        return plan_cmd(cmd).map(|_| ExitCode::SUCCESS);
-    }
     let store = crate::store::open(settings.db.expose())
         .await
         .map_err(|e| refused(e.into()))
@@ -153,7 +149,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Plan(_) => {}
+        Command::Plan(cmd) => plan_cmd(&p, &me, cmd).await?,
         Command::Draw(args) => return draw_cmd(&p, args).await,
         Command::Review(cmd) => review_cmd(&p, cmd).await?,
         Command::Report(cmd) => report_cmd(&p, &me, cmd).await?,
@@ -182,7 +178,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&summary)?;
             } else {
-                print!("{}", crate::demo::render(&summary, &p.plans.catalogue));
+                print!(
+                    "{}",
+                    crate::demo::render(&summary, p.plans.builtin_catalogue())
+                );
             }
         }
     }
@@ -338,24 +337,66 @@ async fn device_cmd(p: &Platform, me: &Actor, cmd: DeviceCmd) -> anyhow::Result<
     Ok(())
 }
 
-fn plan_cmd(cmd: &PlanCmd) -> anyhow::Result<()> {
-    let t = templates()?;
+async fn plan_cmd(p: &Platform, me: &Actor, cmd: PlanCmd) -> anyhow::Result<()> {
+    let now = Utc::now();
     match cmd {
-        PlanCmd::List { json: true } => print_json(
-            &t.plans
-                .iter()
-                .map(service::plans::PlanSummary::of)
-                .collect::<Vec<_>>(),
-        )?,
-        PlanCmd::List { json: false } => print!("{}", render::plan_list(&t.plans)),
-        PlanCmd::Show { id, json } => {
-            let plan = t
-                .plan(id)
-                .ok_or_else(|| anyhow!("计划“{id}”不存在（见 plan list）"))?;
-            if *json {
-                print_json(plan)?;
+        PlanCmd::List { json } => {
+            let list = service::plans::list(p, me).await.map_err(refused)?;
+            if json {
+                print_json(&list)?;
             } else {
-                print!("{}", render::plan(plan, &t.catalogue));
+                print!("{}", render::plan_list(&list));
+            }
+        }
+        PlanCmd::Show { id, version, json } => {
+            let v = service::plans::get(p, me, &id, version)
+                .await
+                .map_err(refused)?;
+            if json {
+                print_json(&*v.plan)?;
+            } else {
+                let catalogue = v.plan.catalogue(p.plans.builtin_catalogue());
+                print!("{}", render::plan(&v.summary(), &v.plan, &catalogue));
+            }
+        }
+        PlanCmd::Import { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| anyhow!("计划文件不是 UTF-8 编码：请另存为 UTF-8 后再导入"))?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match service::plans::import(p, me, now, &name, &text).await {
+                Ok(s) => println!(
+                    "已导入计划 {}（{}）第 {} 版，待发布：请核对后用 plan publish {} --version {} 发布",
+                    s.id, s.title, s.version, s.id, s.version
+                ),
+                Err(e) if !e.details.is_empty() => {
+                    eprintln!("{}", e.message);
+                    bail!("计划未导入");
+                }
+                Err(e) => return Err(refused(e)),
+            }
+        }
+        PlanCmd::Publish { id, version } => {
+            let s = service::plans::publish(p, me, now, &id, version)
+                .await
+                .map_err(refused)?;
+            println!("已发布计划 {}（{}）第 {} 版", s.id, s.title, s.version);
+        }
+        PlanCmd::Export { id, version, out } => {
+            let (_, text) = service::plans::source(p, me, &id, version)
+                .await
+                .map_err(refused)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("无法写入 {}", path.display()))?;
+                    println!("已导出 {}", path.display());
+                }
+                None => std::io::stdout().lock().write_all(text.as_bytes())?,
             }
         }
     }

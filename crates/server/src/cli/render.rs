@@ -1,7 +1,9 @@
 //! What the command line prints for people: Chinese text, one function per kind of
 //! answer. `--json` prints the service's answers as they are instead.
 
+use crate::model::{PlanSource, PlanState};
 use crate::service::draws::DrawView;
+use crate::service::plans::PlanSummary;
 use crate::service::reports::{Progress, PublicEntry};
 use jiandu_core::Plan;
 use jiandu_core::inspection::DrawKind;
@@ -93,22 +95,33 @@ pub fn progress(p: &Progress) -> String {
     s
 }
 
-pub fn plan_list(plans: &[Plan]) -> String {
+pub fn plan_list(plans: &[PlanSummary]) -> String {
     let mut out = String::new();
     for p in plans {
+        let state = match p.state {
+            PlanState::Draft => "待发布",
+            PlanState::Published => "已发布",
+        };
+        let source = match p.source {
+            PlanSource::Builtin => "内置",
+            PlanSource::Imported => "导入",
+        };
         let _ = writeln!(
             out,
-            "{}\t{}年\t{}\t{}",
+            "{}\t第{}版\t{}年\t{}\t{}\t{}\t{}",
             p.id,
+            p.version,
             p.year,
             p.title,
-            p.document_number.as_deref().unwrap_or(&p.authority)
+            p.document_number.as_deref().unwrap_or(&p.authority),
+            source,
+            state
         );
     }
     out
 }
 
-pub fn plan(plan: &Plan, catalogue: &Catalogue) -> String {
+pub fn plan(summary: &PlanSummary, plan: &Plan, catalogue: &Catalogue) -> String {
     let name = |c: &jiandu_core::CategoryCode| {
         catalogue
             .get(c)
@@ -126,7 +139,20 @@ pub fn plan(plan: &Plan, catalogue: &Catalogue) -> String {
             .map(|d| format!("  文号：{d}"))
             .unwrap_or_default()
     );
-    let _ = writeln!(out, "年度：{}  来源：{}", plan.year, plan.seed);
+    let _ = writeln!(
+        out,
+        "年度：{}  版本：第 {} 版（{}）{}",
+        plan.year,
+        summary.version,
+        match summary.state {
+            PlanState::Draft => "待发布",
+            PlanState::Published => "已发布",
+        },
+        plan.seed
+            .as_deref()
+            .map(|s| format!("  样本：{s}"))
+            .unwrap_or_default()
+    );
     if let Some(cap) = plan.reassignment_cap_percent {
         let _ = writeln!(out, "调整检查人员上限：抽取人员总数的 {cap}%");
     }

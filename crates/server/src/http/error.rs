@@ -18,6 +18,7 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: ErrorCode,
     pub message: String,
+    pub details: Vec<String>,
     /// Extra headers (e.g. the upload offset of a refused chunk).
     pub headers: HeaderMap,
 }
@@ -35,17 +36,17 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         Forbidden | UserDisabled => StatusCode::FORBIDDEN,
         NotFound | UnknownBlob => StatusCode::NOT_FOUND,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        UsernameTaken | BadgeTaken | AlreadyDrawn | ReassignmentCap | NotAssigned
-        | AlreadyAssigned | Locked | WrongState | Stale | PhotosIncomplete | NotReady
-        | BlobMismatch | NotRegistered | OffsetMismatch | BlobIncomplete | NumbersExhausted => {
-            StatusCode::CONFLICT
-        }
+        UsernameTaken | BadgeTaken | AlreadyDrawn | PlanUnchanged | ReassignmentCap
+        | NotAssigned | AlreadyAssigned | Locked | WrongState | Stale | PhotosIncomplete
+        | NotReady | BlobMismatch | NotRegistered | OffsetMismatch | BlobIncomplete
+        | NumbersExhausted => StatusCode::CONFLICT,
         BodyTooLarge | ChunkTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         InvalidBody
         | InvalidName
         | BadgeRequired
         | InvalidFile
+        | InvalidPlan
         | InvalidSeed
         | EmptySeed
         | TeamTooSmall
@@ -79,6 +80,7 @@ impl ApiError {
             status: status_of(code),
             code,
             message: message.into(),
+            details: Vec::new(),
             headers: HeaderMap::new(),
         }
     }
@@ -91,7 +93,9 @@ impl ApiError {
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
-        ApiError::new(e.code, e.message)
+        let mut a = ApiError::new(e.code, e.message);
+        a.details = e.details;
+        a
     }
 }
 
@@ -110,6 +114,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             code: self.code.as_str().to_owned(),
             message: self.message,
+            details: self.details,
         };
         let mut resp = (self.status, self.headers, Json(body)).into_response();
         if self.code == ErrorCode::Internal {
@@ -142,6 +147,7 @@ pub async fn internal_error_with_request_id(
             "服务器内部错误，请稍后重试；如持续出现请联系管理员（请求编号 {}）",
             id.as_deref().unwrap_or("未知")
         ),
+        details: Vec::new(),
     };
     let json = serde_json::to_vec(&body).unwrap_or_default();
     Response::from_parts(parts, axum::body::Body::from(json))

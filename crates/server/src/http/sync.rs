@@ -55,6 +55,9 @@ pub struct PullQuery {
     /// 每页条数（1–1000，默认 500）。
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
+    /// 设备能读取的最新计划格式：给出时，本页任务所用的计划版本随任务一起下发。
+    #[param(minimum = 1, maximum = 1000)]
+    plan_format: Option<u32>,
 }
 
 /// 拉取自 since 以来对本用户可见的变更（分页）。
@@ -73,7 +76,9 @@ pub async fn pull(
     ApiQuery(q): ApiQuery<PullQuery>,
 ) -> Result<Json<PullPage>, ApiError> {
     debug_assert_eq!(MAX_PULL_LIMIT, 1000);
-    Ok(Json(sync::pull(&p, &a, q.since, q.limit).await?))
+    Ok(Json(
+        sync::pull(&p, &a, q.since, q.limit, q.plan_format).await?,
+    ))
 }
 
 fn offset_headers(status: &BlobStatus) -> HeaderMap {

@@ -99,16 +99,13 @@ pub async fn render(
         .into_iter()
         .map(|u| (u.id, u))
         .collect();
-    let core_task = super::sync::core_task(&task, institution, &users, &p.plans);
+    let plan = super::plans::plan_of(p, &task.plan_id, task.plan_version).await?;
+    let core_task = super::sync::core_task(&task, institution, &users, &plan);
     let bundle = store
         .inspection_bundles(vec![stored])
         .await?
         .pop()
         .ok_or_else(|| ServiceError::internal("inspection bundle vanished"))?;
-    let plan = p
-        .plans
-        .plan(&task.plan_id)
-        .ok_or_else(|| ServiceError::internal("task of an unknown plan"))?;
     let checklist = plan
         .checklist(&task.checklist)
         .ok_or_else(|| ServiceError::internal("task of an unknown checklist"))?

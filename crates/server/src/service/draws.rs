@@ -25,6 +25,8 @@ use uuid::Uuid;
 pub struct DrawView {
     pub id: Uuid,
     pub plan_id: String,
+    /// The plan version drawn.
+    pub plan_version: u32,
     pub seed: String,
     pub algorithm: String,
     pub inputs_hash: String,
@@ -83,6 +85,7 @@ pub struct VerifyReport {
 pub struct DrawListItem {
     pub id: Uuid,
     pub plan_id: String,
+    pub plan_version: u32,
     pub seed: String,
     pub algorithm: String,
     pub created_by: String,
@@ -198,7 +201,8 @@ pub async fn run(
     req: DrawRequest,
 ) -> ServiceResult<DrawView> {
     actor.require(&[Role::Admin])?;
-    let plan = super::plans::get(p, &req.plan_id)?;
+    let version = super::plans::current(p, &req.plan_id).await?;
+    let plan = &*version.plan;
     let (seed, dry_run) = (req.seed.as_str(), req.dry_run);
     if chars(seed) > MAX_SEED_CHARS {
         return Err(bad(ErrorCode::InvalidSeed, "抽取种子最多 200 个字符"));
@@ -215,6 +219,7 @@ pub async fn run(
             id: Uuid::now_v7(),
             draw_id,
             plan_id: plan.id.clone(),
+            plan_version: version.version,
             position: i as i64,
             checklist: t.checklist.clone(),
             kind: t.kind,
@@ -229,6 +234,7 @@ pub async fn run(
     let record = DrawRecord {
         id: draw_id,
         plan_id: plan.id.clone(),
+        plan_version: version.version,
         seed: seed.to_owned(),
         algorithm: result.algorithm.clone(),
         inputs_hash: result.inputs_hash.clone(),
@@ -238,6 +244,8 @@ pub async fn run(
         created_at: now,
     };
     if !dry_run {
+        // The plan as drawn is kept with the draw, whatever later binaries carry.
+        super::plans::keep(p, actor, now, &version).await?;
         store
             .save_draw(&actor.stamp(now), record.clone(), plan.year, tasks.clone())
             .await?;
@@ -255,6 +263,7 @@ pub async fn list(p: &Platform, actor: &Actor) -> ServiceResult<Vec<DrawListItem
         .map(|d| DrawListItem {
             id: d.id,
             plan_id: d.plan_id,
+            plan_version: d.plan_version,
             seed: d.seed,
             algorithm: d.algorithm,
             created_by: d.created_by,
@@ -336,6 +345,7 @@ async fn view(
     Ok(DrawView {
         id: record.id,
         plan_id: record.plan_id.clone(),
+        plan_version: record.plan_version,
         seed: record.seed.clone(),
         algorithm: record.algorithm.clone(),
         inputs_hash: record.inputs_hash.clone(),
@@ -423,7 +433,7 @@ pub async fn reassign(
         .task(task_id)
         .await?
         .ok_or_else(|| ServiceError::not_found(format!("任务 {task_id} 不存在")))?;
-    let plan = super::plans::get(p, &task.plan_id)?;
+    let plan = super::plans::plan_of(p, &task.plan_id, task.plan_version).await?;
     let new = store
         .user_by_id(to)
         .await?

@@ -40,7 +40,8 @@ use uuid::Uuid;
 #[derive(Debug, Clone)]
 pub struct Platform {
     pub store: Arc<dyn ServerStore>,
-    pub plans: Arc<TemplateSet>,
+    /// Built-in plans and the stored versions read so far (`plans`).
+    pub plans: Arc<plans::PlanLibrary>,
     pub blobs: Arc<BlobFolder>,
     /// 执法机关 (issuing authority) printed on the documents (`JIANDU_AUTHORITY`);
     /// told to each device at enrolment, so its on-site copies and the platform's
@@ -56,7 +57,7 @@ impl Platform {
     pub fn new(store: Arc<dyn ServerStore>, plans: TemplateSet) -> Self {
         Self {
             store,
-            plans: Arc::new(plans),
+            plans: Arc::new(plans::PlanLibrary::new(plans)),
             blobs: Arc::new(BlobFolder::new(
                 std::path::Path::new(crate::settings::DEFAULT_DATA_DIR).join("blobs"),
             )),

@@ -452,7 +452,8 @@ pub async fn import(
     bytes: &[u8],
 ) -> ServiceResult<Imported> {
     actor.require(&[Role::Admin])?;
-    let (kind, import) = parse_csv(bytes, &p.plans.catalogue).map_err(|e| refused(&e))?;
+    let catalogue = super::plans::catalogue(p).await?;
+    let (kind, import) = parse_csv(bytes, &catalogue).map_err(|e| refused(&e))?;
     let counts = p.store.import_registry(&actor.stamp(now), import).await?;
     Ok(Imported {
         kind: kind.name(),

@@ -46,6 +46,21 @@ async fn load(store: &dyn ServerStore, plan: &Plan) -> ServiceResult<PlanData> {
     })
 }
 
+/// The plan version a plan's reports use: the one its draw was made with (every
+/// task of the draw carries it), or the newest published one before any draw.
+pub async fn plan_version(p: &Platform, plan_id: &str) -> ServiceResult<super::plans::PlanVersion> {
+    let drawn = p
+        .store
+        .draws()
+        .await?
+        .into_iter()
+        .find(|d| d.plan_id == plan_id);
+    match drawn {
+        Some(d) => super::plans::version(p, plan_id, d.plan_version).await,
+        None => super::plans::current(p, plan_id).await,
+    }
+}
+
 /// Computes one summary table of a plan from its approved inspections
 /// (administrators and team leads).
 pub async fn summary_table(
@@ -55,7 +70,8 @@ pub async fn summary_table(
     table_code: &str,
 ) -> ServiceResult<(Plan, SummaryTable, SummaryReport)> {
     actor.require(&[Role::Admin, Role::TeamLead])?;
-    let plan = super::plans::get(p, plan_id)?;
+    let version = plan_version(p, plan_id).await?;
+    let plan = &*version.plan;
     let store = p.store();
     let table = plan.summary(table_code).ok_or_else(|| {
         let known: Vec<&str> = plan.summaries.iter().map(|s| s.code.as_str()).collect();
@@ -101,7 +117,8 @@ pub async fn summary_table(
                 .sum(),
         }
     };
-    let report = summary::compute(plan, table, &units, &population);
+    let mut report = summary::compute(plan, table, &units, &population);
+    report.plan_version = version.version;
     Ok((plan.clone(), table.clone(), report))
 }
 
@@ -121,8 +138,9 @@ pub struct PublicEntry {
 
 /// The public result list: approved inspections of a plan, by unit.
 pub async fn public_list(p: &Platform, plan_id: &str) -> ServiceResult<Vec<PublicEntry>> {
-    let plan = super::plans::get(p, plan_id)?;
-    let catalogue = &p.plans.catalogue;
+    let version = plan_version(p, plan_id).await?;
+    let plan = &*version.plan;
+    let catalogue = plan.catalogue(p.plans.builtin_catalogue());
     let data = load(p.store(), plan).await?;
     let mut out = Vec::new();
     for t in &data.tasks {
@@ -173,6 +191,8 @@ pub struct ProgressRow {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Progress {
     pub plan_id: String,
+    /// The plan version the tasks were drawn with.
+    pub plan_version: u32,
     pub rows: Vec<ProgressRow>,
     pub deadlines: Vec<DeadlineStatus>,
 }
@@ -194,8 +214,9 @@ pub async fn progress(
     today: NaiveDate,
 ) -> ServiceResult<Progress> {
     actor.require(&[Role::Admin, Role::TeamLead])?;
-    let plan = super::plans::get(p, plan_id)?;
-    let catalogue = &p.plans.catalogue;
+    let version = plan_version(p, plan_id).await?;
+    let plan = &*version.plan;
+    let catalogue = plan.catalogue(p.plans.builtin_catalogue());
     let data = load(p.store(), plan).await?;
     let mut rows: Vec<ProgressRow> = Vec::new();
     for t in &data.tasks {
@@ -236,6 +257,7 @@ pub async fn progress(
     }
     Ok(Progress {
         plan_id: plan.id.clone(),
+        plan_version: version.version,
         rows,
         deadlines: plan
             .deadlines

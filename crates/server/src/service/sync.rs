@@ -23,8 +23,7 @@ use jiandu_core::protocol::{
     MAX_BLOB_BYTES, MAX_CHUNK_BYTES, MAX_LEASE_BLOCK, MAX_PULL_LIMIT, MAX_PUSH_ITEMS, Mutation,
     PullPage, PushItem, PushRequest, PushResponse, RejectReason,
 };
-use jiandu_core::templates::TemplateSet;
-use jiandu_core::{Inspection, PublicCategory, Role, RuleViolation};
+use jiandu_core::{Inspection, Plan, PublicCategory, Role, RuleViolation};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -34,7 +33,8 @@ use uuid::Uuid;
 
 /// What every decision of one push request needs.
 struct PushContext {
-    templates: Arc<TemplateSet>,
+    /// The plan version of each of the user's tasks, by (plan id, version).
+    plans: HashMap<(String, u32), Arc<Plan>>,
     /// Tasks assigned to the pushing user.
     tasks: HashMap<Uuid, StoredTask>,
     actor: jiandu_core::Actor,
@@ -68,15 +68,16 @@ pub async fn push(
     let (Some(user), Some(device)) = (&actor.user, actor.device) else {
         return Err(ServiceError::forbidden("只有登记过的设备可以同步"));
     };
-    let tasks = p
+    let tasks: HashMap<Uuid, StoredTask> = p
         .store
         .tasks_for(None, Some(&[user.id]))
         .await?
         .into_iter()
         .map(|t| (t.id, t))
         .collect();
+    let plans = plans_of(p, tasks.values()).await?;
     let ctx = Arc::new(PushContext {
-        templates: p.plans.clone(),
+        plans,
         tasks,
         actor: actor
             .core()
@@ -173,8 +174,8 @@ fn decide(
         );
     }
     let checklist = ctx
-        .templates
-        .plan(&task.plan_id)
+        .plans
+        .get(&(task.plan_id.clone(), task.plan_version))
         .and_then(|p| p.checklist(&task.checklist));
     let category = &task.category;
     let mut insp = st
@@ -342,16 +343,41 @@ fn decide(
 /// Changes a device receives per pull page when it does not say (`limit`).
 pub const DEFAULT_PULL_LIMIT: usize = 500;
 
+/// The plan versions of some tasks, read once each.
+async fn plans_of<'a>(
+    p: &Platform,
+    tasks: impl Iterator<Item = &'a StoredTask>,
+) -> ServiceResult<HashMap<(String, u32), Arc<Plan>>> {
+    let mut out = HashMap::new();
+    for t in tasks {
+        if let std::collections::hash_map::Entry::Vacant(e) =
+            out.entry((t.plan_id.clone(), t.plan_version))
+        {
+            e.insert(super::plans::plan_of(p, &t.plan_id, t.plan_version).await?);
+        }
+    }
+    Ok(out)
+}
+
 /// A page of the changes visible to the actor after `since`: their tasks (a team
 /// lead's team), tombstones of tasks taken away, and inspections, in server
 /// change-sequence order; at most `limit` changes, never splitting one sequence
-/// value.
+/// value. A device that reads plans (`plan_format`: the newest plan format it
+/// knows) also gets the plan version of every task the page sends, just before the
+/// task, so it can work the task with no signal; an older device gets no plans.
 pub async fn pull(
     p: &Platform,
     actor: &Actor,
     since: i64,
     limit: Option<usize>,
+    plan_format: Option<u32>,
 ) -> ServiceResult<PullPage> {
+    if plan_format.is_some_and(|f| !(1..=1000).contains(&f)) {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidQuery,
+            "计划格式 plan_format 应在 1–1000 之间",
+        ));
+    }
     let limit = limit.unwrap_or(DEFAULT_PULL_LIMIT);
     if !(1..=MAX_PULL_LIMIT).contains(&limit) {
         return Err(ServiceError::new(
@@ -401,16 +427,34 @@ pub async fn pull(
         .map(|i| (i.id, i))
         .collect();
     let task_seq: HashMap<Uuid, i64> = tasks.iter().map(|t| (t.id, t.seq)).collect();
+    let plans = plans_of(p, fresh.iter().copied()).await?;
+    // Where each plan version goes: beside the first (lowest-sequence) task of it.
+    let mut plan_at: HashMap<(String, u32), i64> = HashMap::new();
     for t in fresh {
         let Some(inst) = institutions.get(&t.institution_id).cloned() else {
             continue;
         };
+        let key = (t.plan_id.clone(), t.plan_version);
+        let plan = &plans[&key];
+        let at = plan_at.entry(key).or_insert(t.seq);
+        *at = (*at).min(t.seq);
         changes.push(Change {
             seq: t.seq,
             body: ChangeBody::Task {
-                task: Box::new(core_task(t, inst, &users, &p.plans)),
+                task: Box::new(core_task(t, inst, &users, plan)),
             },
         });
+    }
+    if plan_format.is_some() {
+        for ((id, version), seq) in plan_at {
+            let change = super::plans::version(p, &id, version).await?.change()?;
+            changes.push(Change {
+                seq,
+                body: ChangeBody::Plan {
+                    plan: Box::new(change),
+                },
+            });
+        }
     }
     let ids: Vec<Uuid> = tasks.iter().map(|t| t.id).collect();
     let wanted: Vec<_> = p
@@ -461,9 +505,10 @@ pub async fn pull(
         (
             c.seq,
             match c.body {
-                ChangeBody::Task { .. } => 0,
-                ChangeBody::TaskRemoved { .. } => 1,
-                ChangeBody::Inspection { .. } => 2,
+                ChangeBody::Plan { .. } => 0,
+                ChangeBody::Task { .. } => 1,
+                ChangeBody::TaskRemoved { .. } => 2,
+                ChangeBody::Inspection { .. } | ChangeBody::Unknown => 3,
             },
         )
     });
@@ -491,13 +536,11 @@ pub async fn pull(
     })
 }
 
-/// The date a task of `plan_id` must be done by: the plan's last 报送时限 (every
+/// The date a task of a plan must be done by: the plan's last 报送时限 (every
 /// inspection is finished and reported by then, e.g. Shanxi 2025: 11月20日 完成本辖区
 /// 国家监督抽检信息报送). `None` when the plan sets no deadline.
-pub(crate) fn task_deadline(templates: &TemplateSet, plan_id: &str) -> Option<NaiveDate> {
-    templates
-        .plan(plan_id)
-        .and_then(|p| p.deadlines.iter().map(|d| d.date).max())
+pub(crate) fn task_deadline(plan: &Plan) -> Option<NaiveDate> {
+    plan.deadlines.iter().map(|d| d.date).max()
 }
 
 /// The core `Task` a device receives for a stored task (pull; archive copies).
@@ -505,11 +548,12 @@ pub(crate) fn core_task(
     t: &StoredTask,
     i: crate::model::Institution,
     users: &HashMap<Uuid, User>,
-    templates: &TemplateSet,
+    plan: &Plan,
 ) -> Task {
     Task {
         id: t.id,
         plan_id: t.plan_id.clone(),
+        plan_version: t.plan_version,
         checklist: t.checklist.clone(),
         draw_kind: t.kind,
         followup: t.followup.clone(),
@@ -524,7 +568,7 @@ pub(crate) fn core_task(
                 badge_no: u.badge_no.clone().unwrap_or_default(),
             })
             .collect(),
-        deadline: task_deadline(templates, &t.plan_id),
+        deadline: task_deadline(plan),
     }
 }
 

@@ -24,6 +24,7 @@
 //! passes its refusal through ([`StoreError::Refused`]).
 
 pub mod postgres;
+mod push;
 pub mod sqlite;
 
 use crate::audit::AuditEntry;
@@ -33,10 +34,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use jiandu_core::CategoryCode;
 use jiandu_core::inspection::{Inspection, Signature};
-use jiandu_core::protocol::{
-    BlobKind, DocNumberLease, LeaseRequest, PhotoRecord, PushItem, PushResult, RejectReason,
-    ServerInspection,
-};
+use jiandu_core::protocol::{BlobKind, DocNumberLease, LeaseRequest, PushResult, ServerInspection};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -224,6 +222,38 @@ pub trait RegistryStore: Send + Sync {
 }
 
 // ---------------------------------------------------------------------------------
+// Plans
+
+#[async_trait]
+pub trait PlanStore: Send + Sync {
+    /// Stored versions, of one plan or of all, by plan id then version.
+    async fn plan_versions(&self, plan_id: Option<&str>) -> StoreResult<Vec<PlanVersionRow>>;
+    async fn plan_version(
+        &self,
+        plan_id: &str,
+        version: u32,
+    ) -> StoreResult<Option<PlanVersionRow>>;
+    /// Stores a new version of `row.plan_id`: `decide` sees the latest stored
+    /// version of that plan (None: none yet) and answers the new version's number.
+    async fn add_plan_version(
+        &self,
+        stamp: &Stamp,
+        row: PlanVersionRow,
+        decide: Decide<Option<PlanVersionRow>, u32>,
+    ) -> StoreResult<PlanVersionRow>;
+    /// Stores a version exactly as given unless that (plan, version) is stored
+    /// already (a built-in plan a draw uses); answers whether it wrote.
+    async fn keep_plan_version(&self, stamp: &Stamp, row: PlanVersionRow) -> StoreResult<bool>;
+    /// Publishes a version (a published one stays as it is). None: no such version.
+    async fn publish_plan_version(
+        &self,
+        stamp: &Stamp,
+        plan_id: &str,
+        version: u32,
+    ) -> StoreResult<Option<PlanVersionRow>>;
+}
+
+// ---------------------------------------------------------------------------------
 // Draws and tasks
 
 /// What a re-assignment decision reads inside its transaction.
@@ -320,68 +350,7 @@ pub trait InspectionStore: Send + Sync {
 // ---------------------------------------------------------------------------------
 // Sync: push results, blobs, signatures and document-number leases
 
-/// What a push item's decision reads: the state inside the transaction.
-#[derive(Debug, Clone)]
-pub struct ItemState {
-    /// The inspection as stored now (None: not on the server yet).
-    pub inspection: Option<Inspection>,
-    /// The inspection the item's task already has, when it is another one (a second
-    /// device started the same task).
-    pub task_inspection: Option<Uuid>,
-    /// The blob the item names (photo and signature items).
-    pub blob: Option<BlobRow>,
-    /// An earlier item of this device for this inspection was rejected.
-    pub earlier_rejected: bool,
-}
-
-/// A blob row to insert or update with an applied item.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BlobWrite {
-    pub id: Uuid,
-    pub kind: BlobKind,
-    pub sha256: String,
-    pub size: Option<u64>,
-    pub mime: String,
-    pub voided: bool,
-    pub meta: Option<PhotoRecord>,
-}
-
-/// What to do with one push item.
-#[derive(Debug, Clone)]
-pub enum ItemDecision {
-    /// Store the inspection (and the blob / signature the item adds).
-    Apply {
-        inspection: Box<Inspection>,
-        blob: Option<Box<BlobWrite>>,
-        signature: Option<Box<Signature>>,
-    },
-    /// Refuse; nothing but the answer is stored.
-    Reject {
-        reason: RejectReason,
-        message: String,
-    },
-}
-
-/// The decision of one item, run inside the push transaction.
-pub type DecideItem = Box<dyn FnOnce(&ItemState) -> ItemDecision + Send>;
-
-/// A push item with its decision.
-pub struct PreparedItem {
-    pub item: PushItem,
-    /// The task the item's payload names (for a start or unreachable mark of an
-    /// inspection the server does not have yet).
-    pub task_id: Option<Uuid>,
-    pub decide: DecideItem,
-}
-
-impl std::fmt::Debug for PreparedItem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PreparedItem")
-            .field("item", &self.item)
-            .field("task_id", &self.task_id)
-            .finish_non_exhaustive()
-    }
-}
+pub use push::{BlobWrite, DecideItem, ItemDecision, ItemState, PreparedItem};
 
 /// A document-number block (first, last) answered by a lease decision, given the
 /// last number the counter issued (0 for none).
@@ -454,6 +423,7 @@ pub trait AuditStore: Send + Sync {
 pub trait ServerStore:
     PeopleStore
     + RegistryStore
+    + PlanStore
     + DrawStore
     + InspectionStore
     + SyncStore

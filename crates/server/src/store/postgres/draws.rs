@@ -37,8 +37,8 @@ impl DrawStore for PgStore {
         let r = tx
             .execute(
                 "INSERT INTO draws (id, plan_id, plan_year, seed, algorithm, inputs_hash, tasks_hash,
-                     inputs, created_by, created_at, seq)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                     inputs, created_by, created_at, seq, plan_version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 &[
                     &record.id,
                     &record.plan_id,
@@ -51,6 +51,7 @@ impl DrawStore for PgStore {
                     &record.created_by,
                     &record.created_at,
                     &seq,
+                    &(record.plan_version as i32),
                 ],
             )
             .await;
@@ -81,9 +82,9 @@ impl DrawStore for PgStore {
                 .collect::<Result<Vec<_>, _>>()?;
             tx.execute(
                 "INSERT INTO tasks (id, draw_id, plan_id, position, checklist, kind, followup,
-                     institution_id, category, drawn_inspectors, seq)
+                     institution_id, category, drawn_inspectors, seq, plan_version)
                  SELECT u.id, $2, u.plan_id, u.position, u.checklist, u.kind, u.followup,
-                     u.institution_id, u.category, u.drawn, $11::bigint
+                     u.institution_id, u.category, u.drawn, $11::bigint, $12::integer
                  FROM UNNEST($1::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[],
                      $7::text[], $8::uuid[], $9::text[], $10::jsonb[])
                      AS u(id, plan_id, position, checklist, kind, followup, institution_id,
@@ -100,6 +101,7 @@ impl DrawStore for PgStore {
                     &categories,
                     &drawn,
                     &seq,
+                    &(record.plan_version as i32),
                 ],
             )
             .await?;

@@ -30,12 +30,17 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../../../../migrations/server-postgres/0004_inspection_results.sql"),
     ),
+    (
+        5,
+        include_str!("../../../../../migrations/server-postgres/0005_plans.sql"),
+    ),
 ];
 
 mod audit;
 mod draws;
 mod inspections;
 mod people;
+mod plans;
 mod registry;
 mod sync;
 
@@ -269,13 +274,14 @@ fn institution_row(r: &Row) -> StoreResult<Institution> {
     })
 }
 
-const DRAW_COLS: &str =
-    "id, plan_id, seed, algorithm, inputs_hash, tasks_hash, inputs, created_by, created_at";
+const DRAW_COLS: &str = "id, plan_id, plan_version, seed, algorithm, inputs_hash, tasks_hash, \
+     inputs, created_by, created_at";
 
 fn draw_row(r: &Row) -> StoreResult<DrawRecord> {
     Ok(DrawRecord {
         id: r.try_get("id")?,
         plan_id: r.try_get("plan_id")?,
+        plan_version: version(r.try_get("plan_version")?)?,
         seed: r.try_get("seed")?,
         algorithm: r.try_get("algorithm")?,
         inputs_hash: r.try_get("inputs_hash")?,
@@ -286,7 +292,7 @@ fn draw_row(r: &Row) -> StoreResult<DrawRecord> {
     })
 }
 
-const TASK_COLS: &str = "t.id, t.draw_id, t.plan_id, t.position, t.checklist, t.kind, t.followup, \
+const TASK_COLS: &str = "t.id, t.draw_id, t.plan_id, t.plan_version, t.position, t.checklist, t.kind, t.followup, \
      t.institution_id, t.category, t.drawn_inspectors, t.seq, \
      ARRAY(SELECT ti.user_id FROM task_inspectors ti WHERE ti.task_id = t.id ORDER BY ti.position) AS current";
 
@@ -297,6 +303,7 @@ fn task_row(r: &Row) -> StoreResult<StoredTask> {
         id: r.try_get("id")?,
         draw_id: r.try_get("draw_id")?,
         plan_id: r.try_get("plan_id")?,
+        plan_version: version(r.try_get("plan_version")?)?,
         position: r.try_get("position")?,
         checklist: r.try_get("checklist")?,
         kind: parse_kind(&kind).ok_or_else(|| StoreError::Internal(format!("kind {kind}")))?,
@@ -344,6 +351,11 @@ fn review_row(r: &Row) -> StoreResult<ReviewRecord> {
         reviewer: r.try_get("reviewer")?,
         at: r.try_get("at")?,
     })
+}
+
+/// A plan version number as stored (INTEGER).
+fn version(v: i32) -> StoreResult<u32> {
+    u32::try_from(v).map_err(StoreError::internal)
 }
 
 fn rows<T>(rows: Vec<Row>, f: fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {

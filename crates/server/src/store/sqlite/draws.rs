@@ -31,8 +31,8 @@ impl DrawStore for SqliteStore {
         self.write(stamp, event, move |tx, seq| {
             let r = tx.execute(
                 "INSERT INTO draws (id, plan_id, plan_year, seed, algorithm, inputs_hash, tasks_hash,
-                     inputs, created_by, created_at, seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                     inputs, created_by, created_at, seq, plan_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     record.id.to_string(),
                     record.plan_id,
@@ -44,7 +44,8 @@ impl DrawStore for SqliteStore {
                     serde_json::to_string(&record.inputs)?,
                     record.created_by,
                     ts(record.created_at),
-                    seq
+                    seq,
+                    record.plan_version
                 ],
             );
             if let Err(e) = &r
@@ -58,8 +59,8 @@ impl DrawStore for SqliteStore {
             r?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO tasks (id, draw_id, plan_id, position, checklist, kind, followup,
-                     institution_id, category, drawn_inspectors, seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                     institution_id, category, drawn_inspectors, seq, plan_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;
             let mut assign = tx.prepare_cached(
                 "INSERT INTO task_inspectors (task_id, user_id, position) VALUES (?1, ?2, ?3)",
@@ -76,7 +77,8 @@ impl DrawStore for SqliteStore {
                     t.institution_id.to_string(),
                     t.category.as_str(),
                     serde_json::to_string(&t.drawn_inspectors)?,
-                    seq
+                    seq,
+                    t.plan_version
                 ])?;
                 for (i, u) in t.inspectors.iter().enumerate() {
                     assign.execute(params![t.id.to_string(), u.to_string(), i as i64])?;

@@ -32,12 +32,17 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../../../../migrations/server-sqlite/0004_inspection_results.sql"),
     ),
+    (
+        5,
+        include_str!("../../../../../migrations/server-sqlite/0005_plans.sql"),
+    ),
 ];
 
 mod audit;
 mod draws;
 mod inspections;
 mod people;
+mod plans;
 mod registry;
 mod sync;
 
@@ -206,14 +211,15 @@ fn institution_row(row: &Row) -> rusqlite::Result<Institution> {
     })
 }
 
-const DRAW_COLS: &str =
-    "id, plan_id, seed, algorithm, inputs_hash, tasks_hash, inputs, created_by, created_at";
+const DRAW_COLS: &str = "id, plan_id, plan_version, seed, algorithm, inputs_hash, tasks_hash, \
+     inputs, created_by, created_at";
 
 fn draw_row(row: &Row) -> rusqlite::Result<DrawRecord> {
     let inputs: String = row.get("inputs")?;
     Ok(DrawRecord {
         id: uuid_col(row, "id")?,
         plan_id: row.get("plan_id")?,
+        plan_version: row.get("plan_version")?,
         seed: row.get("seed")?,
         algorithm: row.get("algorithm")?,
         inputs_hash: row.get("inputs_hash")?,
@@ -224,7 +230,7 @@ fn draw_row(row: &Row) -> rusqlite::Result<DrawRecord> {
     })
 }
 
-const TASK_COLS: &str = "t.id, t.draw_id, t.plan_id, t.position, t.checklist, t.kind, t.followup, \
+const TASK_COLS: &str = "t.id, t.draw_id, t.plan_id, t.plan_version, t.position, t.checklist, t.kind, t.followup, \
      t.institution_id, t.category, t.drawn_inspectors, t.seq, \
      (SELECT group_concat(user_id, ',') FROM \
         (SELECT user_id FROM task_inspectors ti WHERE ti.task_id = t.id ORDER BY position)) AS current";
@@ -243,6 +249,7 @@ fn task_row(row: &Row) -> rusqlite::Result<StoredTask> {
         id: uuid_col(row, "id")?,
         draw_id: uuid_col(row, "draw_id")?,
         plan_id: row.get("plan_id")?,
+        plan_version: row.get("plan_version")?,
         position: row.get("position")?,
         checklist: row.get("checklist")?,
         kind: parse_kind(&kind).ok_or_else(|| conversion(format!("kind {kind}")))?,

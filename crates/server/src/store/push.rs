@@ -1,0 +1,70 @@
+//! What a push item's decision reads and answers: the protocol between the sync
+//! service's rules and the store's push transaction (see `SyncStore::push`).
+
+use crate::model::BlobRow;
+use jiandu_core::inspection::{Inspection, Signature};
+use jiandu_core::protocol::{BlobKind, PhotoRecord, PushItem, RejectReason};
+use uuid::Uuid;
+
+/// What a push item's decision reads: the state inside the transaction.
+#[derive(Debug, Clone)]
+pub struct ItemState {
+    /// The inspection as stored now (None: not on the server yet).
+    pub inspection: Option<Inspection>,
+    /// The inspection the item's task already has, when it is another one (a second
+    /// device started the same task).
+    pub task_inspection: Option<Uuid>,
+    /// The blob the item names (photo and signature items).
+    pub blob: Option<BlobRow>,
+    /// An earlier item of this device for this inspection was rejected.
+    pub earlier_rejected: bool,
+}
+
+/// A blob row to insert or update with an applied item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlobWrite {
+    pub id: Uuid,
+    pub kind: BlobKind,
+    pub sha256: String,
+    pub size: Option<u64>,
+    pub mime: String,
+    pub voided: bool,
+    pub meta: Option<PhotoRecord>,
+}
+
+/// What to do with one push item.
+#[derive(Debug, Clone)]
+pub enum ItemDecision {
+    /// Store the inspection (and the blob / signature the item adds).
+    Apply {
+        inspection: Box<Inspection>,
+        blob: Option<Box<BlobWrite>>,
+        signature: Option<Box<Signature>>,
+    },
+    /// Refuse; nothing but the answer is stored.
+    Reject {
+        reason: RejectReason,
+        message: String,
+    },
+}
+
+/// The decision of one item, run inside the push transaction.
+pub type DecideItem = Box<dyn FnOnce(&ItemState) -> ItemDecision + Send>;
+
+/// A push item with its decision.
+pub struct PreparedItem {
+    pub item: PushItem,
+    /// The task the item's payload names (for a start or unreachable mark of an
+    /// inspection the server does not have yet).
+    pub task_id: Option<Uuid>,
+    pub decide: DecideItem,
+}
+
+impl std::fmt::Debug for PreparedItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedItem")
+            .field("item", &self.item)
+            .field("task_id", &self.task_id)
+            .finish_non_exhaustive()
+    }
+}
