@@ -330,6 +330,7 @@ async fn seed_many(store: &dyn ServerStore, n: usize) -> (Vec<Person>, Vec<Uuid>
         .import_registry(
             &Stamp::system(now),
             RegistryImport {
+                services: Default::default(),
                 institutions,
                 ..RegistryImport::default()
             },

@@ -256,6 +256,7 @@ pub async fn seed(store: &dyn ServerStore, n_tasks: u32) -> World {
         .import_registry(
             &Stamp::system(now),
             RegistryImport {
+                services: Default::default(),
                 institutions,
                 ..RegistryImport::default()
             },

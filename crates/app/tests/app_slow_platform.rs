@@ -127,10 +127,10 @@ fn an_inspector_works_on_while_a_sync_and_an_archive_download_wait() {
             .task_id
             .clone()
     };
-    // One to work on, one the platform has reviewed (its archive copy can be
-    // fetched; 无法联系 is refused on it, promptly).
+    // One to work on, one the platform holds (submitted or reviewed: its archive
+    // copy can be fetched; 无法联系 is refused on it, promptly).
     let other = with(&[StatusCode::Assigned]);
-    let submitted = with(&[StatusCode::Approved]);
+    let submitted = with(&[StatusCode::Approved, StatusCode::Submitted]);
 
     slow.proxy.hold_answers();
     // 立即同步, waiting for the platform (at least its pull is held).

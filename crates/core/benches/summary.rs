@@ -40,6 +40,7 @@ fn main() {
                 .collect();
             let penalised = !points.is_empty() && next() % 4 == 0;
             units.push(UnitResult {
+                services: Vec::new(),
                 institution_id: Uuid::from_u128(i as u128 + 1),
                 category,
                 followup: None,

@@ -62,4 +62,26 @@ pub struct Category {
     /// Optional longer description (what the seeds put in brackets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Services every unit of this category offers by definition (e.g.
+    /// 内设医疗美容科室的医疗机构 → `cosmetic_medicine`), added to what the registry
+    /// declares.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+}
+
+/// A service or registered subject (服务项目/备案科目) a unit may offer besides its
+/// category, e.g. 医疗美容, 母婴保健技术服务 and its kinds, 临床用血, 互联网诊疗. A unit
+/// has one category and any number of services; plan rows draw by either.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// Stable ASCII code, e.g. `cosmetic_medicine`.
+    pub code: String,
+    /// Name as the registries write it, e.g. 医疗美容.
+    pub name: String,
+    /// The broader service this one is a kind of (产前筛查 → 母婴保健技术服务): a
+    /// unit offering it offers the broader one too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_of: Option<String>,
 }

@@ -7,32 +7,27 @@
 //! output could change with a library upgrade. That is what lets `draw verify`
 //! recompute a years-old draw from its record.
 //!
-//! # Algorithm `jiandu-draw/1` ([`ALGORITHM_VERSION`])
+//! # Algorithms
 //!
-//! 1. **Order.** Each unit gets the key `SHA-256(seed ␟ "unit" ␟ checklist ␟ category
-//!    ␟ unit id)` (␟ = byte 0x1F, ids as lower-case hyphenated UUIDs). Within a draw
-//!    row, units are taken in ascending key order (a uniform random permutation once
-//!    the seed is unknown in advance).
-//! 2. **National draw (国家双随机)**, per row of each checklist, in template order:
-//!    - `percent = p`: per category of the row, `ceil(n × p / 100)` of its `n` units
-//!      (**rounding up**: a ratio of a non-empty category never yields zero);
-//!    - `count = c`: the first `min(c, n)` units of the whole row.
-//! 3. **City draw (市级双随机)** from the units the national draw did not take, so
-//!    the two draws never pick the same unit of a row: `percent` as above (of the
-//!    category's full population, capped at what is left), `count` as above,
-//!    `remainder` = every unit not taken by the national draw.
-//! 4. **回头看 (follow-up)**: one task per unit listed as penalised in a campaign the
-//!    plan follows up, on the first checklist whose rows contain its category.
-//! 5. **Inspectors.** Tasks are staffed in the order above, each with
-//!    [`DrawInputs::team_size`] (≥ 2, 《行政处罚法》第42条) distinct inspectors. An
-//!    inspector is eligible for a unit unless they declared a conflict of interest
-//!    with it (回避) or inspected it in the previous campaign. Among the eligible,
-//!    the least-loaded are taken first (balancing workload), ties broken by the key
-//!    `SHA-256(seed ␟ "inspector" ␟ inspector id)`; inspectors of the unit's own
-//!    district are preferred when there are enough of them.
+//! `docs/DRAW.md` specifies them precisely enough to re-implement.
 //!
-//! Changing any rule above changes the draw: that needs a new algorithm version,
-//! and [`draw`] must keep computing the old versions for `draw verify`.
+//! - **`jiandu-draw/2`** ([`ALGORITHM_VERSION`], [`draw`], [`draw_public`]): on the
+//!   published inputs ([`PublicInputs`]): units keyed by 统一社会信用代码 (or a masked
+//!   identity), inspectors by 执法证号; each unit in the first row of each table that
+//!   takes it (by category and/or service); `ceil(N_row × p%)` per row; every
+//!   penalised unit of a followed-up campaign once, on the campaign's checklist.
+//! - **`jiandu-draw/1`** ([`draw_v1`]): units keyed by internal id, ratios per
+//!   category, 回头看 on the first table with a row for the unit's category. Kept
+//!   only so its draws keep verifying.
+//!
+//! Both staff tasks in order with [`DrawInputs::team_size`] (≥ 2, 《行政处罚法》第42条)
+//! distinct inspectors: never one who declared a conflict of interest with the unit
+//! (回避) or inspected it in the previous campaign; the least loaded first, ties by
+//! `SHA-256(seed ␟ "inspector" ␟ id)`; the unit's own district when enough are
+//! eligible there.
+//!
+//! Changing any rule changes the draw: that needs a new algorithm version, and
+//! [`draw_versioned`] must keep computing the old ones for `draw verify`.
 
 use crate::category::CategoryCode;
 use crate::inspection::DrawKind;
@@ -42,8 +37,20 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
 
-/// Version of the draw algorithm; recorded with every draw.
-pub const ALGORITHM_VERSION: &str = "jiandu-draw/1";
+mod public;
+pub use public::{
+    PublicInputs, PublicInspector, PublicPenalised, PublicResult, PublicTask, PublicUnit, draw,
+    draw_public, mask_id, masked_identity,
+};
+
+/// Version of the draw algorithm new draws use; recorded with every draw.
+pub const ALGORITHM_VERSION: &str = ALGORITHM_V2;
+/// The first algorithm: units keyed by internal id, ratios per category. Kept so
+/// that its draws keep verifying.
+pub const ALGORITHM_V1: &str = "jiandu-draw/1";
+/// Units keyed by 统一社会信用代码, inspectors by 执法证号, ratios per plan row, units
+/// selected by category and service, 回头看 on the campaign's checklist.
+pub const ALGORITHM_V2: &str = "jiandu-draw/2";
 
 /// Fewest inspectors per task (《行政处罚法》第42条: 执法人员不得少于两人).
 pub const MIN_TEAM_SIZE: usize = 2;
@@ -55,6 +62,13 @@ pub struct DrawUnit {
     pub id: Uuid,
     pub category: CategoryCode,
     pub district: String,
+    /// Public identity (algorithm 2): the 统一社会信用代码, or for a unit without one
+    /// its masked identity (see [`masked_identity`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Effective services (服务项目), sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
 }
 
 /// An inspector of the staff directory (执法检查人员名录库) as the draw sees them.
@@ -67,6 +81,9 @@ pub struct DrawInspector {
     pub conflicts: Vec<Uuid>,
     /// Units they inspected in the previous campaign.
     pub previous: Vec<Uuid>,
+    /// 执法证号 (law-enforcement badge number): the inspector's public key (algorithm 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub badge: Option<String>,
 }
 
 /// A unit penalised in an earlier campaign, to be followed up (回头看).
@@ -108,8 +125,18 @@ impl DrawInputs {
         self.penalised.dedup();
     }
 
-    /// SHA-256 (hex) of the normalized inputs in canonical JSON; the seed is recorded
-    /// beside it, not in it.
+    /// The inputs hash a draw of `algorithm` records: for algorithm 2 that of the
+    /// published form ([`PublicInputs::hash`]), for algorithm 1 [`Self::hash`].
+    pub fn hash_for(&self, algorithm: &str) -> Result<String, DrawError> {
+        match algorithm {
+            ALGORITHM_V1 => Ok(self.hash()),
+            ALGORITHM_V2 => Ok(self.public()?.hash()),
+            other => Err(DrawError::UnknownAlgorithm(other.to_owned())),
+        }
+    }
+
+    /// SHA-256 (hex) of the normalized inputs in canonical JSON (algorithm 1); the
+    /// seed is recorded beside it, not in it.
     pub fn hash(&self) -> String {
         let mut normalized = self.clone();
         normalized.normalize();
@@ -164,13 +191,23 @@ pub enum DrawError {
     #[error("不支持的抽取算法版本“{0}”")]
     UnknownAlgorithm(String),
     #[error(
-        "单位 {unit_id} 可选的检查人员只有 {eligible} 名（需要 {needed} 名）：请补充执法人员名录，或核对回避声明"
+        "单位 {unit} 可选的检查人员只有 {eligible} 名（需要 {needed} 名）：请补充执法人员名录，或核对回避声明"
     )]
     NotEnoughInspectors {
-        unit_id: Uuid,
+        unit: String,
         eligible: usize,
         needed: usize,
     },
+    #[error("单位 {0} 没有统一社会信用代码或身份标识，无法参加抽取")]
+    UnitWithoutKey(String),
+    #[error("检查人员 {0} 没有执法证号，无法参加抽取")]
+    InspectorWithoutBadge(String),
+    #[error("抽取输入中“{0}”出现了不止一次：单位和检查人员的标识必须唯一")]
+    DuplicateKey(String),
+    #[error("回头看专项“{0}”未指定检查所用的工作计划表，无法抽取")]
+    CampaignWithoutChecklist(String),
+    #[error("回头看名单中的单位“{0}”不在抽取输入的名录中")]
+    PenalisedNotInRegistry(String),
 }
 
 impl DrawError {
@@ -180,6 +217,11 @@ impl DrawError {
             Self::TeamTooSmall(_) => "team_too_small",
             Self::UnknownAlgorithm(_) => "unknown_algorithm",
             Self::NotEnoughInspectors { .. } => "not_enough_inspectors",
+            Self::UnitWithoutKey(_)
+            | Self::InspectorWithoutBadge(_)
+            | Self::DuplicateKey(_)
+            | Self::CampaignWithoutChecklist(_)
+            | Self::PenalisedNotInRegistry(_) => "invalid_draw_inputs",
         }
     }
 }
@@ -209,20 +251,21 @@ pub fn ratio_count(n: usize, percent: u32) -> usize {
     (n * percent as usize).div_ceil(100)
 }
 
-/// Runs a recorded algorithm version (only [`ALGORITHM_VERSION`] exists so far).
+/// Runs a recorded algorithm version.
 pub fn draw_versioned(
     algorithm: &str,
     seed: &str,
     inputs: &DrawInputs,
 ) -> Result<DrawResult, DrawError> {
-    if algorithm != ALGORITHM_VERSION {
-        return Err(DrawError::UnknownAlgorithm(algorithm.to_owned()));
+    match algorithm {
+        ALGORITHM_V1 => draw_v1(seed, inputs),
+        ALGORITHM_V2 => draw(seed, inputs),
+        other => Err(DrawError::UnknownAlgorithm(other.to_owned())),
     }
-    draw(seed, inputs)
 }
 
-/// Draws units and inspectors (see the module documentation for the exact rules).
-pub fn draw(seed: &str, inputs: &DrawInputs) -> Result<DrawResult, DrawError> {
+/// Algorithm 1 (see `docs/DRAW.md`): kept only to verify its draws.
+pub fn draw_v1(seed: &str, inputs: &DrawInputs) -> Result<DrawResult, DrawError> {
     if seed.trim().is_empty() {
         return Err(DrawError::EmptySeed);
     }
@@ -346,7 +389,7 @@ pub fn draw(seed: &str, inputs: &DrawInputs) -> Result<DrawResult, DrawError> {
 
     assign_inspectors(seed, &inputs, &units_by_id, &mut tasks)?;
     Ok(DrawResult {
-        algorithm: ALGORITHM_VERSION.to_owned(),
+        algorithm: ALGORITHM_V1.to_owned(),
         inputs_hash: inputs.hash(),
         tasks,
     })
@@ -364,30 +407,59 @@ fn assign_inspectors(
     tasks: &mut [DrawnTask],
 ) -> Result<(), DrawError> {
     let people = &inputs.inspectors;
-    let keys: Vec<[u8; 32]> = people
+    let staff: Vec<Staff<Uuid>> = people
         .iter()
-        .map(|p| key(&[seed, "inspector", &p.id.to_string()]))
+        .map(|p| Staff {
+            key: key(&[seed, "inspector", &p.id.to_string()]),
+            district: p.district.as_str(),
+            excluded: p.conflicts.iter().chain(&p.previous).copied().collect(),
+        })
         .collect();
-    let excluded: Vec<HashSet<Uuid>> = people
+    let wanted: Vec<(Uuid, &str)> = tasks
         .iter()
-        .map(|p| p.conflicts.iter().chain(&p.previous).copied().collect())
+        .map(|t| {
+            let d = units
+                .get(&t.unit_id)
+                .map(|u| u.district.as_str())
+                .unwrap_or("");
+            (t.unit_id, d)
+        })
         .collect();
-    let mut load = vec![0u32; people.len()];
-    let mut global: BTreeSet<Slot> = (0..people.len()).map(|i| (0, keys[i], i)).collect();
-    let mut by_district: BTreeMap<&str, BTreeSet<Slot>> = BTreeMap::new();
-    for (i, p) in people.iter().enumerate() {
-        by_district
-            .entry(p.district.as_str())
-            .or_default()
-            .insert((0, keys[i], i));
+    let teams = staff_tasks(&staff, &wanted, inputs.team_size)?;
+    for (task, team) in tasks.iter_mut().zip(teams) {
+        task.inspectors = team.iter().map(|&i| people[i].id).collect();
     }
-    let need = inputs.team_size;
-    for task in tasks.iter_mut() {
-        let district = units
-            .get(&task.unit_id)
-            .map(|u| u.district.as_str())
-            .unwrap_or("");
-        let eligible = |i: usize| !excluded[i].contains(&task.unit_id);
+    Ok(())
+}
+
+/// An inspector as the staffing step sees them.
+struct Staff<'a, K> {
+    key: [u8; 32],
+    district: &'a str,
+    /// Units they may not inspect (回避, or inspected in the previous campaign).
+    excluded: HashSet<K>,
+}
+
+/// Staffs tasks `(unit, district)` in order with `need` distinct inspectors each:
+/// the eligible of the unit's district when there are enough, else of all; the
+/// least loaded first, ties by key. Answers indices into `staff`.
+fn staff_tasks<K: Eq + std::hash::Hash + ToString>(
+    staff: &[Staff<K>],
+    tasks: &[(K, &str)],
+    need: usize,
+) -> Result<Vec<Vec<usize>>, DrawError> {
+    let mut load = vec![0u32; staff.len()];
+    let mut global: BTreeSet<Slot> = (0..staff.len()).map(|i| (0, staff[i].key, i)).collect();
+    let mut by_district: BTreeMap<&str, BTreeSet<Slot>> = BTreeMap::new();
+    for (i, p) in staff.iter().enumerate() {
+        by_district
+            .entry(p.district)
+            .or_default()
+            .insert((0, p.key, i));
+    }
+    let mut out = Vec::with_capacity(tasks.len());
+    for (unit, district) in tasks {
+        let eligible = |i: usize| !staff[i].excluded.contains(unit);
         let mut chosen: Vec<usize> = Vec::with_capacity(need);
         if let Some(local) = by_district.get(district) {
             chosen.extend(
@@ -412,25 +484,25 @@ fn assign_inspectors(
         }
         if chosen.len() < need {
             return Err(DrawError::NotEnoughInspectors {
-                unit_id: task.unit_id,
-                eligible: (0..people.len()).filter(|&i| eligible(i)).count(),
+                unit: unit.to_string(),
+                eligible: (0..staff.len()).filter(|&i| eligible(i)).count(),
                 needed: need,
             });
         }
         for &i in &chosen {
-            let old = (load[i], keys[i], i);
+            let old = (load[i], staff[i].key, i);
             load[i] += 1;
-            let new = (load[i], keys[i], i);
+            let new = (load[i], staff[i].key, i);
             global.remove(&old);
             global.insert(new);
-            if let Some(set) = by_district.get_mut(people[i].district.as_str()) {
+            if let Some(set) = by_district.get_mut(staff[i].district) {
                 set.remove(&old);
                 set.insert(new);
             }
         }
-        task.inspectors = chosen.iter().map(|&i| people[i].id).collect();
+        out.push(chosen);
     }
-    Ok(())
+    Ok(out)
 }
 
 /// How many inspector re-assignments a draw allows: `floor(drawn × cap / 100)` of
@@ -468,10 +540,12 @@ mod tests {
             reassignment_cap_percent: Some(15),
             deadlines: vec![],
             categories: vec![],
+            services: vec![],
             campaigns: vec![crate::plan::Campaign {
                 code: "c2023".into(),
                 name: "专项".into(),
                 year: 2023,
+                checklist: Some("medical".into()),
             }],
             checklists: vec![Checklist {
                 code: "medical".into(),
@@ -503,6 +577,7 @@ mod tests {
             number: "1".into(),
             label: "x".into(),
             categories: cats.iter().map(|c| CategoryCode::from(*c)).collect(),
+            services: vec![],
             national,
             city,
         }
@@ -521,6 +596,8 @@ mod tests {
                     id: uid(n),
                     category: CategoryCode::from(*cat),
                     district: "城区".into(),
+                    key: Some(format!("91140100MA{n:08}")),
+                    services: vec![],
                 });
                 n += 1;
             }
@@ -531,6 +608,7 @@ mod tests {
                 district: "城区".into(),
                 conflicts: vec![],
                 previous: vec![],
+                badge: Some(format!("晋执{i:04}")),
             })
             .collect();
         DrawInputs {
@@ -645,7 +723,7 @@ mod tests {
             &[("clinic", 4)],
             3,
         );
-        let r = draw("pinned", &i).expect("draw");
+        let r = draw_v1("pinned", &i).expect("draw");
         let picked: Vec<u128> = r.tasks.iter().map(|t| t.unit_id.as_u128()).collect();
         let mut expected: Vec<(String, u128)> = (1..=4u128)
             .map(|n| {
@@ -739,5 +817,234 @@ mod tests {
         assert_eq!(reassignment_allowance(Some(15), 6), 0);
         assert_eq!(reassignment_allowance(Some(15), 7), 1);
         assert_eq!(reassignment_allowance(None, 7), usize::MAX);
+    }
+
+    /// 003 附表3 row 3: one population of 30 + 10 + 4 units at 3% draws
+    /// ceil(44 × 3%) = 2, not one per category (3).
+    #[test]
+    fn v2_rounds_per_row_not_per_category() {
+        let i = inputs(
+            vec![row(
+                &["tcm_clinic", "integrated_clinic", "tcm_outpatient"],
+                Some(quota(Some(3), None, false)),
+                None,
+            )],
+            &[
+                ("tcm_clinic", 30),
+                ("integrated_clinic", 10),
+                ("tcm_outpatient", 4),
+            ],
+            6,
+        );
+        assert_eq!(draw("s", &i).expect("v2").tasks.len(), 2);
+        assert_eq!(draw_v1("s", &i).expect("v1").tasks.len(), 3, "v1 unchanged");
+    }
+
+    /// Generated registries: every row draws exactly ceil(N_row × p%), a unit is in
+    /// at most one row of a table, national and city never overlap.
+    #[test]
+    fn v2_counts_are_ceil_of_row_population_on_generated_registries() {
+        for case in 0..40u32 {
+            let h = Sha256::digest(case.to_be_bytes());
+            let n = |b: usize, m: u8| (h[b] % m) as usize;
+            let (p1, p2, p3) = (
+                1 + n(0, 60) as u32,
+                1 + n(1, 99) as u32,
+                1 + n(2, 30) as u32,
+            );
+            let rows = vec![
+                row(
+                    &["hospital", "mch"],
+                    Some(quota(Some(p1), None, false)),
+                    None,
+                ),
+                DrawRow {
+                    services: vec!["cosmetic_medicine".into()],
+                    ..row(&[], Some(quota(Some(p2), None, false)), None)
+                },
+                row(
+                    &["clinic", "tcm_clinic"],
+                    Some(quota(Some(p3), None, false)),
+                    Some(quota(None, None, true)),
+                ),
+            ];
+            let counts = [
+                ("hospital", n(3, 20)),
+                ("mch", n(4, 5)),
+                ("clinic", n(5, 90)),
+                ("tcm_clinic", n(6, 30)),
+            ];
+            let mut i = inputs(rows, &counts, 12);
+            // Every third clinic and every second hospital offers 医疗美容.
+            let mut with_service = [0usize; 2];
+            for (k, u) in i.units.iter_mut().enumerate() {
+                let c = u.category.as_str().to_owned();
+                if (c == "clinic" && k % 3 == 0) || (c == "hospital" && k % 2 == 0) {
+                    u.services.push("cosmetic_medicine".into());
+                    with_service[usize::from(c == "clinic")] += 1;
+                }
+            }
+            let r = draw(&format!("seed-{case}"), &i).expect("draw");
+            let count = |kind: DrawKind, cats: &[&str], service: Option<bool>| {
+                r.tasks
+                    .iter()
+                    .filter(|t| t.kind == kind && cats.contains(&t.category.as_str()))
+                    .filter(|t| {
+                        let u = i.units.iter().find(|u| u.id == t.unit_id).expect("unit");
+                        service.is_none_or(|s| s == !u.services.is_empty())
+                    })
+                    .count()
+            };
+            let row1 = counts[0].1 + counts[1].1;
+            let row2 = with_service[1]; // hospitals with the service are in row 1
+            let row3 = counts[2].1 + counts[3].1 - with_service[1];
+            assert_eq!(
+                count(DrawKind::National, &["hospital", "mch"], None),
+                ratio_count(row1, p1)
+            );
+            assert_eq!(
+                count(DrawKind::National, &["clinic"], Some(true)),
+                ratio_count(row2, p2)
+            );
+            let row3_national = ratio_count(row3, p3);
+            assert_eq!(
+                count(DrawKind::National, &["clinic", "tcm_clinic"], None)
+                    - count(DrawKind::National, &["clinic"], Some(true)),
+                row3_national
+            );
+            assert_eq!(
+                count(DrawKind::City, &["clinic", "tcm_clinic"], None),
+                row3 - row3_national,
+                "remainder of row 3"
+            );
+            let mut seen = HashSet::new();
+            assert!(
+                r.tasks.iter().all(|t| seen.insert(t.unit_id)),
+                "one row each"
+            );
+        }
+    }
+
+    /// The same registry with other internal ids (another database) gives the same
+    /// draw, by key; the published inputs alone recompute it.
+    #[test]
+    fn v2_depends_on_public_keys_only() {
+        let mut i = inputs(
+            vec![row(&["clinic"], Some(quota(Some(30), None, false)), None)],
+            &[("clinic", 50)],
+            9,
+        );
+        i.inspectors[0].conflicts.push(uid(7));
+        let a = draw("摇号 07 15 23", &i).expect("a");
+        let mut other = i.clone();
+        let remap = |id: Uuid| Uuid::from_u128(id.as_u128() ^ 0xabcdef_0000_0000);
+        for u in &mut other.units {
+            u.id = remap(u.id);
+        }
+        for p in &mut other.inspectors {
+            p.id = remap(p.id);
+            p.conflicts = p.conflicts.iter().map(|c| remap(*c)).collect();
+        }
+        let b = draw("摇号 07 15 23", &other).expect("b");
+        assert_eq!(a.inputs_hash, b.inputs_hash);
+        let keyed = |r: &DrawResult, inp: &DrawInputs| -> Vec<(String, Vec<String>)> {
+            r.tasks
+                .iter()
+                .map(|t| {
+                    let u = inp.units.iter().find(|u| u.id == t.unit_id).expect("u");
+                    let who = t
+                        .inspectors
+                        .iter()
+                        .map(|p| {
+                            let p = inp.inspectors.iter().find(|x| x.id == *p).expect("p");
+                            p.badge.clone().expect("badge")
+                        })
+                        .collect();
+                    (u.key.clone().expect("key"), who)
+                })
+                .collect()
+        };
+        assert_eq!(keyed(&a, &i), keyed(&b, &other));
+        let public = draw_public("摇号 07 15 23", &i.public().expect("public")).expect("p");
+        assert_eq!(public.inputs_hash, a.inputs_hash);
+        assert_eq!(
+            public
+                .tasks
+                .iter()
+                .map(|t| (t.unit.clone(), t.inspectors.clone()))
+                .collect::<Vec<_>>(),
+            keyed(&a, &i)
+        );
+        // The conflict travels by key: inspector 0 is never on unit 7.
+        let k7 = i.units[6].key.clone().expect("k");
+        assert!(
+            public
+                .tasks
+                .iter()
+                .all(|t| t.unit != k7 || !t.inspectors.contains(&"晋执0000".to_owned()))
+        );
+        // A serialized published file recomputes identically.
+        let file = serde_json::to_string_pretty(&i.public().expect("p")).expect("json");
+        let back: PublicInputs = serde_json::from_str(&file).expect("read");
+        assert_eq!(draw_public("摇号 07 15 23", &back).expect("r"), public);
+    }
+
+    /// Every penalised unit of a followed-up campaign gets one task on the campaign's
+    /// checklist, even when no row of any table takes its category (a beauty salon).
+    #[test]
+    fn v2_followup_uses_the_campaign_checklist_for_every_unit() {
+        let mut i = inputs(
+            vec![row(&["clinic"], Some(quota(None, Some(1), false)), None)],
+            &[("clinic", 3), ("non_medical", 2)],
+            4,
+        );
+        for n in [4u128, 5] {
+            i.penalised.push(PenalisedUnit {
+                campaign: "c2023".into(),
+                unit_id: uid(n),
+            });
+        }
+        let r = draw("s", &i).expect("draw");
+        let f: Vec<_> = r
+            .tasks
+            .iter()
+            .filter(|t| t.kind == DrawKind::FollowUp)
+            .collect();
+        assert_eq!(f.len(), 2, "both salons followed up");
+        assert!(
+            f.iter()
+                .all(|t| t.checklist == "medical" && t.category.as_str() == "non_medical")
+        );
+        assert_eq!(
+            draw_v1("s", &i).expect("v1").tasks.len(),
+            1,
+            "v1 skipped them"
+        );
+        // A campaign without a checklist is an error, not a silent skip.
+        i.plan.campaigns[0].checklist = None;
+        assert_eq!(
+            draw("s", &i).expect_err("no checklist").code(),
+            "invalid_draw_inputs"
+        );
+    }
+
+    #[test]
+    fn units_without_keys_and_masked_identities() {
+        let mut i = inputs(
+            vec![row(&["clinic"], Some(quota(None, Some(1), false)), None)],
+            &[("clinic", 2)],
+            2,
+        );
+        i.units[0].key = None;
+        assert_eq!(
+            draw("s", &i).expect_err("no key").code(),
+            "invalid_draw_inputs"
+        );
+        assert_eq!(mask_id("140105199001011234"), "1401**********1234");
+        assert_eq!(mask_id("1234"), "****");
+        assert_eq!(
+            masked_identity("某某美容店", "迎泽区新建路1号", Some("140105199001011234")),
+            "某某美容店|迎泽区新建路1号|1401**********1234"
+        );
     }
 }

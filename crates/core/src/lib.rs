@@ -18,7 +18,7 @@ pub mod protocol;
 pub mod summary;
 pub mod templates;
 
-pub use category::{Category, CategoryCode, CategoryKind};
+pub use category::{Category, CategoryCode, CategoryKind, Service};
 pub use inspection::{
     Actor, Finding, Inspection, InspectionStatus, Outcome, Penalty, PublicCategory, Role,
     RuleViolation, Signature, SignatureRole, Verdict,

@@ -24,6 +24,9 @@ pub struct UnitResult {
     pub institution_id: Uuid,
     /// The category under which the unit was drawn.
     pub category: CategoryCode,
+    /// The unit's effective services (服务项目), for rows that select by them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
     /// Campaign code for a 回头看 inspection.
     pub followup: Option<String>,
     /// Checklist code the inspection followed.
@@ -157,11 +160,9 @@ pub fn compute(
         }
         // A unit belongs to the first row that matches it (rows are disjoint in the
         // seeds; first-match keeps the total equal to the sum of the rows).
-        let Some(ri) = table
-            .rows
-            .iter()
-            .position(|r| SummaryTable::row_matches(r, &u.category, u.followup.as_deref()))
-        else {
+        let Some(ri) = table.rows.iter().position(|r| {
+            SummaryTable::row_matches_unit(r, &u.category, &u.services, u.followup.as_deref())
+        }) else {
             continue;
         };
         let next = dense.len();

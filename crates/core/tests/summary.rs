@@ -16,6 +16,7 @@ fn unit(id: u128, category: &str, nc: &[&str], penalty: Option<Penalty>) -> Unit
         (None, false) => PublicCategory::Corrected,
     };
     UnitResult {
+        services: Vec::new(),
         institution_id: Uuid::from_u128(id),
         category: CategoryCode::new(category),
         followup: None,
@@ -65,6 +66,7 @@ fn counts_units_not_problems_and_sums_penalties() {
         ),
         // A checklist that is not a source of this table is ignored.
         UnitResult {
+            services: Vec::new(),
             checklist: "blood".into(),
             ..unit(5, "hospital", &["m.5.1"], None)
         },

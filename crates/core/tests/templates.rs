@@ -369,7 +369,7 @@ fn county_2024_checklists_items_and_draw_rows() {
             (
                 "2",
                 "内设医疗美容科室的医疗机构",
-                vec!["cosmetology_dept"],
+                Vec::<&str>::new(),
                 Some(Percent(20)),
                 Some(Remainder),
             ),
@@ -422,7 +422,7 @@ fn county_2024_checklists_items_and_draw_rows() {
             (
                 "2",
                 "其他医疗、保健机构",
-                vec!["other_mch"],
+                Vec::<&str>::new(),
                 Some(Percent(50)),
                 Some(Percent(10)),
             ),
@@ -605,7 +605,7 @@ fn shanxi_2025_checklists_items_and_draw_rows() {
             (
                 "2",
                 "内设医疗美容科室的医疗机构",
-                vec!["cosmetology_dept"],
+                Vec::<&str>::new(),
                 Some(Percent(20)),
                 None,
             ),
@@ -618,7 +618,7 @@ fn shanxi_2025_checklists_items_and_draw_rows() {
             (
                 "2",
                 "其他医疗、保健机构",
-                vec!["other_mch"],
+                Vec::<&str>::new(),
                 Some(Percent(50)),
                 None
             ),
@@ -1588,4 +1588,101 @@ fn deadlines_accept_toml_dates_and_strings_but_not_nonsense() {
     )
     .expect_err("a time is not a deadline date");
     assert!(e.problem.contains("不带时间"), "{}", e.problem);
+}
+
+/// Rows that draw by service (服务项目): 内设医疗美容科室的医疗机构 are units offering
+/// 医疗美容, 其他医疗、保健机构 those offering 母婴保健技术服务 (a general hospital with
+/// a 医美科 or an 产科 is in those populations); the old categories imply them.
+#[test]
+fn rows_by_service_and_categories_that_imply_services() {
+    let set = builtin();
+    for id in ["county-2024", "shanxi-2025"] {
+        let p = plan(&set, id);
+        let cos = checklist(p, "cosmetology");
+        assert_eq!(cos.rows[1].services, ["cosmetic_medicine"], "{id}");
+        assert!(cos.rows[1].categories.is_empty());
+        let mch = checklist(p, "mch");
+        assert_eq!(mch.rows[1].services, ["mch_technical"], "{id}");
+        let hospital = CategoryCode::new("hospital");
+        let with = |s: &[&str]| {
+            set.catalogue.effective_services(
+                &hospital,
+                &s.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            cos.row_for_unit(&hospital, &with(&["cosmetic_medicine"]))
+                .map(|r| r.number.as_str()),
+            Some("2")
+        );
+        assert!(cos.row_for_unit(&hospital, &with(&[])).is_none());
+        // A kind of 母婴保健技术服务 puts a hospital in the mch table's row 2.
+        assert_eq!(
+            mch.row_for_unit(&hospital, &with(&["midwifery"]))
+                .map(|r| r.number.as_str()),
+            Some("2")
+        );
+        // A 医疗美容机构 stays in row 1 (first row that takes it).
+        let cosmetology = CategoryCode::new("cosmetology");
+        let implied = set.catalogue.effective_services(&cosmetology, &[]);
+        assert_eq!(implied, ["cosmetic_medicine"]);
+        assert_eq!(
+            cos.row_for_unit(&cosmetology, &implied)
+                .map(|r| r.number.as_str()),
+            Some("1")
+        );
+        let old = CategoryCode::new("cosmetology_dept");
+        assert_eq!(
+            cos.row_for_unit(&old, &set.catalogue.effective_services(&old, &[]))
+                .map(|r| r.number.as_str()),
+            Some("2")
+        );
+    }
+    assert_eq!(
+        set.catalogue
+            .service_named("临床用血")
+            .map(|s| s.code.as_str()),
+        Some("clinical_blood")
+    );
+}
+
+/// Every campaign names the table its units are followed up on (回头看): the
+/// 母婴保健 campaign on the mch table, not 附表1.
+#[test]
+fn campaigns_name_their_followup_checklist() {
+    let set = builtin();
+    let county = plan(&set, "county-2024");
+    let by: Vec<(&str, &str)> = county
+        .campaigns
+        .iter()
+        .map(|c| (c.code.as_str(), c.checklist.as_deref().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        by,
+        [
+            ("medical-practice-2023", "medical"),
+            ("random-2023", "medical"),
+            ("mch-random-2023", "mch"),
+            ("cosmetology-art-2023", "cosmetology")
+        ]
+    );
+    let cq = plan(&set, "cq-district-2022");
+    assert!(
+        cq.campaigns
+            .iter()
+            .all(|c| c.checklist.as_deref() == Some("medical"))
+    );
+    // Validation requires it.
+    let mut broken = county.clone();
+    broken.campaigns[0].checklist = None;
+    let problems = broken.problems("x.toml", &set.catalogue);
+    assert!(
+        problems
+            .iter()
+            .any(|e| e.entry == "campaigns[medical-practice-2023]"
+                && e.problem.contains("checklist")),
+        "{problems:?}"
+    );
+    broken.campaigns[0].checklist = Some("nope".into());
+    assert!(!broken.problems("x.toml", &set.catalogue).is_empty());
 }

@@ -212,6 +212,7 @@ async fn bench_draw(b: &Backend, plan: &Plan, sizes: Sizes) {
         .import_registry(
             &Stamp::system(Utc::now()),
             RegistryImport {
+                services: Default::default(),
                 institutions: units,
                 staff: vec![],
                 penalised: vec![],
@@ -223,6 +224,7 @@ async fn bench_draw(b: &Backend, plan: &Plan, sizes: Sizes) {
         .import_registry(
             &Stamp::system(Utc::now()),
             RegistryImport {
+                services: Default::default(),
                 institutions: vec![],
                 staff: people,
                 penalised: vec![],
@@ -232,7 +234,8 @@ async fn bench_draw(b: &Backend, plan: &Plan, sizes: Sizes) {
         .unwrap();
     let import = t.elapsed();
     let t = Instant::now();
-    let inputs = draws::gather_inputs(store, plan).await.unwrap();
+    let catalogue = plan.catalogue(&TemplateSet::builtin().unwrap().catalogue);
+    let inputs = draws::gather_inputs(store, plan, &catalogue).await.unwrap();
     let gather = t.elapsed();
     let t = Instant::now();
     let result = draw::draw("基准 2025", &inputs).unwrap();
@@ -364,6 +367,7 @@ async fn bench_summary(b: &Backend, plan: &Plan, sizes: Sizes) {
         .import_registry(
             &Stamp::system(Utc::now()),
             RegistryImport {
+                services: Default::default(),
                 institutions: units.clone(),
                 staff: people,
                 penalised: vec![],

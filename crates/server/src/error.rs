@@ -72,6 +72,7 @@ error_codes! {
     TeamTooSmall => "team_too_small",
     UnknownAlgorithm => "unknown_algorithm",
     NotEnoughInspectors => "not_enough_inspectors",
+    InvalidDrawInputs => "invalid_draw_inputs",
     CorruptRecord => "corrupt_record",
     ReasonRequired => "reason_required",
     WrongPlan => "wrong_plan",
@@ -214,6 +215,7 @@ mod tests {
             "team_too_small",
             "unknown_algorithm",
             "not_enough_inspectors",
+            "invalid_draw_inputs",
             "wrong_state",
         ] {
             assert!(ErrorCode::parse(code).is_some(), "{code}");

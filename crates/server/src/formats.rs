@@ -24,12 +24,16 @@ fn header_cell(table: &SummaryTable, col: usize, level: usize) -> Option<String>
     }
 }
 
-/// CSV: one header line per header level, the grouping text written once at the
-/// start of each run (as a merged cell would show it); then the rows.
+/// CSV: the title line as the XLSX prints it, one header line per header level
+/// (the grouping text written once at the start of each run, as a merged cell would
+/// show it), the rows, and the table's 注 when it has one.
 pub fn to_csv(table: &SummaryTable, report: &SummaryReport) -> String {
     let depth = table.header_depth();
     let grouped = grouped_rows(table);
-    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    let _ = w.write_record([format!("{} {}", table.name, table.title)]);
     for level in 0..depth {
         let mut line: Vec<String> = Vec::new();
         if grouped {
@@ -64,6 +68,9 @@ pub fn to_csv(table: &SummaryTable, report: &SummaryReport) -> String {
         line.push(row.label.clone());
         line.extend(row.cells.iter().map(|c| c.text()));
         let _ = w.write_record(&line);
+    }
+    if let Some(note) = &table.note {
+        let _ = w.write_record([note]);
     }
     let bytes = w.into_inner().unwrap_or_default();
     // Excel opens UTF-8 CSV correctly only with a BOM.

@@ -117,6 +117,10 @@ pub struct PenalisedEntry {
 #[derive(Debug, Clone, Default)]
 pub struct RegistryImport {
     pub institutions: Vec<Institution>,
+    /// Services (服务项目) of institutions, by credit code, as codes of the
+    /// catalogue: only when the file has the column (a file without it leaves what
+    /// is stored).
+    pub services: std::collections::BTreeMap<String, Vec<String>>,
     pub staff: Vec<StaffEntry>,
     pub penalised: Vec<PenalisedEntry>,
 }

@@ -175,9 +175,12 @@ async fn summary_public_and_progress_from_known_inspections() {
                 );
             }
         }
-        // CSV: three header lines (不合格情况 › group › leaf), groups written once.
+        // CSV: the title, then three header lines (不合格情况 › group › leaf),
+        // groups written once.
         let csv = formats::to_csv(&table, &report);
-        let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+        let all: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+        assert_eq!(all[0], format!("{} {}", table.name, table.title));
+        let lines = &all[1..];
         assert!(
             lines[0].starts_with("单位类别,不合格情况,,"),
             "{}",

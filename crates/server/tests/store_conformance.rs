@@ -267,6 +267,7 @@ async fn devices_are_found_by_token_hash_and_revoked_once() {
 async fn registry_import_upserts_and_is_all_or_nothing() {
     for b in backends().await {
         let import = RegistryImport {
+            services: Default::default(),
             institutions: vec![institution(1, "hospital"), institution(2, "clinic")],
             staff: vec![StaffEntry {
                 name: "王五".into(),
@@ -302,6 +303,7 @@ async fn registry_import_upserts_and_is_all_or_nothing() {
             .import_registry(
                 &stamp(),
                 RegistryImport {
+                    services: Default::default(),
                     institutions: vec![renamed],
                     staff: vec![StaffEntry {
                         name: "王五（改）".into(),
@@ -354,6 +356,7 @@ async fn registry_import_upserts_and_is_all_or_nothing() {
             .import_registry(
                 &stamp(),
                 RegistryImport {
+                    services: Default::default(),
                     institutions: vec![institution(3, "clinic")],
                     staff: vec![StaffEntry {
                         name: "冲突".into(),
@@ -390,6 +393,7 @@ async fn seed_draw(
         .import_registry(
             &stamp(),
             RegistryImport {
+                services: Default::default(),
                 institutions: vec![i1.clone(), i2.clone()],
                 ..Default::default()
             },

@@ -871,13 +871,20 @@ async fn chongqing_followup_table() {
         assert_eq!(after.rows[0].cells[col("inspected")].text(), "3");
         assert_eq!(after.rows[0].cells[col("licence")].text(), "1");
 
-        // CSV: the same three header lines, rows without a 合计.
+        // CSV: the title, the same three header lines, rows without a 合计, and
+        // the 注 the XLSX prints (seed 001 附表3).
         let csv = formats::to_csv(&table, &report);
         let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+        assert!(lines[0].starts_with("附表3"), "{}", lines[0]);
         assert!(
-            lines[0].starts_with("类别,,被处罚单位数,检查单位数,不合格情况,"),
+            lines[1].starts_with("类别,,被处罚单位数,检查单位数,不合格情况,"),
             "{}",
-            lines[0]
+            lines[1]
+        );
+        assert!(
+            lines.last().unwrap().starts_with("注：数据包含2022年度"),
+            "{}",
+            lines.last().unwrap()
         );
         assert!(!csv.contains("合计"));
     }

@@ -14,7 +14,7 @@ use crate::log::Change;
 use crate::tasks::read_task;
 use crate::{Saved, Store};
 use chrono::{DateTime, Utc};
-use jiandu_core::inspection::{Task, check_editable, check_outcome};
+use jiandu_core::inspection::{DrawKind, Task, check_editable, check_outcome};
 use jiandu_core::plan::Checklist;
 use jiandu_core::templates::TemplateSet;
 use jiandu_core::{
@@ -425,7 +425,9 @@ pub(crate) fn resolve_checklist<'t>(
     if templates.catalogue.get(category).is_none() {
         return Err(StoreError::UnknownCategory(category.0.clone()));
     }
-    if checklist.row_for(category).is_none() {
+    // A 回头看 task is on the table its campaign names whatever the unit's category
+    // (a beauty salon on the medical table); a row drawn by service takes any.
+    if task.draw_kind != DrawKind::FollowUp && !checklist.may_hold(category) {
         return Err(StoreError::CategoryNotInChecklist {
             category: category.0.clone(),
             checklist: format!("{}（{}）", checklist.name, checklist.code),

@@ -361,12 +361,39 @@ pub(super) struct DrawArgs {
 
 #[derive(Debug, Subcommand)]
 pub(super) enum DrawSub {
-    #[command(about = "按记录重新计算一次抽取并比对：一致时退出码 0，不一致时 3")]
+    #[command(
+        about = "按记录重新计算一次抽取并比对：一致时退出码 0，不一致时 3；或用 --inputs 与 --seed 不连数据库，按公示的输入重算"
+    )]
     Verify {
-        #[arg(value_name = "编号", help = "抽取记录编号")]
-        draw_id: Uuid,
+        #[arg(
+            value_name = "编号",
+            help = "抽取记录编号",
+            required_unless_present = "inputs",
+            conflicts_with = "inputs"
+        )]
+        draw_id: Option<Uuid>,
+        #[arg(
+            long,
+            value_name = "文件",
+            requires = "seed",
+            help = "公示的抽取输入文件（draw inputs 的输出）：不需要数据库"
+        )]
+        inputs: Option<PathBuf>,
+        #[arg(long, value_name = "种子", help = "与 --inputs 一起：公示的种子")]
+        seed: Option<String>,
+        #[arg(
+            long,
+            value_name = "哈希",
+            help = "与 --inputs 一起：公示的结果哈希，不一致时退出码 3"
+        )]
+        expect: Option<String>,
         #[arg(long, help = "以 JSON 输出")]
         json: bool,
+    },
+    #[command(about = "输出一次抽取的公示输入（规范 JSON），供任何人用 draw verify --inputs 重算")]
+    Inputs {
+        #[arg(value_name = "编号", help = "抽取记录编号")]
+        draw_id: Uuid,
     },
     #[command(about = "查看一次抽取")]
     Show {

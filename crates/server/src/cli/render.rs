@@ -32,11 +32,7 @@ pub fn draw(view: &DrawView) -> String {
         view.tasks.len()
     );
     for t in &view.tasks {
-        let kind = match t.kind {
-            DrawKind::National => "国家双随机",
-            DrawKind::City => "市级双随机",
-            DrawKind::FollowUp => "回头看",
-        };
+        let kind = kind_label(t.kind);
         let people: Vec<String> = t
             .inspectors
             .iter()
@@ -207,4 +203,35 @@ pub fn plan(summary: &PlanSummary, plan: &Plan, catalogue: &Catalogue) -> String
         }
     }
     out
+}
+
+/// A draw recomputed from its published inputs: the hashes, then one line per task.
+pub fn public_draw(r: &jiandu_core::draw::PublicResult) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "算法：{}", r.algorithm);
+    let _ = writeln!(out, "输入哈希：{}", r.inputs_hash);
+    let _ = writeln!(out, "结果哈希：{}", r.tasks_hash());
+    let _ = writeln!(out, "任务：{} 项", r.tasks.len());
+    for (i, t) in r.tasks.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            i + 1,
+            t.checklist,
+            kind_label(t.kind),
+            t.unit,
+            t.category,
+            t.inspectors.join("、")
+        );
+    }
+    out
+}
+
+fn kind_label(k: DrawKind) -> &'static str {
+    match k {
+        DrawKind::National => "国家双随机",
+        DrawKind::City => "市级双随机",
+        DrawKind::FollowUp => "回头看",
+    }
 }

@@ -52,6 +52,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | TeamTooSmall
         | UnknownAlgorithm
         | NotEnoughInspectors
+        | InvalidDrawInputs
         | CorruptRecord
         | ReasonRequired
         | WrongPlan

@@ -14,6 +14,7 @@ use jiandu_core::draw::{
     self, DrawInputs, DrawInspector, DrawUnit, MIN_TEAM_SIZE, PenalisedUnit, reassignment_allowance,
 };
 use jiandu_core::inspection::DrawKind;
+use jiandu_core::plan::Catalogue;
 use jiandu_core::{Plan, Role};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -132,9 +133,17 @@ fn draw_error(e: draw::DrawError) -> ServiceError {
     )
 }
 
-/// Gathers the draw inputs for `plan` from the store.
-pub async fn gather_inputs(store: &dyn ServerStore, plan: &Plan) -> ServiceResult<DrawInputs> {
+/// Gathers the draw inputs for `plan` from the store: units keyed by credit code
+/// with their effective services (`catalogue`: the one `plan` reads), inspectors by
+/// badge number. A penalised unit the registry does not hold is an error naming it,
+/// never a silent skip.
+pub async fn gather_inputs(
+    store: &dyn ServerStore,
+    plan: &Plan,
+    catalogue: &Catalogue,
+) -> ServiceResult<DrawInputs> {
     let institutions = store.list_institutions().await?;
+    let mut services = store.institution_services().await?;
     let by_code: HashMap<&str, Uuid> = institutions
         .iter()
         .map(|i| (i.credit_code.as_str(), i.id))
@@ -156,29 +165,45 @@ pub async fn gather_inputs(store: &dyn ServerStore, plan: &Plan) -> ServiceResul
                 .filter_map(|c| by_code.get(c.as_str()).copied())
                 .collect(),
             previous: previous_by_user.remove(&s.user.id).unwrap_or_default(),
+            badge: s.user.badge_no.clone(),
         })
         .collect();
     let followed: HashSet<&str> = plan.campaigns.iter().map(|c| c.code.as_str()).collect();
-    let penalised = store
-        .penalised()
-        .await?
-        .into_iter()
-        .filter(|p| followed.contains(p.campaign.as_str()))
-        .filter_map(|p| {
-            by_code
-                .get(p.credit_code.as_str())
-                .map(|&id| PenalisedUnit {
-                    campaign: p.campaign,
-                    unit_id: id,
-                })
-        })
-        .collect();
+    let mut penalised = Vec::new();
+    let mut missing = Vec::new();
+    for p in store.penalised().await? {
+        if !followed.contains(p.campaign.as_str()) {
+            continue;
+        }
+        match by_code.get(p.credit_code.as_str()) {
+            Some(&id) => penalised.push(PenalisedUnit {
+                campaign: p.campaign,
+                unit_id: id,
+            }),
+            None => missing.push(format!("{}（{}）", p.credit_code, p.campaign)),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(bad(
+            ErrorCode::InvalidDrawInputs,
+            format!(
+                "回头看名单中有 {} 个单位不在名录库中，无法安排回头看：{}。请先在名录库中导入这些单位（无证经营者填名称、地址）",
+                missing.len(),
+                missing.join("、")
+            ),
+        ));
+    }
     let units = institutions
         .into_iter()
-        .map(|i| DrawUnit {
-            id: i.id,
-            category: i.category,
-            district: i.district,
+        .map(|i| {
+            let declared = services.remove(&i.id).unwrap_or_default();
+            DrawUnit {
+                id: i.id,
+                services: catalogue.effective_services(&i.category, &declared),
+                key: Some(i.credit_code),
+                category: i.category,
+                district: i.district,
+            }
         })
         .collect();
     let mut inputs = DrawInputs {
@@ -208,7 +233,8 @@ pub async fn run(
         return Err(bad(ErrorCode::InvalidSeed, "抽取种子最多 200 个字符"));
     }
     let store = p.store();
-    let inputs = gather_inputs(store, plan).await?;
+    let catalogue = plan.catalogue(&super::plans::catalogue(p).await?);
+    let inputs = gather_inputs(store, plan, &catalogue).await?;
     let result = draw::draw(seed, &inputs).map_err(draw_error)?;
     let draw_id = Uuid::now_v7();
     let tasks: Vec<StoredTask> = result
@@ -372,7 +398,8 @@ pub async fn verify(p: &Platform, actor: &Actor, draw_id: Uuid) -> ServiceResult
             format!("抽取记录中的输入数据无法读取：{e}"),
         )
     })?;
-    let inputs_hash_matches = inputs.hash() == record.inputs_hash;
+    let inputs_hash_matches =
+        inputs.hash_for(&record.algorithm).map_err(draw_error)? == record.inputs_hash;
     let recomputed =
         draw::draw_versioned(&record.algorithm, &record.seed, &inputs).map_err(draw_error)?;
     let recomputed_tasks_hash = recomputed.tasks_hash();
@@ -407,6 +434,34 @@ pub async fn verify(p: &Platform, actor: &Actor, draw_id: Uuid) -> ServiceResult
         stored_tasks_match,
         message,
     })
+}
+
+/// The published inputs of a recorded `jiandu-draw/2` draw (administrators and
+/// team leads): what anyone needs, with the seed, to recompute it.
+pub async fn published_inputs(
+    p: &Platform,
+    actor: &Actor,
+    draw_id: Uuid,
+) -> ServiceResult<draw::PublicInputs> {
+    actor.require(&[Role::Admin, Role::TeamLead])?;
+    let record = p
+        .store()
+        .draw(draw_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(format!("抽取记录 {draw_id} 不存在")))?;
+    if record.algorithm == draw::ALGORITHM_V1 {
+        return Err(bad(
+            ErrorCode::UnknownAlgorithm,
+            "该抽取使用算法 jiandu-draw/1（按内部编号排序），没有可公示的输入：请用 draw verify 编号 核对",
+        ));
+    }
+    let inputs: DrawInputs = serde_json::from_value(record.inputs).map_err(|e| {
+        bad(
+            ErrorCode::CorruptRecord,
+            format!("抽取记录中的输入数据无法读取：{e}"),
+        )
+    })?;
+    inputs.public().map_err(draw_error)
 }
 
 /// Re-assigns one inspector of a task (调整检查人员; administrators only), within

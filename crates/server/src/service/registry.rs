@@ -5,7 +5,7 @@
 //!
 //! | kind | columns |
 //! | --- | --- |
-//! | institutions (检查对象名录库) | 名称, 统一社会信用代码, 执业许可证登记号, 类别, 区县, 地址, 法定代表人, 联系电话 |
+//! | institutions (检查对象名录库) | 名称, 统一社会信用代码, 执业许可证登记号, 类别, 区县, 地址, 法定代表人, 联系电话, 服务项目 (optional: names or codes of the catalogue's services, separated as 回避单位 below) |
 //! | staff (执法检查人员名录库) | 姓名, 执法证号, 科室, 区县, 回避单位 (credit codes separated by `;`, `；`, `、` or spaces), 用户名 (optional) |
 //! | penalised units (回头看名单) | 专项代码, 统一社会信用代码, 备注 (optional) |
 //!
@@ -70,6 +70,7 @@ enum Field {
     Username,
     Campaign,
     Note,
+    Services,
 }
 
 fn field_for(header: &str) -> Option<Field> {
@@ -93,6 +94,9 @@ fn field_for(header: &str) -> Option<Field> {
         "用户名" | "username" => Username,
         "专项代码" | "专项" | "campaign" => Campaign,
         "备注" | "note" => Note,
+        "服务项目" | "备案科目" | "服务项目/备案科目" | "诊疗科目" | "services" => {
+            Services
+        }
         _ => return None,
     })
 }
@@ -155,7 +159,7 @@ pub fn parse_csv(
             &[
                 Name, CreditCode, LicenceNo, Category, District, Address, LegalRep, Phone,
             ],
-            &[],
+            &[Services],
         ),
         ListKind::Staff => (
             &[PersonName, BadgeNo, Team, District],
@@ -230,7 +234,19 @@ pub fn parse_csv(
                 let address = get(Address, true);
                 let legal_representative = get(LegalRep, true);
                 let phone = get(Phone, true);
+                let services_text = get(Services, false);
                 let code = check_code(&code_text, &mut row_errors);
+                let mut services: Vec<String> = Vec::new();
+                for part in split_list(&services_text) {
+                    match catalogue.service_named(part) {
+                        Some(s) => services.push(s.code.clone()),
+                        None => row_errors.push(format!(
+                            "未知的服务项目“{part}”（应为 categories.toml 中服务项目的代码或名称，如“医疗美容”“母婴保健技术服务”“临床用血”）"
+                        )),
+                    }
+                }
+                services.sort();
+                services.dedup();
                 let category = catalogue
                     .categories
                     .iter()
@@ -252,6 +268,9 @@ pub fn parse_csv(
                 if let (Some(credit_code), Some(category), true) =
                     (code, category, row_errors.is_empty())
                 {
+                    if columns.contains_key(&Services) {
+                        import.services.insert(credit_code.clone(), services);
+                    }
                     import.institutions.push(Institution {
                         id: Uuid::now_v7(),
                         name,
@@ -280,17 +299,7 @@ pub fn parse_csv(
                     row_errors.push(format!("执法证号“{badge_no}”只能包含字母、数字和连字符"));
                 }
                 let mut conflicts = Vec::new();
-                for part in conflicts_text
-                    .split(|c: char| {
-                        c == ';'
-                            || c == '；'
-                            || c == '、'
-                            || c == ','
-                            || c == '，'
-                            || c.is_whitespace()
-                    })
-                    .filter(|s| !s.is_empty())
-                {
+                for part in split_list(&conflicts_text) {
                     match credit_code::parse(part) {
                         Ok(c) => conflicts.push(c),
                         Err(e) => row_errors.push(format!("回避单位“{part}”：{e}")),
@@ -353,6 +362,14 @@ pub fn parse_csv(
     }
 }
 
+/// The parts of a multi-valued cell: separated by `;`, `；`, `、`, `,`, `，` or spaces.
+fn split_list(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| {
+        c == ';' || c == '；' || c == '、' || c == ',' || c == '，' || c.is_whitespace()
+    })
+    .filter(|s| !s.is_empty())
+}
+
 fn check_code(text: &str, errors: &mut Vec<String>) -> Option<String> {
     if text.is_empty() {
         return None;
@@ -392,6 +409,7 @@ fn label(f: Field) -> &'static str {
         Username => "用户名",
         Campaign => "专项代码",
         Note => "备注",
+        Services => "服务项目",
     }
 }
 

@@ -82,21 +82,39 @@ pub async fn summary_table(
         ))
     })?;
     // The few bytes each approved inspection contributes (inspection_results).
-    let units: Vec<UnitResult> = store.approved_results(&plan.id).await?;
+    let mut units: Vec<UnitResult> = store.approved_results(&plan.id).await?;
     let counts: HashMap<CategoryCode, u64> =
         store.institution_counts().await?.into_iter().collect();
-    // 回头看 rows count the penalised units of their campaign: only those tables
-    // need the registry itself.
+    // 回头看 rows count the penalised units of their campaign, and rows that select
+    // by service (服务项目) the units offering it: only those tables need the
+    // registry itself.
     let followup_rows = table.rows.iter().any(|r| r.followup.is_some());
-    let (penalised, institutions) = if followup_rows {
+    let service_rows = table.rows.iter().any(|r| !r.services.is_empty());
+    let (penalised, institutions) = if followup_rows || service_rows {
         (store.penalised().await?, store.list_institutions().await?)
     } else {
         (Vec::new(), Vec::new())
     };
+    let mut effective: HashMap<uuid::Uuid, Vec<String>> = HashMap::new();
+    if service_rows {
+        let catalogue = plan.catalogue(&super::plans::catalogue(p).await?);
+        let mut declared = store.institution_services().await?;
+        for i in &institutions {
+            let d = declared.remove(&i.id).unwrap_or_default();
+            effective.insert(i.id, catalogue.effective_services(&i.category, &d));
+        }
+        for u in &mut units {
+            if let Some(s) = effective.get(&u.institution_id) {
+                u.services = s.clone();
+            }
+        }
+    }
     let by_code: HashMap<&str, &Institution> = institutions
         .iter()
         .map(|i| (i.credit_code.as_str(), i))
         .collect();
+    let no_services: Vec<String> = Vec::new();
+    let services_of = |i: &Institution| effective.get(&i.id).unwrap_or(&no_services);
     let population = |row: &SummaryRow| -> u64 {
         match &row.followup {
             // 被处罚单位数: units penalised in that campaign.
@@ -105,8 +123,33 @@ pub async fn summary_table(
                 .filter(|p| &p.campaign == campaign)
                 .filter(|p| {
                     by_code.get(p.credit_code.as_str()).is_some_and(|i| {
-                        row.categories.is_empty() || row.categories.contains(&i.category)
+                        SummaryTable::row_matches_unit(
+                            row,
+                            &i.category,
+                            services_of(i),
+                            Some(campaign),
+                        )
                     })
+                })
+                .count() as u64,
+            // 辖区内单位总数 of a table with rows by service: each unit of the
+            // registry in the first row that takes it, as inspected units are.
+            None if service_rows => institutions
+                .iter()
+                .filter(|i| {
+                    table
+                        .rows
+                        .iter()
+                        .find(|r| {
+                            r.followup.is_none()
+                                && SummaryTable::row_matches_unit(
+                                    r,
+                                    &i.category,
+                                    services_of(i),
+                                    None,
+                                )
+                        })
+                        .is_some_and(|r| std::ptr::eq(r, row))
                 })
                 .count() as u64,
             // 辖区内单位总数: the registry.

@@ -35,6 +35,7 @@ use chrono::{DateTime, Utc};
 use jiandu_core::CategoryCode;
 use jiandu_core::inspection::{Inspection, Signature};
 use jiandu_core::protocol::{BlobKind, DocNumberLease, LeaseRequest, PushResult, ServerInspection};
+use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -219,6 +220,8 @@ pub trait RegistryStore: Send + Sync {
     async fn penalised(&self) -> StoreResult<Vec<PenalisedEntry>>;
     /// Registry size per category.
     async fn institution_counts(&self) -> StoreResult<Vec<(CategoryCode, u64)>>;
+    /// The declared services (服务项目) of every institution that has any.
+    async fn institution_services(&self) -> StoreResult<HashMap<Uuid, Vec<String>>>;
 }
 
 // ---------------------------------------------------------------------------------

@@ -156,6 +156,7 @@ impl InspectionStore for PgStore {
                 let points: serde_json::Value = r.try_get(4)?;
                 let outcome: serde_json::Value = r.try_get(5)?;
                 Ok(jiandu_core::summary::UnitResult {
+                    services: Vec::new(),
                     institution_id: r.try_get(0)?,
                     category: CategoryCode(r.try_get(1)?),
                     followup: r.try_get(2)?,

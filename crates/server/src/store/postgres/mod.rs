@@ -34,6 +34,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../../../../migrations/server-postgres/0005_plans.sql"),
     ),
+    (
+        7,
+        include_str!("../../../../../migrations/server-postgres/0007_services.sql"),
+    ),
 ];
 
 mod audit;

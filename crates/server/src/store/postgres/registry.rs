@@ -115,6 +115,13 @@ impl RegistryStore for PgStore {
                 .await?;
             }
         }
+        for (code, services) in &import.services {
+            tx.execute(
+                "UPDATE institutions SET services = $2 WHERE credit_code = $1",
+                &[code, &serde_json::to_string(services)?],
+            )
+            .await?;
+        }
         for p in &import.penalised {
             tx.execute(
                 "INSERT INTO penalised_units (campaign, credit_code, note, seq)
@@ -229,5 +236,22 @@ impl RegistryStore for PgStore {
         rows.iter()
             .map(|r| Ok((CategoryCode(r.try_get(0)?), r.try_get::<_, i64>(1)? as u64)))
             .collect()
+    }
+
+    async fn institution_services(&self) -> StoreResult<HashMap<Uuid, Vec<String>>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT id, services FROM institutions WHERE services <> '[]'",
+                &[],
+            )
+            .await?;
+        let mut out = HashMap::new();
+        for r in &rows {
+            let id: Uuid = r.try_get(0)?;
+            let services: String = r.try_get(1)?;
+            out.insert(id, serde_json::from_str(&services)?);
+        }
+        Ok(out)
     }
 }

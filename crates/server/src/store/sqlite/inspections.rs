@@ -126,6 +126,7 @@ impl InspectionStore for SqliteStore {
                 let points: String = r.get(4)?;
                 let outcome: String = r.get(5)?;
                 Ok(jiandu_core::summary::UnitResult {
+                    services: Vec::new(),
                     institution_id: uuid_col(r, "institution_id")?,
                     category: CategoryCode(r.get(1)?),
                     followup: r.get(2)?,

@@ -36,6 +36,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../../../../migrations/server-sqlite/0005_plans.sql"),
     ),
+    (
+        7,
+        include_str!("../../../../../migrations/server-sqlite/0007_services.sql"),
+    ),
 ];
 
 mod audit;

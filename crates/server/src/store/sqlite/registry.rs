@@ -119,6 +119,13 @@ impl RegistryStore for SqliteStore {
                     )?;
                 }
             }
+            {
+                let mut set =
+                    tx.prepare_cached("UPDATE institutions SET services = ?2 WHERE credit_code = ?1")?;
+                for (code, services) in &import.services {
+                    set.execute(params![code, serde_json::to_string(services)?])?;
+                }
+            }
             for p in &import.penalised {
                 tx.execute(
                     "INSERT INTO penalised_units (campaign, credit_code, note, seq)
@@ -228,6 +235,21 @@ impl RegistryStore for SqliteStore {
                 Ok((CategoryCode(r.get(0)?), r.get::<_, i64>(1)? as u64))
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn institution_services(&self) -> StoreResult<HashMap<Uuid, Vec<String>>> {
+        self.with(|c| {
+            let mut st =
+                c.prepare("SELECT id, services FROM institutions WHERE services <> '[]'")?;
+            let rows = st.query_map([], |r| Ok((uuid_col(r, "id")?, r.get::<_, String>(1)?)))?;
+            let mut out = HashMap::new();
+            for row in rows {
+                let (id, services) = row?;
+                out.insert(id, serde_json::from_str(&services)?);
+            }
+            Ok(out)
         })
         .await
     }
