@@ -366,6 +366,7 @@ async fn seed_many(store: &dyn ServerStore, n: usize) -> (Vec<Person>, Vec<Uuid>
         .save_draw(
             &Stamp::system(now),
             DrawRecord {
+                freeze_id: None,
                 id: draw_id,
                 plan_id: PLAN_ID.into(),
                 plan_version: 1,

@@ -290,6 +290,7 @@ pub async fn seed(store: &dyn ServerStore, n_tasks: u32) -> World {
         .save_draw(
             &Stamp::system(now),
             DrawRecord {
+                freeze_id: None,
                 id: draw_id,
                 plan_id: PLAN_ID.into(),
                 plan_version: 1,

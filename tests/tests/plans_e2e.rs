@@ -302,6 +302,8 @@ national"#,
     )
     .await
     .unwrap();
+    let r = admin.post("/draws/freeze", json!({"plan_id": PLAN})).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     let r = admin
         .post(
             "/draws",

@@ -502,7 +502,7 @@ fn a_sign_in_waiting_for_the_platform_holds_nothing_else() {
     let app = shared(dir.path());
     slow.proxy.hold_answers();
     let url = slow.url();
-    let signing_in = pending(&app, move |app| sign_in_to(app, &url, "chenjing", PASSWORD));
+    let signing_in = pending(&app, move |app| sign_in_to(app, &url, "zhangwei", PASSWORD));
     slow.until_waiting(1);
     let startup = promptly("startup", &app, |app| app.startup()).0;
     assert!(startup.profile.is_none(), "not signed in yet");
@@ -521,6 +521,6 @@ fn a_sign_in_waiting_for_the_platform_holds_nothing_else() {
     assert!(!signing_in.is_finished());
     slow.proxy.release_answers();
     let profile = signing_in.join().unwrap().unwrap();
-    assert_eq!(profile.username, "chenjing");
+    assert_eq!(profile.username, "zhangwei");
     assert!(!todo_tasks(&app).is_empty(), "the drawn tasks arrived");
 }

@@ -242,6 +242,16 @@ async fn bench_draw(b: &Backend, plan: &Plan, sizes: Sizes) {
     let compute = t.elapsed();
     let t = Instant::now();
     let p = Platform::new(b.store.clone(), TemplateSet::builtin().unwrap());
+    draws::freeze(
+        &p,
+        &Actor::system(),
+        Utc::now(),
+        draws::FreezeRequest {
+            plan_id: plan.id.clone(),
+        },
+    )
+    .await
+    .unwrap();
     let view = draws::run(
         &p,
         &Actor::system(),
@@ -412,6 +422,7 @@ async fn bench_summary(b: &Backend, plan: &Plan, sizes: Sizes) {
         .save_draw(
             &Stamp::system(Utc::now()),
             DrawRecord {
+                freeze_id: None,
                 id: draw_id,
                 plan_id: plan.id.clone(),
                 plan_version: 1,

@@ -199,8 +199,8 @@ mod tests {
 pub(crate) mod events {
     use super::AuditEvent;
     use crate::model::{
-        Device, DrawRecord, NewUser, PlanVersionRow, Reassignment, RegistryImport, ReviewRecord,
-        StoredTask,
+        Device, DrawFreeze, DrawRecord, NewUser, PlanVersionRow, Reassignment, RegistryImport,
+        ReviewRecord, StoredTask,
     };
     use crate::store::PreparedItem;
     use chrono::{DateTime, SecondsFormat, Utc};
@@ -307,6 +307,42 @@ pub(crate) mod events {
         )
     }
 
+    pub fn freeze(f: &DrawFreeze) -> AuditEvent {
+        AuditEvent::new(
+            "draw.freeze",
+            f.id,
+            json!({
+                "plan_id": f.plan_id,
+                "plan_version": f.plan_version,
+                "inputs_hash": f.inputs_hash,
+                "by": f.frozen_by,
+            }),
+        )
+    }
+
+    /// A dry run: who, which plan and inputs, the seed's SHA-256 (the seed itself
+    /// is kept out, as it may be tried before the public one) and what it gave.
+    pub fn dry_run(
+        plan_id: &str,
+        plan_version: u32,
+        seed_sha256: &str,
+        inputs_hash: &str,
+        tasks_hash: &str,
+        by: &str,
+    ) -> AuditEvent {
+        AuditEvent::new(
+            "draw.dry_run",
+            plan_id,
+            json!({
+                "plan_version": plan_version,
+                "seed_sha256": seed_sha256,
+                "inputs_hash": inputs_hash,
+                "tasks_hash": tasks_hash,
+                "by": by,
+            }),
+        )
+    }
+
     pub fn save_draw(r: &DrawRecord, tasks: &[StoredTask]) -> AuditEvent {
         AuditEvent::new(
             "draw.save",
@@ -314,6 +350,7 @@ pub(crate) mod events {
             json!({
                 "plan_id": r.plan_id,
                 "plan_version": r.plan_version,
+                "freeze_id": r.freeze_id,
                 "seed": r.seed,
                 "algorithm": r.algorithm,
                 "inputs_hash": r.inputs_hash,

@@ -36,7 +36,7 @@ use jiandu_core::inspection::{
 use jiandu_core::{CategoryCode, Fen, Role};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use uuid::Uuid;
 
 /// Seed used when `--seed` is not given.
@@ -705,7 +705,12 @@ fn districts_for(category: &str) -> Vec<&'static District> {
             DISTRICTS.iter().filter(|d| !d.streets.is_empty()).collect()
         }
         "plasma_station" => DISTRICTS.iter().filter(|d| d.rural).collect(),
-        _ => DISTRICTS.iter().collect(),
+        // 小店区, the city's largest district, holds about a third of the hospitals,
+        // clinics and salons (and the demo team's work).
+        _ => DISTRICTS
+            .iter()
+            .chain(std::iter::repeat_n(&DISTRICTS[0], 4))
+            .collect(),
     }
 }
 
@@ -1276,7 +1281,18 @@ pub async fn run_on(
         .await
         .map_err(api_store)?;
 
-    // The draw.
+    // The draw: inputs frozen first (their hash is what a bureau publishes), then
+    // the seed.
+    draws::freeze(
+        p,
+        actor,
+        Utc::now(),
+        draws::FreezeRequest {
+            plan_id: plan.id.clone(),
+        },
+    )
+    .await
+    .map_err(api)?;
     let draw_seed = format!("{seed}/{DEMO_BASE_PLAN}");
     let view = draws::run(
         p,
@@ -1378,10 +1394,39 @@ async fn inspections(
     let (ours, others): (Vec<&StoredTask>, Vec<&StoredTask>) = tasks
         .iter()
         .partition(|t| t.inspectors.iter().any(|i| team.contains(i)));
-    // (task, final state): approve / submit / return.
+    // (task, final state): every inspector of the team gets one approved (a reviewed
+    // result on their tablet); then one waits for review and one is returned, chosen
+    // so that each inspector keeps a task still to do.
     let mut plan_of: Vec<(&StoredTask, &str)> = Vec::new();
-    for (t, what) in ours.iter().zip(["approve", "submit", "return"]) {
-        plan_of.push((t, what));
+    let mut used: HashSet<Uuid> = HashSet::new();
+    for member in &team {
+        if plan_of.iter().any(|(t, _)| t.inspectors.contains(member)) {
+            continue;
+        }
+        if let Some(t) = ours
+            .iter()
+            .find(|t| !used.contains(&t.id) && t.inspectors.contains(member))
+        {
+            used.insert(t.id);
+            plan_of.push((t, "approve"));
+        }
+    }
+    for what in ["submit", "return"] {
+        let keeps_work = |t: &&&StoredTask| {
+            t.inspectors.iter().filter(|i| team.contains(i)).all(|i| {
+                ours.iter()
+                    .any(|o| o.id != t.id && !used.contains(&o.id) && o.inspectors.contains(i))
+            })
+        };
+        let pick = ours
+            .iter()
+            .filter(|t| !used.contains(&t.id))
+            .find(keeps_work)
+            .or_else(|| ours.iter().find(|t| !used.contains(&t.id)));
+        if let Some(t) = pick {
+            used.insert(t.id);
+            plan_of.push((t, what));
+        }
     }
     for t in others.iter().step_by(3).take(24) {
         plan_of.push((t, "approve"));

@@ -73,6 +73,7 @@ error_codes! {
     UnknownAlgorithm => "unknown_algorithm",
     NotEnoughInspectors => "not_enough_inspectors",
     InvalidDrawInputs => "invalid_draw_inputs",
+    NotFrozen => "not_frozen",
     CorruptRecord => "corrupt_record",
     ReasonRequired => "reason_required",
     WrongPlan => "wrong_plan",

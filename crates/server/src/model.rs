@@ -200,6 +200,24 @@ pub struct DrawRecord {
     /// Who ran it (username, or the operator named on the command line).
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// The freeze whose inputs it used (None: drawn before freezes existed).
+    #[serde(default)]
+    pub freeze_id: Option<Uuid>,
+}
+
+/// A freeze of a plan's draw inputs (抽取输入冻结): fixed, hashed and audited before
+/// the seed is entered; the real draw uses exactly these inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DrawFreeze {
+    pub id: Uuid,
+    pub plan_id: String,
+    pub plan_version: u32,
+    /// The [`jiandu_core::draw::DrawInputs`] snapshot, as JSON.
+    pub inputs: serde_json::Value,
+    /// SHA-256 of the published form (`jiandu-draw/2`): what the public sees first.
+    pub inputs_hash: String,
+    pub frozen_by: String,
+    pub frozen_at: DateTime<Utc>,
 }
 
 fn first_version() -> u32 {

@@ -268,6 +268,29 @@ fn draw_prints_tasks_and_verify_detects_tampering() {
         "{human}"
     );
     assert_eq!(count(p, "draws"), 0, "dry run records nothing");
+    let audited = |action: &str| -> i64 {
+        let c = rusqlite::Connection::open(p.join("server.sqlite")).unwrap();
+        c.query_row(
+            "SELECT COUNT(*) FROM audit_log WHERE action = ?1",
+            [action],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(audited("draw.dry_run"), 1, "but leaves a trace");
+
+    // A real draw needs the inputs frozen (and their hash published) first.
+    let o = run(p, &["draw", "--plan", "shanxi-2025", "--seed", "早了"], "");
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("尚未冻结"), "{}", text(&o.stderr));
+    let frozen = ok(&run(p, &["draw", "freeze", "--plan", "shanxi-2025"], ""));
+    assert!(frozen.contains("输入哈希："), "{frozen}");
+    assert_eq!(audited("draw.freeze"), 1);
+    let frozen_hash = frozen
+        .lines()
+        .find_map(|l| l.strip_prefix("输入哈希："))
+        .unwrap()
+        .to_owned();
 
     let v: serde_json::Value = serde_json::from_str(&ok(&run(
         p,
@@ -298,6 +321,71 @@ fn draw_prints_tasks_and_verify_detects_tampering() {
     let report: serde_json::Value =
         serde_json::from_str(&ok(&run(p, &["draw", "verify", &id, "--json"], ""))).unwrap();
     assert_eq!(report["matches"], true);
+    assert_eq!(
+        v["inputs_hash"],
+        frozen_hash.as_str(),
+        "the draw used the freeze"
+    );
+
+    // Anyone recomputes it from the published inputs and the seed, with no database.
+    let published = ok(&run(p, &["draw", "inputs", &id], ""));
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("inputs.json"), &published).unwrap();
+    let offline = ok(&run(
+        elsewhere.path(),
+        &[
+            "draw",
+            "verify",
+            "--inputs",
+            "inputs.json",
+            "--seed",
+            "2025-05-08 公开摇号",
+            "--json",
+        ],
+        "",
+    ));
+    assert!(
+        !elsewhere.path().join("server.sqlite").exists(),
+        "no database was opened"
+    );
+    let offline: serde_json::Value = serde_json::from_str(&offline).unwrap();
+    assert_eq!(offline["inputs_hash"], frozen_hash.as_str());
+    assert_eq!(offline["tasks"].as_array().unwrap().len(), 6);
+    let hash = offline["tasks_hash"].as_str().unwrap();
+    let agrees = run(
+        elsewhere.path(),
+        &[
+            "draw",
+            "verify",
+            "--inputs",
+            "inputs.json",
+            "--seed",
+            "2025-05-08 公开摇号",
+            "--expect",
+            hash,
+        ],
+        "",
+    );
+    assert!(agrees.status.success());
+    let other_seed = run(
+        elsewhere.path(),
+        &[
+            "draw",
+            "verify",
+            "--inputs",
+            "inputs.json",
+            "--seed",
+            "另一个种子",
+            "--expect",
+            hash,
+        ],
+        "",
+    );
+    assert_eq!(
+        other_seed.status.code(),
+        Some(3),
+        "another seed, another draw"
+    );
 
     // Re-assignment by badge number, with a reason; recorded.
     let t0 = &v["tasks"][0];

@@ -281,6 +281,7 @@ fn demo_command_then_the_administration_commands() {
     assert!(verify.contains("一致"), "{verify}");
 
     // An earlier-campaign plan drawn on the demo registry gets its 回头看 tasks.
+    ok(&bin(p, &["draw", "freeze", "--plan", "county-2024"]));
     let county: serde_json::Value = serde_json::from_str(&ok(&bin(
         p,
         &[

@@ -226,6 +226,20 @@ impl World {
             .call(
                 "admin",
                 Method::POST,
+                "/draws/freeze",
+                Some(json!({"plan_id": plan})),
+            )
+            .await;
+        assert_eq!(
+            st,
+            StatusCode::CREATED,
+            "{}: freeze {plan}: {v}",
+            self.b.name
+        );
+        let (st, v) = self
+            .call(
+                "admin",
+                Method::POST,
                 "/draws",
                 Some(json!({"plan_id": plan, "seed": seed})),
             )
@@ -730,26 +744,40 @@ async fn draw_properties_counts_inspectors_reproducibility_and_cap() {
         let institutions = w.b.store.list_institutions().await.unwrap();
         let plan = templates.plan("shanxi-2025").unwrap();
 
-        // Counts per category: ceil(n × percent) for every category of every row.
+        // Counts per row (jiandu-draw/2): ceil(N_row × percent), each unit in the
+        // first row of a table that takes it.
+        let unit_of: HashMap<String, &jiandu_core::inspection::Institution> =
+            institutions.iter().map(|i| (i.id.to_string(), i)).collect();
         for cl in &plan.checklists {
-            for row in &cl.rows {
-                for cat in &row.categories {
-                    let n = institutions.iter().filter(|i| &i.category == cat).count();
-                    let expected = match row.national.as_ref().and_then(|q| q.rule()) {
-                        Some(QuotaRule::Percent(p)) => ratio_count(n, p),
-                        Some(QuotaRule::Count(c)) => (c as usize).min(n),
-                        _ => 0,
-                    };
-                    let got = tasks
-                        .iter()
-                        .filter(|t| {
-                            t["checklist"] == cl.code.as_str()
-                                && t["category"] == cat.as_str()
-                                && t["kind"] == "national"
-                        })
-                        .count();
-                    assert_eq!(got, expected, "{}: {}/{cat}: {n} units", w.b.name, cl.code);
-                }
+            let row_of = |i: &jiandu_core::inspection::Institution| {
+                let services = templates.catalogue.effective_services(&i.category, &[]);
+                cl.rows
+                    .iter()
+                    .position(|r| r.matches(&i.category, &services))
+            };
+            for (ri, row) in cl.rows.iter().enumerate() {
+                let n = institutions
+                    .iter()
+                    .filter(|i| row_of(i) == Some(ri))
+                    .count();
+                let expected = match row.national.as_ref().and_then(|q| q.rule()) {
+                    Some(QuotaRule::Percent(p)) => ratio_count(n, p),
+                    Some(QuotaRule::Count(c)) => (c as usize).min(n),
+                    _ => 0,
+                };
+                let got = tasks
+                    .iter()
+                    .filter(|t| {
+                        t["checklist"] == cl.code.as_str()
+                            && t["kind"] == "national"
+                            && row_of(unit_of[t["institution"]["id"].as_str().unwrap()]) == Some(ri)
+                    })
+                    .count();
+                assert_eq!(
+                    got, expected,
+                    "{}: {} row {}: {n} units",
+                    w.b.name, cl.code, row.label
+                );
             }
         }
         assert!(

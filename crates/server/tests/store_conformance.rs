@@ -445,6 +445,7 @@ async fn seed_draw(
         })
         .collect();
     let record = DrawRecord {
+        freeze_id: None,
         id: draw_id,
         plan_id: plan_id.into(),
         plan_version: 1,
@@ -487,6 +488,7 @@ async fn draws_and_tasks_round_trip_and_one_draw_per_plan() {
             .save_draw(
                 &stamp(),
                 DrawRecord {
+                    freeze_id: None,
                     id: Uuid::now_v7(),
                     ..record.clone()
                 },

@@ -289,9 +289,10 @@ async fn shanxi_mch_and_blood_tables() {
         let pl = of(&tasks, "blood", "plasma_station");
         let bh = of(&tasks, "blood", "hospital");
         let bt = of(&tasks, "blood", "tcm_hospital");
+        // "医院（含中医院）6%" is one population: ceil((hospitals + 中医院) × 6%) = 1.
         assert_eq!(
-            (bg.len(), bs.len(), pl.len(), bh.len(), bt.len()),
-            (1, 1, 3, 1, 1)
+            (bg.len(), bs.len(), pl.len(), bh.len() + bt.len()),
+            (1, 1, 3, 1)
         );
         use InspectionStatus::{Approved, Submitted};
         use PublicCategory::{Corrected, NoProblem, Penalised};
@@ -357,13 +358,12 @@ async fn shanxi_mch_and_blood_tables() {
             inspection(plan, pl[1], Approved, &[], NoProblem, None),
             inspection(
                 plan,
-                bh[0],
+                bh.first().or(bt.first()).copied().unwrap(),
                 Approved,
-                &["blood.7.1", "blood.7.4"],
+                &["blood.7.1", "blood.7.3", "blood.7.4"],
                 Corrected,
                 None,
             ),
-            inspection(plan, bt[0], Approved, &["blood.7.3"], Corrected, None),
         ];
         for i in all {
             common::put_new(store, i).await;
@@ -521,9 +521,9 @@ async fn shanxi_mch_and_blood_tables() {
                 None,
                 "医院（含中医院）",
                 vec![
-                    // 10 hospitals + 2 中医医院 in the registry.
+                    // 10 hospitals + 2 中医医院 in the registry, one row: 1 drawn.
                     ("population", "12"),
-                    ("inspected", "2"),
+                    ("inspected", "1"),
                     ("blood_source", "1"),
                     ("blood_inventory", "1"),
                     ("transfusion", "1"),
@@ -534,7 +534,7 @@ async fn shanxi_mch_and_blood_tables() {
                 "合计",
                 vec![
                     ("population", "18"),
-                    ("inspected", "6"),
+                    ("inspected", "5"),
                     ("staff_qualification", "1"),
                     ("test_items", "1"),
                     ("samples", "1"),
@@ -659,9 +659,14 @@ async fn chongqing_followup_table() {
                 .unwrap_or_else(|| panic!("no 回头看 task for unit {n} in {campaign}"))
         };
         let followups = tasks.iter().filter(|t| t.followup.is_some()).count();
-        // The beauty salon gets no task: no checklist of this plan has a row for
-        // 非医疗机构 (so its row shows the penalised unit, and 0 inspected).
-        assert_eq!(followups, 6, "{}", b.name);
+        // Every penalised unit of a followed-up campaign gets one task, the beauty
+        // salon (非医疗机构) too: on 附表1, the checklist its campaign names.
+        assert_eq!(followups, 7, "{}", b.name);
+        let salon = follow(15, "cosmetology-2021");
+        assert_eq!(
+            (salon.checklist.as_str(), salon.category.as_str()),
+            ("medical", "non_medical")
+        );
         use InspectionStatus::{Approved, Submitted};
         use PublicCategory::{Corrected, NoProblem, Penalised};
         let mut subjects = penalty(1, 3_000);
@@ -722,6 +727,14 @@ async fn chongqing_followup_table() {
                 Corrected,
                 None,
             ),
+            inspection(
+                plan,
+                &salon,
+                Approved,
+                &["med.4.3"],
+                Penalised,
+                Some(penalty(1, 10_000)),
+            ),
             // An ordinary (not 回头看) inspection is in no row of 附表3.
             inspection(
                 plan,
@@ -771,7 +784,17 @@ async fn chongqing_followup_table() {
                     ("revoked_licence", "1"),
                 ],
             ),
-            (group, "非医疗机构", vec![("penalised", "1")]),
+            (
+                group,
+                "非医疗机构",
+                vec![
+                    ("penalised", "1"),
+                    ("inspected", "1"),
+                    ("cosmetology", "1"),
+                    ("cases", "1"),
+                    ("fines", "1.0000"),
+                ],
+            ),
             (
                 group,
                 "医疗机构",

@@ -390,6 +390,23 @@ pub(super) enum DrawSub {
         #[arg(long, help = "以 JSON 输出")]
         json: bool,
     },
+    #[command(
+        about = "冻结计划的抽取输入（名录、人员、回避、回头看名单）并输出其哈希：先公示哈希，再当众产生种子"
+    )]
+    Freeze {
+        #[arg(long, value_name = "计划", help = "计划编号（见 plan list）")]
+        plan: String,
+        #[arg(
+            long,
+            env = "JIANDU_OPERATOR",
+            hide_env = true,
+            value_name = "姓名",
+            help = "执行人（记录在案；默认 $USER）"
+        )]
+        by: Option<String>,
+        #[arg(long, help = "以 JSON 输出")]
+        json: bool,
+    },
     #[command(about = "输出一次抽取的公示输入（规范 JSON），供任何人用 draw verify --inputs 重算")]
     Inputs {
         #[arg(value_name = "编号", help = "抽取记录编号")]

@@ -503,6 +503,25 @@ async fn draw_cmd(p: &Platform, args: DrawArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Some(DrawSub::Freeze { plan, by, json }) => {
+            let me = Actor::operator(operator(by));
+            let f = draws::freeze(p, &me, Utc::now(), draws::FreezeRequest { plan_id: plan })
+                .await
+                .map_err(refused)?;
+            if json {
+                print_json(&f)?;
+            } else {
+                println!(
+                    "已冻结计划 {}（第 {} 版）的抽取输入：单位 {} 个，检查人员 {} 名，回头看 {} 个",
+                    f.plan_id, f.plan_version, f.units, f.inspectors, f.penalised
+                );
+                println!("输入哈希：{}", f.inputs_hash);
+                println!(
+                    "请先公示此哈希，再当众产生种子（如公开摇号）并执行 draw --plan {} --seed 种子",
+                    f.plan_id
+                );
+            }
+        }
         Some(DrawSub::Inputs { draw_id }) => {
             let me = Actor::operator(operator(None));
             let inputs = draws::published_inputs(p, &me, draw_id)

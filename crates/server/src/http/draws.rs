@@ -26,7 +26,75 @@ pub async fn list_draws(
     Ok(Json(draws::list(&p, &a).await?))
 }
 
-/// 双随机抽取（dry_run：只试算不保存）；每个计划只能抽取一次（管理员）。
+/// 冻结一个计划的抽取输入并公示其哈希（管理员）：正式抽取只使用最新的冻结。
+#[utoipa::path(
+    post, path = "/draws/freeze", tag = "draws", operation_id = "freezeDrawInputs",
+    request_body = draws::FreezeRequest,
+    responses(
+        (status = 201, description = "已冻结", body = draws::FreezeView),
+        (status = 404, description = "计划不存在", body = ErrorBody),
+        (status = 409, description = "该计划已经抽取过", body = ErrorBody),
+        JsonErrors,
+        Errors,
+    )
+)]
+pub async fn freeze_inputs(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+    ApiJson(req): ApiJson<draws::FreezeRequest>,
+) -> Result<(StatusCode, Json<draws::FreezeView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(draws::freeze(&p, &a, Utc::now(), req).await?),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FreezesQuery {
+    /// 计划编号
+    pub plan: String,
+}
+
+/// 一个计划的抽取输入冻结记录，按时间先后（管理员、组长）。
+#[utoipa::path(
+    get, path = "/draws/freezes", tag = "draws", operation_id = "listFreezes",
+    params(FreezesQuery),
+    responses(
+        (status = 200, description = "冻结记录", body = Vec<draws::FreezeView>),
+        (status = 400, description = "查询参数不正确", body = ErrorBody),
+        Errors,
+    )
+)]
+pub async fn list_freezes(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+    ApiQuery(q): ApiQuery<FreezesQuery>,
+) -> Result<Json<Vec<draws::FreezeView>>, ApiError> {
+    Ok(Json(draws::freezes(&p, &a, &q.plan).await?))
+}
+
+/// 一次抽取的公示输入（规范 JSON，jiandu-draw/2）：与种子一起，任何人可重算（管理员、组长）。
+#[utoipa::path(
+    get, path = "/draws/{id}/inputs", tag = "draws", operation_id = "drawInputs",
+    params(("id" = Uuid, Path, description = "抽取记录编号")),
+    responses(
+        (status = 200, description = "公示输入", body = jiandu_core::draw::PublicInputs),
+        (status = 400, description = "编号格式不正确", body = ErrorBody),
+        (status = 404, description = "抽取记录不存在", body = ErrorBody),
+        (status = 422, description = "该抽取使用的算法没有可公示的输入", body = ErrorBody),
+        Errors,
+    )
+)]
+pub async fn draw_inputs(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<jiandu_core::draw::PublicInputs>, ApiError> {
+    Ok(Json(draws::published_inputs(&p, &a, id).await?))
+}
+
+/// 双随机抽取（dry_run：只试算不保存，但记入审计日志）；正式抽取须先冻结输入；每个计划只能抽取一次（管理员）。
 #[utoipa::path(
     post, path = "/draws", tag = "draws", operation_id = "createDraw",
     request_body = draws::DrawRequest,
@@ -34,7 +102,7 @@ pub async fn list_draws(
         (status = 201, description = "已抽取并保存", body = draws::DrawView),
         (status = 200, description = "试算结果（未保存）", body = draws::DrawView),
         (status = 404, description = "计划不存在", body = ErrorBody),
-        (status = 409, description = "该计划已经抽取过", body = ErrorBody),
+        (status = 409, description = "该计划已经抽取过，或抽取输入尚未冻结", body = ErrorBody),
         JsonErrors,
         Errors,
     )

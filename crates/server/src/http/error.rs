@@ -39,7 +39,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         UsernameTaken | BadgeTaken | AlreadyDrawn | PlanUnchanged | ReassignmentCap
         | NotAssigned | AlreadyAssigned | Locked | WrongState | Stale | PhotosIncomplete
         | NotReady | BlobMismatch | NotRegistered | OffsetMismatch | BlobIncomplete
-        | NumbersExhausted => StatusCode::CONFLICT,
+        | NumbersExhausted | NotFrozen => StatusCode::CONFLICT,
         BodyTooLarge | ChunkTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         InvalidBody

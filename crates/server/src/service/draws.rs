@@ -7,7 +7,7 @@
 //! with everything needed to recompute it, and enforces the re-assignment cap.
 
 use super::{Actor, ErrorCode, Platform, ServiceError, ServiceResult, chars};
-use crate::model::{DrawRecord, Reassignment, StoredTask, User};
+use crate::model::{DrawFreeze, DrawRecord, Reassignment, StoredTask, User};
 use crate::store::{ReassignState, ServerStore};
 use chrono::{DateTime, Utc};
 use jiandu_core::draw::{
@@ -17,6 +17,7 @@ use jiandu_core::inspection::DrawKind;
 use jiandu_core::plan::Catalogue;
 use jiandu_core::{Plan, Role};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -217,8 +218,107 @@ pub async fn gather_inputs(
     Ok(inputs)
 }
 
-/// Draws for a plan with `seed` (administrators only); records it unless
-/// `dry_run`. A plan is drawn once.
+/// A freeze as shown (without the bulky inputs).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FreezeView {
+    pub id: Uuid,
+    pub plan_id: String,
+    pub plan_version: u32,
+    /// SHA-256 of the published inputs: publish it before the seed is drawn.
+    pub inputs_hash: String,
+    pub units: usize,
+    pub inspectors: usize,
+    pub penalised: usize,
+    pub frozen_by: String,
+    pub frozen_at: DateTime<Utc>,
+}
+
+/// `POST /draws/freeze`: fix a plan's draw inputs before the seed.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FreezeRequest {
+    #[schema(min_length = 1, max_length = 100)]
+    pub plan_id: String,
+}
+
+fn freeze_view(f: &DrawFreeze, inputs: &DrawInputs) -> FreezeView {
+    FreezeView {
+        id: f.id,
+        plan_id: f.plan_id.clone(),
+        plan_version: f.plan_version,
+        inputs_hash: f.inputs_hash.clone(),
+        units: inputs.units.len(),
+        inspectors: inputs.inspectors.len(),
+        penalised: inputs.penalised.len(),
+        frozen_by: f.frozen_by.clone(),
+        frozen_at: f.frozen_at,
+    }
+}
+
+fn stored_inputs(value: &serde_json::Value) -> ServiceResult<DrawInputs> {
+    serde_json::from_value(value.clone()).map_err(|e| {
+        bad(
+            ErrorCode::CorruptRecord,
+            format!("抽取输入数据无法读取：{e}"),
+        )
+    })
+}
+
+/// Freezes a plan's draw inputs (抽取输入冻结; administrators only): the registry,
+/// staff directory with conflicts, last campaign's assignments and the 回头看 list
+/// as they are now, with the SHA-256 of their published form. Audited
+/// (`draw.freeze`); publish the hash, then draw the seed in public. A plan not yet
+/// drawn may be frozen again (a corrected registry): every freeze stays on record
+/// and the draw uses the newest.
+pub async fn freeze(
+    p: &Platform,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    req: FreezeRequest,
+) -> ServiceResult<FreezeView> {
+    actor.require(&[Role::Admin])?;
+    let version = super::plans::current(p, &req.plan_id).await?;
+    let plan = &*version.plan;
+    let store = p.store();
+    if store.draws().await?.iter().any(|d| d.plan_id == plan.id) {
+        return Err(bad(
+            ErrorCode::AlreadyDrawn,
+            format!("计划“{}”已经抽取过，不能再冻结输入", plan.id),
+        ));
+    }
+    let catalogue = plan.catalogue(&super::plans::catalogue(p).await?);
+    let inputs = gather_inputs(store, plan, &catalogue).await?;
+    let inputs_hash = inputs.public().map_err(draw_error)?.hash();
+    let f = DrawFreeze {
+        id: Uuid::now_v7(),
+        plan_id: plan.id.clone(),
+        plan_version: version.version,
+        inputs: serde_json::to_value(&inputs).map_err(ServiceError::internal)?,
+        inputs_hash,
+        frozen_by: actor.name(),
+        frozen_at: now,
+    };
+    store.save_freeze(&actor.stamp(now), f.clone()).await?;
+    Ok(freeze_view(&f, &inputs))
+}
+
+/// A plan's freezes, oldest first (administrators and team leads).
+pub async fn freezes(p: &Platform, actor: &Actor, plan_id: &str) -> ServiceResult<Vec<FreezeView>> {
+    actor.require(&[Role::Admin, Role::TeamLead])?;
+    let mut out = Vec::new();
+    for f in p.store().freezes(plan_id).await? {
+        let inputs = stored_inputs(&f.inputs)?;
+        out.push(freeze_view(&f, &inputs));
+    }
+    Ok(out)
+}
+
+/// Draws for a plan with `seed` (administrators only). A real draw uses the
+/// plan's newest freeze, which must be of the plan version current now, and is
+/// recorded with it; a plan is drawn once. A dry run computes on the newest
+/// freeze (or the live registry before any) and records nothing but an audit
+/// entry (`draw.dry_run`: who, when, plan, the seed's SHA-256), so trying seeds
+/// until one pleases leaves a trace.
 pub async fn run(
     p: &Platform,
     actor: &Actor,
@@ -232,9 +332,32 @@ pub async fn run(
     if chars(seed) > MAX_SEED_CHARS {
         return Err(bad(ErrorCode::InvalidSeed, "抽取种子最多 200 个字符"));
     }
+    if seed.trim().is_empty() {
+        return Err(draw_error(draw::DrawError::EmptySeed));
+    }
     let store = p.store();
-    let catalogue = plan.catalogue(&super::plans::catalogue(p).await?);
-    let inputs = gather_inputs(store, plan, &catalogue).await?;
+    let frozen = store
+        .freezes(&plan.id)
+        .await?
+        .into_iter()
+        .last()
+        .filter(|f| f.plan_version == version.version);
+    let inputs = match (&frozen, dry_run) {
+        (Some(f), _) => stored_inputs(&f.inputs)?,
+        (None, true) => {
+            let catalogue = plan.catalogue(&super::plans::catalogue(p).await?);
+            gather_inputs(store, plan, &catalogue).await?
+        }
+        (None, false) => {
+            return Err(bad(
+                ErrorCode::NotFrozen,
+                format!(
+                    "计划“{}”（第 {} 版）的抽取输入尚未冻结：请先冻结（draw freeze --plan {}），公示输入哈希，再当众产生并输入种子",
+                    plan.id, version.version, plan.id
+                ),
+            ));
+        }
+    };
     let result = draw::draw(seed, &inputs).map_err(draw_error)?;
     let draw_id = Uuid::now_v7();
     let tasks: Vec<StoredTask> = result
@@ -258,6 +381,7 @@ pub async fn run(
         })
         .collect();
     let record = DrawRecord {
+        freeze_id: frozen.as_ref().map(|f| f.id),
         id: draw_id,
         plan_id: plan.id.clone(),
         plan_version: version.version,
@@ -269,7 +393,18 @@ pub async fn run(
         created_by: actor.name(),
         created_at: now,
     };
-    if !dry_run {
+    if dry_run {
+        let seed_sha256 = hex::encode(sha2::Sha256::digest(seed.as_bytes()));
+        let event = crate::audit::events::dry_run(
+            &plan.id,
+            version.version,
+            &seed_sha256,
+            &record.inputs_hash,
+            &record.tasks_hash,
+            &record.created_by,
+        );
+        store.audit_only(&actor.stamp(now), event).await?;
+    } else {
         // The plan as drawn is kept with the draw, whatever later binaries carry.
         super::plans::keep(p, actor, now, &version).await?;
         store

@@ -27,7 +27,7 @@ pub mod postgres;
 mod push;
 pub mod sqlite;
 
-use crate::audit::AuditEntry;
+use crate::audit::{AuditEntry, AuditEvent};
 use crate::error::ServiceError;
 use crate::model::*;
 use async_trait::async_trait;
@@ -220,7 +220,7 @@ pub trait RegistryStore: Send + Sync {
     async fn penalised(&self) -> StoreResult<Vec<PenalisedEntry>>;
     /// Registry size per category.
     async fn institution_counts(&self) -> StoreResult<Vec<(CategoryCode, u64)>>;
-    /// The declared services (服务项目) of every institution that has any.
+    /// The declared services of every institution that has any.
     async fn institution_services(&self) -> StoreResult<HashMap<Uuid, Vec<String>>>;
 }
 
@@ -270,6 +270,13 @@ pub struct ReassignState {
 
 #[async_trait]
 pub trait DrawStore: Send + Sync {
+    /// Saves a freeze of a plan's draw inputs (audited `draw.freeze`).
+    async fn save_freeze(&self, stamp: &Stamp, freeze: DrawFreeze) -> StoreResult<()>;
+    /// A plan's freezes, oldest first.
+    async fn freezes(&self, plan_id: &str) -> StoreResult<Vec<DrawFreeze>>;
+    /// Writes an audit entry and nothing else (a dry run of a draw: computed, not
+    /// recorded, but never without a trace).
+    async fn audit_only(&self, stamp: &Stamp, event: AuditEvent) -> StoreResult<()>;
     /// (institution, inspector) pairs of every task drawn for a plan of `year`.
     async fn assignments_in_year(&self, year: i32) -> StoreResult<Vec<(Uuid, Uuid)>>;
     /// Saves a draw and its tasks; [`Unique::DrawOfPlan`] when the plan already has

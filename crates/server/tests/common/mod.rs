@@ -183,6 +183,16 @@ pub async fn draw(
         store.clone(),
         jiandu_core::templates::TemplateSet::builtin().unwrap(),
     );
+    jiandu_server::service::draws::freeze(
+        &p,
+        &Actor::system(),
+        chrono::Utc::now(),
+        jiandu_server::service::draws::FreezeRequest {
+            plan_id: plan.to_owned(),
+        },
+    )
+    .await
+    .unwrap();
     jiandu_server::service::draws::run(
         &p,
         &Actor::system(),

@@ -4,6 +4,61 @@ use super::*;
 
 #[async_trait]
 impl DrawStore for PgStore {
+    async fn save_freeze(&self, stamp: &Stamp, f: DrawFreeze) -> StoreResult<()> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let seq = bump(&tx, stamp, &crate::audit::events::freeze(&f)).await?;
+        tx.execute(
+            "INSERT INTO draw_freezes (id, plan_id, plan_version, inputs, inputs_hash,
+                 frozen_by, frozen_at, seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &f.id,
+                &f.plan_id,
+                &(f.plan_version as i32),
+                &f.inputs,
+                &f.inputs_hash,
+                &f.frozen_by,
+                &f.frozen_at,
+                &seq,
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn freezes(&self, plan_id: &str) -> StoreResult<Vec<DrawFreeze>> {
+        let c = self.pool.get().await?;
+        c.query(
+            "SELECT id, plan_id, plan_version, inputs, inputs_hash, frozen_by, frozen_at
+             FROM draw_freezes WHERE plan_id = $1 ORDER BY frozen_at, seq",
+            &[&plan_id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(DrawFreeze {
+                id: r.try_get("id")?,
+                plan_id: r.try_get("plan_id")?,
+                plan_version: version(r.try_get("plan_version")?)?,
+                inputs: r.try_get("inputs")?,
+                inputs_hash: r.try_get("inputs_hash")?,
+                frozen_by: r.try_get("frozen_by")?,
+                frozen_at: r.try_get("frozen_at")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn audit_only(&self, stamp: &Stamp, event: AuditEvent) -> StoreResult<()> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        bump(&tx, stamp, &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn assignments_in_year(&self, year: i32) -> StoreResult<Vec<(Uuid, Uuid)>> {
         let c = self.pool.get().await?;
         c.query(
@@ -37,8 +92,8 @@ impl DrawStore for PgStore {
         let r = tx
             .execute(
                 "INSERT INTO draws (id, plan_id, plan_year, seed, algorithm, inputs_hash, tasks_hash,
-                     inputs, created_by, created_at, seq, plan_version)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                     inputs, created_by, created_at, seq, plan_version, freeze_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 &[
                     &record.id,
                     &record.plan_id,
@@ -52,6 +107,7 @@ impl DrawStore for PgStore {
                     &record.created_at,
                     &seq,
                     &(record.plan_version as i32),
+                    &record.freeze_id,
                 ],
             )
             .await;

@@ -36,7 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (
         7,
-        include_str!("../../../../../migrations/server-postgres/0007_services.sql"),
+        include_str!("../../../../../migrations/server-postgres/0007_draw_fidelity.sql"),
     ),
 ];
 
@@ -279,10 +279,11 @@ fn institution_row(r: &Row) -> StoreResult<Institution> {
 }
 
 const DRAW_COLS: &str = "id, plan_id, plan_version, seed, algorithm, inputs_hash, tasks_hash, \
-     inputs, created_by, created_at";
+     inputs, created_by, created_at, freeze_id";
 
 fn draw_row(r: &Row) -> StoreResult<DrawRecord> {
     Ok(DrawRecord {
+        freeze_id: r.try_get("freeze_id")?,
         id: r.try_get("id")?,
         plan_id: r.try_get("plan_id")?,
         plan_version: version(r.try_get("plan_version")?)?,

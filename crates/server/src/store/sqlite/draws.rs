@@ -4,6 +4,57 @@ use super::*;
 
 #[async_trait]
 impl DrawStore for SqliteStore {
+    async fn save_freeze(&self, stamp: &Stamp, f: DrawFreeze) -> StoreResult<()> {
+        let event = crate::audit::events::freeze(&f);
+        self.write(stamp, event, move |tx, seq| {
+            tx.execute(
+                "INSERT INTO draw_freezes (id, plan_id, plan_version, inputs, inputs_hash,
+                     frozen_by, frozen_at, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    f.id.to_string(),
+                    f.plan_id,
+                    f.plan_version,
+                    serde_json::to_string(&f.inputs)?,
+                    f.inputs_hash,
+                    f.frozen_by,
+                    ts(f.frozen_at),
+                    seq
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn freezes(&self, plan_id: &str) -> StoreResult<Vec<DrawFreeze>> {
+        let plan_id = plan_id.to_owned();
+        self.with(move |c| {
+            let mut st = c.prepare(
+                "SELECT id, plan_id, plan_version, inputs, inputs_hash, frozen_by, frozen_at
+                 FROM draw_freezes WHERE plan_id = ?1 ORDER BY frozen_at, seq",
+            )?;
+            let rows = st.query_map(params![plan_id], |r| {
+                let inputs: String = r.get("inputs")?;
+                Ok(DrawFreeze {
+                    id: uuid_col(r, "id")?,
+                    plan_id: r.get("plan_id")?,
+                    plan_version: r.get("plan_version")?,
+                    inputs: serde_json::from_str(&inputs).map_err(|e| conversion(e.to_string()))?,
+                    inputs_hash: r.get("inputs_hash")?,
+                    frozen_by: r.get("frozen_by")?,
+                    frozen_at: parse_ts(&r.get::<_, String>("frozen_at")?)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn audit_only(&self, stamp: &Stamp, event: AuditEvent) -> StoreResult<()> {
+        self.write(stamp, event, |_, _| Ok(())).await
+    }
+
     async fn assignments_in_year(&self, year: i32) -> StoreResult<Vec<(Uuid, Uuid)>> {
         self.with(move |c| {
             let mut st = c.prepare(
@@ -31,8 +82,8 @@ impl DrawStore for SqliteStore {
         self.write(stamp, event, move |tx, seq| {
             let r = tx.execute(
                 "INSERT INTO draws (id, plan_id, plan_year, seed, algorithm, inputs_hash, tasks_hash,
-                     inputs, created_by, created_at, seq, plan_version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                     inputs, created_by, created_at, seq, plan_version, freeze_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     record.id.to_string(),
                     record.plan_id,
@@ -45,7 +96,8 @@ impl DrawStore for SqliteStore {
                     record.created_by,
                     ts(record.created_at),
                     seq,
-                    record.plan_version
+                    record.plan_version,
+                    record.freeze_id.map(|f| f.to_string())
                 ],
             );
             if let Err(e) = &r

@@ -38,7 +38,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (
         7,
-        include_str!("../../../../../migrations/server-sqlite/0007_services.sql"),
+        include_str!("../../../../../migrations/server-sqlite/0007_draw_fidelity.sql"),
     ),
 ];
 
@@ -216,11 +216,15 @@ fn institution_row(row: &Row) -> rusqlite::Result<Institution> {
 }
 
 const DRAW_COLS: &str = "id, plan_id, plan_version, seed, algorithm, inputs_hash, tasks_hash, \
-     inputs, created_by, created_at";
+     inputs, created_by, created_at, freeze_id";
 
 fn draw_row(row: &Row) -> rusqlite::Result<DrawRecord> {
     let inputs: String = row.get("inputs")?;
+    let freeze: Option<String> = row.get("freeze_id")?;
     Ok(DrawRecord {
+        freeze_id: freeze
+            .map(|f| Uuid::parse_str(&f).map_err(|e| conversion(e.to_string())))
+            .transpose()?,
         id: uuid_col(row, "id")?,
         plan_id: row.get("plan_id")?,
         plan_version: row.get("plan_version")?,
