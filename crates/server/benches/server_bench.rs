@@ -539,6 +539,7 @@ async fn bench_pull(b: &Backend, sizes: Sizes) {
                     created_at: Utc::now(),
                     revoked_at: None,
                     seq: 0,
+                    last_sync_at: None,
                 },
                 &auth::token_hash(&token),
             )

@@ -9,11 +9,14 @@
 //! - Every error is `{code, message}` JSON ([`error::ApiError`]): malformed JSON,
 //!   wrong types, oversized bodies, bad ids, unknown routes and methods included.
 //! - Authentication is a per-device bearer token (`Authorization: Bearer …`, never
-//!   in URLs), turned into the service's `Actor` by [`extract::Authed`].
+//!   in URLs) or a console session cookie (`jiandu_session`, with `X-CSRF-Token` on
+//!   state-changing requests), turned into the service's `Actor` by
+//!   [`extract::Authed`].
 //! - Every request gets an id (`x-request-id`, kept when the client sends one) and
 //!   one access-log line at info level with method, route, status, latency, user
 //!   and device.
 
+mod assets;
 pub mod error;
 pub mod extract;
 mod people;
@@ -21,6 +24,7 @@ mod plans;
 mod registry;
 mod reports;
 mod review;
+mod session;
 mod sync;
 
 // The draw and task handlers.
@@ -40,7 +44,7 @@ use std::time::Duration;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi as OpenApiDoc;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -103,10 +107,12 @@ pub enum Public {
         title = "监督（Jiandu）中心平台 API",
         description = "双随机、一公开卫生监督：名录库、双随机抽取、同步、组长审核、汇总表。\
             每个错误都是 {code, message}：code 供程序判断，message 为中文。\
-            认证：每台登记过的设备有自己的访问令牌（Authorization: Bearer …）。",
+            认证：每台登记过的设备有自己的访问令牌（Authorization: Bearer …）；\
+            控制台用会话 Cookie（jiandu_session，POST /session 登录），\
+            改变数据的请求须带 X-CSRF-Token。",
     ),
     modifiers(&BearerAuth),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("session" = [])),
     components(schemas(ErrorCode, reports::SummaryFormat)),
     tags(
         (name = "system", description = "服务状态"),
@@ -137,6 +143,13 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "jiandu_session",
+                "控制台会话（POST /session 登录获得）；改变数据的请求还须带 X-CSRF-Token",
+            ))),
+        );
     }
 }
 
@@ -149,6 +162,11 @@ fn api() -> OpenApiRouter<Platform> {
         .routes(routes!(people::list_devices))
         .routes(routes!(people::revoke_device))
         .routes(routes!(people::list_users))
+        .routes(routes!(
+            session::sign_in,
+            session::current,
+            session::sign_out
+        ))
         .routes(routes!(plans::list_plans, plans::import_plan))
         .routes(routes!(plans::show_plan))
         .routes(routes!(plans::plan_source))
@@ -193,7 +211,7 @@ pub fn router_and_document(state: Platform, max_body_bytes: usize) -> (axum::Rou
                 async move { Json((*doc).clone()) }
             }),
         )
-        .fallback(not_found)
+        .fallback(assets::serve)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(axum::middleware::from_fn(
@@ -273,10 +291,6 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
-}
-
-async fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "接口不存在")
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -34,6 +34,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../../../../migrations/server-postgres/0005_plans.sql"),
     ),
+    (
+        6,
+        include_str!("../../../../../migrations/server-postgres/0006_console_sessions.sql"),
+    ),
 ];
 
 mod audit;
@@ -42,6 +46,7 @@ mod inspections;
 mod people;
 mod plans;
 mod registry;
+mod sessions;
 mod sync;
 
 /// Serialises concurrent migrations of several server processes.
@@ -244,7 +249,7 @@ fn user_row(r: &Row) -> StoreResult<User> {
     })
 }
 
-const DEVICE_COLS: &str = "id, user_id, name, created_at, revoked_at, seq";
+const DEVICE_COLS: &str = "id, user_id, name, created_at, revoked_at, seq, last_sync_at";
 
 fn device_row(r: &Row) -> StoreResult<Device> {
     Ok(Device {
@@ -254,6 +259,7 @@ fn device_row(r: &Row) -> StoreResult<Device> {
         created_at: r.try_get("created_at")?,
         revoked_at: r.try_get("revoked_at")?,
         seq: r.try_get("seq")?,
+        last_sync_at: r.try_get("last_sync_at")?,
     })
 }
 
