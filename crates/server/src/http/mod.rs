@@ -17,10 +17,12 @@
 //!   and device.
 
 mod assets;
+mod console;
 pub mod error;
 pub mod extract;
 mod people;
 mod plans;
+mod public;
 mod registry;
 mod reports;
 mod review;
@@ -124,6 +126,7 @@ pub enum Public {
         (name = "review", description = "检查与组长审核"),
         (name = "reports", description = "汇总表、公示、进度"),
         (name = "sync", description = "设备同步"),
+        (name = "public", description = "公开信息（无需登录）：结果公示、抽取公示"),
     )
 )]
 struct ApiDoc;
@@ -161,12 +164,20 @@ fn api() -> OpenApiRouter<Platform> {
         .routes(routes!(people::me))
         .routes(routes!(people::list_devices))
         .routes(routes!(people::revoke_device))
-        .routes(routes!(people::list_users))
+        .routes(routes!(people::list_users, console::create_user))
         .routes(routes!(
             session::sign_in,
             session::current,
             session::sign_out
         ))
+        .routes(routes!(console::set_disabled))
+        .routes(routes!(console::set_password))
+        .routes(routes!(console::dashboard))
+        .routes(routes!(console::list_audit))
+        .routes(routes!(console::verify_audit))
+        .routes(routes!(public::plans))
+        .routes(routes!(public::results))
+        .routes(routes!(public::draw))
         .routes(routes!(plans::list_plans, plans::import_plan))
         .routes(routes!(plans::show_plan))
         .routes(routes!(plans::plan_source))

@@ -19,6 +19,7 @@ pub mod documents;
 pub mod draws;
 pub mod people;
 pub mod plans;
+pub mod public;
 pub mod registry;
 pub mod reports;
 pub mod review;
@@ -52,6 +53,8 @@ pub struct Platform {
     pub limiter: Arc<crate::auth::LoginLimiter>,
     /// Console session expiry and cookie settings.
     pub console: sessions::SessionSettings,
+    /// The public result lists, ready to send (`public`).
+    pub public: Arc<public::PublicCache>,
 }
 
 impl Platform {
@@ -67,6 +70,7 @@ impl Platform {
             authority: documents::authority().into(),
             limiter: Arc::new(crate::auth::LoginLimiter::default()),
             console: sessions::SessionSettings::default(),
+            public: Arc::default(),
         }
     }
 
