@@ -528,3 +528,49 @@ pub fn reassign_rule(
     }
     Ok(pos)
 }
+
+/// The re-assignments of a draw against the plan's cap (调整比例), as the console's
+/// draw page shows them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReassignmentStatus {
+    pub draw_id: Uuid,
+    /// Re-assignments made so far.
+    pub used: usize,
+    /// How many the cap allows (None: the plan sets no cap).
+    pub allowed: Option<usize>,
+    /// The plan's cap in percent of the drawn inspectors.
+    pub cap_percent: Option<u32>,
+    pub reassignments: Vec<Reassignment>,
+}
+
+/// The re-assignments of a draw and its cap (administrators and team leads).
+pub async fn reassignment_status(
+    p: &Platform,
+    actor: &Actor,
+    draw_id: Uuid,
+) -> ServiceResult<ReassignmentStatus> {
+    actor.require(&[Role::Admin, Role::TeamLead])?;
+    let record = p
+        .store
+        .draw(draw_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(format!("抽取记录 {draw_id} 不存在")))?;
+    let plan = super::plans::plan_of(p, &record.plan_id, record.plan_version).await?;
+    let drawn: HashSet<Uuid> = p
+        .store
+        .tasks_of_draw(draw_id)
+        .await?
+        .iter()
+        .flat_map(|t| t.drawn_inspectors.clone())
+        .collect();
+    let reassignments = p.store.reassignments(draw_id).await?;
+    Ok(ReassignmentStatus {
+        draw_id,
+        used: reassignments.len(),
+        allowed: plan
+            .reassignment_cap_percent
+            .map(|_| reassignment_allowance(plan.reassignment_cap_percent, drawn.len())),
+        cap_percent: plan.reassignment_cap_percent,
+        reassignments,
+    })
+}
