@@ -449,6 +449,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/registry/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 导入名录文件（管理员）：整体校验，有任何问题则全部不写入，并列出每个问题及其行号。 */
+        post: operations["importRegistry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/registry/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 预览名录文件（管理员）：.xlsx / .xls / .ods 或 UTF-8、GB18030 编码的 CSV；列出各行和全部问题（行号与表格一致），不写入任何数据。 */
+        post: operations["previewRegistry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/dashboard": {
         parameters: {
             query?: never;
@@ -1145,6 +1179,18 @@ export interface components {
             /** @description `ok`. */
             status: string;
         };
+        ImportCounts: {
+            institutions_added: number;
+            institutions_updated: number;
+            penalised: number;
+            staff_added: number;
+            staff_updated: number;
+        };
+        /** @description What an import wrote, and which list it was. */
+        Imported: {
+            counts: components["schemas"]["ImportCounts"];
+            kind: components["schemas"]["ListKindName"];
+        };
         /** @description An inspection (现场检查) with everything recorded on site. */
         Inspection: {
             /** Format: date-time */
@@ -1267,6 +1313,11 @@ export interface components {
             /** Format: int32 */
             year: number;
         };
+        /**
+         * @description Which list a file held, as the API names it.
+         * @enum {string}
+         */
+        ListKindName: "institutions" | "staff" | "penalised";
         /** @description The user and device a token belongs to (`GET /me`). */
         Me: {
             /** Format: uuid */
@@ -1430,6 +1481,30 @@ export interface components {
             version: number;
             /** Format: int32 */
             year: number;
+        };
+        /** @description What an import would do, before anything is written (`POST /registry/preview`). */
+        Preview: {
+            /** @description The header row as found (title rows above it are skipped). */
+            header: string[];
+            kind?: components["schemas"]["ListKindName"] | null;
+            /** @description Every problem with its row: the import writes nothing while there is one. */
+            problems: components["schemas"]["Problem"][];
+            /** @description The rows under the header (at most 500). */
+            rows: components["schemas"]["PreviewRow"][];
+            /** @description Rows under the header, in all. */
+            total_rows: number;
+        };
+        /** @description One row of the preview. */
+        PreviewRow: {
+            cells: string[];
+            /** @description The row as the spreadsheet numbers it. */
+            row: number;
+        };
+        /** @description One problem of a file, for the console's preview. */
+        Problem: {
+            message: string;
+            /** @description The row as the spreadsheet numbers it (0: the file as a whole). */
+            row: number;
         };
         Progress: {
             deadlines: components["schemas"]["DeadlineStatus"][];
@@ -4097,6 +4172,182 @@ export interface operations {
                 };
             };
             /** @description 字段缺失或类型不正确。 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 服务器内部错误（只给出请求编号）。 */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    importRegistry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description 名录文件（.xlsx、.xls、.ods 或 CSV） */
+        requestBody: {
+            content: {
+                "application/octet-stream": number[];
+            };
+        };
+        responses: {
+            /** @description 已导入 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Imported"];
+                };
+            };
+            /** @description 请求内容不是有效的 JSON，或参数不正确。 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 缺少、无效或已吊销的访问令牌。 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 账号已停用，或当前角色无权执行此操作。 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容过大。 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容应为 JSON。 */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 字段缺失、类型不正确或不符合规则。 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 服务器内部错误（只给出请求编号）。 */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    previewRegistry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description 名录文件（.xlsx、.xls、.ods 或 CSV） */
+        requestBody: {
+            content: {
+                "application/octet-stream": number[];
+            };
+        };
+        responses: {
+            /** @description 预览和问题 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preview"];
+                };
+            };
+            /** @description 请求内容不是有效的 JSON，或参数不正确。 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 缺少、无效或已吊销的访问令牌。 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 账号已停用，或当前角色无权执行此操作。 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容过大。 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容应为 JSON。 */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 字段缺失、类型不正确或不符合规则。 */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -183,6 +183,8 @@ fn api() -> OpenApiRouter<Platform> {
         .routes(routes!(plans::plan_source))
         .routes(routes!(plans::publish_plan))
         .routes(routes!(registry::list_institutions))
+        .routes(routes!(registry::preview_registry))
+        .routes(routes!(registry::import_registry))
         .routes(routes!(draws::list_draws, draws::create_draw))
         .routes(routes!(draws::show_draw))
         .routes(routes!(draws::verify_draw))

@@ -24,6 +24,7 @@ pub mod registry;
 pub mod reports;
 pub mod review;
 pub mod sessions;
+pub mod spreadsheet;
 pub mod sync;
 
 pub use crate::error::{ErrorCode, ServiceError, ServiceResult};

@@ -72,6 +72,10 @@ enum Field {
     Note,
 }
 
+pub(super) fn is_header(cell: &str) -> bool {
+    field_for(cell).is_some()
+}
+
 fn field_for(header: &str) -> Option<Field> {
     use Field::*;
     let h = header.trim().trim_start_matches('\u{feff}');
@@ -433,6 +437,111 @@ impl ListKind {
     }
 }
 
+/// Parses a registry file as bureaus have them (.xlsx / .xls / .ods, CSV in UTF-8
+/// or GB18030; title rows skipped): problems carry the file's own row numbers.
+pub fn parse_file(
+    bytes: &[u8],
+    catalogue: &Catalogue,
+) -> Result<(ListKind, RegistryImport), Vec<RowError>> {
+    let sheet = super::spreadsheet::read(bytes)?;
+    let (csv, numbers) = sheet.as_csv()?;
+    parse_csv(csv.as_bytes(), catalogue).map_err(|e| super::spreadsheet::renumber(e, &numbers))
+}
+
+/// One problem of a file, for the console's preview.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// The row as the spreadsheet numbers it (0: the file as a whole).
+    pub row: usize,
+    pub message: String,
+}
+
+/// One row of the preview.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PreviewRow {
+    /// The row as the spreadsheet numbers it.
+    pub row: usize,
+    pub cells: Vec<String>,
+}
+
+/// What an import would do, before anything is written (`POST /registry/preview`).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Preview {
+    /// Which list the file holds (None: not recognised).
+    pub kind: Option<ListKindName>,
+    /// The header row as found (title rows above it are skipped).
+    pub header: Vec<String>,
+    /// The rows under the header (at most 500).
+    pub rows: Vec<PreviewRow>,
+    /// Rows under the header, in all.
+    pub total_rows: usize,
+    /// Every problem with its row: the import writes nothing while there is one.
+    pub problems: Vec<Problem>,
+}
+
+/// Reads a registry file and reports every problem, writing nothing
+/// (administrators only).
+pub async fn preview(p: &Platform, actor: &Actor, bytes: &[u8]) -> ServiceResult<Preview> {
+    actor.require(&[Role::Admin])?;
+    let catalogue = super::plans::catalogue(p).await?;
+    let problems = |errors: Vec<RowError>| {
+        errors
+            .into_iter()
+            .map(|e| Problem {
+                row: e.row,
+                message: e.message,
+            })
+            .collect::<Vec<_>>()
+    };
+    let sheet = match super::spreadsheet::read(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(Preview {
+                kind: None,
+                header: Vec::new(),
+                rows: Vec::new(),
+                total_rows: 0,
+                problems: problems(e),
+            });
+        }
+    };
+    let (header, body) = match sheet.as_csv() {
+        Ok((_, numbers)) => {
+            let start = sheet
+                .rows
+                .iter()
+                .position(|(n, _)| Some(n) == numbers.first())
+                .unwrap_or(0);
+            (
+                sheet.rows[start].1.clone(),
+                sheet.rows[start + 1..]
+                    .iter()
+                    .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
+                    .collect::<Vec<_>>(),
+            )
+        }
+        Err(_) => (Vec::new(), Vec::new()),
+    };
+    let (kind, found) = match parse_file(bytes, &catalogue) {
+        Ok((kind, _)) => (Some(kind.name()), Vec::new()),
+        Err(e) => (None, problems(e)),
+    };
+    Ok(Preview {
+        kind,
+        header,
+        total_rows: body.len(),
+        rows: body
+            .iter()
+            .take(500)
+            .map(|(n, cells)| PreviewRow {
+                row: *n,
+                cells: cells.clone(),
+            })
+            .collect(),
+        problems: found,
+    })
+}
+
 /// A refused import: every problem, with its row; nothing was written.
 pub fn refused(errors: &[RowError]) -> ServiceError {
     let mut message = format!("导入失败，未写入任何数据。发现 {} 个问题：", errors.len());
@@ -440,7 +549,9 @@ pub fn refused(errors: &[RowError]) -> ServiceError {
         message.push_str("\n  ");
         message.push_str(&e.to_string());
     }
-    ServiceError::new(ErrorCode::InvalidFile, message)
+    let mut e = ServiceError::new(ErrorCode::InvalidFile, message);
+    e.details = errors.iter().map(|e| e.to_string()).collect();
+    e
 }
 
 /// Imports a registry file (administrators only): checked whole first, written in
@@ -453,7 +564,7 @@ pub async fn import(
 ) -> ServiceResult<Imported> {
     actor.require(&[Role::Admin])?;
     let catalogue = super::plans::catalogue(p).await?;
-    let (kind, import) = parse_csv(bytes, &catalogue).map_err(|e| refused(&e))?;
+    let (kind, import) = parse_file(bytes, &catalogue).map_err(|e| refused(&e))?;
     let counts = p.store.import_registry(&actor.stamp(now), import).await?;
     Ok(Imported {
         kind: kind.name(),
