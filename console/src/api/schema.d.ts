@@ -154,6 +154,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/draws/{id}/tasks.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 抽取任务清单（XLSX，管理员、组长）。 */
+        get: operations["drawTasksXlsx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/draws/{id}/verify": {
         parameters: {
             query?: never;
@@ -276,6 +293,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/institutions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 单位详情和历次抽查（管理员；组长：本区县）。 */
+        get: operations["institutionHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -356,6 +390,23 @@ export interface paths {
         };
         /** 计划全文：检查表、检查要点、汇总表、时限（默认最新发布的版本）。 */
         get: operations["showPlan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/population": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 计划各行的名录库单位数和按比例应抽取的户数（管理员、组长）。 */
+        get: operations["planPopulation"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1179,6 +1230,22 @@ export interface components {
             /** @description `ok`. */
             status: string;
         };
+        /** @description One inspection campaign of an institution (名录库's history). */
+        HistoryEntry: {
+            checklist: string;
+            /** Format: date */
+            inspected_on?: string | null;
+            /** @description Inspectors' names. */
+            inspectors: string[];
+            plan_id: string;
+            /** Format: int32 */
+            plan_version: number;
+            /** @description The public result (抽查未发现问题 / 发现问题已责令改正 / 行政处罚 / 无法联系). */
+            result?: string | null;
+            status?: components["schemas"]["InspectionStatus"] | null;
+            /** Format: uuid */
+            task_id: string;
+        };
         ImportCounts: {
             institutions_added: number;
             institutions_updated: number;
@@ -1251,6 +1318,11 @@ export interface components {
             licence_no: string;
             name: string;
             phone: string;
+        };
+        /** @description An institution and every time it was drawn (`GET /institutions/{id}`). */
+        InstitutionHistory: {
+            history: components["schemas"]["HistoryEntry"][];
+            institution: components["schemas"]["Institution"];
         };
         InstitutionRef: {
             credit_code: string;
@@ -1481,6 +1553,24 @@ export interface components {
             version: number;
             /** Format: int32 */
             year: number;
+        };
+        /**
+         * @description One row of a plan's table with its population and the counts its quotas give
+         *     (the draw page shows them before the draw).
+         */
+        PopulationRow: {
+            categories: string[];
+            checklist: string;
+            /** @description Units the 市级双随机 quota draws (None: no city quota). */
+            city?: number | null;
+            /** @description 监督检查对象 as printed. */
+            label: string;
+            /** @description Units the 国家双随机 quota draws (None: no national quota). */
+            national?: number | null;
+            /** @description 序号 as printed. */
+            number: string;
+            /** @description Units of these categories in the registry. */
+            population: number;
         };
         /** @description What an import would do, before anything is written (`POST /registry/preview`). */
         Preview: {
@@ -2707,6 +2797,74 @@ export interface operations {
             };
         };
     };
+    drawTasksXlsx: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 抽取记录编号 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 任务清单 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": number[];
+                };
+            };
+            /** @description 编号格式不正确 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 缺少、无效或已吊销的访问令牌。 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 账号已停用，或当前角色无权执行此操作。 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 抽取记录不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 服务器内部错误（只给出请求编号）。 */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     verifyDraw: {
         parameters: {
             query?: never;
@@ -3214,6 +3372,74 @@ export interface operations {
             };
             /** @description 账号已停用，或当前角色无权执行此操作。 */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 服务器内部错误（只给出请求编号）。 */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    institutionHistory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 单位编号 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 单位和历次抽查 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstitutionHistory"];
+                };
+            };
+            /** @description 编号格式不正确 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 缺少、无效或已吊销的访问令牌。 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 账号已停用，或当前角色无权执行此操作。 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 单位不存在 */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3814,6 +4040,65 @@ export interface operations {
                 };
             };
             /** @description 计划或版本不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 服务器内部错误（只给出请求编号）。 */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    planPopulation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 计划编号 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 各行单位数和应抽户数 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PopulationRow"][];
+                };
+            };
+            /** @description 缺少、无效或已吊销的访问令牌。 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 账号已停用，或当前角色无权执行此操作。 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 计划不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -190,19 +190,19 @@ pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
 
 /// Refuses a request a browser sent from another site: `Sec-Fetch-Site:
 /// cross-site`, or an `Origin` whose host is not the `Host` asked.
-pub fn same_site(h: &axum::http::HeaderMap) -> Result<(), ApiError> {
+pub fn same_site(h: &axum::http::HeaderMap) -> Result<(), crate::error::ServiceError> {
     if h.get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
     {
-        return Err(sessions::cross_site().into());
+        return Err(sessions::cross_site());
     }
     if let Some(origin) = h.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("null");
         let host = h.get(header::HOST).and_then(|v| v.to_str().ok());
         let origin_host = origin.split_once("://").map(|(_, rest)| rest);
         if origin_host.is_none() || origin_host != host {
-            return Err(sessions::cross_site().into());
+            return Err(sessions::cross_site());
         }
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! importing a registry file with a preview first.
 
 use super::error::ApiError;
+use super::extract::ApiPath;
 use super::extract::Authed;
 use super::{Errors, JsonErrors};
 use crate::model::Institution;
@@ -10,6 +11,8 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use chrono::Utc;
+use jiandu_core::protocol::ErrorBody;
+use uuid::Uuid;
 
 /// 检查对象名录（管理员：全部；组长：本区县）。
 #[utoipa::path(
@@ -57,4 +60,23 @@ pub async fn import_registry(
     body: Bytes,
 ) -> Result<Json<registry::Imported>, ApiError> {
     Ok(Json(registry::import(&p, &a, Utc::now(), &body).await?))
+}
+
+/// 单位详情和历次抽查（管理员；组长：本区县）。
+#[utoipa::path(
+    get, path = "/institutions/{id}", tag = "registry", operation_id = "institutionHistory",
+    params(("id" = Uuid, Path, description = "单位编号")),
+    responses(
+        (status = 200, description = "单位和历次抽查", body = registry::InstitutionHistory),
+        (status = 400, description = "编号格式不正确", body = ErrorBody),
+        (status = 404, description = "单位不存在", body = ErrorBody),
+        Errors,
+    )
+)]
+pub async fn institution_history(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<registry::InstitutionHistory>, ApiError> {
+    Ok(Json(registry::history(&p, &a, id).await?))
 }

@@ -574,3 +574,108 @@ pub async fn reassignment_status(
         reassignments,
     })
 }
+
+/// One row of a plan's table with its population and the counts its quotas give
+/// (the draw page shows them before the draw).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PopulationRow {
+    pub checklist: String,
+    /// 序号 as printed.
+    pub number: String,
+    /// 监督检查对象 as printed.
+    pub label: String,
+    pub categories: Vec<String>,
+    /// Units of these categories in the registry.
+    pub population: usize,
+    /// Units the 国家双随机 quota draws (None: no national quota).
+    pub national: Option<usize>,
+    /// Units the 市级双随机 quota draws (None: no city quota).
+    pub city: Option<usize>,
+}
+
+/// The population of every row of a plan's tables and the counts its ratios give
+/// (administrators and team leads).
+pub async fn population(
+    p: &Platform,
+    actor: &Actor,
+    plan_id: &str,
+) -> ServiceResult<Vec<PopulationRow>> {
+    use jiandu_core::plan::QuotaRule;
+    actor.require(&[Role::Admin, Role::TeamLead])?;
+    let version = super::plans::current(p, plan_id).await?;
+    let plan = &*version.plan;
+    let counts: HashMap<jiandu_core::CategoryCode, u64> =
+        p.store.institution_counts().await?.into_iter().collect();
+    let mut out = Vec::new();
+    for c in &plan.checklists {
+        for r in &c.rows {
+            let population: usize = r
+                .categories
+                .iter()
+                .map(|k| counts.get(k).copied().unwrap_or(0) as usize)
+                .sum();
+            let count = |q: Option<&jiandu_core::plan::Quota>, taken: usize| {
+                q.and_then(|q| q.rule()).map(|rule| match rule {
+                    QuotaRule::Percent(x) => draw::ratio_count(population, x),
+                    QuotaRule::Count(n) => (n as usize).min(population),
+                    QuotaRule::Remainder => population.saturating_sub(taken),
+                })
+            };
+            let national = count(r.national.as_ref(), 0);
+            let city = count(r.city.as_ref(), national.unwrap_or(0));
+            out.push(PopulationRow {
+                checklist: c.code.clone(),
+                number: r.number.clone(),
+                label: r.label.clone(),
+                categories: r.categories.iter().map(|k| k.to_string()).collect(),
+                population,
+                national,
+                city,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A recorded draw's task list as an XLSX file (任务清单), for printing and for
+/// bureaus' own systems (administrators and team leads).
+pub async fn tasks_xlsx(p: &Platform, actor: &Actor, draw_id: Uuid) -> ServiceResult<Vec<u8>> {
+    let v = show(p, actor, draw_id).await?;
+    let rows: Vec<Vec<String>> = v
+        .tasks
+        .iter()
+        .map(|t| {
+            vec![
+                (t.position + 1).to_string(),
+                t.checklist.clone(),
+                t.category.clone(),
+                t.institution.name.clone(),
+                t.institution.credit_code.clone(),
+                t.institution.district.clone(),
+                t.inspectors
+                    .iter()
+                    .map(|i| format!("{}（{}）", i.name, i.badge_no))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            ]
+        })
+        .collect();
+    let title = format!(
+        "{} 第 {} 版 抽取任务清单（种子：{}）",
+        v.plan_id, v.plan_version, v.seed
+    );
+    crate::formats::task_list_xlsx(
+        &title,
+        &[
+            "序号",
+            "检查表",
+            "类别",
+            "单位名称",
+            "统一社会信用代码",
+            "区县",
+            "检查人员（执法证号）",
+        ],
+        &rows,
+    )
+    .map_err(ServiceError::internal)
+}

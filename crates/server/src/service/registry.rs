@@ -586,6 +586,93 @@ pub async fn list_institutions(p: &Platform, actor: &Actor) -> ServiceResult<Vec
     })
 }
 
+/// One inspection campaign of an institution (名录库's history).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct HistoryEntry {
+    pub plan_id: String,
+    pub plan_version: u32,
+    pub task_id: uuid::Uuid,
+    pub checklist: String,
+    /// None: drawn, not started.
+    pub status: Option<jiandu_core::inspection::InspectionStatus>,
+    /// The public result (抽查未发现问题 / 发现问题已责令改正 / 行政处罚 / 无法联系).
+    pub result: Option<String>,
+    pub inspected_on: Option<chrono::NaiveDate>,
+    /// Inspectors' names.
+    pub inspectors: Vec<String>,
+}
+
+/// An institution and every time it was drawn (`GET /institutions/{id}`).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct InstitutionHistory {
+    pub institution: Institution,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// An institution with its inspection history, if the actor may see it
+/// (administrators; a team lead in their district).
+pub async fn history(
+    p: &Platform,
+    actor: &Actor,
+    id: uuid::Uuid,
+) -> ServiceResult<InstitutionHistory> {
+    let institution = list_institutions(p, actor)
+        .await?
+        .into_iter()
+        .find(|i| i.id == id)
+        .ok_or_else(|| ServiceError::not_found(format!("单位 {id} 不存在")))?;
+    let tasks: Vec<crate::model::StoredTask> = p
+        .store
+        .tasks_for(None, None)
+        .await?
+        .into_iter()
+        .filter(|t| t.institution_id == id)
+        .collect();
+    let ids: Vec<uuid::Uuid> = tasks.iter().map(|t| t.id).collect();
+    let inspections: HashMap<uuid::Uuid, jiandu_core::Inspection> = p
+        .store
+        .inspections_of_tasks(&ids)
+        .await?
+        .into_iter()
+        .map(|i| (i.inspection.task_id, i.inspection))
+        .collect();
+    let user_ids: Vec<uuid::Uuid> = tasks.iter().flat_map(|t| t.inspectors.clone()).collect();
+    let names: HashMap<uuid::Uuid, String> = p
+        .store
+        .users_by_ids(&user_ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    let history = tasks
+        .iter()
+        .map(|t| {
+            let i = inspections.get(&t.id);
+            HistoryEntry {
+                plan_id: t.plan_id.clone(),
+                plan_version: t.plan_version,
+                task_id: t.id,
+                checklist: t.checklist.clone(),
+                status: i.map(|i| i.status),
+                result: i
+                    .filter(|i| i.status == jiandu_core::inspection::InspectionStatus::Approved)
+                    .and_then(|i| i.outcome.as_ref())
+                    .map(|o| o.category.label().to_owned()),
+                inspected_on: i.and_then(|i| i.ended_at).map(|t| t.date_naive()),
+                inspectors: t
+                    .inspectors
+                    .iter()
+                    .filter_map(|u| names.get(u).cloned())
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(InstitutionHistory {
+        institution,
+        history,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
