@@ -99,6 +99,8 @@ try {
   check(!!plan, `an undrawn published plan: ${plan?.id}`);
   await admin.goto(`${base}/draws`);
   await select(admin, '选择已发布的计划', `（${plan.id}）`);
+  await admin.waitForSelector('text=名录库单位数');
+  check(await admin.isVisible('text=国家双随机应抽'), 'the population per row and the counts the ratios give are shown');
   await admin.fill('input[placeholder="种子（如公开摇号的号码）"]', '控制台演练 07 12 33');
   await admin.click('button:has-text("试抽（不记录）")');
   await admin.waitForSelector('text=试抽结果（未记录）');
@@ -134,6 +136,9 @@ try {
   await admin.click('button:has-text("校验抽取")');
   await admin.waitForSelector('.el-alert--success');
   await shot(admin, '07-draw-reassigned-verified');
+  const [taskList] = await Promise.all([admin.waitForEvent('download'), admin.click('button:has-text("下载任务清单")')]);
+  await taskList.saveAs(join(files, 'tasks.xlsx'));
+  check(readFileSync(join(files, 'tasks.xlsx')).subarray(0, 2).toString() === 'PK', 'the task list downloads as XLSX');
 
   // 5. A tablet submits an inspection with a real JPEG (drawn in the browser).
   const jpeg = await admin.evaluate(() => {
@@ -188,6 +193,14 @@ try {
   await download.saveAs(xlsx);
   const head = readFileSync(xlsx).subarray(0, 2).toString();
   check(head === 'PK', `the XLSX downloads (${readFileSync(xlsx).length} bytes)`);
+
+  // The unit's history in the registry names the approved inspection.
+  await admin.goto(`${base}/registry`);
+  await admin.fill('input[placeholder="搜索单位名称或统一社会信用代码"]', submitted.institution);
+  await admin.click(`.el-table__row:has-text("${submitted.institution}")`);
+  await admin.waitForSelector('.el-dialog >> text=发现问题已责令改正');
+  check(true, "the registry shows the unit's history with its approved result");
+  await shot(admin, '09b-registry-history');
 
   // The other pages, for the screenshots.
   for (const [path, name, wait] of [

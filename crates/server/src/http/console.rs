@@ -178,13 +178,23 @@ pub async fn list_audit(
     Authed(a): Authed,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    if q.after < 0
+        || [&q.actor, &q.action]
+            .iter()
+            .any(|f| f.as_ref().is_some_and(|t| t.chars().count() > 100))
+    {
+        return Err(ApiError::new(
+            crate::error::ErrorCode::InvalidQuery,
+            "查询参数不正确：after 不能为负数，操作人、操作不超过 100 个字符",
+        ));
+    }
     let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
     Ok(Json(
         audit::search(
             &p,
             &a,
             audit::Filter {
-                after: q.after.max(0),
+                after: q.after,
                 limit: q.limit.unwrap_or(200),
                 actor: nonempty(q.actor),
                 action: nonempty(q.action),

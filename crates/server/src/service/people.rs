@@ -258,6 +258,18 @@ pub async fn create_user(
         ErrorCode::InvalidName,
         "姓名",
     )?;
+    for (text, what) in [
+        (a.badge_no.as_deref().unwrap_or(""), "执法证号"),
+        (a.team.as_str(), "科室"),
+        (a.district.as_str(), "区县"),
+    ] {
+        if chars(text) > MAX_NAME_CHARS {
+            return Err(ServiceError::new(
+                ErrorCode::InvalidName,
+                format!("{what}不超过 {MAX_NAME_CHARS} 个字符"),
+            ));
+        }
+    }
     let badge_no = a
         .badge_no
         .map(|b| b.trim().to_owned())
