@@ -9,6 +9,8 @@ command -v pdftotext >/dev/null || need+=(poppler-utils)
 command -v pg_ctlcluster >/dev/null || [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v curl >/dev/null || need+=(curl)
+# The web console's browser walk (scripts/console-e2e.sh) drives Debian's chromium.
+command -v chromium >/dev/null || need+=(chromium)
 # schemathesis (scripts/schemathesis.sh) lives in a virtualenv.
 command -v python3 >/dev/null || need+=(python3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)

@@ -4,7 +4,8 @@
 #      (.jiandu-data/demo/server.sqlite: a generated 太原 registry, staff, accounts of
 #      every role, this year's plan (the Shanxi plan re-issued as shanxi-YYYY, due in
 #      the coming weeks) imported, published and drawn, some inspections reviewed);
-#   2. serves the central platform on http://127.0.0.1:8080 (embedded SQLite);
+#   2. builds the web console (console/) and serves the central platform with it on
+#      http://127.0.0.1:8080 (embedded SQLite): console at /, public results at /public/;
 #   3. when a display is present, builds the UI and the inspector app and opens it
 #      SIGNED IN as the demo inspector zhangwei against that server (the app enrols
 #      itself at first start: JIANDU_AUTO_SIGN_IN), so the drawn tasks are there.
@@ -20,6 +21,11 @@ PORT="${JIANDU_PORT:-8080}"
 TARGET="${CARGO_TARGET_DIR:-target}"
 mkdir -p "$DATA"
 export JIANDU_DB="$DATA/server.sqlite" JIANDU_BLOBS="$DATA/blobs"
+
+# The console first: jiandu-server serves console/dist (read from the folder in a
+# debug build, embedded in a release build).
+echo "== building the web console (console/dist)"
+( cd console && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run build --silent )
 
 WITH_APP=""
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${JIANDU_NO_APP:-}" ]; then WITH_APP=1; fi
@@ -43,6 +49,8 @@ fi
 SERVER_PID=$!
 trap 'kill "$SERVER_PID" 2>/dev/null || true' EXIT INT TERM
 echo "central platform: http://127.0.0.1:$PORT/api/v1/health  (API description: /api/openapi.json)"
+echo "web console:      http://127.0.0.1:$PORT/   (public results: http://127.0.0.1:$PORT/public/)"
+echo "  sign in as admin (管理员), lina (组长) or zhangwei (检查人员), password jiandu-demo-1"
 echo "try: $SERVER_BIN plan list; $SERVER_BIN report progress --plan shanxi-$(date +%Y)"
 
 for _ in $(seq 100); do  # until the platform answers

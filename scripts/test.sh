@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check of the project: formatting, lints, and all tests: unit tests, real
 # SQLite files, the real server on loopback, real PostgreSQL, PDFs read back with
-# poppler, schemathesis against the server's OpenAPI document, the UI's unit tests,
+# poppler, schemathesis against the server's OpenAPI document, the UI's and the
+# console's unit tests, the web console in chromium,
 # and the inspector app in its real window under Xvfb driven through WebDriver. Installs what it needs first (Debian packages, npm
 # packages, a throwaway PostgreSQL cluster), so it works on a fresh Debian machine.
 set -euo pipefail
@@ -31,6 +32,15 @@ step "ui: npm ci, type check + build, unit tests"
   npm test --silent
 )
 
+step "console: npm ci, API types current, type check + build, unit tests"
+(
+  cd console
+  npm ci --no-audit --no-fund --loglevel=error
+  npm run check:api --silent
+  npm run build --silent
+  npm test --silent
+)
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
@@ -42,6 +52,9 @@ cargo test --workspace --locked
 
 step "schemathesis: the OpenAPI document against the real server"
 bash scripts/schemathesis.sh
+
+step "the web console in a real browser (chromium + playwright-core)"
+CONSOLE_SKIP_BUILD=1 bash scripts/console-e2e.sh
 
 step "the app in its real window (Xvfb + WebDriver)"
 bash scripts/ui-e2e.sh

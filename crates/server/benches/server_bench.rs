@@ -6,14 +6,17 @@
 //!    store (target < 1 s);
 //! 3. 500 concurrent clients, each with its own device token and connection, pulling
 //!    their tasks (`GET /api/v1/sync/pull?since=0`) from a server on 127.0.0.1
-//!    (latency p50/p99/max, errors, throughput).
+//!    (latency p50/p99/max, errors, throughput);
+//! 4. the public result list (`GET /api/v1/public/results`, no sign-in) over 10,000
+//!    approved inspections, 200 concurrent readers (target p99 < 100 ms).
 //!
 //! ```text
 //! cargo bench -p jiandu-server --bench server_bench                       # SQLite only
 //! JIANDU_BENCH_PG=postgres://user@127.0.0.1:55432/postgres \
 //!   cargo bench -p jiandu-server --bench server_bench                     # and PostgreSQL
 //! cargo bench -p jiandu-server --bench server_bench -- --quick            # 1/10 sizes
-//! cargo bench -p jiandu-server --bench server_bench -- --skip-summary     # parts 1 and 3
+//! cargo bench -p jiandu-server --bench server_bench -- --skip-summary     # parts 1, 3, 4
+//! cargo bench -p jiandu-server --bench server_bench -- --public-only      # part 4
 //! ```
 //!
 //! PostgreSQL gets a fresh scratch database per part (`PgStore::scratch_database`).
@@ -58,6 +61,11 @@ struct Sizes {
     inspectors: usize,
     inspections: usize,
     clients: usize,
+    /// Part 4: approved inspections on the public result list, its readers and
+    /// their reads.
+    public: usize,
+    readers: usize,
+    reads_per_reader: usize,
     requests_per_client: usize,
 }
 
@@ -353,12 +361,17 @@ fn approved(plan: &Plan, task: &StoredTask, mix: &mut Mix) -> Inspection {
     i
 }
 
-/// Part 2: a 汇总表 over `sizes.inspections` approved inspections.
-async fn bench_summary(b: &Backend, plan: &Plan, sizes: Sizes) {
+/// Writes `n` approved inspections of the medical checklist (units, staff, a
+/// synthetic draw): the world of parts 2 and 4. Answers the setup time and the bytes
+/// of inspection JSON.
+async fn approved_world(
+    b: &Backend,
+    plan: &Plan,
+    n: usize,
+    seed: u64,
+) -> (std::time::Duration, usize) {
     let store = &*b.store;
-    let p = Platform::new(b.store.clone(), TemplateSet::builtin().unwrap());
-    let mut mix = Mix(7);
-    let n = sizes.inspections;
+    let mut mix = Mix(seed);
     // Units of the 附表2 rows only (the medical checklist).
     let medical: Vec<(&str, usize)> = WEIGHTS
         .iter()
@@ -445,7 +458,15 @@ async fn bench_summary(b: &Backend, plan: &Plan, sizes: Sizes) {
         .map(|i| serde_json::to_vec(i).unwrap().len())
         .sum();
     bulk_insert(b, &bodies).await;
-    let setup = t.elapsed();
+    (t.elapsed(), bytes)
+}
+
+/// Part 2: a 汇总表 over `sizes.inspections` approved inspections.
+async fn bench_summary(b: &Backend, plan: &Plan, sizes: Sizes) {
+    let store = &*b.store;
+    let p = Platform::new(b.store.clone(), TemplateSet::builtin().unwrap());
+    let n = sizes.inspections;
+    let (setup, bytes) = approved_world(b, plan, n, 7).await;
     assert_eq!(
         store.approved_results(&plan.id).await.unwrap().len(),
         n,
@@ -472,6 +493,90 @@ async fn bench_summary(b: &Backend, plan: &Plan, sizes: Sizes) {
         secs(runs[runs.len() / 2]),
         secs(runs[runs.len() - 1]),
         runs.len()
+    );
+}
+
+/// Part 4: the public result list (`GET /api/v1/public/results`, no sign-in) over
+/// `sizes.public` approved inspections, read by `sizes.readers` concurrent readers.
+async fn bench_public(b: &Backend, plan: &Plan, sizes: Sizes) {
+    let n = sizes.public;
+    let (setup, _) = approved_world(b, plan, n, 11).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = Platform::new(b.store.clone(), TemplateSet::builtin().unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(http::serve(listener, state, 1 << 20, async {
+        let _ = stop_rx.await;
+    }));
+    let url = format!("http://{addr}/api/v1/public/results?plan={}", plan.id);
+    // The first read computes the list (cold); the readers share it afterwards.
+    let t = Instant::now();
+    let first = reqwest::get(&url).await.unwrap();
+    assert!(first.status().is_success());
+    let body = first.bytes().await.unwrap();
+    let cold = t.elapsed();
+    let entries = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["entries"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
+    assert_eq!(entries, n, "every approved inspection is listed");
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for _ in 0..sizes.readers {
+        let url = url.clone();
+        let k = sizes.reads_per_reader;
+        handles.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(60))
+                .build()
+                .unwrap();
+            let mut lat = Vec::with_capacity(k);
+            let mut errors = 0usize;
+            for _ in 0..k {
+                let t = Instant::now();
+                match client.get(&url).send().await {
+                    Ok(r) if r.status().is_success() => match r.bytes().await {
+                        Ok(_) => lat.push(t.elapsed()),
+                        Err(_) => errors += 1,
+                    },
+                    _ => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut errors = 0;
+    for h in handles {
+        let (l, e) = h.await.unwrap();
+        lat.extend(l);
+        errors += e;
+    }
+    let wall = start.elapsed();
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    lat.sort();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1e3))
+            .unwrap_or_default()
+    };
+    println!(
+        "[{}] public results over {n} approved inspections ({:.1} MB JSON; setup {}), first read (computes the list) {}:\n  \
+         {} concurrent readers x {} reads: {} requests in {}, {:.0} req/s; latency p50 {}, p99 {}, max {}; errors {} (target p99 < 100 ms)",
+        b.name,
+        body.len() as f64 / 1e6,
+        secs(setup),
+        secs(cold),
+        sizes.readers,
+        sizes.reads_per_reader,
+        lat.len() + errors,
+        secs(wall),
+        lat.len() as f64 / wall.as_secs_f64(),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0),
+        errors
     );
 }
 
@@ -554,6 +659,7 @@ async fn bench_pull(b: &Backend, sizes: Sizes) {
                     created_at: Utc::now(),
                     revoked_at: None,
                     seq: 0,
+                    last_sync_at: None,
                 },
                 &auth::token_hash(&token),
             )
@@ -636,6 +742,8 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     // Parts 1 and 3 only (part 2's setup writes ~1 GB per backend).
     let skip_summary = args.iter().any(|a| a == "--skip-summary");
+    // Part 4 only: the public result list under concurrent readers.
+    let public_only = args.iter().any(|a| a == "--public-only");
     let sizes = if quick {
         Sizes {
             units: 5_000,
@@ -643,6 +751,9 @@ fn main() {
             inspections: 10_000,
             clients: 50,
             requests_per_client: 5,
+            public: 1_000,
+            readers: 50,
+            reads_per_reader: 5,
         }
     } else {
         Sizes {
@@ -651,6 +762,9 @@ fn main() {
             inspections: 100_000,
             clients: 500,
             requests_per_client: 10,
+            public: 10_000,
+            readers: 200,
+            reads_per_reader: 10,
         }
     };
     let pg = std::env::var("JIANDU_BENCH_PG")
@@ -689,6 +803,12 @@ fn main() {
     }
     rt.block_on(async {
         for name in names {
+            let b = fresh(name, pg.as_deref()).await;
+            bench_public(&b, &plan, sizes).await;
+            drop(b);
+            if public_only {
+                continue;
+            }
             let b = fresh(name, pg.as_deref()).await;
             bench_draw(&b, &plan, sizes).await;
             bench_pull(&b, sizes).await;

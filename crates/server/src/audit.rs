@@ -66,7 +66,7 @@ impl AuditEvent {
 }
 
 /// One stored entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub change_seq: i64,
     pub at: String,

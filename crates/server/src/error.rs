@@ -113,6 +113,13 @@ error_codes! {
     InvalidAuthority => "invalid_authority",
     InvalidYear => "invalid_year",
     NumbersExhausted => "numbers_exhausted",
+    /// No such console session (never signed in, signed out, or ended).
+    InvalidSession => "invalid_session",
+    /// The console session passed its idle or absolute expiry.
+    SessionExpired => "session_expired",
+    /// A state-changing console request without the session's CSRF token, or sent
+    /// from another site.
+    CsrfFailed => "csrf_failed",
     /// A bug or an outage: logged with the request id, never described.
     Internal => "internal",
 }

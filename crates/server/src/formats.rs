@@ -275,3 +275,26 @@ fn write_cells(
     }
     Ok(())
 }
+
+/// A plain list as an XLSX file: a title row, a header row, the rows (the draw's
+/// task list).
+pub fn task_list_xlsx(
+    title: &str,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    ws.write_string_with_format(0, 0, title, &bold)?;
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string_with_format(1, c as u16, *h, &bold)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(r as u32 + 2, c as u16, v)?;
+        }
+    }
+    ws.autofit();
+    wb.save_to_buffer()
+}

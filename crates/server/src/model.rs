@@ -86,6 +86,36 @@ pub struct Device {
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub seq: i64,
+    /// When the device last pushed or pulled (None: never since enrolment).
+    #[serde(default)]
+    pub last_sync_at: Option<DateTime<Utc>>,
+}
+
+/// A signed-in browser of the web console (控制台会话, console session). The cookie's
+/// token is never stored, only its SHA-256.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// Sent back in `X-CSRF-Token` by every request that changes state.
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// Signed out or the user disabled: never valid again.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for ConsoleSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleSession")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("csrf_token", &"***")
+            .field("created_at", &self.created_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .field("ended_at", &self.ended_at)
+            .finish()
+    }
 }
 
 /// An entry of the registry of inspected institutions (检查对象名录库): the same type

@@ -63,6 +63,12 @@ pub struct FileSettings {
     pub blobs: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
     pub max_body_bytes: Option<usize>,
+    /// Console sessions end after this many minutes without use (default 30).
+    pub session_idle_minutes: Option<u32>,
+    /// Console sessions end this many hours after sign-in (default 12).
+    pub session_max_hours: Option<u32>,
+    /// Always mark the session cookie `Secure` (behind TLS).
+    pub secure_cookies: Option<bool>,
 }
 
 impl FileSettings {
@@ -81,6 +87,7 @@ pub struct Settings {
     pub blobs: PathBuf,
     pub listen: SocketAddr,
     pub max_body_bytes: usize,
+    pub sessions: crate::service::sessions::SessionSettings,
 }
 
 impl Settings {
@@ -105,6 +112,20 @@ impl Settings {
                     .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)))
             }),
             max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            sessions: {
+                let d = crate::service::sessions::SessionSettings::default();
+                crate::service::sessions::SessionSettings {
+                    idle: file
+                        .session_idle_minutes
+                        .map(|m| chrono::Duration::minutes(m.max(1).into()))
+                        .unwrap_or(d.idle),
+                    absolute: file
+                        .session_max_hours
+                        .map(|h| chrono::Duration::hours(h.max(1).into()))
+                        .unwrap_or(d.absolute),
+                    secure_cookies: file.secure_cookies.unwrap_or(d.secure_cookies),
+                }
+            },
         }
     }
 }

@@ -107,6 +107,7 @@ async fn sync_evidence(
         created_at: Utc::now(),
         revoked_at: None,
         seq: 0,
+        last_sync_at: None,
     };
     store
         .create_device(&common::stamp(), device.clone(), "hash-of-archive-device")

@@ -28,8 +28,39 @@ const RESTRICTED: &[(&str, &[&str])] = &[
     ("reviewQueue", &["team_lead"]),
     ("approveInspection", &["team_lead"]),
     ("returnInspection", &["team_lead"]),
+    ("createUser", &["admin"]),
+    ("setUserDisabled", &["admin"]),
+    ("setUserPassword", &["admin"]),
+    ("dashboard", &["admin", "team_lead"]),
+    ("listAudit", &["admin"]),
+    ("verifyAudit", &["admin"]),
+    ("drawReassignments", &["admin", "team_lead"]),
 ];
-const PUBLIC: &[&str] = &["health", "enrollDevice"];
+const PUBLIC: &[&str] = &[
+    "health",
+    "enrollDevice",
+    "signIn",
+    "publicPlans",
+    "publicResults",
+    "publicDraw",
+];
+
+/// The console's copy of the document (`console/src/api/openapi.json`, from which
+/// its TypeScript types are generated) is the document the server serves: run
+/// `cd console && npm run gen:api` when this fails.
+#[test]
+fn the_console_api_document_is_current() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../console/src/api/openapi.json"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let committed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        committed == serde_json::to_value(jiandu_server::http::document()).unwrap(),
+        "console/src/api/openapi.json is stale: run `cd console && npm run gen:api` and commit"
+    );
+}
 
 /// (method, path, operationId) of every operation in the document.
 fn operations(doc: &serde_json::Value) -> Vec<(String, String, String)> {

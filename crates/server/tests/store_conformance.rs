@@ -214,6 +214,7 @@ async fn devices_are_found_by_token_hash_and_revoked_once() {
                     created_at: t0,
                     revoked_at: None,
                     seq: 0,
+                    last_sync_at: None,
                 },
                 "hash-1",
             )

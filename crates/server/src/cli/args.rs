@@ -22,7 +22,7 @@ pub struct Cli {
         env = "JIANDU_CONFIG",
         hide_env = true,
         value_name = "文件",
-        help = "配置文件（TOML：db、blobs、listen、max_body_bytes）（环境变量 JIANDU_CONFIG）"
+        help = "配置文件（TOML：db、blobs、listen、max_body_bytes、session_idle_minutes、session_max_hours、secure_cookies）（环境变量 JIANDU_CONFIG）"
     )]
     pub(super) config: Option<PathBuf>,
     #[arg(
@@ -79,6 +79,8 @@ pub(super) enum Command {
     Doc(DocCmd),
     #[command(subcommand, about = "审计日志：verify 校验哈希链，list 列出记录")]
     Audit(AuditCmd),
+    #[command(about = "输出 API 的 OpenAPI 文档（JSON，无需数据库）")]
+    Openapi,
     #[command(
         about = "向一个新的空数据库写入演示数据（名录库、人员、各角色账号、shanxi-2025 抽取和部分检查）"
     )]

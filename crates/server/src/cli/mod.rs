@@ -116,6 +116,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     {
         return verify_offline(file, seed, expect.as_deref(), *json);
     }
+    if let Command::Openapi = cli.command {
+        // The API document needs no database.
+        print_json(&crate::http::document())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let file = match &cli.config {
         Some(p) => FileSettings::load(p)?,
         None => FileSettings::default(),
@@ -129,7 +134,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| refused(e.into()))
         .with_context(|| format!("无法打开数据库 {}", settings.db))?;
-    let p = Platform::new(store, templates()?).with_blobs(settings.blobs.clone());
+    let p = Platform::new(store, templates()?)
+        .with_blobs(settings.blobs.clone())
+        .with_sessions(settings.sessions);
     let me = Actor::operator(operator(None));
     let now = Utc::now();
     match cli.command {
@@ -188,6 +195,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("无法写入文件 {}", out.display()))?;
             println!("已生成 {}（{} 字节）", out.display(), pdf.len());
         }
+        // Answered above, before the database is opened.
+        Command::Openapi => {}
         Command::Demo { seed, json } => {
             let summary = crate::demo::run(&p, &me, &seed).await?;
             if json {

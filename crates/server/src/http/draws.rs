@@ -228,3 +228,86 @@ pub async fn reassign_task(
 ) -> Result<Json<Reassignment>, ApiError> {
     Ok(Json(draws::reassign(&p, &a, Utc::now(), id, req).await?))
 }
+
+/// 抽取的人员调整记录和调整上限（已用 / 允许，管理员、组长）。
+#[utoipa::path(
+    get, path = "/draws/{id}/reassignments", tag = "draws", operation_id = "drawReassignments",
+    params(("id" = Uuid, Path, description = "抽取记录编号")),
+    responses(
+        (status = 200, description = "调整记录", body = draws::ReassignmentStatus),
+        (status = 400, description = "编号格式不正确", body = ErrorBody),
+        (status = 404, description = "抽取记录不存在", body = ErrorBody),
+        Errors,
+    )
+)]
+pub async fn draw_reassignments(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<draws::ReassignmentStatus>, ApiError> {
+    Ok(Json(draws::reassignment_status(&p, &a, id).await?))
+}
+
+/// 任务一览：单位、类别、检查人员和检查状态（检查人员：自己的；组长：本组；管理员：全部）。
+#[utoipa::path(
+    get, path = "/tasks/overview", tag = "tasks", operation_id = "tasksOverview",
+    responses((status = 200, description = "任务", body = Vec<review::TaskOverview>), Errors)
+)]
+pub async fn tasks_overview(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+) -> Result<Json<Vec<review::TaskOverview>>, ApiError> {
+    Ok(Json(review::overview(&p, &a).await?))
+}
+
+/// 计划各行的名录库单位数和按比例应抽取的户数（管理员、组长）。
+#[utoipa::path(
+    get, path = "/plans/{id}/population", tag = "draws", operation_id = "planPopulation",
+    params(("id" = String, Path, description = "计划编号")),
+    responses(
+        (status = 200, description = "各行单位数和应抽户数", body = Vec<draws::PopulationRow>),
+        (status = 404, description = "计划不存在", body = ErrorBody),
+        Errors,
+    )
+)]
+pub async fn plan_population(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<draws::PopulationRow>>, ApiError> {
+    Ok(Json(draws::population(&p, &a, &id).await?))
+}
+
+/// 抽取任务清单（XLSX，管理员、组长）。
+#[utoipa::path(
+    get, path = "/draws/{id}/tasks.xlsx", tag = "draws", operation_id = "drawTasksXlsx",
+    params(("id" = Uuid, Path, description = "抽取记录编号")),
+    responses(
+        (status = 200, description = "任务清单", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 400, description = "编号格式不正确", body = ErrorBody),
+        (status = 404, description = "抽取记录不存在", body = ErrorBody),
+        Errors,
+    )
+)]
+pub async fn draw_tasks_xlsx(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let bytes = draws::tasks_xlsx(&p, &a, id).await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"tasks-{id}.xlsx\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

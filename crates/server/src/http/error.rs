@@ -30,10 +30,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         MalformedJson | InvalidId | InvalidQuery | MissingOffset | TooManyItems
         | InvalidUsername | InvalidDeviceName | InvalidPassword | InvalidCount
         | InvalidAuthority | InvalidYear | InvalidKind | InvalidFormat => StatusCode::BAD_REQUEST,
-        Unauthenticated | InvalidToken | DeviceRevoked | InvalidCredentials => {
-            StatusCode::UNAUTHORIZED
-        }
-        Forbidden | UserDisabled => StatusCode::FORBIDDEN,
+        Unauthenticated | InvalidToken | DeviceRevoked | InvalidCredentials | InvalidSession
+        | SessionExpired => StatusCode::UNAUTHORIZED,
+        Forbidden | UserDisabled | CsrfFailed => StatusCode::FORBIDDEN,
         NotFound | UnknownBlob => StatusCode::NOT_FOUND,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         UsernameTaken | BadgeTaken | AlreadyDrawn | PlanUnchanged | ReassignmentCap

@@ -9,18 +9,24 @@
 //! - Every error is `{code, message}` JSON ([`error::ApiError`]): malformed JSON,
 //!   wrong types, oversized bodies, bad ids, unknown routes and methods included.
 //! - Authentication is a per-device bearer token (`Authorization: Bearer …`, never
-//!   in URLs), turned into the service's `Actor` by [`extract::Authed`].
+//!   in URLs) or a console session cookie (`jiandu_session`, with `X-CSRF-Token` on
+//!   state-changing requests), turned into the service's `Actor` by
+//!   [`extract::Authed`].
 //! - Every request gets an id (`x-request-id`, kept when the client sends one) and
 //!   one access-log line at info level with method, route, status, latency, user
 //!   and device.
 
+mod assets;
+mod console;
 pub mod error;
 pub mod extract;
 mod people;
 mod plans;
+mod public;
 mod registry;
 mod reports;
 mod review;
+mod session;
 mod sync;
 
 // The draw and task handlers.
@@ -40,7 +46,7 @@ use std::time::Duration;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi as OpenApiDoc;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -103,10 +109,12 @@ pub enum Public {
         title = "监督（Jiandu）中心平台 API",
         description = "双随机、一公开卫生监督：名录库、双随机抽取、同步、组长审核、汇总表。\
             每个错误都是 {code, message}：code 供程序判断，message 为中文。\
-            认证：每台登记过的设备有自己的访问令牌（Authorization: Bearer …）。",
+            认证：每台登记过的设备有自己的访问令牌（Authorization: Bearer …）；\
+            控制台用会话 Cookie（jiandu_session，POST /session 登录），\
+            改变数据的请求须带 X-CSRF-Token。",
     ),
     modifiers(&BearerAuth),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("session" = [])),
     components(schemas(ErrorCode, reports::SummaryFormat)),
     tags(
         (name = "system", description = "服务状态"),
@@ -118,6 +126,7 @@ pub enum Public {
         (name = "review", description = "检查与组长审核"),
         (name = "reports", description = "汇总表、公示、进度"),
         (name = "sync", description = "设备同步"),
+        (name = "public", description = "公开信息（无需登录）：结果公示、抽取公示"),
     )
 )]
 struct ApiDoc;
@@ -137,6 +146,13 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "jiandu_session",
+                "控制台会话（POST /session 登录获得）；改变数据的请求还须带 X-CSRF-Token",
+            ))),
+        );
     }
 }
 
@@ -148,19 +164,39 @@ fn api() -> OpenApiRouter<Platform> {
         .routes(routes!(people::me))
         .routes(routes!(people::list_devices))
         .routes(routes!(people::revoke_device))
-        .routes(routes!(people::list_users))
+        .routes(routes!(people::list_users, console::create_user))
+        .routes(routes!(
+            session::sign_in,
+            session::current,
+            session::sign_out
+        ))
+        .routes(routes!(console::set_disabled))
+        .routes(routes!(console::set_password))
+        .routes(routes!(console::dashboard))
+        .routes(routes!(console::list_audit))
+        .routes(routes!(console::verify_audit))
+        .routes(routes!(public::plans))
+        .routes(routes!(public::results))
+        .routes(routes!(public::draw))
         .routes(routes!(plans::list_plans, plans::import_plan))
         .routes(routes!(plans::show_plan))
         .routes(routes!(plans::plan_source))
         .routes(routes!(plans::publish_plan))
         .routes(routes!(registry::list_institutions))
+        .routes(routes!(registry::institution_history))
+        .routes(routes!(registry::preview_registry))
+        .routes(routes!(registry::import_registry))
         .routes(routes!(draws::list_draws, draws::create_draw))
         .routes(routes!(draws::freeze_inputs))
         .routes(routes!(draws::list_freezes))
         .routes(routes!(draws::show_draw))
         .routes(routes!(draws::draw_inputs))
         .routes(routes!(draws::verify_draw))
+        .routes(routes!(draws::draw_reassignments))
+        .routes(routes!(draws::draw_tasks_xlsx))
+        .routes(routes!(draws::plan_population))
         .routes(routes!(draws::list_tasks))
+        .routes(routes!(draws::tasks_overview))
         .routes(routes!(draws::show_task))
         .routes(routes!(draws::reassign_task))
         .routes(routes!(review::review_queue))
@@ -196,7 +232,7 @@ pub fn router_and_document(state: Platform, max_body_bytes: usize) -> (axum::Rou
                 async move { Json((*doc).clone()) }
             }),
         )
-        .fallback(not_found)
+        .fallback(assets::serve)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(axum::middleware::from_fn(
@@ -276,10 +312,6 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
-}
-
-async fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "接口不存在")
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -41,7 +41,10 @@ pub async fn push(
         .map_err(|_| ApiError::new(ErrorCode::BodyTooLarge, "一次同步的内容过多，请分批发送"))?;
     let req: PushRequest = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("同步内容格式不正确：{e}")))?;
-    Ok(Json(sync::push(&p, &a, Utc::now(), req).await?))
+    let now = Utc::now();
+    let answer = sync::push(&p, &a, now, req).await?;
+    sync::record_contact(&p, &a, now).await?;
+    Ok(Json(answer))
 }
 
 /// Query of `GET /sync/pull`.
@@ -76,9 +79,9 @@ pub async fn pull(
     ApiQuery(q): ApiQuery<PullQuery>,
 ) -> Result<Json<PullPage>, ApiError> {
     debug_assert_eq!(MAX_PULL_LIMIT, 1000);
-    Ok(Json(
-        sync::pull(&p, &a, q.since, q.limit, q.plan_format).await?,
-    ))
+    let page = sync::pull(&p, &a, q.since, q.limit, q.plan_format).await?;
+    sync::record_contact(&p, &a, Utc::now()).await?;
+    Ok(Json(page))
 }
 
 fn offset_headers(status: &BlobStatus) -> HeaderMap {

@@ -154,3 +154,55 @@ async fn has_hash(p: &Platform, hash: &str) -> ServiceResult<bool> {
 pub async fn list(p: &Platform, after: i64, limit: usize) -> ServiceResult<Vec<AuditEntry>> {
     Ok(p.store.audit_entries(after, limit.clamp(1, 10_000)).await?)
 }
+
+/// What the console's audit page asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Entries after this change (0: from the start).
+    pub after: i64,
+    /// At most this many (1–1000).
+    pub limit: usize,
+    /// Only actors whose name contains this text.
+    pub actor: Option<String>,
+    /// Only actions containing this text (e.g. `draw`, `review`).
+    pub action: Option<String>,
+}
+
+/// Entries matching `f`, oldest first (administrators only).
+pub async fn search(
+    p: &Platform,
+    actor: &super::Actor,
+    f: Filter,
+) -> ServiceResult<Vec<AuditEntry>> {
+    actor.require(&[jiandu_core::Role::Admin])?;
+    if !(1..=1000).contains(&f.limit) {
+        return Err(super::ServiceError::new(
+            super::ErrorCode::InvalidQuery,
+            "每页条数 limit 应在 1–1000 之间",
+        ));
+    }
+    let keep = |e: &AuditEntry| {
+        f.actor.as_deref().is_none_or(|a| e.actor.contains(a))
+            && f.action.as_deref().is_none_or(|a| e.action.contains(a))
+    };
+    let mut out = Vec::new();
+    let mut after = f.after;
+    loop {
+        let page = p.store.audit_entries(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.change_seq;
+        let full = page.len() == PAGE;
+        out.extend(page.into_iter().filter(|e| keep(e)));
+        if out.len() >= f.limit || !full {
+            break;
+        }
+    }
+    out.truncate(f.limit);
+    Ok(out)
+}
+
+/// [`verify`], for administrators.
+pub async fn verify_as(p: &Platform, actor: &super::Actor) -> ServiceResult<AuditReport> {
+    actor.require(&[jiandu_core::Role::Admin])?;
+    verify(p).await
+}

@@ -718,3 +718,161 @@ pub fn reassign_rule(
     }
     Ok(pos)
 }
+
+/// The re-assignments of a draw against the plan's cap (调整比例), as the console's
+/// draw page shows them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReassignmentStatus {
+    pub draw_id: Uuid,
+    /// Re-assignments made so far.
+    pub used: usize,
+    /// How many the cap allows (None: the plan sets no cap).
+    pub allowed: Option<usize>,
+    /// The plan's cap in percent of the drawn inspectors.
+    pub cap_percent: Option<u32>,
+    pub reassignments: Vec<Reassignment>,
+}
+
+/// The re-assignments of a draw and its cap (administrators and team leads).
+pub async fn reassignment_status(
+    p: &Platform,
+    actor: &Actor,
+    draw_id: Uuid,
+) -> ServiceResult<ReassignmentStatus> {
+    actor.require(&[Role::Admin, Role::TeamLead])?;
+    let record = p
+        .store
+        .draw(draw_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(format!("抽取记录 {draw_id} 不存在")))?;
+    let plan = super::plans::plan_of(p, &record.plan_id, record.plan_version).await?;
+    let drawn: HashSet<Uuid> = p
+        .store
+        .tasks_of_draw(draw_id)
+        .await?
+        .iter()
+        .flat_map(|t| t.drawn_inspectors.clone())
+        .collect();
+    let reassignments = p.store.reassignments(draw_id).await?;
+    Ok(ReassignmentStatus {
+        draw_id,
+        used: reassignments.len(),
+        allowed: plan
+            .reassignment_cap_percent
+            .map(|_| reassignment_allowance(plan.reassignment_cap_percent, drawn.len())),
+        cap_percent: plan.reassignment_cap_percent,
+        reassignments,
+    })
+}
+
+/// One row of a plan's table with its population and the counts its quotas give
+/// (the draw page shows them before the draw).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PopulationRow {
+    pub checklist: String,
+    /// 序号 as printed.
+    pub number: String,
+    /// 监督检查对象 as printed.
+    pub label: String,
+    pub categories: Vec<String>,
+    /// Units of these categories in the registry.
+    pub population: usize,
+    /// Units the 国家双随机 quota draws (None: no national quota).
+    pub national: Option<usize>,
+    /// Units the 市级双随机 quota draws (None: no city quota).
+    pub city: Option<usize>,
+}
+
+/// The population of every row of a plan's tables and the counts its ratios give
+/// (administrators and team leads).
+pub async fn population(
+    p: &Platform,
+    actor: &Actor,
+    plan_id: &str,
+) -> ServiceResult<Vec<PopulationRow>> {
+    use jiandu_core::plan::QuotaRule;
+    actor.require(&[Role::Admin, Role::TeamLead])?;
+    let version = super::plans::current(p, plan_id).await?;
+    let plan = &*version.plan;
+    // Each unit in the first row of a table that takes it (by category and/or
+    // service), exactly as the draw places it.
+    let catalogue = plan.catalogue(&super::plans::catalogue(p).await?);
+    let inputs = gather_inputs(p.store(), plan, &catalogue).await?;
+    let mut out = Vec::new();
+    for c in &plan.checklists {
+        let mut per_row = vec![0usize; c.rows.len()];
+        for u in &inputs.units {
+            if let Some(i) = c
+                .rows
+                .iter()
+                .position(|r| r.matches(&u.category, &u.services))
+            {
+                per_row[i] += 1;
+            }
+        }
+        for (r, &population) in c.rows.iter().zip(&per_row) {
+            let count = |q: Option<&jiandu_core::plan::Quota>, taken: usize| {
+                q.and_then(|q| q.rule()).map(|rule| match rule {
+                    QuotaRule::Percent(x) => draw::ratio_count(population, x),
+                    QuotaRule::Count(n) => (n as usize).min(population),
+                    QuotaRule::Remainder => population.saturating_sub(taken),
+                })
+            };
+            let national = count(r.national.as_ref(), 0);
+            let city = count(r.city.as_ref(), national.unwrap_or(0));
+            out.push(PopulationRow {
+                checklist: c.code.clone(),
+                number: r.number.clone(),
+                label: r.label.clone(),
+                categories: r.categories.iter().map(|k| k.to_string()).collect(),
+                population,
+                national,
+                city,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A recorded draw's task list as an XLSX file (任务清单), for printing and for
+/// bureaus' own systems (administrators and team leads).
+pub async fn tasks_xlsx(p: &Platform, actor: &Actor, draw_id: Uuid) -> ServiceResult<Vec<u8>> {
+    let v = show(p, actor, draw_id).await?;
+    let rows: Vec<Vec<String>> = v
+        .tasks
+        .iter()
+        .map(|t| {
+            vec![
+                (t.position + 1).to_string(),
+                t.checklist.clone(),
+                t.category.clone(),
+                t.institution.name.clone(),
+                t.institution.credit_code.clone(),
+                t.institution.district.clone(),
+                t.inspectors
+                    .iter()
+                    .map(|i| format!("{}（{}）", i.name, i.badge_no))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            ]
+        })
+        .collect();
+    let title = format!(
+        "{} 第 {} 版 抽取任务清单（种子：{}）",
+        v.plan_id, v.plan_version, v.seed
+    );
+    crate::formats::task_list_xlsx(
+        &title,
+        &[
+            "序号",
+            "检查表",
+            "类别",
+            "单位名称",
+            "统一社会信用代码",
+            "区县",
+            "检查人员（执法证号）",
+        ],
+        &rows,
+    )
+    .map_err(ServiceError::internal)
+}

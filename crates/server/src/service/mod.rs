@@ -19,9 +19,12 @@ pub mod documents;
 pub mod draws;
 pub mod people;
 pub mod plans;
+pub mod public;
 pub mod registry;
 pub mod reports;
 pub mod review;
+pub mod sessions;
+pub mod spreadsheet;
 pub mod sync;
 
 pub use crate::error::{ErrorCode, ServiceError, ServiceResult};
@@ -49,6 +52,10 @@ pub struct Platform {
     pub authority: Arc<str>,
     /// Failed sign-ins per (username, client address).
     pub limiter: Arc<crate::auth::LoginLimiter>,
+    /// Console session expiry and cookie settings.
+    pub console: sessions::SessionSettings,
+    /// The public result lists, ready to send (`public`).
+    pub public: Arc<public::PublicCache>,
 }
 
 impl Platform {
@@ -63,7 +70,15 @@ impl Platform {
             )),
             authority: documents::authority().into(),
             limiter: Arc::new(crate::auth::LoginLimiter::default()),
+            console: sessions::SessionSettings::default(),
+            public: Arc::default(),
         }
+    }
+
+    /// Console sessions expire and cookies are marked as `console` says.
+    pub fn with_sessions(mut self, console: sessions::SessionSettings) -> Self {
+        self.console = console;
+        self
     }
 
     /// Prints `authority` as the 执法机关 (instead of `JIANDU_AUTHORITY`).
@@ -88,6 +103,8 @@ impl Platform {
 pub enum Via {
     /// The HTTP API with a device token (`device` is set) or an enrolment.
     Api,
+    /// The web console, signed in with a session cookie.
+    Console,
     /// The command line, run by `operator` (`$USER` or `--by`) on the server.
     Cli { operator: String },
     /// Library callers with no person behind them: tests, benchmarks, the demo.
@@ -121,6 +138,15 @@ impl Actor {
             user: Some(user),
             device: None,
             via: Via::Api,
+        }
+    }
+
+    /// A user signed in to the web console.
+    pub fn console(user: User) -> Self {
+        Self {
+            user: Some(user),
+            device: None,
+            via: Via::Console,
         }
     }
 
@@ -176,11 +202,12 @@ impl Actor {
     }
 
     /// As the audit log names actors (docs/AUDIT.md): `username (设备 ID)`,
-    /// `username`, `cli:NAME`, `cli:NAME（username）` or `system`.
+    /// `username (控制台)`, `username`, `cli:NAME`, `cli:NAME（username）` or `system`.
     pub fn audit_name(&self) -> String {
         match (&self.user, self.device, &self.via) {
             (Some(u), Some(d), _) => format!("{} (设备 {d})", u.username),
             (Some(u), None, Via::Cli { operator }) => format!("cli:{operator}（{}）", u.username),
+            (Some(u), None, Via::Console) => format!("{} (控制台)", u.username),
             (Some(u), None, _) => u.username.clone(),
             (None, _, Via::Cli { operator }) => format!("cli:{operator}"),
             (None, _, _) => "system".to_owned(),

@@ -75,17 +75,55 @@ pub async fn enroll(
         ErrorCode::InvalidDeviceName,
         "设备名称",
     )?;
-    if chars(&req.password) > MAX_PASSWORD_CHARS {
+    let user = check_password(p, &username, req.password, client).await?;
+    let actor = Actor::signing_in(user.clone());
+    let token = auth::new_token();
+    let device = p
+        .store
+        .create_device(
+            &actor.stamp(now),
+            Device {
+                id: Uuid::now_v7(),
+                user_id: user.id,
+                name: device_name,
+                created_at: now,
+                revoked_at: None,
+                seq: 0,
+                last_sync_at: None,
+            },
+            &auth::token_hash(&token),
+        )
+        .await?;
+    let epoch = p.store.state().await?.epoch;
+    tracing::info!(user = %user.username, device = %device.id, "device enrolled");
+    Ok(EnrollResponse {
+        device_id: device.id,
+        token,
+        user: user.view(),
+        epoch,
+        authority: Some(p.authority.to_string()),
+    })
+}
+
+/// The user whose password this is, for enrolment and the console's sign-in alike:
+/// failed attempts are limited per (username, client address); a disabled user is
+/// refused after the password is checked.
+pub(crate) async fn check_password(
+    p: &Platform,
+    username: &str,
+    password: String,
+    client: IpAddr,
+) -> ServiceResult<User> {
+    if chars(&password) > MAX_PASSWORD_CHARS {
         return Err(ServiceError::new(ErrorCode::InvalidPassword, "密码过长"));
     }
-    if let Err(wait) = p.limiter.check(&username, client, Instant::now()) {
+    if let Err(wait) = p.limiter.check(username, client, Instant::now()) {
         return Err(ServiceError::new(
             ErrorCode::TooManyAttempts,
             format!("登录失败次数过多，请 {} 分钟后再试", wait.div_ceil(60)),
         ));
     }
-    let creds = p.store.user_credentials(&username).await?;
-    let password = req.password;
+    let creds = p.store.user_credentials(username).await?;
     let (user, ok) = match creds {
         Some((user, Some(hash))) => {
             let ok = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &password))
@@ -104,43 +142,18 @@ pub async fn enroll(
     let user = match (user, ok) {
         (Some(user), true) => user,
         _ => {
-            p.limiter.record_failure(&username, client, Instant::now());
+            p.limiter.record_failure(username, client, Instant::now());
             return Err(ServiceError::new(
                 ErrorCode::InvalidCredentials,
                 "用户名或密码错误",
             ));
         }
     };
-    p.limiter.record_success(&username, client);
+    p.limiter.record_success(username, client);
     if user.disabled {
         return Err(disabled());
     }
-    let actor = Actor::signing_in(user.clone());
-    let token = auth::new_token();
-    let device = p
-        .store
-        .create_device(
-            &actor.stamp(now),
-            Device {
-                id: Uuid::now_v7(),
-                user_id: user.id,
-                name: device_name,
-                created_at: now,
-                revoked_at: None,
-                seq: 0,
-            },
-            &auth::token_hash(&token),
-        )
-        .await?;
-    let epoch = p.store.state().await?.epoch;
-    tracing::info!(user = %user.username, device = %device.id, "device enrolled");
-    Ok(EnrollResponse {
-        device_id: device.id,
-        token,
-        user: user.view(),
-        epoch,
-        authority: Some(p.authority.to_string()),
-    })
+    Ok(user)
 }
 
 /// The actor behind a bearer token: its device must not be revoked nor its user
@@ -245,6 +258,18 @@ pub async fn create_user(
         ErrorCode::InvalidName,
         "姓名",
     )?;
+    for (text, what) in [
+        (a.badge_no.as_deref().unwrap_or(""), "执法证号"),
+        (a.team.as_str(), "科室"),
+        (a.district.as_str(), "区县"),
+    ] {
+        if chars(text) > MAX_NAME_CHARS {
+            return Err(ServiceError::new(
+                ErrorCode::InvalidName,
+                format!("{what}不超过 {MAX_NAME_CHARS} 个字符"),
+            ));
+        }
+    }
     let badge_no = a
         .badge_no
         .map(|b| b.trim().to_owned())
@@ -288,10 +313,16 @@ pub async fn set_disabled(
     disabled: bool,
 ) -> ServiceResult<User> {
     actor.require(&[Role::Admin])?;
-    p.store
+    let user = p
+        .store
         .set_user_disabled(&actor.stamp(now), username, disabled)
         .await?
-        .ok_or_else(|| no_user(username))
+        .ok_or_else(|| no_user(username))?;
+    if disabled {
+        // Ended for good: enabling the user again does not revive them.
+        p.store.end_user_sessions(user.id, now).await?;
+    }
+    Ok(user)
 }
 
 /// Sets a user's password (administrators only), e.g. for imported staff.

@@ -73,6 +73,10 @@ enum Field {
     Services,
 }
 
+pub(super) fn is_header(cell: &str) -> bool {
+    field_for(cell).is_some()
+}
+
 fn field_for(header: &str) -> Option<Field> {
     use Field::*;
     let h = header.trim().trim_start_matches('\u{feff}');
@@ -451,6 +455,111 @@ impl ListKind {
     }
 }
 
+/// Parses a registry file as bureaus have them (.xlsx / .xls / .ods, CSV in UTF-8
+/// or GB18030; title rows skipped): problems carry the file's own row numbers.
+pub fn parse_file(
+    bytes: &[u8],
+    catalogue: &Catalogue,
+) -> Result<(ListKind, RegistryImport), Vec<RowError>> {
+    let sheet = super::spreadsheet::read(bytes)?;
+    let (csv, numbers) = sheet.as_csv()?;
+    parse_csv(csv.as_bytes(), catalogue).map_err(|e| super::spreadsheet::renumber(e, &numbers))
+}
+
+/// One problem of a file, for the console's preview.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// The row as the spreadsheet numbers it (0: the file as a whole).
+    pub row: usize,
+    pub message: String,
+}
+
+/// One row of the preview.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PreviewRow {
+    /// The row as the spreadsheet numbers it.
+    pub row: usize,
+    pub cells: Vec<String>,
+}
+
+/// What an import would do, before anything is written (`POST /registry/preview`).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Preview {
+    /// Which list the file holds (None: not recognised).
+    pub kind: Option<ListKindName>,
+    /// The header row as found (title rows above it are skipped).
+    pub header: Vec<String>,
+    /// The rows under the header (at most 500).
+    pub rows: Vec<PreviewRow>,
+    /// Rows under the header, in all.
+    pub total_rows: usize,
+    /// Every problem with its row: the import writes nothing while there is one.
+    pub problems: Vec<Problem>,
+}
+
+/// Reads a registry file and reports every problem, writing nothing
+/// (administrators only).
+pub async fn preview(p: &Platform, actor: &Actor, bytes: &[u8]) -> ServiceResult<Preview> {
+    actor.require(&[Role::Admin])?;
+    let catalogue = super::plans::catalogue(p).await?;
+    let problems = |errors: Vec<RowError>| {
+        errors
+            .into_iter()
+            .map(|e| Problem {
+                row: e.row,
+                message: e.message,
+            })
+            .collect::<Vec<_>>()
+    };
+    let sheet = match super::spreadsheet::read(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(Preview {
+                kind: None,
+                header: Vec::new(),
+                rows: Vec::new(),
+                total_rows: 0,
+                problems: problems(e),
+            });
+        }
+    };
+    let (header, body) = match sheet.as_csv() {
+        Ok((_, numbers)) => {
+            let start = sheet
+                .rows
+                .iter()
+                .position(|(n, _)| Some(n) == numbers.first())
+                .unwrap_or(0);
+            (
+                sheet.rows[start].1.clone(),
+                sheet.rows[start + 1..]
+                    .iter()
+                    .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
+                    .collect::<Vec<_>>(),
+            )
+        }
+        Err(_) => (Vec::new(), Vec::new()),
+    };
+    let (kind, found) = match parse_file(bytes, &catalogue) {
+        Ok((kind, _)) => (Some(kind.name()), Vec::new()),
+        Err(e) => (None, problems(e)),
+    };
+    Ok(Preview {
+        kind,
+        header,
+        total_rows: body.len(),
+        rows: body
+            .iter()
+            .take(500)
+            .map(|(n, cells)| PreviewRow {
+                row: *n,
+                cells: cells.clone(),
+            })
+            .collect(),
+        problems: found,
+    })
+}
+
 /// A refused import: every problem, with its row; nothing was written.
 pub fn refused(errors: &[RowError]) -> ServiceError {
     let mut message = format!("导入失败，未写入任何数据。发现 {} 个问题：", errors.len());
@@ -458,7 +567,9 @@ pub fn refused(errors: &[RowError]) -> ServiceError {
         message.push_str("\n  ");
         message.push_str(&e.to_string());
     }
-    ServiceError::new(ErrorCode::InvalidFile, message)
+    let mut e = ServiceError::new(ErrorCode::InvalidFile, message);
+    e.details = errors.iter().map(|e| e.to_string()).collect();
+    e
 }
 
 /// Imports a registry file (administrators only): checked whole first, written in
@@ -471,7 +582,7 @@ pub async fn import(
 ) -> ServiceResult<Imported> {
     actor.require(&[Role::Admin])?;
     let catalogue = super::plans::catalogue(p).await?;
-    let (kind, import) = parse_csv(bytes, &catalogue).map_err(|e| refused(&e))?;
+    let (kind, import) = parse_file(bytes, &catalogue).map_err(|e| refused(&e))?;
     let counts = p.store.import_registry(&actor.stamp(now), import).await?;
     Ok(Imported {
         kind: kind.name(),
@@ -490,6 +601,93 @@ pub async fn list_institutions(p: &Platform, actor: &Actor) -> ServiceResult<Vec
             .filter(|i| i.district == u.district)
             .collect(),
         _ => all,
+    })
+}
+
+/// One inspection campaign of an institution (名录库's history).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct HistoryEntry {
+    pub plan_id: String,
+    pub plan_version: u32,
+    pub task_id: uuid::Uuid,
+    pub checklist: String,
+    /// None: drawn, not started.
+    pub status: Option<jiandu_core::inspection::InspectionStatus>,
+    /// The public result (抽查未发现问题 / 发现问题已责令改正 / 行政处罚 / 无法联系).
+    pub result: Option<String>,
+    pub inspected_on: Option<chrono::NaiveDate>,
+    /// Inspectors' names.
+    pub inspectors: Vec<String>,
+}
+
+/// An institution and every time it was drawn (`GET /institutions/{id}`).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct InstitutionHistory {
+    pub institution: Institution,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// An institution with its inspection history, if the actor may see it
+/// (administrators; a team lead in their district).
+pub async fn history(
+    p: &Platform,
+    actor: &Actor,
+    id: uuid::Uuid,
+) -> ServiceResult<InstitutionHistory> {
+    let institution = list_institutions(p, actor)
+        .await?
+        .into_iter()
+        .find(|i| i.id == id)
+        .ok_or_else(|| ServiceError::not_found(format!("单位 {id} 不存在")))?;
+    let tasks: Vec<crate::model::StoredTask> = p
+        .store
+        .tasks_for(None, None)
+        .await?
+        .into_iter()
+        .filter(|t| t.institution_id == id)
+        .collect();
+    let ids: Vec<uuid::Uuid> = tasks.iter().map(|t| t.id).collect();
+    let inspections: HashMap<uuid::Uuid, jiandu_core::Inspection> = p
+        .store
+        .inspections_of_tasks(&ids)
+        .await?
+        .into_iter()
+        .map(|i| (i.inspection.task_id, i.inspection))
+        .collect();
+    let user_ids: Vec<uuid::Uuid> = tasks.iter().flat_map(|t| t.inspectors.clone()).collect();
+    let names: HashMap<uuid::Uuid, String> = p
+        .store
+        .users_by_ids(&user_ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    let history = tasks
+        .iter()
+        .map(|t| {
+            let i = inspections.get(&t.id);
+            HistoryEntry {
+                plan_id: t.plan_id.clone(),
+                plan_version: t.plan_version,
+                task_id: t.id,
+                checklist: t.checklist.clone(),
+                status: i.map(|i| i.status),
+                result: i
+                    .filter(|i| i.status == jiandu_core::inspection::InspectionStatus::Approved)
+                    .and_then(|i| i.outcome.as_ref())
+                    .map(|o| o.category.label().to_owned()),
+                inspected_on: i.and_then(|i| i.ended_at).map(|t| t.date_naive()),
+                inspectors: t
+                    .inspectors
+                    .iter()
+                    .filter_map(|u| names.get(u).cloned())
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(InstitutionHistory {
+        institution,
+        history,
     })
 }
 

@@ -177,6 +177,8 @@ pub struct PublicEntry {
     pub result_code: &'static str,
     /// Penalty figures for 行政处罚: cases and fine in 元.
     pub penalty: Option<String>,
+    /// The day the inspection ended (检查日期).
+    pub inspected_on: Option<NaiveDate>,
 }
 
 /// The public result list: approved inspections of a plan, by unit.
@@ -213,6 +215,7 @@ pub async fn public_list(p: &Platform, plan_id: &str) -> ServiceResult<Vec<Publi
                 }
                 _ => None,
             },
+            inspected_on: i.ended_at.or(i.started_at).map(|t| t.date_naive()),
         });
     }
     out.sort_by(|a, b| (a.result_code, &a.credit_code).cmp(&(b.result_code, &b.credit_code)));
@@ -312,4 +315,161 @@ pub async fn progress(
             })
             .collect(),
     })
+}
+
+/// One line of the dashboard (首页): a plan's tasks in one district, by state.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct DashboardRow {
+    pub plan_id: String,
+    pub plan_title: String,
+    pub district: String,
+    pub drawn: usize,
+    /// 待检查: drawn, not started.
+    pub assigned: usize,
+    /// 检查中.
+    pub in_progress: usize,
+    /// 待审核 (submitted or resubmitted).
+    pub submitted: usize,
+    /// 已退回.
+    pub returned: usize,
+    /// 已通过.
+    pub approved: usize,
+    /// 无法联系 (awaiting review).
+    pub unreachable: usize,
+    /// Not approved although the plan's last deadline has passed.
+    pub overdue: usize,
+}
+
+/// Inspections ended and approved up to one day (the progress chart).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DashboardPoint {
+    pub date: NaiveDate,
+    /// Inspections ended up to this day (cumulative).
+    pub inspected: usize,
+    /// Of which approved now.
+    pub approved: usize,
+}
+
+/// A plan's deadlines and progress over time.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DashboardPlan {
+    pub plan_id: String,
+    pub plan_title: String,
+    pub deadlines: Vec<DeadlineStatus>,
+    pub timeline: Vec<DashboardPoint>,
+}
+
+/// The dashboard (首页): every drawn plan, per district, with deadlines.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Dashboard {
+    pub today: NaiveDate,
+    pub rows: Vec<DashboardRow>,
+    pub plans: Vec<DashboardPlan>,
+}
+
+/// The dashboard of what the actor may see: an administrator every district, a
+/// team lead their team's tasks (administrators and team leads).
+pub async fn dashboard(p: &Platform, actor: &Actor, today: NaiveDate) -> ServiceResult<Dashboard> {
+    actor.require(&[Role::Admin, Role::TeamLead])?;
+    let scope = actor.scope(p).await?;
+    let mut plan_ids: Vec<String> = p
+        .store
+        .draws()
+        .await?
+        .into_iter()
+        .map(|d| d.plan_id)
+        .collect();
+    plan_ids.sort();
+    plan_ids.dedup();
+    let mut rows: Vec<DashboardRow> = Vec::new();
+    let mut plans = Vec::new();
+    for plan_id in plan_ids {
+        let version = plan_version(p, &plan_id).await?;
+        let plan = &*version.plan;
+        let data = load(p.store(), plan).await?;
+        let last_deadline = plan.deadlines.iter().map(|d| d.date).max();
+        let overdue_now = last_deadline.is_some_and(|d| d < today);
+        let mut ended: Vec<(NaiveDate, bool)> = Vec::new();
+        for t in &data.tasks {
+            if let Some(scope) = &scope
+                && !t.inspectors.iter().any(|i| scope.contains(i))
+            {
+                continue;
+            }
+            let district = data
+                .institutions
+                .get(&t.institution_id)
+                .map(|i| i.district.clone())
+                .unwrap_or_default();
+            let idx = match rows
+                .iter()
+                .position(|r| r.plan_id == plan.id && r.district == district)
+            {
+                Some(i) => i,
+                None => {
+                    rows.push(DashboardRow {
+                        plan_id: plan.id.clone(),
+                        plan_title: plan.title.clone(),
+                        district,
+                        ..Default::default()
+                    });
+                    rows.len() - 1
+                }
+            };
+            let r = &mut rows[idx];
+            r.drawn += 1;
+            use InspectionStatus::*;
+            let status = data.inspections.get(&t.id).map(|i| i.status);
+            match status {
+                None | Some(Assigned) => r.assigned += 1,
+                Some(InProgress) => r.in_progress += 1,
+                Some(Submitted | Resubmitted) => r.submitted += 1,
+                Some(Returned) => r.returned += 1,
+                Some(Approved) => r.approved += 1,
+                Some(Unreachable) => r.unreachable += 1,
+            }
+            if overdue_now && status != Some(Approved) {
+                r.overdue += 1;
+            }
+            if let Some(i) = data.inspections.get(&t.id)
+                && let Some(end) = i.ended_at
+                && i.status != InProgress
+            {
+                ended.push((end.date_naive(), i.status == Approved));
+            }
+        }
+        ended.sort();
+        let mut timeline: Vec<DashboardPoint> = Vec::new();
+        let (mut inspected, mut approved) = (0, 0);
+        for (date, ok) in ended {
+            inspected += 1;
+            approved += usize::from(ok);
+            match timeline.last_mut() {
+                Some(last) if last.date == date => {
+                    last.inspected = inspected;
+                    last.approved = approved;
+                }
+                _ => timeline.push(DashboardPoint {
+                    date,
+                    inspected,
+                    approved,
+                }),
+            }
+        }
+        plans.push(DashboardPlan {
+            plan_id: plan.id.clone(),
+            plan_title: plan.title.clone(),
+            deadlines: plan
+                .deadlines
+                .iter()
+                .map(|d| DeadlineStatus {
+                    date: d.date,
+                    what: d.what.clone(),
+                    days_left: (d.date - today).num_days(),
+                })
+                .collect(),
+            timeline,
+        });
+    }
+    Ok(Dashboard { today, rows, plans })
 }

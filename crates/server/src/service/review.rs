@@ -208,3 +208,77 @@ pub fn expect_version(expected: Option<u64>) -> crate::store::Decide<Option<Stor
         ))
     })
 }
+
+/// One task as the console's task list shows it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TaskOverview {
+    pub task_id: Uuid,
+    pub plan_id: String,
+    pub position: i64,
+    pub checklist: String,
+    pub category: String,
+    pub institution: String,
+    pub credit_code: String,
+    pub district: String,
+    pub address: String,
+    /// Inspectors' names.
+    pub inspectors: Vec<String>,
+    /// None: not started on a tablet yet (待检查).
+    pub status: Option<jiandu_core::inspection::InspectionStatus>,
+    pub inspection_id: Option<Uuid>,
+}
+
+/// The tasks the actor may see (an inspector their own, a team lead their team's,
+/// an administrator all), with names and states.
+pub async fn overview(p: &Platform, actor: &Actor) -> ServiceResult<Vec<TaskOverview>> {
+    let tasks = list_tasks(p, actor, None).await?;
+    let ids: Vec<Uuid> = tasks.iter().map(|t| t.id).collect();
+    let inspections: std::collections::HashMap<Uuid, jiandu_core::Inspection> = p
+        .store
+        .inspections_of_tasks(&ids)
+        .await?
+        .into_iter()
+        .map(|i| (i.inspection.task_id, i.inspection))
+        .collect();
+    let inst_ids: Vec<Uuid> = tasks.iter().map(|t| t.institution_id).collect();
+    let institutions: std::collections::HashMap<Uuid, crate::model::Institution> = p
+        .store
+        .institutions_by_ids(&inst_ids)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i))
+        .collect();
+    let user_ids: Vec<Uuid> = tasks.iter().flat_map(|t| t.inspectors.clone()).collect();
+    let users: std::collections::HashMap<Uuid, String> = p
+        .store
+        .users_by_ids(&user_ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    Ok(tasks
+        .into_iter()
+        .map(|t| {
+            let inst = institutions.get(&t.institution_id);
+            let i = inspections.get(&t.id);
+            TaskOverview {
+                task_id: t.id,
+                plan_id: t.plan_id.clone(),
+                position: t.position,
+                checklist: t.checklist.clone(),
+                category: t.category.to_string(),
+                institution: inst.map(|i| i.name.clone()).unwrap_or_default(),
+                credit_code: inst.map(|i| i.credit_code.clone()).unwrap_or_default(),
+                district: inst.map(|i| i.district.clone()).unwrap_or_default(),
+                address: inst.map(|i| i.address.clone()).unwrap_or_default(),
+                inspectors: t
+                    .inspectors
+                    .iter()
+                    .filter_map(|id| users.get(id).cloned())
+                    .collect(),
+                status: i.map(|i| i.status),
+                inspection_id: i.map(|i| i.id),
+            }
+        })
+        .collect())
+}

@@ -839,3 +839,12 @@ pub async fn lease(
         .lease_doc_numbers(&actor.stamp(now), device, req, decide)
         .await?)
 }
+
+/// Records that the actor's device reached the platform (push or pull): the console
+/// shows each device's last sync.
+pub async fn record_contact(p: &Platform, actor: &Actor, now: DateTime<Utc>) -> ServiceResult<()> {
+    if let Some(device) = actor.device {
+        p.store.device_synced(device, now).await?;
+    }
+    Ok(())
+}

@@ -429,6 +429,29 @@ pub trait AuditStore: Send + Sync {
 }
 
 /// Storage of the central platform: every area. Every method is one transaction.
+// ---------------------------------------------------------------------------------
+// Console sessions and device activity: not synced data, so these writes move
+// neither the change sequence nor the audit log.
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session under the SHA-256 of its cookie token.
+    async fn create_session(&self, session: ConsoleSession, token_hash: &str) -> StoreResult<()>;
+    /// The session (ended or not) and its user, by the SHA-256 of its token.
+    async fn session_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(ConsoleSession, User)>>;
+    /// Records a use of the session (idle expiry counts from it).
+    async fn touch_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Ends one session (sign-out); ending twice keeps the first time.
+    async fn end_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Ends every open session of a user (disabled); answers how many.
+    async fn end_user_sessions(&self, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<u64>;
+    /// Records that a device pushed or pulled (`devices.last_sync_at`).
+    async fn device_synced(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+}
+
 #[async_trait]
 pub trait ServerStore:
     PeopleStore
@@ -438,6 +461,7 @@ pub trait ServerStore:
     + InspectionStore
     + SyncStore
     + AuditStore
+    + SessionStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -113,12 +113,18 @@ impl TestServer {
     }
 
     pub async fn start_with_limit(store: Arc<dyn ServerStore>, max_body: usize) -> TestServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let state = Platform::new(
             store,
             jiandu_core::templates::TemplateSet::builtin().unwrap(),
         );
+        Self::start_platform(state, max_body).await
+    }
+
+    /// Serves `state` (e.g. with short session expiry).
+    #[allow(dead_code)]
+    pub async fn start_platform(state: Platform, max_body: usize) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(http::serve(listener, state, max_body, async {
             let _ = rx.await;

@@ -35,6 +35,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../../../../migrations/server-postgres/0005_plans.sql"),
     ),
     (
+        6,
+        include_str!("../../../../../migrations/server-postgres/0006_console_sessions.sql"),
+    ),
+    (
         7,
         include_str!("../../../../../migrations/server-postgres/0007_draw_fidelity.sql"),
     ),
@@ -46,6 +50,7 @@ mod inspections;
 mod people;
 mod plans;
 mod registry;
+mod sessions;
 mod sync;
 
 /// Serialises concurrent migrations of several server processes.
@@ -248,7 +253,7 @@ fn user_row(r: &Row) -> StoreResult<User> {
     })
 }
 
-const DEVICE_COLS: &str = "id, user_id, name, created_at, revoked_at, seq";
+const DEVICE_COLS: &str = "id, user_id, name, created_at, revoked_at, seq, last_sync_at";
 
 fn device_row(r: &Row) -> StoreResult<Device> {
     Ok(Device {
@@ -258,6 +263,7 @@ fn device_row(r: &Row) -> StoreResult<Device> {
         created_at: r.try_get("created_at")?,
         revoked_at: r.try_get("revoked_at")?,
         seq: r.try_get("seq")?,
+        last_sync_at: r.try_get("last_sync_at")?,
     })
 }
 

@@ -37,6 +37,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../../../../migrations/server-sqlite/0005_plans.sql"),
     ),
     (
+        6,
+        include_str!("../../../../../migrations/server-sqlite/0006_console_sessions.sql"),
+    ),
+    (
         7,
         include_str!("../../../../../migrations/server-sqlite/0007_draw_fidelity.sql"),
     ),
@@ -48,6 +52,7 @@ mod inspections;
 mod people;
 mod plans;
 mod registry;
+mod sessions;
 mod sync;
 
 /// Opens a connection with the pragmas every server connection needs.
@@ -182,7 +187,7 @@ fn user_row(row: &Row) -> rusqlite::Result<User> {
     })
 }
 
-const DEVICE_COLS: &str = "id, user_id, name, created_at, revoked_at, seq";
+const DEVICE_COLS: &str = "id, user_id, name, created_at, revoked_at, seq, last_sync_at";
 
 fn device_row(row: &Row) -> rusqlite::Result<Device> {
     Ok(Device {
@@ -195,6 +200,10 @@ fn device_row(row: &Row) -> rusqlite::Result<Device> {
             .map(|s| parse_ts(&s))
             .transpose()?,
         seq: row.get("seq")?,
+        last_sync_at: row
+            .get::<_, Option<String>>("last_sync_at")?
+            .map(|s| parse_ts(&s))
+            .transpose()?,
     })
 }
 

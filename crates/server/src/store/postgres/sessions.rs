@@ -1,0 +1,98 @@
+//! Console sessions and device activity on PostgreSQL.
+
+use super::*;
+
+const SESSION_COLS: &str = "id, user_id, csrf_token, created_at, last_seen_at, ended_at";
+
+fn session_row(r: &Row) -> StoreResult<ConsoleSession> {
+    Ok(ConsoleSession {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        csrf_token: r.try_get("csrf_token")?,
+        created_at: r.try_get("created_at")?,
+        last_seen_at: r.try_get("last_seen_at")?,
+        ended_at: r.try_get("ended_at")?,
+    })
+}
+
+#[async_trait]
+impl SessionStore for PgStore {
+    async fn create_session(&self, s: ConsoleSession, token_hash: &str) -> StoreResult<()> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "INSERT INTO console_sessions
+                 (id, token_hash, csrf_token, user_id, created_at, last_seen_at, ended_at)
+             VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+            &[
+                &s.id,
+                &token_hash,
+                &s.csrf_token,
+                &s.user_id,
+                &s.created_at,
+                &s.last_seen_at,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn session_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(ConsoleSession, User)>> {
+        let c = self.pool.get().await?;
+        let Some(r) = c
+            .query_opt(
+                &format!("SELECT {SESSION_COLS} FROM console_sessions WHERE token_hash = $1"),
+                &[&token_hash],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let s = session_row(&r)?;
+        let user = get_user(&c, s.user_id)
+            .await?
+            .ok_or_else(|| StoreError::Internal("session without user".into()))?;
+        Ok(Some((s, user)))
+    }
+
+    async fn touch_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "UPDATE console_sessions SET last_seen_at = $1 WHERE id = $2",
+            &[&at, &id],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn end_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "UPDATE console_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL",
+            &[&at, &id],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn end_user_sessions(&self, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<u64> {
+        let c = self.pool.get().await?;
+        Ok(c.execute(
+            "UPDATE console_sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL",
+            &[&at, &user_id],
+        )
+        .await?)
+    }
+
+    async fn device_synced(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "UPDATE devices SET last_sync_at = $1 WHERE id = $2",
+            &[&at, &id],
+        )
+        .await?;
+        Ok(())
+    }
+}
