@@ -475,12 +475,18 @@ impl App {
         let now = s.plans_changed.load(Ordering::Acquire);
         let mut cached = lock(&s.plans);
         if cached.0 != now {
-            // Only when the store is free: a caller holding it keeps the plans it
-            // had, and the next step reads the new ones.
-            if let Ok(store) = s.store.try_lock()
-                && let Ok(set) = store.plans(&self.templates)
-            {
-                *cached = (now, Arc::new(set));
+            // A sync stored a plan version: read the plans again. The store may be
+            // busy for a moment (a sync applying its next page); wait for it, but
+            // never block for good, since a caller of ours may be holding it (it
+            // keeps the plans it had, and its next step reads the new ones).
+            for _ in 0..200 {
+                if let Ok(store) = s.store.try_lock() {
+                    if let Ok(set) = store.plans(&self.templates) {
+                        *cached = (now, Arc::new(set));
+                    }
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
             }
         }
         Arc::clone(&cached.1)
