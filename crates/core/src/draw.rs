@@ -538,6 +538,7 @@ mod tests {
             authority: "a".into(),
             document_number: None,
             reassignment_cap_percent: Some(15),
+            correction_days: None,
             deadlines: vec![],
             categories: vec![],
             services: vec![],
@@ -565,6 +566,7 @@ mod tests {
                         feeds: vec![],
                         applies_to: vec![],
                         except: vec![],
+                        basis: None,
                     }],
                 }],
             }],
@@ -891,7 +893,7 @@ mod tests {
                     .filter(|t| t.kind == kind && cats.contains(&t.category.as_str()))
                     .filter(|t| {
                         let u = i.units.iter().find(|u| u.id == t.unit_id).expect("unit");
-                        service.is_none_or(|s| s == !u.services.is_empty())
+                        service.is_none_or(|s| s != u.services.is_empty())
                     })
                     .count()
             };
@@ -937,7 +939,7 @@ mod tests {
         i.inspectors[0].conflicts.push(uid(7));
         let a = draw("摇号 07 15 23", &i).expect("a");
         let mut other = i.clone();
-        let remap = |id: Uuid| Uuid::from_u128(id.as_u128() ^ 0xabcdef_0000_0000);
+        let remap = |id: Uuid| Uuid::from_u128(id.as_u128() ^ 0x00ab_cdef_0000_0000);
         for u in &mut other.units {
             u.id = remap(u.id);
         }

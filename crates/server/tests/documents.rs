@@ -399,6 +399,7 @@ async fn archive_copies_match_the_device_and_read_back() {
             signatures: &pulled.signatures,
             authority: DEFAULT_AUTHORITY,
             opinion_number: "",
+            correction_days: pulled_plan.correction_days(),
         };
         assert_eq!(
             jiandu_docs::render_opinion(&archive::opinion(&input, &files)).unwrap(),
