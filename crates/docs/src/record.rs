@@ -1,8 +1,11 @@
 //! 现场笔录 (on-site inspection record): who was inspected, by which authority,
-//! when (start–end) and where, the inspectors and their 执法证号, how credentials
-//! were shown (亮证), the facts observed per checklist item, the photos taken (by
-//! number, matching the evidence sheet), and the party's confirmation and signature
-//! on EVERY page, or "当事人拒绝签字" with the reason and a witness's signature.
+//! when (start–end) and where, the inspectors and their 执法证号, the 记录人 (recorder)
+//! and 在场人 (persons present, with their posts), how credentials were shown (亮证)
+//! and the party's answer on 回避 (recusal), the facts observed per checklist item,
+//! the photos taken (by number, matching the evidence sheet), and the party's
+//! confirmation and signature
+//! on EVERY page, or "当事人拒绝签字" with the reason and a witness's signature; the
+//! inspectors' signatures with their signing dates.
 //!
 //! Facts only: the record prints what was observed, never a verdict (符合/不符合)
 //! or a penalty; those belong to the 意见书 and the case file.
