@@ -24,7 +24,9 @@
 #           the task list, a task and its checklist, and exports 导出诊断信息, each
 #           within 1 s; then the decision and the archive copy arrive.
 #   evidence: the same steps in 演示模式: photos (a non-image refused, a 4 MB camera photo through IPC with
-#           thumbnail and full-screen preview), 现场笔录 / 意见书 / 证据照片 generated,
+#           thumbnail and full-screen preview), 现场笔录 / 意见书 / 证据照片 generated, the
+#           drafted 监督意见 edited with a deadline picked on the date picker and printed,
+#           记录人 / 回避 / 在场人 entered (errors shown first) and printed,
 #           read back with pdftotext and previewed, both inspectors sign, the party
 #           refuses with a reason and a witness signs; the record says so.
 #   run:    the README's run command (scripts/run.sh) opens the app signed in as
@@ -635,6 +637,82 @@ def ev_documents(s, unit, task_hash, prefix="e"):
     again = s.text('[data-testid="document"][data-kind="opinion"] [data-testid="doc-number"]')
     assert again == number, f"{again} != {number}"
 
+def squashed(text):
+    return "".join(text.split())
+
+def ev_opinion(s, task_hash, prefix="e"):
+    """监督意见 (issue 13 item 6): the draft from the 不符合 point is edited — the
+    problem, its legal basis, a deadline picked on the date picker, the requirements —
+    saved, and the 意见书 made again prints the edit; no penalty figure on it."""
+    s.js("location.hash = arguments[0]", task_hash + "/documents")
+    s.click('[data-testid="document"][data-kind="opinion"] [data-testid="edit-opinion"]')
+    s.wait('[data-testid="opinion-problem"]', timeout=15)
+    draft = s.js("return document.querySelector('[data-testid=\"problem-text\"] textarea').value")
+    assert "现场未见处方登记本" in draft, draft
+    s.shot(f"{prefix}05a-opinion-draft")
+    s.clear('[data-testid="problem-text"] textarea')
+    s.type('[data-testid="problem-text"] textarea', "处方管理：现场未见处方登记本，无法追溯处方调剂情况")
+    s.clear('[data-testid="problem-basis"] input')
+    s.type('[data-testid="problem-basis"] input', "《处方管理办法》第五十条")
+    before = s.js("return document.querySelector('[data-testid=\"deadline\"] input').value")
+    s.click('[data-testid="deadline"] input')
+    s.wait('[data-testid="deadline-picker"] .van-picker-column', timeout=10)
+    time.sleep(0.5)
+    s.shot(f"{prefix}05b-deadline-picker")
+    # A later day in the day column (a tap on an option selects it, as a finger's).
+    s.js("""const cols = document.querySelectorAll('[data-testid="deadline-picker"] .van-picker-column');
+const items = [...cols[cols.length - 1].querySelectorAll('.van-picker-column__item')];
+const at = items.findIndex(e => e.classList.contains('van-picker-column__item--selected'));
+const to = at + 3 < items.length ? at + 3 : at - 3;
+items[to].click();""")
+    time.sleep(0.8)
+    s.click('[data-testid="deadline-picker"] .van-picker__confirm')
+    time.sleep(0.5)
+    after = s.js("return document.querySelector('[data-testid=\"deadline\"] input').value")
+    assert after and after != before, f"deadline {before!r} -> {after!r}"
+    s.clear('[data-testid="requirements"] textarea')
+    s.type('[data-testid="requirements"] textarea', "建立处方登记本，十日内书面报告整改情况。")
+    s.shot(f"{prefix}05c-opinion-edited")
+    s.click('[data-testid="save-opinion"]')
+    s.wait_text('[data-testid="opinion-state"]', "已保存", timeout=15)
+    s.shot(f"{prefix}05d-opinion-saved")
+    s.js("location.hash = arguments[0]", task_hash + "/documents")
+    s.click('[data-testid="document"][data-kind="opinion"] [data-testid="doc-generate"]')
+    time.sleep(2.0)
+    text = squashed(pdftext(ev_data_files("opinion.pdf")[0]))
+    for want in ("一、处方管理：现场未见处方登记本，无法追溯处方调剂情况。",
+                 "违反了《处方管理办法》第五十条的规定。",
+                 f"责令你单位于{after}前改正上述问题。",
+                 "改正要求：建立处方登记本，十日内书面报告整改情况。"):
+        assert want in text, f"{want} not in the 意见书: {text[:800]}"
+    for figure in ("罚没", "查处案件"):
+        assert figure not in text, figure
+    print(f"     意见书 prints the edited opinion, deadline {after}")
+
+def ev_record_info(s, task_hash, prefix="e"):
+    """笔录信息 (issue 13 item 7): 记录人, 回避 and 在场人, checked, saved, printed."""
+    s.js("location.hash = arguments[0]", task_hash + "/documents")
+    s.click('[data-testid="document"][data-kind="record"] [data-testid="edit-record"]')
+    s.wait('[data-testid="recorder"]', timeout=15)
+    s.click('[data-testid="add-present"]')
+    s.click('[data-testid="save-record"]')
+    s.wait_text('main', "请选择记录人", timeout=5)
+    s.shot(f"{prefix}05e-record-errors")
+    s.click('[data-testid="recorder"] .van-cell', 1)
+    name = s.js("return document.querySelectorAll('[data-testid=\"recorder\"] .van-cell__title span')[1].innerText")
+    s.click('[data-testid="recusal-no"]')
+    s.type('[data-testid="present-name"] input', "王建国")
+    s.type('[data-testid="present-post"] input', "院长")
+    s.click('[data-testid="save-record"]')
+    s.wait_text('.van-toast', "已保存", timeout=10)
+    s.shot(f"{prefix}05f-record-saved")
+    s.js("location.hash = arguments[0]", task_hash + "/documents")
+    s.click('[data-testid="document"][data-kind="record"] [data-testid="doc-generate"]')
+    time.sleep(2.0)
+    text = squashed(pdftext(ev_data_files("record.pdf")[0]))
+    for want in (f"记录人：{name}", "在场人：王建国（院长）", "回避：被检查人不申请回避。"):
+        assert want in text, f"{want} not in the 现场笔录"
+
 def ev_draw(s, canvas_css):
     el = s.wait(canvas_css)[0]
     s.js("arguments[0].scrollIntoView({block: 'center'})", {"element-6066-11e4-a52e-4f735466cecf": el})
@@ -984,6 +1062,10 @@ if "evidence" in EV_WALKS:
         check("evidence: outcome 发现问题已责令改正", ev_outcome)
         check("evidence: 现场笔录, 意见书 (文号 from the demo block), 证据照片 generated and read back",
               lambda: ev_documents(s, "城关镇卫生院", state["task_hash"]))
+        check("evidence: the drafted 监督意见 edited (problem, basis, deadline on the date picker, requirements) and printed",
+              lambda: ev_opinion(s, state["task_hash"]))
+        check("evidence: 笔录信息 (记录人, 回避, 在场人) checked, saved and printed",
+              lambda: ev_record_info(s, state["task_hash"]))
         check("evidence: both inspectors sign, the party refuses, a witness signs; the record says so",
               lambda: ev_sign(s, state["task_hash"]))
         s.close()

@@ -25,7 +25,7 @@ fn main() {
 }
 
 /// Every command of src/lib.rs; the capability grants each by `allow-<name>`.
-const COMMANDS: [&str; 36] = [
+const COMMANDS: [&str; 41] = [
     "startup",
     "sign_in",
     "sign_out",
@@ -37,6 +37,11 @@ const COMMANDS: [&str; 36] = [
     "answer",
     "set_observation",
     "set_outcome",
+    "opinion",
+    "opinion_draft",
+    "save_opinion",
+    "record_details",
+    "save_record_details",
     "submit",
     "mark_unreachable",
     "review_queue",

@@ -21,6 +21,7 @@ use jiandu_app::dto::*;
 use jiandu_app::evidence::{PhotoView, SignaturesView, VoidPhotoInput};
 use jiandu_app::export::ExportView;
 use jiandu_app::jobs::JobProgress;
+use jiandu_app::opinion::{OpinionInput, OpinionView, RecordDetailsInput, RecordDetailsView};
 use jiandu_app::sync::{ConflictView, SyncStatus};
 use jiandu_app::{App, AppError, AppResult, SystemClock, V7Ids};
 use std::sync::{Arc, Mutex};
@@ -124,6 +125,32 @@ async fn set_observation(s: S<'_>, input: ObservationInput) -> AppResult<PointSa
 #[tauri::command]
 async fn set_outcome(s: S<'_>, input: OutcomeInput) -> AppResult<TaskDetail> {
     use_case(&s, "set_outcome", move |app| app.set_outcome(input)).await
+}
+#[tauri::command]
+async fn opinion(s: S<'_>, task_id: String) -> AppResult<OpinionView> {
+    use_case(&s, "opinion", move |app| app.opinion(&task_id)).await
+}
+#[tauri::command]
+async fn opinion_draft(s: S<'_>, task_id: String) -> AppResult<OpinionView> {
+    use_case(&s, "opinion_draft", move |app| app.opinion_draft(&task_id)).await
+}
+#[tauri::command]
+async fn save_opinion(s: S<'_>, input: OpinionInput) -> AppResult<OpinionView> {
+    use_case(&s, "save_opinion", move |app| app.save_opinion(input)).await
+}
+#[tauri::command]
+async fn record_details(s: S<'_>, task_id: String) -> AppResult<RecordDetailsView> {
+    use_case(&s, "record_details", move |app| {
+        app.record_details(&task_id)
+    })
+    .await
+}
+#[tauri::command]
+async fn save_record_details(s: S<'_>, input: RecordDetailsInput) -> AppResult<RecordDetailsView> {
+    use_case(&s, "save_record_details", move |app| {
+        app.save_record_details(input)
+    })
+    .await
 }
 #[tauri::command]
 async fn submit(s: S<'_>, task_id: String) -> AppResult<TaskDetail> {
@@ -422,6 +449,11 @@ pub fn run() {
             answer,
             set_observation,
             set_outcome,
+            opinion,
+            opinion_draft,
+            save_opinion,
+            record_details,
+            save_record_details,
             submit,
             mark_unreachable,
             review_queue,

@@ -17,7 +17,11 @@ import type { ChecklistView } from "./bindings/ChecklistView";
 import type { ConflictView } from "./bindings/ConflictView";
 import type { DiagnosticsView } from "./bindings/DiagnosticsView";
 import type { ObservationInput } from "./bindings/ObservationInput";
+import type { OpinionInput } from "./bindings/OpinionInput";
+import type { OpinionView } from "./bindings/OpinionView";
 import type { OutcomeInput } from "./bindings/OutcomeInput";
+import type { RecordDetailsInput } from "./bindings/RecordDetailsInput";
+import type { RecordDetailsView } from "./bindings/RecordDetailsView";
 import type { PointSaved } from "./bindings/PointSaved";
 import type { Profile } from "./bindings/Profile";
 import type { ReviewInput } from "./bindings/ReviewInput";
@@ -80,6 +84,15 @@ export const api = {
   answer: (input: AnswerInput) => edit<PointSaved>("answer", { input }),
   setObservation: (input: ObservationInput) => edit<PointSaved>("set_observation", { input }),
   setOutcome: (input: OutcomeInput) => edit<TaskDetail>("set_outcome", { input }),
+  /** 监督意见: the confirmed one, else the draft from the findings. */
+  opinion: (taskId: string) => call<OpinionView>("opinion", { taskId }),
+  /** A fresh draft from the findings as they are now (not saved). */
+  opinionDraft: (taskId: string) => call<OpinionView>("opinion_draft", { taskId }),
+  saveOpinion: (input: OpinionInput) => edit<OpinionView>("save_opinion", { input }),
+  /** 笔录信息: 记录人, 回避, 在场人. */
+  recordDetails: (taskId: string) => call<RecordDetailsView>("record_details", { taskId }),
+  saveRecordDetails: (input: RecordDetailsInput) =>
+    edit<RecordDetailsView>("save_record_details", { input }),
   submit: (taskId: string) => edit<TaskDetail>("submit", { taskId }),
   markUnreachable: (taskId: string, reason: string) =>
     edit<TaskDetail>("mark_unreachable", { taskId, reason }),

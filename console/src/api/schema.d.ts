@@ -1020,6 +1020,11 @@ export interface components {
         /** @description What an inspector answers: one check point of an item. */
         CheckPoint: {
             applies_to?: components["schemas"]["CategoryCode"][];
+            /**
+             * @description Legal basis (法律依据) a 不符合 answer breaks, e.g. 《处方管理办法》: drafted
+             *     into the 卫生监督意见书, where the inspector may complete or change it.
+             */
+            basis?: string | null;
             /** @description ASCII code unique within the plan, e.g. `med.5.1`. */
             code: string;
             /** @description e.g. 村卫生室仅抽查处方管理情况: 病历 and 医学证明文件 list `village_clinic` here. */
@@ -1357,6 +1362,7 @@ export interface components {
             findings: components["schemas"]["Finding"][];
             /** Format: uuid */
             id: string;
+            opinion?: components["schemas"]["Opinion"] | null;
             /**
              * @description The 卫生监督意见书's 文号 as printed on site (taken from the device's leased
              *     block when the document was first made), so the platform's archive copy
@@ -1366,6 +1372,7 @@ export interface components {
             outcome?: components["schemas"]["Outcome"] | null;
             /** @description 检查地点. */
             place: string;
+            record_details?: components["schemas"]["RecordDetails"] | null;
             /** @description Comments of the last return (退回意见). */
             review_comment?: string | null;
             /** Format: uuid */
@@ -1501,6 +1508,35 @@ export interface components {
             team?: string;
             username: string;
         };
+        /**
+         * @description The 监督意见 of the 卫生监督意见书 as the inspector confirmed it: what is printed
+         *     is exactly this. Problems are printed numbered 一、二、三…
+         */
+        Opinion: {
+            /**
+             * Format: date
+             * @description 改正期限 (correction deadline); required when there are problems.
+             */
+            deadline?: string | null;
+            problems?: components["schemas"]["OpinionProblem"][];
+            /** @description 改正要求 (what must be done); required when there are problems. */
+            requirements?: string;
+        };
+        /**
+         * @description One problem of the 监督意见 (supervision opinion): a 不符合 check point as drafted
+         *     from its finding, or one the inspector added.
+         */
+        OpinionProblem: {
+            /**
+             * @description 法律依据 (legal basis) it breaks, e.g. 《处方管理办法》第三十七条; empty: none
+             *     given (drafted from the plan's check point when the plan names one).
+             */
+            basis?: string;
+            /** @description The check point it was drafted from; `None` for a problem the inspector added. */
+            point?: string | null;
+            /** @description The problem as printed (drafted from the point and its observation). */
+            text: string;
+        };
         /** @description The outcome (处理结果) of an inspection. */
         Outcome: {
             category: components["schemas"]["PublicCategory"];
@@ -1574,6 +1610,13 @@ export interface components {
              */
             categories?: components["schemas"]["Category"][];
             checklists: components["schemas"]["Checklist"][];
+            /**
+             * Format: int32
+             * @description Days a 卫生监督意见书 gives to correct (改正期限) unless the inspector picks
+             *     another date; `None`: [`DEFAULT_CORRECTION_DAYS`]. No seed fixes it; a bureau's
+             *     plan may.
+             */
+            correction_days?: number | null;
             deadlines?: components["schemas"]["Deadline"][];
             /** @description The issuing document's number (文号), e.g. 晋卫应急函〔2025〕23号, when it has one. */
             document_number?: string | null;
@@ -1665,6 +1708,12 @@ export interface components {
             number: string;
             /** @description Units of these categories in the registry. */
             population: number;
+        };
+        /** @description A person present (在场人) for the inspected party, with their post (职务). */
+        PresentPerson: {
+            name: string;
+            /** @description 职务, e.g. 院长, 药房负责人. */
+            post: string;
         };
         /** @description What an import would do, before anything is written (`POST /registry/preview`). */
         Preview: {
@@ -1940,6 +1989,29 @@ export interface components {
             reassignments: components["schemas"]["Reassignment"][];
             /** @description Re-assignments made so far. */
             used: number;
+        };
+        /**
+         * @description What the 现场笔录 records beside the findings: the 记录人 (recorder), the
+         *     party's answer on 回避 and the 在场人.
+         */
+        RecordDetails: {
+            present?: components["schemas"]["PresentPerson"][];
+            /**
+             * Format: uuid
+             * @description 记录人: one of the task's inspectors, by user id.
+             */
+            recorder: string;
+            recusal: components["schemas"]["Recusal"];
+        };
+        /**
+         * @description The party's answer on recusal (回避): told of the right to ask that an inspector
+         *     step aside (《行政处罚法》第43条), it asks (申请) or not (不申请).
+         */
+        Recusal: {
+            /** @description The party's reason, as said; required when it asks. */
+            reason?: string;
+            /** @description 申请回避. */
+            requested: boolean;
         };
         /**
          * @description Why the server refused an item.

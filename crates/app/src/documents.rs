@@ -392,7 +392,12 @@ impl App {
     ) -> AppResult<DocumentsView> {
         let started = std::time::Instant::now();
         let s = self.session()?;
-        let (task, insp) = Self::started(&s, task_id)?;
+        let (task, mut insp) = Self::started(&s, task_id)?;
+        if kind == DocKindCode::Opinion && insp.opinion.is_none() {
+            // What is printed is what is stored: an unconfirmed draft is stored now.
+            self.confirm_draft_for_print(&s, &task, &insp);
+            insp = Self::started(&s, task_id)?.1;
+        }
         let dir = Self::docs_dir(&s, &insp);
         let number = {
             let _documents = lock(&s.documents);
@@ -438,7 +443,7 @@ impl App {
             read: Default::default(),
         };
         let plans = self.plans(&s);
-        let (_, checklist) = Self::lookup(&plans, &task)?;
+        let (plan, checklist) = Self::lookup(&plans, &task)?;
         let input = ArchiveInput {
             checklist,
             task: &task,
@@ -447,6 +452,7 @@ impl App {
             signatures: &signatures,
             authority: &authority,
             opinion_number: &number,
+            correction_days: plan.correction_days(),
         };
         let pdf = match kind {
             DocKindCode::Opinion => jiandu_docs::render_opinion(&archive::opinion(&input, &files)),

@@ -29,6 +29,7 @@ pub mod evidence;
 pub mod export;
 pub mod jobs;
 pub mod logs;
+pub mod opinion;
 pub mod sync;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};

@@ -314,7 +314,12 @@ fn documents_are_made_on_the_device_with_the_number_from_the_block() {
     let text = pdftotext(&opinion_pdf);
     assert!(text.contains(unit), "{text}");
     assert!(text.contains("县卫监意字〔2024〕第0001号"), "{text}");
-    assert!(text.contains("处方须经医师签名"), "{text}");
+    // The opinion is the draft from the findings (stored when first printed).
+    assert!(text.contains("3张无医师签名"), "{text}");
+    assert!(
+        app.opinion(&task).unwrap().confirmed,
+        "what is printed is stored"
+    );
     let record = pdftotext(&app.document_path(&task, DocKindCode::Record).unwrap());
     assert!(
         record.contains(unit) && record.contains("3张无医师签名"),
@@ -564,6 +569,7 @@ fn the_device_prints_what_the_platform_prints_from_the_originals() {
         signatures: &signatures,
         authority: jiandu_app::documents::DOCUMENT_AUTHORITY,
         opinion_number: "",
+        correction_days: set.plan(&task.plan_id).unwrap().correction_days(),
     };
     let platform_evidence =
         jiandu_docs::render_evidence(&jiandu_docs::archive::evidence(&input, &files)).unwrap();
@@ -653,4 +659,283 @@ fn cancelled_exports_and_documents_leave_nothing_half_written() {
     drop(job);
     app.generate_document(&task, DocKindCode::Evidence).unwrap();
     assert!(evidence(&app).generated_at.is_some());
+}
+
+/// Whitespace removed: pdftotext breaks long lines where the PDF does.
+fn squash(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+fn non_compliant(app: &App, task: &str, point: &str, observation: &str) {
+    app.answer(AnswerInput {
+        task_id: task.into(),
+        point: point.into(),
+        verdict: VerdictCode::NonCompliant,
+    })
+    .unwrap();
+    app.set_observation(ObservationInput {
+        task_id: task.into(),
+        point: point.into(),
+        observation: observation.into(),
+    })
+    .unwrap();
+}
+
+/// Issue 13 item 6: the 意见书 of an inspection with two 不符合 points prints the
+/// drafted problems numbered, with their observations and legal bases, the deadline
+/// picked and the requirements, never a penalty figure (另案处理 instead); what is
+/// printed is what is stored, and printed again after an edit it prints the edit.
+#[test]
+fn the_opinion_is_drafted_edited_and_printed_as_stored() {
+    use jiandu_app::opinion::OpinionInput;
+    let h = Harness::new();
+    let app = demo_app(&h);
+    let task = started(&app); // med.3.1 不符合: 抽查处方20张，其中3张无医师签名。
+    let second = app
+        .checklist(&task)
+        .unwrap()
+        .items
+        .iter()
+        .flat_map(|i| i.points.iter())
+        .rev()
+        .find(|p| p.applicable && p.code != "med.3.1")
+        .unwrap()
+        .code
+        .clone();
+    non_compliant(&app, &task, &second, "门诊日志未登记患者住址。");
+    app.set_outcome(OutcomeInput {
+        category: PublicCategoryCode::Penalised,
+        cases: 1,
+        fine_yuan: "5000".into(),
+        ..common::corrected(&task, "")
+    })
+    .unwrap();
+
+    // The draft: both points, in checklist order, with their observations.
+    let draft = app.opinion(&task).unwrap();
+    assert!(!draft.confirmed);
+    assert!(draft.separate_case);
+    assert_eq!(draft.problems.len(), 2, "{draft:?}");
+    assert_eq!(draft.problems[0].point.as_deref(), Some("med.3.1"));
+    assert!(draft.problems[0].text.contains("3张无医师签名"));
+    assert!(draft.problems[1].text.contains("门诊日志未登记患者住址"));
+    let day = chrono::NaiveDate::parse_from_str(draft.inspected_on.as_deref().unwrap(), "%Y-%m-%d")
+        .unwrap();
+    let default_deadline = day + chrono::Duration::days(i64::from(draft.correction_days));
+    assert_eq!(draft.correction_days, 15);
+    assert_eq!(
+        draft.deadline.as_deref(),
+        Some(default_deadline.format("%Y-%m-%d").to_string().as_str())
+    );
+
+    // The inspector fills the bases, picks another date and writes requirements.
+    let deadline = day + chrono::Duration::days(20);
+    let mut input = OpinionInput {
+        task_id: task.clone(),
+        problems: draft.problems.clone(),
+        deadline: Some(deadline.format("%Y-%m-%d").to_string()),
+        requirements: String::new(),
+    };
+    input.problems[0].basis = "《处方管理办法》第三十七条".into();
+    input.problems[1].basis = "《医疗机构管理条例实施细则》第五十三条".into();
+    let err = app.save_opinion(input.clone()).unwrap_err();
+    assert_eq!(
+        (err.code.as_str(), err.message.as_str()),
+        ("opinion_invalid", "请填写改正要求")
+    );
+    let early = OpinionInput {
+        deadline: Some(
+            (day - chrono::Duration::days(1))
+                .format("%Y-%m-%d")
+                .to_string(),
+        ),
+        requirements: "整改".into(),
+        ..input.clone()
+    };
+    let err = app.save_opinion(early).unwrap_err();
+    assert!(err.message.contains("不能早于检查日期"), "{}", err.message);
+    input.requirements = "建立处方审核制度，处方须经医师签名后方可调剂。".into();
+    let saved = app.save_opinion(input.clone()).unwrap();
+    assert!(saved.confirmed && !saved.findings_changed);
+
+    app.generate_document(&task, DocKindCode::Opinion).unwrap();
+    let text = squash(&pdftotext(
+        &app.document_path(&task, DocKindCode::Opinion).unwrap(),
+    ));
+    let cn_deadline = format!(
+        "{}年{}月{}日",
+        chrono::Datelike::year(&deadline),
+        chrono::Datelike::month(&deadline),
+        chrono::Datelike::day(&deadline)
+    );
+    for want in [
+        "经检查，你单位存在以下问题：".to_owned(),
+        format!(
+            "一、{}。",
+            squash(input.problems[0].text.trim_end_matches('。'))
+        ),
+        "违反了《处方管理办法》第三十七条的规定。".to_owned(),
+        format!(
+            "二、{}。",
+            squash(input.problems[1].text.trim_end_matches('。'))
+        ),
+        "违反了《医疗机构管理条例实施细则》第五十三条的规定。".to_owned(),
+        format!("责令你单位于{cn_deadline}前改正上述问题。"),
+        "改正要求：建立处方审核制度，处方须经医师签名后方可调剂。".to_owned(),
+        jiandu_docs::SEPARATE_CASE_TEXT.to_owned(),
+    ] {
+        assert!(text.contains(&want), "{want} not in {text}");
+    }
+    for figure in ["5000", "罚没", "查处案件", "元"] {
+        assert!(
+            !text.contains(figure),
+            "penalty figure {figure:?} in {text}"
+        );
+    }
+
+    // Edited again and printed again: the edit is what prints.
+    input.problems[1].text = "门诊日志未按规定登记患者住址等信息".into();
+    input.requirements = "七日内完善门诊日志登记。".into();
+    app.save_opinion(input.clone()).unwrap();
+    app.generate_document(&task, DocKindCode::Opinion).unwrap();
+    let again = squash(&pdftotext(
+        &app.document_path(&task, DocKindCode::Opinion).unwrap(),
+    ));
+    assert!(
+        again.contains("二、门诊日志未按规定登记患者住址等信息。"),
+        "{again}"
+    );
+    assert!(
+        again.contains("改正要求：七日内完善门诊日志登记。"),
+        "{again}"
+    );
+    assert!(!again.contains("建立处方审核制度"), "{again}");
+    assert_eq!(
+        app.opinion(&task).unwrap().requirements,
+        "七日内完善门诊日志登记。"
+    );
+}
+
+/// Issue 13 item 7: the 现场笔录 prints the 记录人 chosen among the inspectors, the
+/// party's answer on 回避 with its reason, the 在场人 with their posts and the
+/// inspectors' signing dates; each is checked with a Chinese message.
+#[test]
+fn the_record_prints_recorder_recusal_present_persons_and_signing_dates() {
+    use jiandu_app::opinion::{PresentPersonView, RecordDetailsInput};
+    let h = Harness::new();
+    let app = demo_app(&h);
+    let task = started(&app);
+    let view = app.record_details(&task).unwrap();
+    assert!(view.recorder.is_none() && view.recusal_requested.is_none());
+    let recorder = view.inspectors[1].clone();
+    let input = RecordDetailsInput {
+        task_id: task.clone(),
+        recorder: recorder.user_id.clone(),
+        recusal_requested: true,
+        recusal_reason: " ".into(),
+        present: vec![PresentPersonView {
+            name: "王建国".into(),
+            post: "诊所负责人".into(),
+        }],
+    };
+    let err = app.save_record_details(input.clone()).unwrap_err();
+    assert_eq!(err.message, "当事人申请回避时，请填写申请理由");
+    let err = app
+        .save_record_details(RecordDetailsInput {
+            recorder: uuid::Uuid::from_u128(999).to_string(),
+            recusal_requested: false,
+            ..input.clone()
+        })
+        .unwrap_err();
+    assert_eq!(err.message, "记录人须是本任务的执法人员之一");
+    let err = app
+        .save_record_details(RecordDetailsInput {
+            recusal_requested: false,
+            present: vec![PresentPersonView {
+                name: "王建国".into(),
+                post: "".into(),
+            }],
+            ..input.clone()
+        })
+        .unwrap_err();
+    assert_eq!(err.message, "第 1 位在场人的职务不能为空");
+
+    let saved = app
+        .save_record_details(RecordDetailsInput {
+            recusal_reason: "认为执法人员与本单位有利害关系".into(),
+            present: vec![
+                PresentPersonView {
+                    name: "王建国".into(),
+                    post: "诊所负责人".into(),
+                },
+                PresentPersonView {
+                    name: "刘芳".into(),
+                    post: "护士".into(),
+                },
+            ],
+            ..input.clone()
+        })
+        .unwrap();
+    assert_eq!(saved.recorder.as_deref(), Some(recorder.user_id.as_str()));
+    assert_eq!(saved.recusal_requested, Some(true));
+
+    let sigs = app.signatures(&task).unwrap();
+    for (k, inspector) in sigs.inspectors.iter().enumerate() {
+        app.add_signature(
+            SignatureInput {
+                task_id: task.clone(),
+                role: SignerRole::Inspector,
+                signer_name: inspector.name.clone(),
+            },
+            &sample::signature_png(k as u32),
+        )
+        .unwrap();
+    }
+    app.generate_document(&task, DocKindCode::Record).unwrap();
+    let text = squash(&pdftotext(
+        &app.document_path(&task, DocKindCode::Record).unwrap(),
+    ));
+    let day = chrono::NaiveDate::parse_from_str(
+        app.opinion(&task).unwrap().inspected_on.as_deref().unwrap(),
+        "%Y-%m-%d",
+    )
+    .unwrap();
+    let cn_day = format!(
+        "{}年{}月{}日",
+        chrono::Datelike::year(&day),
+        chrono::Datelike::month(&day),
+        chrono::Datelike::day(&day)
+    );
+    for want in [
+        format!("记录人：{}", recorder.name),
+        "在场人：王建国（诊所负责人）、刘芳（护士）".to_owned(),
+        "回避：被检查人申请回避，理由：认为执法人员与本单位有利害关系".to_owned(),
+    ] {
+        assert!(text.contains(&want), "{want} not in {text}");
+    }
+    // Each inspector's signing date under their name (one row of two signatures:
+    // the layout reads both names, then both dates).
+    let signed = text.split("执法人员（签名）").nth(1).unwrap();
+    for inspector in &sigs.inspectors {
+        assert!(
+            signed.contains(&format!("（{}）", inspector.name)),
+            "{signed}"
+        );
+    }
+    assert_eq!(signed.matches(&cn_day).count(), 2, "{signed}");
+
+    // Changed: 不申请, and printed again.
+    app.save_record_details(RecordDetailsInput {
+        recusal_requested: false,
+        recusal_reason: String::new(),
+        present: vec![],
+        ..input
+    })
+    .unwrap();
+    app.generate_document(&task, DocKindCode::Record).unwrap();
+    let text = squash(&pdftotext(
+        &app.document_path(&task, DocKindCode::Record).unwrap(),
+    ));
+    assert!(text.contains("回避：被检查人不申请回避。"), "{text}");
+    assert!(text.contains("在场人：无"), "{text}");
 }

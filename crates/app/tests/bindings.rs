@@ -11,6 +11,7 @@ use jiandu_app::dto::*;
 use jiandu_app::evidence::*;
 use jiandu_app::export::ExportView;
 use jiandu_app::jobs::JobProgress;
+use jiandu_app::opinion::*;
 use jiandu_app::sync::{ConflictView, SyncEventKind, SyncEventView, SyncStatus};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -46,6 +47,9 @@ fn generated() -> BTreeMap<String, String> {
         SignatureView, SignaturesView, DocKindCode, DocumentView, DocumentsView,
         // 导出本机数据, 导出诊断信息, progress of long operations.
         ExportView, DiagnosticsView, JobProgress,
+        // 监督意见, 笔录信息.
+        OpinionProblemView, OpinionView, OpinionInput, PresentPersonView, RecordDetailsView,
+        RecordDetailsInput,
     )
 }
 

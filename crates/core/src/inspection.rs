@@ -331,6 +331,217 @@ pub struct Outcome {
     pub unreachable_reason: Option<String>,
 }
 
+/// One problem of the 监督意见 (supervision opinion): a 不符合 check point as drafted
+/// from its finding, or one the inspector added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OpinionProblem {
+    /// The check point it was drafted from; `None` for a problem the inspector added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point: Option<String>,
+    /// The problem as printed (drafted from the point and its observation).
+    pub text: String,
+    /// 法律依据 (legal basis) it breaks, e.g. 《处方管理办法》第三十七条; empty: none
+    /// given (drafted from the plan's check point when the plan names one).
+    #[serde(default)]
+    pub basis: String,
+}
+
+/// The 监督意见 of the 卫生监督意见书 as the inspector confirmed it: what is printed
+/// is exactly this. Problems are printed numbered 一、二、三…
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Opinion {
+    #[serde(default)]
+    pub problems: Vec<OpinionProblem>,
+    /// 改正期限 (correction deadline); required when there are problems.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<NaiveDate>,
+    /// 改正要求 (what must be done); required when there are problems.
+    #[serde(default)]
+    pub requirements: String,
+}
+
+/// Most problems one opinion carries.
+pub const MAX_OPINION_PROBLEMS: usize = 100;
+
+/// Longest legal basis, requirement text or name accepted (characters).
+pub const MAX_SHORT_TEXT_CHARS: usize = 2_000;
+
+/// The requirements a draft opinion proposes (the inspector edits them).
+pub const DRAFT_REQUIREMENTS: &str =
+    "对上述问题立即整改，并于改正期限届满前将整改情况书面报告我机关。";
+
+/// The day in China (UTC+8) of an instant: the date printed on the documents.
+pub fn china_date(t: DateTime<Utc>) -> NaiveDate {
+    (t + chrono::Duration::hours(8)).date_naive()
+}
+
+impl Opinion {
+    /// The draft of an inspection's opinion: each 不符合 finding, in checklist order,
+    /// with its observation and the plan's legal basis for the point; the deadline
+    /// `correction_days` after the inspection's day; the usual requirements. With
+    /// no 不符合 finding: no problem, no deadline, no requirements.
+    pub fn draft(checklist: &Checklist, inspection: &Inspection, correction_days: u32) -> Opinion {
+        let mut problems = Vec::new();
+        for item in &checklist.items {
+            for p in &item.points {
+                let Some(f) = inspection
+                    .findings
+                    .iter()
+                    .find(|f| f.point == p.code && f.verdict == Verdict::NonCompliant)
+                else {
+                    continue;
+                };
+                let label = if p.text == item.title {
+                    item.title.clone()
+                } else {
+                    format!("{}（{}）", item.title, p.text)
+                };
+                let observation = f.observation.trim().trim_end_matches(['。', '；', ';']);
+                let text = if observation.is_empty() {
+                    format!("{label}不符合要求")
+                } else {
+                    format!("{label}：{observation}")
+                };
+                problems.push(OpinionProblem {
+                    point: Some(p.code.clone()),
+                    text,
+                    basis: p.basis.clone().unwrap_or_default(),
+                });
+            }
+        }
+        if problems.is_empty() {
+            return Opinion {
+                problems,
+                deadline: None,
+                requirements: String::new(),
+            };
+        }
+        let deadline = inspection
+            .started_at
+            .map(|t| china_date(t) + chrono::Duration::days(i64::from(correction_days)));
+        Opinion {
+            problems,
+            deadline,
+            requirements: DRAFT_REQUIREMENTS.to_owned(),
+        }
+    }
+}
+
+/// Checks an opinion: each problem described, a deadline not before the day of
+/// the inspection and requirements when there are problems, sizes bounded.
+pub fn check_opinion(
+    opinion: &Opinion,
+    inspected_on: Option<NaiveDate>,
+) -> Result<(), RuleViolation> {
+    let bad = |m: String| Err(RuleViolation::Opinion(m));
+    if opinion.problems.len() > MAX_OPINION_PROBLEMS {
+        return bad(format!("监督意见最多 {MAX_OPINION_PROBLEMS} 条问题"));
+    }
+    for (k, p) in opinion.problems.iter().enumerate() {
+        let n = k + 1;
+        if p.text.trim().is_empty() {
+            return bad(format!("第 {n} 条问题的内容不能为空"));
+        }
+        if p.text.chars().count() > MAX_OBSERVATION_CHARS {
+            return bad(format!("第 {n} 条问题的内容过长"));
+        }
+        if p.basis.chars().count() > MAX_SHORT_TEXT_CHARS {
+            return bad(format!("第 {n} 条问题的法律依据过长"));
+        }
+    }
+    if opinion.requirements.chars().count() > MAX_OBSERVATION_CHARS {
+        return bad("改正要求过长".into());
+    }
+    if opinion.problems.is_empty() {
+        return Ok(());
+    }
+    let Some(deadline) = opinion.deadline else {
+        return bad("请选择改正期限".into());
+    };
+    if let Some(day) = inspected_on
+        && deadline < day
+    {
+        return bad(format!(
+            "改正期限（{}）不能早于检查日期（{}）",
+            deadline.format("%Y-%m-%d"),
+            day.format("%Y-%m-%d")
+        ));
+    }
+    if opinion.requirements.trim().is_empty() {
+        return bad("请填写改正要求".into());
+    }
+    Ok(())
+}
+
+/// The party's answer on recusal (回避): told of the right to ask that an inspector
+/// step aside (《行政处罚法》第43条), it asks (申请) or not (不申请).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Recusal {
+    /// 申请回避.
+    pub requested: bool,
+    /// The party's reason, as said; required when it asks.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// A person present (在场人) for the inspected party, with their post (职务).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PresentPerson {
+    pub name: String,
+    /// 职务, e.g. 院长, 药房负责人.
+    pub post: String,
+}
+
+/// What the 现场笔录 records beside the findings: the 记录人 (recorder), the
+/// party's answer on 回避 and the 在场人.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecordDetails {
+    /// 记录人: one of the task's inspectors, by user id.
+    pub recorder: Uuid,
+    pub recusal: Recusal,
+    #[serde(default)]
+    pub present: Vec<PresentPerson>,
+}
+
+/// Most 在场人 one record names.
+pub const MAX_PRESENT: usize = 20;
+
+/// Checks the record's details against the task's inspectors.
+pub fn check_record_details(d: &RecordDetails, inspectors: &[Uuid]) -> Result<(), RuleViolation> {
+    let bad = |m: String| Err(RuleViolation::Record(m));
+    if !inspectors.contains(&d.recorder) {
+        return bad("记录人须是本任务的执法人员之一".into());
+    }
+    let reason = d.recusal.reason.trim();
+    if d.recusal.requested && reason.is_empty() {
+        return bad("当事人申请回避时，请填写申请理由".into());
+    }
+    if reason.chars().count() > MAX_SHORT_TEXT_CHARS {
+        return bad("回避理由过长".into());
+    }
+    if d.present.len() > MAX_PRESENT {
+        return bad(format!("在场人最多 {MAX_PRESENT} 位"));
+    }
+    for (k, p) in d.present.iter().enumerate() {
+        let n = k + 1;
+        if p.name.trim().is_empty() {
+            return bad(format!("第 {n} 位在场人的姓名不能为空"));
+        }
+        if p.post.trim().is_empty() {
+            return bad(format!("第 {n} 位在场人的职务不能为空"));
+        }
+        if p.name.chars().count() > 100 || p.post.chars().count() > 100 {
+            return bad(format!("第 {n} 位在场人的姓名或职务过长"));
+        }
+    }
+    Ok(())
+}
+
 /// Who signs a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -406,6 +617,12 @@ pub enum RuleViolation {
     /// A 文号 once issued stays the document's number.
     #[error("该检查的意见书已使用文号“{0}”，文号一经使用不能更改")]
     NumberIssued(String),
+    /// The 监督意见 as edited is incomplete or inconsistent.
+    #[error("{0}")]
+    Opinion(String),
+    /// The 现场笔录's details (记录人, 回避, 在场人) are incomplete.
+    #[error("{0}")]
+    Record(String),
 }
 
 impl RuleViolation {
@@ -424,6 +641,8 @@ impl RuleViolation {
             Self::Empty(_) => "empty",
             Self::TooLong(_) => "too_long",
             Self::NumberIssued(_) => "number_issued",
+            Self::Opinion(_) => "opinion_invalid",
+            Self::Record(_) => "record_invalid",
         }
     }
 }
@@ -516,6 +735,14 @@ pub struct Inspection {
     /// carries the same number. Issued once: never changed afterwards.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opinion_number: Option<String>,
+    /// The 监督意见 as the inspector confirmed it (drafted from the findings and
+    /// edited); the 意见书 prints exactly this. `None`: not confirmed yet (the
+    /// documents print the draft, [`Opinion::draft`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opinion: Option<Opinion>,
+    /// 记录人, 回避 and 在场人 of the 现场笔录, once entered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_details: Option<RecordDetails>,
 }
 
 impl Inspection {
@@ -533,6 +760,8 @@ impl Inspection {
             review_comment: None,
             reviewed_by: None,
             opinion_number: None,
+            opinion: None,
+            record_details: None,
         }
     }
 
@@ -625,6 +854,29 @@ impl Inspection {
                 Ok(())
             }
         }
+    }
+
+    /// Confirms the 监督意见 (the edited draft) while the inspection is editable.
+    pub fn set_opinion(&mut self, opinion: Opinion) -> Result<(), RuleViolation> {
+        check_editable(self.status)?;
+        check_opinion(&opinion, self.started_at.map(china_date))?;
+        self.opinion = Some(opinion);
+        self.bump();
+        Ok(())
+    }
+
+    /// Records the 现场笔录's 记录人, 回避 answer and 在场人 while editable;
+    /// `inspectors` are the task's (the recorder must be one of them).
+    pub fn set_record_details(
+        &mut self,
+        details: RecordDetails,
+        inspectors: &[Uuid],
+    ) -> Result<(), RuleViolation> {
+        check_editable(self.status)?;
+        check_record_details(&details, inspectors)?;
+        self.record_details = Some(details);
+        self.bump();
+        Ok(())
     }
 
     pub fn any_non_compliant(&self) -> bool {

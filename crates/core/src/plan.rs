@@ -25,6 +25,10 @@ use std::fmt;
 /// build would misread) carries a higher number: a tablet refuses it with 请更新应用.
 pub const PLAN_FORMAT: u32 = 1;
 
+/// Days to correct when the plan names none (a common 责令限期改正 period; policy,
+/// not law: a plan sets its own with `correction_days`).
+pub const DEFAULT_CORRECTION_DAYS: u32 = 15;
+
 /// One yearly plan, as issued in one seed document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -47,6 +51,11 @@ pub struct Plan {
     /// 不得超过抽取人员总数的15%, seed 003 组织实施（三）). `None`: the plan sets none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reassignment_cap_percent: Option<u32>,
+    /// Days a 卫生监督意见书 gives to correct (改正期限) unless the inspector picks
+    /// another date; `None`: [`DEFAULT_CORRECTION_DAYS`]. No seed fixes it; a bureau's
+    /// plan may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correction_days: Option<u32>,
     #[serde(default)]
     pub deadlines: Vec<Deadline>,
     /// Earlier campaigns whose penalised units get a 回头看 (follow-up) inspection.
@@ -213,6 +222,10 @@ pub struct CheckPoint {
     /// e.g. 村卫生室仅抽查处方管理情况: 病历 and 医学证明文件 list `village_clinic` here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub except: Vec<CategoryCode>,
+    /// Legal basis (法律依据) a 不符合 answer breaks, e.g. 《处方管理办法》: drafted
+    /// into the 卫生监督意见书, where the inspector may complete or change it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<String>,
 }
 
 /// A 汇总表.
@@ -493,6 +506,11 @@ impl Plan {
         Ok(plan)
     }
 
+    /// Days a 意见书 gives to correct (改正期限), the plan's or the default.
+    pub fn correction_days(&self) -> u32 {
+        self.correction_days.unwrap_or(DEFAULT_CORRECTION_DAYS)
+    }
+
     pub fn checklist(&self, code: &str) -> Option<&Checklist> {
         self.checklists.iter().find(|c| c.code == code)
     }
@@ -578,6 +596,11 @@ impl Plan {
             && !(1..=100).contains(&cap)
         {
             fail("reassignment_cap_percent".into(), "调整比例应在 1–100 之间");
+        }
+        if let Some(days) = self.correction_days
+            && !(1..=365).contains(&days)
+        {
+            fail("correction_days".into(), "改正期限天数应在 1–365 之间");
         }
         // The plan's own categories, beside the catalogue's.
         let mut own = HashSet::new();
@@ -725,6 +748,12 @@ impl Plan {
                     }
                     if p.text.trim().is_empty() {
                         fail(pat.clone(), "要点内容为空");
+                    }
+                    if p.basis.as_deref().is_some_and(|b| b.trim().is_empty()) {
+                        fail(
+                            pat.clone(),
+                            "basis（法律依据）不能为空（没有依据时不填此项）",
+                        );
                     }
                     if let Err(e) = check_scope(&p.applies_to, &p.except, &scope) {
                         fail(pat.clone(), &e);

@@ -281,6 +281,11 @@ pub enum Mutation {
     CreateSignature(Box<Signature>),
     /// The 意见书's 文号 issued on site (payload: the inspection header after it).
     SetOpinionNumber(Box<Inspection>),
+    /// The 监督意见 confirmed (payload: the inspection header with `opinion`).
+    SetOpinion(Box<Inspection>),
+    /// The 现场笔录's 记录人 / 回避 / 在场人 (payload: the header with
+    /// `record_details`).
+    SetRecordDetails(Box<Inspection>),
 }
 
 impl Mutation {
@@ -299,6 +304,8 @@ impl Mutation {
             ("inspection", "submit") => Mutation::Submit(de(p)?),
             ("inspection", "mark_unreachable") => Mutation::MarkUnreachable(de(p)?),
             ("inspection", "set_opinion_number") => Mutation::SetOpinionNumber(de(p)?),
+            ("inspection", "set_opinion") => Mutation::SetOpinion(de(p)?),
+            ("inspection", "set_record_details") => Mutation::SetRecordDetails(de(p)?),
             ("finding", "upsert") => Mutation::UpsertFinding(de(p)?),
             ("photo", "create") => Mutation::CreatePhoto(de(p)?),
             ("photo", "void") => Mutation::VoidPhoto(de(p)?),
@@ -312,7 +319,9 @@ impl Mutation {
             | Mutation::SetOutcome(i)
             | Mutation::Submit(i)
             | Mutation::MarkUnreachable(i)
-            | Mutation::SetOpinionNumber(i) => (i.id, i.id),
+            | Mutation::SetOpinionNumber(i)
+            | Mutation::SetOpinion(i)
+            | Mutation::SetRecordDetails(i) => (i.id, i.id),
             Mutation::UpsertFinding(f) => (f.id, f.inspection_id),
             Mutation::CreatePhoto(p) | Mutation::VoidPhoto(p) => (p.id, p.inspection_id),
             Mutation::CreateSignature(s) => (s.id, s.inspection_id),

@@ -27,7 +27,7 @@ use crate::image::PhotoPolicy;
 use crate::opinion::OpinionDoc;
 use crate::record::{RecordDoc, item_label, number_photos};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use jiandu_core::inspection::{Inspection, Signature, SignatureRole, Task};
+use jiandu_core::inspection::{Inspection, Opinion, Signature, SignatureRole, Task};
 use jiandu_core::plan::Checklist;
 use jiandu_core::protocol::PhotoRecord;
 use uuid::Uuid;
@@ -44,6 +44,9 @@ pub struct ArchiveInput<'a> {
     pub authority: &'a str,
     /// 文号 of the 意见书 ("" when none was taken).
     pub opinion_number: &'a str,
+    /// Days to correct of the task's plan ([`jiandu_core::Plan::correction_days`]):
+    /// the draft's 改正期限 when no opinion was confirmed.
+    pub correction_days: u32,
 }
 
 /// Where the files are: bytes by SHA-256 (lower-case hex), `None` when absent.
@@ -87,12 +90,16 @@ fn inspectors(input: &ArchiveInput, files: &dyn Files) -> Vec<InspectorSign> {
         .iter()
         .map(|a| {
             let mut s = InspectorSign::from(a);
-            s.signature_png = input
-                .signatures
-                .iter()
-                .filter(|g| g.role == SignatureRole::Inspector && g.signer_name == a.name)
-                .filter_map(|g| g.image_sha256.as_deref())
-                .find_map(|h| files.get(h));
+            // The first signature with an image; its date prints even when its
+            // file is missing (the placeholder line then stands for the image).
+            if let Some(g) = input.signatures.iter().find(|g| {
+                g.role == SignatureRole::Inspector
+                    && g.signer_name == a.name
+                    && g.image_sha256.is_some()
+            }) {
+                s.signature_png = g.image_sha256.as_deref().and_then(|h| files.get(h));
+                s.signed_at = Some(g.signed_at);
+            }
             s
         })
         .collect()
@@ -129,6 +136,7 @@ pub fn opinion(input: &ArchiveInput, files: &dyn Files) -> OpinionDoc {
     let mut doc = OpinionDoc::from_inspection(
         input.task,
         input.inspection,
+        || draft_opinion(input),
         input.authority,
         input.opinion_number,
         china_date(at),
@@ -139,6 +147,12 @@ pub fn opinion(input: &ArchiveInput, files: &dyn Files) -> OpinionDoc {
         _ => None,
     };
     doc
+}
+
+/// The 监督意见 drafted from the findings ([`Opinion::draft`]): what the tablet
+/// offers to edit, and what the 意见书 prints while none is confirmed.
+pub fn draft_opinion(input: &ArchiveInput) -> Opinion {
+    Opinion::draft(input.checklist, input.inspection, input.correction_days)
 }
 
 /// The 现场笔录.
@@ -364,6 +378,7 @@ mod tests {
             signatures: &signatures,
             authority: "某卫生健康委员会",
             opinion_number: "并卫监意〔2025〕1号",
+            correction_days: 15,
         };
         let numbered: Vec<(u128, u32)> = numbered_photos(&input)
             .into_iter()

@@ -43,6 +43,9 @@ pub struct InspectorSign {
     pub badge_no: String,
     /// PNG bytes; `None` leaves a blank line to sign by hand.
     pub signature_png: Option<Vec<u8>>,
+    /// When the inspector signed (the 签名日期 printed beside the signature);
+    /// `None` prints "年 月 日" blanks.
+    pub signed_at: Option<DateTime<Utc>>,
 }
 
 impl From<&AssignedInspector> for InspectorSign {
@@ -51,8 +54,15 @@ impl From<&AssignedInspector> for InspectorSign {
             name: a.name.clone(),
             badge_no: a.badge_no.clone(),
             signature_png: None,
+            signed_at: None,
         }
     }
+}
+
+/// "2025年6月12日" for a signing time, or the blanks to write it by hand.
+pub fn sign_date(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| cn_date(beijing_date(t)))
+        .unwrap_or_else(|| "    年  月  日".to_owned())
 }
 
 /// A signature of the inspected party (被检查人/被监督人) or a witness (见证人).

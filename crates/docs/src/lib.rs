@@ -36,5 +36,7 @@ pub use evidence::{EvidenceDoc, PHOTO_PLACEHOLDER, PhotoDoc, PhotosPerPage, rend
 pub use font::{EMBEDDED_FONT_LICENCE, MISSING_GLYPH};
 pub use image::PhotoPolicy;
 pub use number::DocumentNumber;
-pub use opinion::{CorrectionOrder, OPINION_FOOTNOTE, OpinionDoc, render_opinion};
+pub use opinion::{
+    OPINION_FOOTNOTE, OpinionDoc, SEPARATE_CASE_TEXT, opinion_paragraphs, render_opinion,
+};
 pub use record::{Observation, RecordDoc, number_photos, render_record};

@@ -13,21 +13,10 @@ use crate::font::{FontFace, Metrics};
 use crate::layout::{Line, break_text};
 use crate::pdf::{PdfMeta, write_pdf};
 use chrono::{DateTime, NaiveDate, Utc};
-use jiandu_core::inspection::{Inspection, Institution, Penalty, Task};
+use jiandu_core::inspection::{Inspection, Institution, Opinion, PublicCategory, Task};
 
 /// The footnote every 卫生监督意见书 carries.
 pub const OPINION_FOOTNOTE: &str = "本意见书一式两联，第一联留存执法案卷，第二联交被监督人。";
-
-/// A correction order inside the opinion (责令改正).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CorrectionOrder {
-    /// 法律依据, e.g. 《处方管理办法》第四十一条.
-    pub legal_basis: String,
-    /// 改正期限.
-    pub deadline: NaiveDate,
-    /// 改正要求.
-    pub requirements: String,
-}
 
 /// Everything a 卫生监督意见书 shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,11 +27,13 @@ pub struct OpinionDoc {
     pub number: String,
     /// The supervised unit (被监督单位): name, address, 法定代表人/负责人, phone.
     pub institution: Institution,
-    /// 监督意见: the opinion text; paragraphs separated by `\n`.
-    pub opinion: String,
-    pub correction: Option<CorrectionOrder>,
-    /// Penalty figures when the outcome is 行政处罚 (printed as 处理情况).
-    pub penalty: Option<Penalty>,
+    /// 监督意见: the numbered problems with their legal basis, the 改正期限 and the
+    /// 改正要求, exactly as confirmed (or, before that, as drafted).
+    pub opinion: Opinion,
+    /// The outcome is 行政处罚: the 意见书 says in one line that the case is handled
+    /// separately (另案处理) and never prints penalty figures, which belong to the
+    /// case's own 行政处罚决定书.
+    pub separate_case: bool,
     pub inspectors: Vec<InspectorSign>,
     /// 被监督人签收; `None` leaves blanks to sign on paper.
     pub receipt: Option<PartySign>,
@@ -52,25 +43,30 @@ pub struct OpinionDoc {
     pub created_at: DateTime<Utc>,
 }
 
+/// The line a 意见书 carries when the outcome is 行政处罚.
+pub const SEPARATE_CASE_TEXT: &str = "你单位涉嫌违法的行为，由本机关依法另案处理。";
+
 impl OpinionDoc {
     /// The opinion of an inspection as recorded: unit and inspectors from the task,
-    /// opinion and penalty from the outcome. Signatures and a correction order are
-    /// added by the caller, who holds the PNGs and the deadline.
+    /// the confirmed 监督意见 (else `draft`), 另案处理 when the outcome is 行政处罚.
+    /// Signatures are added by the caller, who holds the PNGs.
     pub fn from_inspection(
         task: &Task,
         inspection: &Inspection,
+        draft: impl FnOnce() -> Opinion,
         authority: &str,
         number: &str,
         issued_on: NaiveDate,
     ) -> OpinionDoc {
-        let outcome = inspection.outcome.as_ref();
         OpinionDoc {
             authority: authority.to_owned(),
             number: number.to_owned(),
             institution: task.institution.clone(),
-            opinion: outcome.and_then(|o| o.opinion.clone()).unwrap_or_default(),
-            correction: None,
-            penalty: outcome.and_then(|o| o.penalty.clone()),
+            opinion: inspection.opinion.clone().unwrap_or_else(draft),
+            separate_case: inspection
+                .outcome
+                .as_ref()
+                .is_some_and(|o| o.category == PublicCategory::Penalised),
             inspectors: task.inspectors.iter().map(InspectorSign::from).collect(),
             receipt: None,
             issued_on,
@@ -82,25 +78,53 @@ impl OpinionDoc {
     }
 }
 
-/// The 处理情况 sentence for penalty figures.
-pub fn penalty_text(p: &Penalty) -> String {
-    let mut parts = vec![
-        format!("查处案件{}件", p.cases),
-        format!("罚没款{}元", p.fine.yuan()),
-    ];
-    if p.revoked_licence {
-        parts.push("吊销《医疗机构执业许可证》".into());
+/// 一, 二, … 九十九 (then Arabic digits): the numbers of the opinion's problems.
+pub fn cn_number(n: usize) -> String {
+    const D: [&str; 10] = ["零", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    match n {
+        1..=9 => D[n].to_owned(),
+        10 => "十".to_owned(),
+        11..=19 => format!("十{}", D[n % 10]),
+        20..=99 if n.is_multiple_of(10) => format!("{}十", D[n / 10]),
+        20..=99 => format!("{}十{}", D[n / 10], D[n % 10]),
+        _ => n.to_string(),
     }
-    if p.revoked_subjects {
-        parts.push("吊销诊疗科目".into());
+}
+
+/// The paragraphs of the 监督意见, in print order: the problems numbered 一、二、…
+/// with their legal basis, the order to correct by the deadline, the requirements,
+/// and the 另案处理 line of a penalty case.
+pub fn opinion_paragraphs(opinion: &Opinion, separate_case: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let trim_end = |s: &str| {
+        s.trim()
+            .trim_end_matches(['。', '；', ';', '，'])
+            .to_owned()
+    };
+    if opinion.problems.is_empty() {
+        out.push("经检查，未发现你单位存在违法违规问题。".to_owned());
+    } else {
+        out.push("经检查，你单位存在以下问题：".to_owned());
+        for (k, p) in opinion.problems.iter().enumerate() {
+            let basis = p.basis.trim();
+            let mut line = format!("{}、{}。", cn_number(k + 1), trim_end(&p.text));
+            if !basis.is_empty() {
+                line.push_str(&format!("违反了{}的规定。", trim_end(basis)));
+            }
+            out.push(line);
+        }
+        if let Some(deadline) = opinion.deadline {
+            out.push(format!("责令你单位于{}前改正上述问题。", cn_date(deadline)));
+        }
     }
-    if p.revoked_personnel {
-        parts.push("吊销人员（医师）资格证".into());
+    let requirements = opinion.requirements.trim();
+    if !requirements.is_empty() {
+        out.push(format!("改正要求：{requirements}"));
     }
-    if p.cancelled_filing {
-        parts.push("注销或者撤销备案证".into());
+    if separate_case {
+        out.push(SEPARATE_CASE_TEXT.to_owned());
     }
-    format!("行政处罚：{}。", parts.join("，"))
+    out
 }
 
 /// Renders the 卫生监督意见书 with the embedded font.
@@ -144,30 +168,8 @@ pub(crate) fn render_opinion_with(font: &FontFace, doc: &OpinionDoc) -> Result<V
     let indent = BODY.size * 2.0;
     c.ensure(LABEL.line_height() * 2.0);
     c.paragraph("监督意见：", LABEL, 0.0);
-    let opinion = if doc.opinion.trim().is_empty() {
-        "（无）"
-    } else {
-        doc.opinion.trim()
-    };
-    c.paragraph(opinion, BODY, indent);
-    if let Some(order) = &doc.correction {
-        c.paragraph(
-            &format!(
-                "依据{}的规定，责令你单位于{}前改正上述问题。",
-                order.legal_basis.trim(),
-                cn_date(order.deadline)
-            ),
-            BODY,
-            indent,
-        );
-        c.paragraph(
-            &format!("改正要求：{}", order.requirements.trim()),
-            BODY,
-            indent,
-        );
-    }
-    if let Some(p) = &doc.penalty {
-        c.paragraph(&format!("处理情况：{}", penalty_text(p)), BODY, indent);
+    for paragraph in opinion_paragraphs(&doc.opinion, doc.separate_case) {
+        c.paragraph(&paragraph, BODY, indent);
     }
     c.gap(12.0);
 

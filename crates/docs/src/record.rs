@@ -1,22 +1,25 @@
 //! 现场笔录 (on-site inspection record): who was inspected, by which authority,
-//! when (start–end) and where, the inspectors and their 执法证号, how credentials
-//! were shown (亮证), the facts observed per checklist item, the photos taken (by
-//! number, matching the evidence sheet), and the party's confirmation and signature
-//! on EVERY page, or "当事人拒绝签字" with the reason and a witness's signature.
+//! when (start–end) and where, the inspectors and their 执法证号, the 记录人 (recorder)
+//! and 在场人 (persons present, with their posts), how credentials were shown (亮证)
+//! and the party's answer on 回避 (recusal), the facts observed per checklist item,
+//! the photos taken (by number, matching the evidence sheet), and the party's
+//! confirmation and signature
+//! on EVERY page, or "当事人拒绝签字" with the reason and a witness's signature; the
+//! inspectors' signatures with their signing dates.
 //!
 //! Facts only: the record prints what was observed, never a verdict (符合/不符合)
 //! or a penalty; those belong to the 意见书 and the case file.
 
 use crate::common::{
     BODY, InspectorSign, LABEL, NOTE, PartyConfirmation, SMALL, Sig, TITLE, beijing_date, cn_date,
-    cn_datetime,
+    cn_datetime, sign_date,
 };
 use crate::compose::{Align, Canvas, Column, Composer, Geometry, page_mark};
 use crate::error::DocError;
 use crate::font::{FontFace, Metrics};
 use crate::pdf::{PdfMeta, write_pdf};
 use chrono::{DateTime, Utc};
-use jiandu_core::inspection::{Inspection, Institution, Task, Verdict};
+use jiandu_core::inspection::{Inspection, Institution, PresentPerson, Recusal, Task, Verdict};
 use jiandu_core::plan::Checklist;
 use uuid::Uuid;
 
@@ -43,10 +46,15 @@ pub struct RecordDoc {
     /// 检查地点.
     pub place: String,
     pub inspectors: Vec<InspectorSign>,
-    /// 记录人, when named.
+    /// 记录人 (one of the inspectors), when named; `None` leaves a blank line.
     pub recorder: Option<String>,
     /// 亮证情况: how credentials were shown and what the party was told.
     pub credentials: String,
+    /// The party's answer on 回避 (申请 / 不申请, with its reason); `None` prints
+    /// both choices to tick by hand.
+    pub recusal: Option<Recusal>,
+    /// 在场人 with their posts; `None`: not entered (a blank line), empty: 无.
+    pub present: Option<Vec<PresentPerson>>,
     pub observations: Vec<Observation>,
     /// Photos taken in all (numbered 1..=n on the evidence sheet).
     pub photo_count: u32,
@@ -60,9 +68,37 @@ pub struct RecordDoc {
 pub fn credentials_text(inspectors: &[InspectorSign]) -> String {
     let names: Vec<&str> = inspectors.iter().map(|i| i.name.as_str()).collect();
     format!(
-        "执法人员{}向被检查人出示了执法证件，表明了身份，告知了检查的依据和内容，以及被检查人依法享有的陈述、申辩和申请回避的权利。被检查人对执法人员的身份无异议，不申请回避。",
+        "执法人员{}向被检查人出示了执法证件，表明了身份，告知了检查的依据和内容，以及被检查人依法享有的陈述、申辩和申请回避的权利。",
         names.join("、")
     )
+}
+
+/// The 回避 line: the party's answer as recorded, or both choices to tick by hand.
+pub fn recusal_text(recusal: Option<&Recusal>) -> String {
+    match recusal {
+        None => "被检查人□申请回避 □不申请回避，理由：".to_owned(),
+        Some(r) => {
+            let reason = r.reason.trim();
+            match (r.requested, reason.is_empty()) {
+                (true, _) => format!("被检查人申请回避，理由：{reason}"),
+                (false, true) => "被检查人不申请回避。".to_owned(),
+                (false, false) => format!("被检查人不申请回避。说明：{reason}"),
+            }
+        }
+    }
+}
+
+/// The 在场人 line: "王某（院长）、李某（药房负责人）", 无, or blank.
+pub fn present_text(present: Option<&[PresentPerson]>) -> String {
+    match present {
+        None => String::new(),
+        Some([]) => "无".to_owned(),
+        Some(people) => people
+            .iter()
+            .map(|p| format!("{}（{}）", p.name.trim(), p.post.trim()))
+            .collect::<Vec<_>>()
+            .join("、"),
+    }
 }
 
 /// Photo numbers of an inspection: in checklist order of the findings, then in the
@@ -147,6 +183,13 @@ impl RecordDoc {
             .collect();
         let inspectors: Vec<InspectorSign> =
             task.inspectors.iter().map(InspectorSign::from).collect();
+        let details = inspection.record_details.as_ref();
+        let recorder = details.and_then(|d| {
+            task.inspectors
+                .iter()
+                .find(|i| i.user_id == d.recorder)
+                .map(|i| i.name.clone())
+        });
         let started = inspection.started_at.unwrap_or_default();
         let ended = inspection.ended_at.unwrap_or(started);
         RecordDoc {
@@ -157,7 +200,9 @@ impl RecordDoc {
             place: inspection.place.clone(),
             credentials: credentials_text(&inspectors),
             inspectors,
-            recorder: None,
+            recorder,
+            recusal: details.map(|d| d.recusal.clone()),
+            present: details.map(|d| d.present.clone()),
             observations,
             photo_count: numbers.len() as u32,
             party_statement: "以上笔录已阅，与事实相符。".to_owned(),
@@ -233,14 +278,14 @@ pub(crate) fn render_record_with(font: &FontFace, doc: &RecordDoc) -> Result<Vec
         .collect::<Vec<_>>()
         .join("\n");
     c.field("执法人员：", &inspectors, BODY);
-    if let Some(r) = &doc.recorder {
-        c.field("记录人：", r, BODY);
-    }
+    c.field("记录人：", doc.recorder.as_deref().unwrap_or(""), BODY);
+    c.field("在场人：", &present_text(doc.present.as_deref()), BODY);
     c.gap(6.0);
     let indent = BODY.size * 2.0;
     c.ensure(LABEL.line_height() * 3.0);
     c.paragraph("亮证情况：", LABEL, 0.0);
     c.paragraph(&doc.credentials, BODY, indent);
+    c.field("回避：", &recusal_text(doc.recusal.as_ref()), BODY);
     c.gap(4.0);
     c.ensure(LABEL.line_height() * 4.0);
     c.paragraph("现场检查情况：", LABEL, 0.0);
@@ -335,24 +380,24 @@ pub(crate) fn render_record_with(font: &FontFace, doc: &RecordDoc) -> Result<Vec
     // Two signatures a row; each row is its own block, so any number of inspectors
     // flows over pages instead of running off one.
     let per_row = 2;
-    let sigs: Vec<(String, Sig)> = doc
+    let sigs: Vec<(String, String, Sig)> = doc
         .inspectors
         .iter()
         .zip(&inspector_sigs)
-        .map(|(i, s)| (i.name.clone(), *s))
+        .map(|(i, s)| (i.name.clone(), sign_date(i.signed_at), *s))
         .collect();
-    let rows: Vec<&[(String, Sig)]> = if sigs.is_empty() {
+    let rows: Vec<&[(String, String, Sig)]> = if sigs.is_empty() {
         vec![&[]]
     } else {
         sigs.chunks(per_row).collect()
     };
     for (r, row) in rows.into_iter().enumerate() {
-        c.block(40.0, |canvas, x, top, width| {
+        c.block(46.0, |canvas, x, top, width| {
             if r == 0 {
                 canvas.text(x, top + 12.0, BODY, label);
             }
             let slot = (width - lw) / per_row as f32;
-            for (k, (name, sig)) in row.iter().enumerate() {
+            for (k, (name, date, sig)) in row.iter().enumerate() {
                 let sx = x + lw + k as f32 * slot;
                 sig.draw(canvas, sx, top, 90.0, 32.0);
                 // The name a little smaller, on the label's baseline.
@@ -365,6 +410,15 @@ pub(crate) fn render_record_with(font: &FontFace, doc: &RecordDoc) -> Result<Vec
                     SMALL,
                     Align::Left,
                     &format!("（{name}）"),
+                );
+                // The signing date (签名日期) under the name.
+                canvas.text_aligned(
+                    sx + 92.0,
+                    slot - 94.0,
+                    name_top + SMALL.line_height(),
+                    SMALL,
+                    Align::Left,
+                    date,
                 );
             }
             if row.is_empty() {

@@ -6,13 +6,12 @@ use crate::common::{InspectorSign, PartyConfirmation, PartySign};
 use crate::evidence::{EvidenceDoc, PhotoDoc, PhotosPerPage};
 use crate::image::PhotoPolicy;
 use crate::number::DocumentNumber;
-use crate::opinion::{CorrectionOrder, OpinionDoc};
+use crate::opinion::OpinionDoc;
 use crate::record::{Observation, RecordDoc, credentials_text};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use image::{DynamicImage, Rgb, RgbImage, Rgba, RgbaImage};
 use jiandu_core::category::CategoryCode;
-use jiandu_core::inspection::{Institution, Penalty};
-use jiandu_core::money::Fen;
+use jiandu_core::inspection::{Institution, Opinion, OpinionProblem, PresentPerson, Recusal};
 use std::io::Cursor;
 use uuid::Uuid;
 
@@ -112,34 +111,48 @@ pub fn inspectors() -> Vec<InspectorSign> {
             name: "张明".to_owned(),
             badge_no: "14010620190032".to_owned(),
             signature_png: Some(signature_png(1)),
+            signed_at: Some(end_time()),
         },
         InspectorSign {
             name: "李娜".to_owned(),
             badge_no: "14010620210117".to_owned(),
             signature_png: Some(signature_png(2)),
+            signed_at: Some(end_time()),
         },
     ]
 }
 
 pub const AUTHORITY: &str = "太原市迎泽区卫生健康局";
 
-/// A 卫生监督意见书 ordering correction, with a penalty.
+/// A 卫生监督意见书 ordering correction, of a unit whose case is handled
+/// separately (行政处罚).
 pub fn opinion() -> OpinionDoc {
     OpinionDoc {
         authority: AUTHORITY.to_owned(),
         number: DocumentNumber::opinion("并", 2025, 12).to_string(),
         institution: institution(),
-        opinion: "经查，你单位存在以下问题：一、处方笺未按规定保存，2025年3月至5月的普通处方有27张缺失；二、部分门诊病历（共6份）未记录患者过敏史；三、“一次性使用无菌注射器”未建立进货查验记录。".to_owned(),
-        correction: Some(CorrectionOrder {
-            legal_basis: "《处方管理办法》第五十条、《医疗机构病历管理规定》第十条".to_owned(),
-            deadline: NaiveDate::from_ymd_opt(2025, 7, 12).unwrap_or_default(),
+        opinion: Opinion {
+            problems: vec![
+                OpinionProblem {
+                    point: Some("med.5.1".to_owned()),
+                    text: "医疗文书管理情况（处方）：处方笺未按规定保存，2025年3月至5月的普通处方有27张缺失".to_owned(),
+                    basis: "《处方管理办法》第五十条".to_owned(),
+                },
+                OpinionProblem {
+                    point: Some("med.5.2".to_owned()),
+                    text: "医疗文书管理情况（病历）：部分门诊病历（共6份）未记录患者过敏史".to_owned(),
+                    basis: "《医疗机构病历管理规定》第十条".to_owned(),
+                },
+                OpinionProblem {
+                    point: Some("med.3.5".to_owned()),
+                    text: "药品和医疗器械管理情况（医疗器械）：“一次性使用无菌注射器”未建立进货查验记录".to_owned(),
+                    basis: String::new(),
+                },
+            ],
+            deadline: NaiveDate::from_ymd_opt(2025, 7, 12),
             requirements: "建立处方保存与调取登记制度，补齐缺失处方的说明材料；组织医师学习病历书写规范并自查近三个月门诊病历；建立医疗器械进货查验记录，改正后书面报告本局。".to_owned(),
-        }),
-        penalty: Some(Penalty {
-            cases: 1,
-            fine: Fen(500_000),
-            ..Penalty::default()
-        }),
+        },
+        separate_case: true,
         inspectors: inspectors(),
         receipt: Some(PartySign {
             name: "王建国".to_owned(),
@@ -194,6 +207,14 @@ pub fn record() -> RecordDoc {
         credentials: credentials_text(&inspectors),
         inspectors,
         recorder: Some("李娜".to_owned()),
+        recusal: Some(Recusal {
+            requested: false,
+            reason: "对执法人员身份无异议".to_owned(),
+        }),
+        present: Some(vec![PresentPerson {
+            name: "王建国".to_owned(),
+            post: "门诊部负责人".to_owned(),
+        }]),
         observations: observations(),
         photo_count: 6,
         party_statement: "以上笔录已阅，与事实相符。".to_owned(),

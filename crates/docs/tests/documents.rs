@@ -166,14 +166,13 @@ fn opinion_shows_every_field() {
         &format!("法定代表人（负责人）：{}", i.legal_representative),
         &format!("联系电话：{}", i.phone),
         "监督意见：",
-        &doc.opinion,
-        "依据《处方管理办法》第五十条、《医疗机构病历管理规定》第十条的规定",
+        "经检查，你单位存在以下问题：",
+        "一、医疗文书管理情况（处方）：处方笺未按规定保存，2025年3月至5月的普通处方有27张缺失。违反了《处方管理办法》第五十条的规定。",
+        "二、医疗文书管理情况（病历）：部分门诊病历（共6份）未记录患者过敏史。违反了《医疗机构病历管理规定》第十条的规定。",
+        "三、药品和医疗器械管理情况（医疗器械）：“一次性使用无菌注射器”未建立进货查验记录。",
         "责令你单位于2025年7月12日前改正上述问题",
-        &format!(
-            "改正要求：{}",
-            doc.correction.as_ref().unwrap().requirements
-        ),
-        "查处案件1件，罚没款5000.00元",
+        &format!("改正要求：{}", doc.opinion.requirements),
+        jiandu_docs::SEPARATE_CASE_TEXT,
         "卫生监督员（签名）",
         "（张明）",
         "执法证号：14010620190032",
@@ -187,6 +186,10 @@ fn opinion_shows_every_field() {
         "第1页共1页",
     ] {
         assert_has(&text, want);
+    }
+    // Penalty figures never appear on the 意见书 (a penalty is a case of its own).
+    for word in ["罚没", "罚款", "查处案件", "元"] {
+        assert!(!squash(&text).contains(word), "the opinion says {word:?}");
     }
     assert_eq!(pdf.pages(), 1);
     assert_subset_font(&pdf);
@@ -208,7 +211,9 @@ fn opinion_of_20000_characters_flows_over_numbered_pages() {
             "第{n}项：现场查见治疗室（二）内“一次性使用无菌注射器”{n}箱，未见进货查验记录；"
         ));
     }
-    doc.opinion = long.clone();
+    doc.opinion.problems.truncate(1);
+    doc.opinion.problems[0].text = long.clone();
+    doc.opinion.problems[0].basis.clear();
     let pdf = Pdf::new("opinion-long.pdf", render_opinion(&doc).unwrap());
     let pages = pdf.pages();
     // About 1,200 characters fit a page at 12 pt with 1.75 leading.
@@ -220,7 +225,12 @@ fn opinion_of_20000_characters_flows_over_numbered_pages() {
     }
     let text = pdf.text();
     let body = body_text(&text, pages, &[OPINION_FOOTNOTE]);
-    assert!(body.contains(&squash(&long)), "the whole opinion, in order");
+    // Printed as problem 一 (its closing ； becomes 。).
+    let printed = format!("一、{}。", long.trim_end_matches('；'));
+    assert!(
+        body.contains(&squash(&printed)),
+        "the whole opinion, in order"
+    );
     // The signature and seal area comes once, after the text, on the last page.
     assert_has(&pdf.page_text(pages), "被监督单位签收");
     assert!(!squash(&pdf.page_text(1)).contains("被监督单位签收"));
@@ -243,11 +253,16 @@ fn record_shows_every_field_and_only_facts() {
         "张明（执法证号：14010620190032）",
         "李娜（执法证号：14010620210117）",
         "记录人：李娜",
+        "在场人：王建国（门诊部负责人）",
         "亮证情况：",
         &doc.credentials,
+        "回避：被检查人不申请回避。说明：对执法人员身份无异议",
         "现场拍摄照片共6张，编号第1至6号",
         "被检查人意见：以上笔录已阅，与事实相符。",
         "执法人员（签名）",
+        // The inspectors' signing dates, beside their signatures.
+        "（张明）2025年6月12日",
+        "（李娜）2025年6月12日",
     ] {
         assert_has(&text, want);
     }
@@ -482,7 +497,8 @@ fn bad_text_input_never_breaks_the_document() {
     // Same for the opinion: long name, odd characters, no signatures at all.
     let mut op = sample::opinion();
     op.institution.name = long_name.clone();
-    op.opinion = odd.to_owned();
+    op.opinion.problems.truncate(1);
+    op.opinion.problems[0].text = odd.to_owned();
     op.receipt = None;
     op.inspectors.clear();
     let pdf = Pdf::new("opinion-bad.pdf", render_opinion(&op).unwrap());
@@ -517,6 +533,7 @@ fn empty_fields_and_many_people_still_make_valid_documents() {
             name: format!("检查员{k}"),
             badge_no: format!("1401062019{k:04}"),
             signature_png: Some(sample::signature_png(k)),
+            signed_at: None,
         })
         .collect();
     // A badge number longer than usual is printed whole.
@@ -538,15 +555,18 @@ fn empty_fields_and_many_people_still_make_valid_documents() {
     }
 
     let mut op = sample::opinion();
-    op.opinion = String::new();
-    op.correction = None;
-    op.penalty = None;
+    op.opinion = jiandu_core::inspection::Opinion {
+        problems: vec![],
+        deadline: None,
+        requirements: String::new(),
+    };
+    op.separate_case = false;
     op.institution.address = String::new();
     op.institution.phone = String::new();
     op.inspectors = record.inspectors.clone();
     let pdf = Pdf::new("opinion-empty.pdf", render_opinion(&op).unwrap());
     let text = pdf.text();
-    assert_has(&text, "监督意见：（无）");
+    assert_has(&text, "监督意见：经检查，未发现你单位存在违法违规问题。");
     for k in 0..11 {
         assert_has(&text, &format!("执法证号：1401062019{k:04}"));
     }

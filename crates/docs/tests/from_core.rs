@@ -8,9 +8,10 @@ use jiandu_core::inspection::{
     Actor, AssignedInspector, DrawKind, Finding, Inspection, Institution, Outcome, Penalty,
     PublicCategory, Role, Task, Verdict,
 };
+use jiandu_core::inspection::{Opinion, OpinionProblem};
 use jiandu_core::templates::TemplateSet;
 use jiandu_core::{CategoryCode, Fen};
-use jiandu_docs::{OpinionDoc, RecordDoc, number_photos, render_record};
+use jiandu_docs::{OpinionDoc, RecordDoc, number_photos, opinion_paragraphs, render_record};
 use uuid::Uuid;
 
 fn task() -> Task {
@@ -146,22 +147,53 @@ fn an_inspection_becomes_a_record_and_an_opinion() {
     let pdf = render_record(&record).unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
 
+    let draft = || Opinion::draft(checklist, &insp, plan.correction_days());
     let opinion = OpinionDoc::from_inspection(
         &task,
         &insp,
+        draft,
         "太原市小店区卫生健康局",
         "并卫监意字〔2025〕第0031号",
         NaiveDate::from_ymd_opt(2025, 6, 12).unwrap(),
     );
-    assert_eq!(opinion.opinion, "你单位处方管理不规范，请立即整改。");
-    assert_eq!(opinion.penalty.as_ref().unwrap().fine, Fen(300_000));
+    // No opinion confirmed yet: the draft, from the one 不符合 point, its
+    // observation and the plan's legal basis; 15 days from the inspection's day.
+    assert_eq!(
+        opinion.opinion.problems,
+        vec![OpinionProblem {
+            point: Some("med.5.1".into()),
+            text: "医疗文书管理情况（处方）：3月份处方有12张未见医师签名".into(),
+            basis: "《处方管理办法》".into(),
+        }]
+    );
+    assert_eq!(
+        opinion.opinion.deadline,
+        NaiveDate::from_ymd_opt(2025, 6, 27)
+    );
+    assert!(
+        opinion.separate_case,
+        "行政处罚: handled as a case of its own"
+    );
+    let text = opinion_paragraphs(&opinion.opinion, opinion.separate_case).join("\n");
+    assert!(!text.contains("罚没") && !text.contains("3000"), "{text}");
+    assert!(text.contains("另案处理"), "{text}");
     assert_eq!(opinion.institution.name, "太原市小店区晋阳社区卫生服务中心");
     assert_eq!(
         opinion.created_at, t0,
         "the inspection's time, not the clock"
     );
-    assert_eq!(
-        jiandu_docs::opinion::penalty_text(opinion.penalty.as_ref().unwrap()),
-        "行政处罚：查处案件1件，罚没款3000.00元。"
+
+    // Confirmed (edited), the opinion is what prints.
+    let mut edited = opinion.opinion.clone();
+    edited.problems[0].basis = "《处方管理办法》第三十七条".into();
+    insp.set_opinion(edited.clone()).unwrap();
+    let again = OpinionDoc::from_inspection(
+        &task,
+        &insp,
+        || unreachable!("a confirmed opinion is never drafted again"),
+        "太原市小店区卫生健康局",
+        "并卫监意字〔2025〕第0031号",
+        NaiveDate::from_ymd_opt(2025, 6, 12).unwrap(),
     );
+    assert_eq!(again.opinion, edited);
 }

@@ -1535,6 +1535,18 @@ async fn inspections(
                 unreachable_reason: None,
             })
             .map_err(rule)?;
+            if outcome_kind != PublicCategory::NoProblem {
+                // The 监督意见 as confirmed on site: the draft, with the bureau's usual
+                // requirement.
+                let mut opinion = jiandu_core::inspection::Opinion::draft(
+                    checklist,
+                    &i,
+                    jiandu_core::plan::DEFAULT_CORRECTION_DAYS,
+                );
+                opinion.requirements =
+                    "立即改正上述问题，并于改正期限届满前将整改情况书面报告我所。".to_owned();
+                i.set_opinion(opinion).map_err(rule)?;
+            }
             i.submit(&actor, checklist, category, started + Duration::hours(2))
                 .map_err(rule)?;
         }

@@ -62,7 +62,10 @@ async fn token(s: &Server, username: &str) -> String {
         .json()
         .await
         .unwrap();
-    v["token"].as_str().unwrap().to_owned()
+    v["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("enrolment: {v}"))
+        .to_owned()
 }
 
 fn store_file(blobs: &Path, bytes: &[u8]) -> String {
@@ -272,6 +275,26 @@ async fn archive_copies_match_the_device_and_read_back() {
             .unwrap()
             .unwrap();
         let first = store.user_by_id(task.inspectors[0]).await.unwrap().unwrap();
+        // 记录人, 回避 and 在场人 as the device records them (core rule applied).
+        let mut waiting = waiting;
+        waiting.status = InspectionStatus::InProgress;
+        waiting
+            .set_record_details(
+                jiandu_core::inspection::RecordDetails {
+                    recorder: first.id,
+                    recusal: jiandu_core::inspection::Recusal {
+                        requested: false,
+                        reason: String::new(),
+                    },
+                    present: vec![jiandu_core::inspection::PresentPerson {
+                        name: "周在场".into(),
+                        post: "办公室主任".into(),
+                    }],
+                },
+                &task.inspectors,
+            )
+            .unwrap();
+        waiting.status = InspectionStatus::Submitted;
         let (id, jpeg, party_png, inspector_png) = sync_evidence(
             store,
             blobs.path(),
@@ -307,6 +330,9 @@ async fn archive_copies_match_the_device_and_read_back() {
             first.display_name.as_str(),
             DEFAULT_AUTHORITY,
             "第1号",
+            &format!("记录人：{}", first.display_name),
+            "在场人：周在场（办公室主任）",
+            "回避：被检查人不申请回避。",
         ] {
             let want: String = want.chars().filter(|c| !c.is_whitespace()).collect();
             assert!(
@@ -319,13 +345,18 @@ async fn archive_copies_match_the_device_and_read_back() {
         for want in [
             "卫生监督意见书",
             institution.name.as_str(),
-            "责令你单位立即改正上述问题",
+            // The 监督意见 confirmed on site, numbered, with its deadline.
+            "经检查，你单位存在以下问题：一、",
+            "改正要求：立即改正上述问题",
         ] {
             assert!(
                 opinion.contains(want),
                 "{}: opinion lacks {want}: {opinion}",
                 b.name
             );
+        }
+        for figure in ["罚没", "查处案件"] {
+            assert!(!opinion.contains(figure), "{}: {figure}", b.name);
         }
         let evidence = pdftotext(&served["evidence"]);
         for want in [
@@ -400,6 +431,7 @@ async fn archive_copies_match_the_device_and_read_back() {
             signatures: &pulled.signatures,
             authority: DEFAULT_AUTHORITY,
             opinion_number: "",
+            correction_days: pulled_plan.correction_days(),
         };
         assert_eq!(
             jiandu_docs::render_opinion(&archive::opinion(&input, &files)).unwrap(),

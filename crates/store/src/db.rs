@@ -34,6 +34,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0004_plans",
         include_str!("../../../migrations/device/0004_plans.sql"),
     ),
+    (
+        "0005_documents",
+        include_str!("../../../migrations/device/0005_documents.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -14,7 +14,9 @@ use crate::log::Change;
 use crate::tasks::read_task;
 use crate::{Saved, Store};
 use chrono::{DateTime, Utc};
-use jiandu_core::inspection::{DrawKind, Task, check_editable, check_outcome};
+use jiandu_core::inspection::{
+    DrawKind, Opinion, RecordDetails, Task, check_editable, check_outcome,
+};
 use jiandu_core::plan::Checklist;
 use jiandu_core::templates::TemplateSet;
 use jiandu_core::{
@@ -235,6 +237,51 @@ impl Store {
         })
     }
 
+    /// Confirms the 监督意见 (the draft as the inspector edited it): what the
+    /// 意见书 prints from now on. Saving the same opinion again changes nothing.
+    pub fn set_opinion(
+        &mut self,
+        inspection_id: Uuid,
+        opinion: &Opinion,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Saved>> {
+        self.write(Some(actor), at, |c| {
+            let (_task, mut insp) = load_for_edit(c.tx, inspection_id, actor)?;
+            check_editable(insp.status)?;
+            if insp.opinion.as_ref() == Some(opinion) {
+                return Ok(None);
+            }
+            let before = header_json(&insp)?;
+            let base = insp.version;
+            insp.set_opinion(opinion.clone())?;
+            transition(c, &insp, "set_opinion", base, Some(before)).map(Some)
+        })
+    }
+
+    /// Records the 现场笔录's 记录人, 回避 answer and 在场人 (the recorder must be
+    /// one of the task's inspectors).
+    pub fn set_record_details(
+        &mut self,
+        inspection_id: Uuid,
+        details: &RecordDetails,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Saved>> {
+        self.write(Some(actor), at, |c| {
+            let (task, mut insp) = load_for_edit(c.tx, inspection_id, actor)?;
+            check_editable(insp.status)?;
+            if insp.record_details.as_ref() == Some(details) {
+                return Ok(None);
+            }
+            let before = header_json(&insp)?;
+            let base = insp.version;
+            let inspectors: Vec<Uuid> = task.inspectors.iter().map(|i| i.user_id).collect();
+            insp.set_record_details(details.clone(), &inspectors)?;
+            transition(c, &insp, "set_record_details", base, Some(before)).map(Some)
+        })
+    }
+
     /// Submits for review (提交审核): every applicable point answered, every 不符合
     /// with an observation, an outcome consistent with the findings.
     pub fn submit(
@@ -446,9 +493,9 @@ pub(crate) fn write_header(c: &mut Change<'_>, insp: &Inspection) -> Result<()> 
             outcome_category, penalty_cases, penalty_fine_fen, penalty_revoked_licence,
             penalty_revoked_subjects, penalty_revoked_personnel, penalty_cancelled_filing,
             opinion, unreachable_reason, review_comment, reviewed_by, created_at, updated_at,
-            opinion_number)
+            opinion_number, opinion_doc, record_details)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?19, ?20)
+                 ?18, ?19, ?19, ?20, ?21, ?22)
          ON CONFLICT (id) DO UPDATE SET
             status = excluded.status, version = excluded.version,
             started_at = excluded.started_at, ended_at = excluded.ended_at,
@@ -461,7 +508,8 @@ pub(crate) fn write_header(c: &mut Change<'_>, insp: &Inspection) -> Result<()> 
             penalty_cancelled_filing = excluded.penalty_cancelled_filing,
             opinion = excluded.opinion, unreachable_reason = excluded.unreachable_reason,
             review_comment = excluded.review_comment, reviewed_by = excluded.reviewed_by,
-            updated_at = excluded.updated_at, opinion_number = excluded.opinion_number",
+            updated_at = excluded.updated_at, opinion_number = excluded.opinion_number,
+            opinion_doc = excluded.opinion_doc, record_details = excluded.record_details",
     )?
     .execute(params![
         insp.id.to_string(),
@@ -484,6 +532,8 @@ pub(crate) fn write_header(c: &mut Change<'_>, insp: &Inspection) -> Result<()> 
         insp.reviewed_by.map(|u| u.to_string()),
         at,
         insp.opinion_number,
+        insp.opinion.as_ref().map(json).transpose()?,
+        insp.record_details.as_ref().map(json).transpose()?,
     ])?;
     Ok(())
 }
@@ -523,7 +573,7 @@ pub(crate) fn read_inspection(conn: &Connection, id: Uuid) -> Result<Option<Insp
         String,
         Option<String>,
         [Option<i64>; 6],
-        [Option<String>; 5],
+        [Option<String>; 7],
     );
     let row: Option<Header> = conn
         .prepare_cached(
@@ -531,7 +581,7 @@ pub(crate) fn read_inspection(conn: &Connection, id: Uuid) -> Result<Option<Insp
                     penalty_cases, penalty_fine_fen, penalty_revoked_licence,
                     penalty_revoked_subjects, penalty_revoked_personnel,
                     penalty_cancelled_filing, opinion, unreachable_reason, review_comment,
-                    reviewed_by, opinion_number
+                    reviewed_by, opinion_number, opinion_doc, record_details
              FROM inspections WHERE id = ?1",
         )?
         .query_row([id.to_string()], |r| {
@@ -551,7 +601,15 @@ pub(crate) fn read_inspection(conn: &Connection, id: Uuid) -> Result<Option<Insp
                     r.get(11)?,
                     r.get(12)?,
                 ],
-                [r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?, r.get(17)?],
+                [
+                    r.get(13)?,
+                    r.get(14)?,
+                    r.get(15)?,
+                    r.get(16)?,
+                    r.get(17)?,
+                    r.get(18)?,
+                    r.get(19)?,
+                ],
             ))
         })
         .optional()?;
@@ -564,6 +622,8 @@ pub(crate) fn read_inspection(conn: &Connection, id: Uuid) -> Result<Option<Insp
         review_comment,
         reviewed_by,
         opinion_number,
+        opinion_doc,
+        record_details,
     ] = texts;
     let outcome = match category {
         None => None,
@@ -604,6 +664,16 @@ pub(crate) fn read_inspection(conn: &Connection, id: Uuid) -> Result<Option<Insp
         review_comment,
         reviewed_by: parse_opt_uuid(reviewed_by)?,
         opinion_number,
+        opinion: opinion_doc
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| StoreError::Data(format!("监督意见无法读取：{e}")))?,
+        record_details: record_details
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| StoreError::Data(format!("现场笔录信息无法读取：{e}")))?,
     };
     let mut stmt = conn.prepare_cached(
         "SELECT id, point, verdict, observation, recorded_by, recorded_at

@@ -124,6 +124,7 @@ pub async fn render(
             // The number the tablet printed on site (synced with the inspection);
             // blank when the 意见书 was never made there.
             opinion_number: bundle.inspection.opinion_number.as_deref().unwrap_or(""),
+            correction_days: plan.correction_days(),
         };
         let out = match kind {
             DocKind::Opinion => jiandu_docs::render_opinion(&archive::opinion(&input, &files)),

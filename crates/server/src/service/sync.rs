@@ -215,6 +215,14 @@ fn decide(
             None => return reject(RejectReason::Invalid, "缺少意见书文号"),
             Some(n) => insp.record_opinion_number(n),
         },
+        Mutation::SetOpinion(h) => match h.opinion {
+            None => return reject(RejectReason::Invalid, "缺少监督意见"),
+            Some(o) => insp.set_opinion(o),
+        },
+        Mutation::SetRecordDetails(h) => match h.record_details {
+            None => return reject(RejectReason::Invalid, "缺少现场笔录的记录人、回避和在场人"),
+            Some(d) => insp.set_record_details(d, &task.inspectors),
+        },
         Mutation::Submit(h) => match checklist {
             None => return no_checklist(),
             Some(c) => insp.submit(actor, c, category, h.ended_at.unwrap_or(now)),
