@@ -62,6 +62,8 @@ token() {
     python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
 }
 
+# One worker: with two, CPython 3.11 sometimes fails inside hypothesis (ast.parse
+# from two threads: "AST constructor recursion depth mismatch"), not in the server.
 # Real identifiers for the operations that would otherwise only ever meet 404s.
 cat >"$work/schemathesis.toml" <<'TOML'
 [[operations]]
@@ -75,6 +77,13 @@ parameters = { "query.plan" = "shanxi-2025", "query.table" = "medical-summary" }
 [[operations]]
 include-operation-id = ["reportPublic", "reportProgress"]
 parameters = { "query.plan" = "shanxi-2025" }
+
+# Rules a schema cannot say: an uploaded file must be a registry (any bytes match
+# the schema), and an inspector needs a badge number (an empty one matches it).
+# Both answer 422 with the reason; schema-valid data may meet them.
+[[operations]]
+include-operation-id = ["importRegistry", "createUser"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 TOML
 
 failed=0
@@ -82,9 +91,10 @@ run() {
   local label="$1"; shift
   log "$label"
   if ! "$VENV/bin/st" --config-file "$work/schemathesis.toml" run "$base/api/openapi.json" --phases examples,coverage --checks all \
-      --workers 2 --seed 20261202 --no-color "$@" >"$work/st.txt" 2>&1; then
+      --workers 1 --seed 20261202 --no-color "$@" >"$work/st.txt" 2>&1; then
     failed=1
     sed -n '/FAILURES/,/SUMMARY/p' "$work/st.txt" >&2
+    sed -n '/= ERRORS =/,/= WARNINGS =/p' "$work/st.txt" >&2
   fi
   grep -E '^ *(Tested|Failures|Test cases|[0-9]+ generated)|failure|passed' "$work/st.txt" | tail -3 >&2 || true
 }

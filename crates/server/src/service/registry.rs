@@ -501,6 +501,12 @@ pub struct Preview {
 /// (administrators only).
 pub async fn preview(p: &Platform, actor: &Actor, bytes: &[u8]) -> ServiceResult<Preview> {
     actor.require(&[Role::Admin])?;
+    if bytes.is_empty() {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidFile,
+            "请上传名录文件（.xlsx、.xls、.ods 或 CSV）",
+        ));
+    }
     let catalogue = super::plans::catalogue(p).await?;
     let problems = |errors: Vec<RowError>| {
         errors
