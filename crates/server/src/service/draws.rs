@@ -255,13 +255,22 @@ fn freeze_view(f: &DrawFreeze, inputs: &DrawInputs) -> FreezeView {
     }
 }
 
+/// The draw inputs a draw record or a freeze stored.
 fn stored_inputs(value: &serde_json::Value) -> ServiceResult<DrawInputs> {
     serde_json::from_value(value.clone()).map_err(|e| {
         bad(
             ErrorCode::CorruptRecord,
-            format!("抽取输入数据无法读取：{e}"),
+            format!("抽取记录中的输入数据无法读取：{e}"),
         )
     })
+}
+
+/// The draw inputs of `plan` as the registry holds them now, read with the
+/// catalogue the plan reads (built-in, published plans' and its own categories and
+/// services).
+async fn live_inputs(p: &Platform, plan: &Plan) -> ServiceResult<DrawInputs> {
+    let catalogue = plan.catalogue(&super::plans::catalogue(p).await?);
+    gather_inputs(p.store(), plan, &catalogue).await
 }
 
 /// Freezes a plan's draw inputs (抽取输入冻结; administrators only): the registry,
@@ -286,8 +295,7 @@ pub async fn freeze(
             format!("计划“{}”已经抽取过，不能再冻结输入", plan.id),
         ));
     }
-    let catalogue = plan.catalogue(&super::plans::catalogue(p).await?);
-    let inputs = gather_inputs(store, plan, &catalogue).await?;
+    let inputs = live_inputs(p, plan).await?;
     let inputs_hash = inputs.public().map_err(draw_error)?.hash();
     let f = DrawFreeze {
         id: Uuid::now_v7(),
@@ -344,10 +352,7 @@ pub async fn run(
         .filter(|f| f.plan_version == version.version);
     let inputs = match (&frozen, dry_run) {
         (Some(f), _) => stored_inputs(&f.inputs)?,
-        (None, true) => {
-            let catalogue = plan.catalogue(&super::plans::catalogue(p).await?);
-            gather_inputs(store, plan, &catalogue).await?
-        }
+        (None, true) => live_inputs(p, plan).await?,
         (None, false) => {
             return Err(bad(
                 ErrorCode::NotFrozen,
@@ -527,12 +532,7 @@ pub async fn verify(p: &Platform, actor: &Actor, draw_id: Uuid) -> ServiceResult
         .draw(draw_id)
         .await?
         .ok_or_else(|| ServiceError::not_found(format!("抽取记录 {draw_id} 不存在")))?;
-    let inputs: DrawInputs = serde_json::from_value(record.inputs.clone()).map_err(|e| {
-        bad(
-            ErrorCode::CorruptRecord,
-            format!("抽取记录中的输入数据无法读取：{e}"),
-        )
-    })?;
+    let inputs = stored_inputs(&record.inputs)?;
     let inputs_hash_matches =
         inputs.hash_for(&record.algorithm).map_err(draw_error)? == record.inputs_hash;
     let recomputed =
@@ -590,13 +590,7 @@ pub async fn published_inputs(
             "该抽取使用算法 jiandu-draw/1（按内部编号排序），没有可公示的输入：请用 draw verify 编号 核对",
         ));
     }
-    let inputs: DrawInputs = serde_json::from_value(record.inputs).map_err(|e| {
-        bad(
-            ErrorCode::CorruptRecord,
-            format!("抽取记录中的输入数据无法读取：{e}"),
-        )
-    })?;
-    inputs.public().map_err(draw_error)
+    stored_inputs(&record.inputs)?.public().map_err(draw_error)
 }
 
 /// Re-assigns one inspector of a task (调整检查人员; administrators only), within
@@ -796,8 +790,7 @@ pub async fn population(
     let plan = &*version.plan;
     // Each unit in the first row of a table that takes it (by category and/or
     // service), exactly as the draw places it.
-    let catalogue = plan.catalogue(&super::plans::catalogue(p).await?);
-    let inputs = gather_inputs(p.store(), plan, &catalogue).await?;
+    let inputs = live_inputs(p, plan).await?;
     let mut out = Vec::new();
     for c in &plan.checklists {
         let mut per_row = vec![0usize; c.rows.len()];
