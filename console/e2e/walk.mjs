@@ -10,6 +10,7 @@
 // Env: BASE (http://127.0.0.1:PORT), OUT, TABLET (console_tablet binary), FILES (dir).
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -113,6 +114,14 @@ try {
   await admin.click('.el-message-box button:has-text("抽取")');
   await admin.waitForSelector('text=人员调整：已用 0');
   await shot(admin, '05-draw');
+  {
+    // 类别 is the 2nd column of the per-row counts and the 3rd of the drawn list.
+    const cells = [
+      ...(await admin.locator('.el-card:has-text("抽取结果") .el-table >> nth=0 >> .el-table__body td:nth-child(2)').allTextContents()),
+      ...(await admin.locator('.el-card:has-text("抽取结果") .el-table >> nth=1 >> .el-table__body td:nth-child(3)').allTextContents()),
+    ];
+    check(cells.length > 0 && cells.every((c) => /[\u4e00-\u9fff]/.test(c) && !/^[a-z_]+$/.test(c.trim())), `the drawn list names categories (${[...new Set(cells)].slice(0, 3).join('、')}…), not codes`);
+  }
   const draws = await api(admin, '/draws');
   const draw = draws.find((d) => d.plan_id === plan.id);
   check(!!draw, 'the draw is recorded');
@@ -186,6 +195,11 @@ try {
   await lead.waitForSelector('figure img');
   await lead.waitForSelector('canvas.pdf-page');
   check(await lead.isVisible('text=消毒记录不全'), 'the lead reads the observation');
+  {
+    const sha = createHash('sha256').update(readFileSync(join(files, 'photo.jpg'))).digest('hex');
+    check(await lead.isVisible(`figcaption >> text=${sha}`), `the photo's SHA-256 is shown under it (${sha.slice(0, 12)}…)`);
+    check(await lead.isVisible('figcaption >> text=拍摄于'), "the photo's time is shown under it");
+  }
   await shot(lead, '08-review');
   await lead.click('button:has-text("审核通过")');
   await lead.waitForSelector('text=已审核通过');
@@ -245,8 +259,23 @@ try {
   await shot(pub, '17-public-results');
   const body = await pub.textContent('body');
   check(!body.includes(pick.to.badge_no ?? '###'), 'no badge number on the public page');
+  {
+    // The page reads one page of 50 per result, not the whole list.
+    const pg = await api(pub, `/public/results/page?plan=${encodeURIComponent(submitted.plan_id)}&result=corrected&q=${encodeURIComponent(submitted.institution)}`);
+    check(pg.total >= 1 && pg.entries.every((e) => e.result_code === 'corrected') && pg.counts.corrected === pg.total,
+      `a page of the result list: ${pg.total} found under 发现问题已责令改正`);
+  }
   await pub.goto(`${base}/public/draws/${draw.id}`);
   await pub.waitForSelector('text=如何复核');
+  {
+    const pd = await api(pub, `/public/draws/${draw.id}`);
+    check(pd.units.every((u) => /[\u4e00-\u9fff]/.test(u.category)), 'the public draw names categories in Chinese, not codes');
+    const inputs = await api(pub, `/public/draws/${draw.id}/inputs`);
+    const authed = await api(admin, `/draws/${draw.id}/inputs`);
+    check(JSON.stringify(inputs) === JSON.stringify(authed) && inputs.units.length > 0,
+      `the draw's inputs download without signing in (${inputs.units.length} units), as the platform recorded them`);
+    check(await pub.isVisible('text=下载公示的抽取输入'), 'the public draw page links its inputs');
+  }
   await shot(pub, '18-public-draw');
   // Inspectors see their own tasks read only.
   const insp = await context();

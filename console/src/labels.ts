@@ -9,7 +9,7 @@ export const statusLabel: Record<string, string> = {
   resubmitted: '待审核（再次提交）',
   approved: '已通过',
 };
-export const verdictLabel: Record<string, string> = { compliant: '符合', non_compliant: '不符合', not_applicable: '不适用' };
+export const verdictLabel: Record<string, string> = { compliant: '符合', non_compliant: '不符合', not_applicable: '合理缺项' };
 export const publicLabel: Record<string, string> = {
   no_problem: '抽查未发现问题',
   corrected: '发现问题已责令改正',

@@ -34,6 +34,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 检查对象类别与服务项目目录（内置目录加已发布计划声明的类别），用于显示名称。 */
+        get: operations["listCategories"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/devices": {
         parameters: {
             query?: never;
@@ -517,6 +534,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/public/draws/{id}/inputs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 抽取输入公示：正式抽取所用的规范输入（jiandu-draw/2），下载后可用 draw verify 离线重算（公开，无需登录）。 */
+        get: operations["publicDrawInputs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/public/plans": {
         parameters: {
             query?: never;
@@ -543,6 +577,23 @@ export interface paths {
         };
         /** 结果公示：计划的已审核检查结果（公开，无需登录；按数据库变更缓存，支持 gzip 和 ETag）。 */
         get: operations["publicResults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/results/page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 结果公示的一页：按公示结果和搜索词筛选（公开，无需登录；浏览器页面按页读取）。 */
+        get: operations["publicResultsPage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -953,6 +1004,12 @@ export interface components {
             name: string;
             /** Format: int32 */
             year: number;
+        };
+        /** @description The category catalogue, parsed from `categories.toml`. */
+        Catalogue: {
+            categories: components["schemas"]["Category"][];
+            /** @description Services (服务项目/备案科目) registries may list and plan rows may select by. */
+            services?: components["schemas"]["Service"][];
         };
         /** @description One entry of the category catalogue. */
         Category: {
@@ -1839,6 +1896,23 @@ export interface components {
             district: string;
             previous?: string[];
         };
+        /** @description One page of the result list: what a browser loads, a few kilobytes. */
+        PublicPage: {
+            authority: string;
+            /** @description Units per result matching the search (every page has them, for the tabs). */
+            counts: components["schemas"]["ResultCounts"];
+            entries: components["schemas"]["PublicEntry"][];
+            /** Format: date-time */
+            generated_at: string;
+            page: number;
+            plan_id: string;
+            size: number;
+            title: string;
+            /** @description Units matching the search and the result asked for. */
+            total: number;
+            /** Format: int32 */
+            year: number;
+        };
         /** @description A penalised unit followed up (回头看), by key. */
         PublicPenalised: {
             campaign: string;
@@ -2025,6 +2099,13 @@ export interface components {
             is_total: boolean;
             label: string;
         };
+        /** @description Units per result that match a search. */
+        ResultCounts: {
+            corrected: number;
+            no_problem: number;
+            penalised: number;
+            unreachable: number;
+        };
         /** @description `POST /inspections/{id}/return`. */
         ReturnRequest: {
             /** @description 退回意见: up to 10,000 characters, not only spaces. */
@@ -2035,6 +2116,11 @@ export interface components {
         /** @description An inspection with its task, as the review screen shows it. */
         ReviewItem: {
             inspection: components["schemas"]["Inspection"];
+            /**
+             * @description The inspection's photos (not voided) with their time, place and SHA-256,
+             *     which a reviewer checks against the picture.
+             */
+            photos: components["schemas"]["PhotoRecord"][];
             task: components["schemas"]["StoredTask"];
         };
         /** @enum {string} */
@@ -2386,6 +2472,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditReport"];
+                };
+            };
+            /** @description 缺少、无效或已吊销的访问令牌。 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 账号已停用，或当前角色无权执行此操作。 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 服务器内部错误（只给出请求编号）。 */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listCategories: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 类别与服务项目目录 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Catalogue"];
                 };
             };
             /** @description 缺少、无效或已吊销的访问令牌。 */
@@ -4801,6 +4934,83 @@ export interface operations {
             };
         };
     };
+    publicDrawInputs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 抽取编号 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 公示输入 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicInputs"];
+                };
+            };
+            /** @description 编号格式不正确 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 抽取不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容过大。 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容应为 JSON。 */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 字段缺失或类型不正确。 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 服务器内部错误（只给出请求编号）。 */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     publicPlans: {
         parameters: {
             query?: never;
@@ -4884,6 +5094,91 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description 查询参数不正确 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 计划不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容过大。 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 请求内容应为 JSON。 */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 字段缺失或类型不正确。 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 服务器内部错误（只给出请求编号）。 */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    publicResultsPage: {
+        parameters: {
+            query: {
+                /** @description 计划编号，例如 shanxi-2026。 */
+                plan: string;
+                /** @description 公示结果：no_problem（抽查未发现问题）、corrected（发现问题已责令改正）、penalised（行政处罚）、unreachable（无法联系）；不填为全部。 */
+                result?: string;
+                /** @description 按单位名称或统一社会信用代码搜索。 */
+                q?: string;
+                /** @description 页码，从 1 开始（默认 1）。 */
+                page?: number;
+                /** @description 每页条数，1–200（默认 50）。 */
+                size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 结果公示的一页 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicPage"];
+                };
             };
             /** @description 查询参数不正确 */
             400: {

@@ -27,6 +27,18 @@ pub async fn list_plans(
     Ok(Json(plans::list(&p, &a).await?))
 }
 
+/// 检查对象类别与服务项目目录（内置目录加已发布计划声明的类别），用于显示名称。
+#[utoipa::path(
+    get, path = "/categories", tag = "plans", operation_id = "listCategories",
+    responses((status = 200, description = "类别与服务项目目录", body = jiandu_core::plan::Catalogue), Errors)
+)]
+pub async fn list_categories(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+) -> Result<Json<jiandu_core::plan::Catalogue>, ApiError> {
+    Ok(Json(plans::categories(&p, &a).await?))
+}
+
 /// Which version of a plan (default: the newest published one).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -282,6 +282,12 @@ pub async fn catalogue(p: &Platform) -> ServiceResult<Catalogue> {
     Ok(out)
 }
 
+/// The catalogue as every signed-in user sees it (检查对象类别 and 服务项目): the
+/// console names categories and services with it instead of showing codes.
+pub async fn categories(p: &Platform, _actor: &Actor) -> ServiceResult<Catalogue> {
+    catalogue(p).await
+}
+
 /// The TOML a version was made from, byte for byte.
 pub async fn source(
     p: &Platform,

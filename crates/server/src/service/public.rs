@@ -10,7 +10,8 @@
 //! an ETag; readers share it until the next change.
 
 use super::reports::{self, PublicEntry};
-use super::{Actor, Platform, ServiceError, ServiceResult, draws, plans};
+use super::{Actor, ErrorCode, Platform, ServiceError, ServiceResult, draws, plans};
+use bytes::Bytes;
 use crate::model::PlanState;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -67,20 +68,134 @@ pub struct PublicResults {
     pub entries: Vec<PublicEntry>,
 }
 
-/// A computed result list, ready to send.
+/// A computed result list, ready to send. The bodies are shared (`Bytes`): a
+/// response clones a reference, never the megabytes.
 #[derive(Debug)]
 pub struct Ready {
     /// The change sequence it was computed at.
     pub seq: i64,
     pub etag: String,
-    pub json: Vec<u8>,
-    pub gzip: Vec<u8>,
+    pub json: Bytes,
+    pub gzip: Bytes,
+    /// The list itself, for pages ([`page`]).
+    pub list: PublicResults,
 }
 
-/// Result lists by plan, valid while the change sequence has not moved.
+/// Result lists by plan, valid while the change sequence has not moved; result
+/// hashes of draws (immutable once recorded).
 #[derive(Debug, Default)]
 pub struct PublicCache {
     lists: Mutex<HashMap<String, Arc<Ready>>>,
+    draw_hashes: Mutex<HashMap<Uuid, String>>,
+}
+
+/// Largest page of the result list.
+pub const MAX_PAGE_SIZE: usize = 200;
+
+/// The four public results (公示结果), in the order the page shows them.
+pub const RESULT_CODES: [&str; 4] = ["no_problem", "corrected", "penalised", "unreachable"];
+
+/// What a reader asks of the result list: one result, a search, one page.
+#[derive(Debug, Clone, Default)]
+pub struct PageQuery {
+    /// One of [`RESULT_CODES`]; `None`: every result.
+    pub result: Option<String>,
+    /// Part of the unit's name, or of its 统一社会信用代码 (any case).
+    pub q: Option<String>,
+    /// From 1.
+    pub page: usize,
+    pub size: usize,
+}
+
+/// Units per result that match a search.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct ResultCounts {
+    pub no_problem: usize,
+    pub corrected: usize,
+    pub penalised: usize,
+    pub unreachable: usize,
+}
+
+/// One page of the result list: what a browser loads, a few kilobytes.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PublicPage {
+    pub plan_id: String,
+    pub title: String,
+    pub year: i32,
+    pub authority: String,
+    pub generated_at: DateTime<Utc>,
+    /// Units per result matching the search (every page has them, for the tabs).
+    pub counts: ResultCounts,
+    /// Units matching the search and the result asked for.
+    pub total: usize,
+    pub page: usize,
+    pub size: usize,
+    pub entries: Vec<PublicEntry>,
+}
+
+/// One page of the result list, cut from the cached list (no database work while
+/// the data has not changed).
+pub async fn page(
+    p: &Platform,
+    plan_id: &str,
+    q: &PageQuery,
+    now: DateTime<Utc>,
+) -> ServiceResult<PublicPage> {
+    if let Some(r) = &q.result
+        && !RESULT_CODES.contains(&r.as_str())
+    {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidQuery,
+            "result 应为 no_problem、corrected、penalised 或 unreachable",
+        ));
+    }
+    if q.page == 0 || q.size == 0 || q.size > MAX_PAGE_SIZE {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidQuery,
+            format!("页码从 1 开始，每页 1–{MAX_PAGE_SIZE} 条"),
+        ));
+    }
+    let ready = results(p, plan_id, now).await?;
+    let list = &ready.list;
+    let needle = q.q.as_deref().map(str::trim).unwrap_or("");
+    let upper = needle.to_uppercase();
+    let found: Vec<&PublicEntry> = list
+        .entries
+        .iter()
+        .filter(|e| {
+            needle.is_empty() || e.institution.contains(needle) || e.credit_code.contains(&upper)
+        })
+        .collect();
+    let mut counts = ResultCounts::default();
+    for e in &found {
+        match e.result_code {
+            "no_problem" => counts.no_problem += 1,
+            "corrected" => counts.corrected += 1,
+            "penalised" => counts.penalised += 1,
+            _ => counts.unreachable += 1,
+        }
+    }
+    let chosen: Vec<&PublicEntry> = found
+        .into_iter()
+        .filter(|e| q.result.as_deref().is_none_or(|r| e.result_code == r))
+        .collect();
+    Ok(PublicPage {
+        plan_id: list.plan_id.clone(),
+        title: list.title.clone(),
+        year: list.year,
+        authority: list.authority.clone(),
+        generated_at: list.generated_at,
+        counts,
+        total: chosen.len(),
+        page: q.page,
+        size: q.size,
+        entries: chosen
+            .into_iter()
+            .skip((q.page - 1).saturating_mul(q.size))
+            .take(q.size)
+            .cloned()
+            .collect(),
+    })
 }
 
 /// The result list of `plan_id`, from the cache when the database has not changed.
@@ -109,8 +224,9 @@ pub async fn results(p: &Platform, plan_id: &str, now: DateTime<Utc>) -> Service
     let ready = Arc::new(Ready {
         seq,
         etag: format!("\"{}-{}\"", seq, &digest[..16]),
-        json,
-        gzip,
+        json: json.into(),
+        gzip: gzip.into(),
+        list,
     });
     p.public.put(plan_id, ready.clone());
     Ok(ready)
@@ -124,6 +240,16 @@ impl PublicCache {
     fn put(&self, plan_id: &str, ready: Arc<Ready>) {
         if let Ok(mut m) = self.lists.lock() {
             m.insert(plan_id.to_owned(), ready);
+        }
+    }
+
+    fn draw_hash(&self, id: Uuid) -> Option<String> {
+        self.draw_hashes.lock().ok()?.get(&id).cloned()
+    }
+
+    fn put_draw_hash(&self, id: Uuid, hash: &str) {
+        if let Ok(mut m) = self.draw_hashes.lock() {
+            m.insert(id, hash.to_owned());
         }
     }
 }
@@ -161,22 +287,51 @@ pub struct PublicDraw {
     pub how_to_verify: String,
 }
 
+/// The published inputs of a recorded `jiandu-draw/2` draw (抽取输入公示): units
+/// by credit code or masked identity, inspectors by 执法证号 with their conflicts,
+/// the penalised list and the plan. With the seed, anyone recomputes the draw.
+pub async fn draw_inputs(p: &Platform, id: Uuid) -> ServiceResult<jiandu_core::draw::PublicInputs> {
+    draws::published_inputs(p, &Actor::system(), id).await
+}
+
 /// The public record of a draw.
 pub async fn draw(p: &Platform, id: Uuid) -> ServiceResult<PublicDraw> {
     let d = draws::show(p, &Actor::system(), id).await?;
-    let title = plans::version(p, &d.plan_id, d.plan_version)
-        .await
+    let version = plans::version(p, &d.plan_id, d.plan_version).await.ok();
+    let title = version
+        .as_ref()
         .map(|v| v.plan.title.clone())
         .unwrap_or_default();
+    // Names, not codes: 附表 names of checklists, official names of categories.
+    let checklists: HashMap<String, String> = version
+        .as_ref()
+        .map(|v| {
+            v.plan
+                .checklists
+                .iter()
+                .map(|c| (c.code.clone(), c.name.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let catalogue = plans::catalogue(p).await?;
     let (tasks_hash, how_to_verify) = if d.algorithm == jiandu_core::draw::ALGORITHM_V2 {
-        let inputs = draws::published_inputs(p, &Actor::system(), id).await?;
-        let result = jiandu_core::draw::draw_public(&d.seed, &inputs)
-            .map_err(|e| ServiceError::internal(e.to_string()))?;
-        let hash = result.tasks_hash();
+        // A recorded draw never changes: its result is recomputed once per process,
+        // not for every reader of the public page.
+        let hash = match p.public.draw_hash(id) {
+            Some(h) => h,
+            None => {
+                let inputs = draws::published_inputs(p, &Actor::system(), id).await?;
+                let h = jiandu_core::draw::draw_public(&d.seed, &inputs)
+                    .map_err(|e| ServiceError::internal(e.to_string()))?
+                    .tasks_hash();
+                p.public.put_draw_hash(id, &h);
+                h
+            }
+        };
         let text = format!(
             "抽取前，抽取输入（名录库、执法人员及回避、回头看名单、计划）已冻结并公示其 SHA-256 {}；\
              种子“{}”在此之后产生。抽取结果由输入、种子和算法 {} 唯一确定（算法见 docs/DRAW.md）。\
-             取得公示的抽取输入文件后，任何人可用 jiandu-server draw verify --inputs 文件 --seed 种子 \
+             从本页下载公示的抽取输入文件后，任何人可用 jiandu-server draw verify --inputs 文件 --seed 种子 \
              在不连接数据库的情况下重新计算，结果的 SHA-256 应等于 {}。",
             d.inputs_hash, d.seed, d.algorithm, hash
         );
@@ -205,8 +360,14 @@ pub async fn draw(p: &Platform, id: Uuid) -> ServiceResult<PublicDraw> {
             .into_iter()
             .map(|t| PublicDrawnUnit {
                 position: t.position,
-                checklist: t.checklist,
-                category: t.category,
+                checklist: checklists
+                    .get(t.checklist.as_str())
+                    .cloned()
+                    .unwrap_or(t.checklist),
+                category: catalogue
+                    .get(&jiandu_core::CategoryCode::new(t.category.as_str()))
+                    .map(|c| c.name.clone())
+                    .unwrap_or(t.category),
                 institution: t.institution.name,
                 credit_code: t.institution.credit_code,
                 district: t.institution.district,

@@ -11,6 +11,7 @@ use crate::model::{ReviewDecision, ReviewRecord, StoredInspection, StoredTask};
 use crate::store::ReviewState;
 use chrono::{DateTime, Utc};
 use jiandu_core::{Inspection, Role};
+use jiandu_core::protocol::PhotoRecord;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -42,6 +43,9 @@ pub struct ReturnRequest {
 pub struct ReviewItem {
     pub task: StoredTask,
     pub inspection: Inspection,
+    /// The inspection's photos (not voided) with their time, place and SHA-256,
+    /// which a reviewer checks against the picture.
+    pub photos: Vec<PhotoRecord>,
 }
 
 /// Tasks the actor may see, optionally of one plan.
@@ -86,15 +90,24 @@ pub async fn queue(p: &Platform, actor: &Actor) -> ServiceResult<Vec<ReviewItem>
     let scope = actor.scope(p).await?;
     let tasks = p.store.tasks_for(None, scope.as_deref()).await?;
     let ids: Vec<Uuid> = tasks.iter().map(|t| t.id).collect();
-    let inspections = p.store.inspections_of_tasks(&ids).await?;
+    let waiting: Vec<_> = p
+        .store
+        .inspections_of_tasks(&ids)
+        .await?
+        .into_iter()
+        .filter(|i| i.inspection.status.awaits_review())
+        .collect();
     let mut out = Vec::new();
-    for i in inspections {
-        if i.inspection.status.awaits_review()
-            && let Some(task) = tasks.iter().find(|t| t.id == i.inspection.task_id)
-        {
+    for b in p.store.inspection_bundles(waiting).await? {
+        if let Some(task) = tasks.iter().find(|t| t.id == b.inspection.task_id) {
             out.push(ReviewItem {
                 task: task.clone(),
-                inspection: i.inspection,
+                inspection: b.inspection,
+                photos: b
+                    .photos
+                    .into_iter()
+                    .filter(|ph| ph.voided_at.is_none())
+                    .collect(),
             });
         }
     }
