@@ -37,7 +37,40 @@ struct PushContext {
     plans: HashMap<(String, u32), Arc<Plan>>,
     /// Tasks assigned to the pushing user.
     tasks: HashMap<Uuid, StoredTask>,
+    /// Tasks whose inspections the pusher may read (assigned, or a team lead's
+    /// team); None: all (administrator).
+    readable: Option<HashSet<Uuid>>,
     actor: jiandu_core::Actor,
+}
+
+impl PushContext {
+    /// A refusal carries the server's record only for someone who may read it;
+    /// anyone else learns nothing about the named inspection (SYNC.md, Trust).
+    fn answer(&self, st: &ItemState, decision: ItemDecision) -> ItemDecision {
+        let ItemDecision::Reject {
+            reason, message, ..
+        } = decision
+        else {
+            return decision;
+        };
+        let may_read = match (&st.inspection, &self.readable) {
+            (None, _) | (Some(_), None) => true,
+            (Some(i), Some(tasks)) => tasks.contains(&i.task_id),
+        };
+        if may_read {
+            ItemDecision::Reject {
+                reason,
+                message,
+                show_current: true,
+            }
+        } else {
+            ItemDecision::Reject {
+                reason: RejectReason::Forbidden,
+                message: "只有本任务分派的检查人员可以录入检查内容".into(),
+                show_current: false,
+            }
+        }
+    }
 }
 
 /// Applies a device's outbox items: each decided on the state inside one
@@ -76,9 +109,22 @@ pub async fn push(
         .map(|t| (t.id, t))
         .collect();
     let plans = plans_of(p, tasks.values()).await?;
+    let readable = match actor.scope(p).await? {
+        None => None,
+        Some(ids) if ids == [user.id] => Some(tasks.keys().copied().collect()),
+        Some(ids) => Some(
+            p.store
+                .tasks_for(None, Some(&ids))
+                .await?
+                .into_iter()
+                .map(|t| t.id)
+                .collect(),
+        ),
+    };
     let ctx = Arc::new(PushContext {
         plans,
         tasks,
+        readable,
         actor: actor
             .core()
             .ok_or_else(|| ServiceError::internal("push without a user"))?,
@@ -97,12 +143,12 @@ pub async fn push(
             PreparedItem {
                 item,
                 task_id,
-                decide: Box::new(move |st: &ItemState| match parsed {
-                    Ok(m) => decide(&ctx, &it, m, st, now),
-                    Err(message) => ItemDecision::Reject {
-                        reason: RejectReason::Invalid,
-                        message,
-                    },
+                decide: Box::new(move |st: &ItemState| {
+                    let decision = match parsed {
+                        Ok(m) => decide(&ctx, &it, m, st, now),
+                        Err(message) => reject(RejectReason::Invalid, message),
+                    };
+                    ctx.answer(st, decision)
                 }),
             }
         })
@@ -115,6 +161,7 @@ fn reject(reason: RejectReason, message: impl Into<String>) -> ItemDecision {
     ItemDecision::Reject {
         reason,
         message: message.into(),
+        show_current: true,
     }
 }
 

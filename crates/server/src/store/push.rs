@@ -41,10 +41,12 @@ pub enum ItemDecision {
         blob: Option<Box<BlobWrite>>,
         signature: Option<Box<Signature>>,
     },
-    /// Refuse; nothing but the answer is stored.
+    /// Refuse; nothing but the answer is stored. `show_current`: the answer carries
+    /// the server's record (only when the pusher may read it).
     Reject {
         reason: RejectReason,
         message: String,
+        show_current: bool,
     },
 }
 

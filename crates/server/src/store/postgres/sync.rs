@@ -210,8 +210,12 @@ impl SyncStore for PgStore {
                         server_seq: seq,
                     }
                 }
-                ItemDecision::Reject { reason, message } => {
-                    let current = match stored {
+                ItemDecision::Reject {
+                    reason,
+                    message,
+                    show_current,
+                } => {
+                    let current = match stored.filter(|_| show_current) {
                         Some(s) => Some(Box::new(bundle(&tx, s).await?)),
                         None => None,
                     };

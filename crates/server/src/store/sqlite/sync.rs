@@ -215,10 +215,17 @@ impl SyncStore for SqliteStore {
                             server_seq: seq,
                         }
                     }
-                    ItemDecision::Reject { reason, message } => ItemOutcome::Rejected {
+                    ItemDecision::Reject {
                         reason,
                         message,
-                        current: stored.map(|s| bundle(tx, s).map(Box::new)).transpose()?,
+                        show_current,
+                    } => ItemOutcome::Rejected {
+                        reason,
+                        message,
+                        current: stored
+                            .filter(|_| show_current)
+                            .map(|s| bundle(tx, s).map(Box::new))
+                            .transpose()?,
                     },
                 };
                 let status = match outcome {

@@ -1,0 +1,350 @@
+//! Security (issue 15, the server's side): the real server on 127.0.0.1:0 over
+//! HTTP, on SQLite and PostgreSQL: no reads beyond one's own, no trust in what a
+//! device says about who did what, bounded sign-in work, disk limits, audit.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use chrono::Utc;
+use common::{Backend, TestServer, backends, code, institutions_csv};
+use jiandu_core::Role;
+use jiandu_core::inspection::{Inspection, InspectionStatus};
+use jiandu_core::templates::TemplateSet;
+use jiandu_server::model::NewUser;
+use jiandu_server::service::{registry, review};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+const PASSWORD: &str = "正确的密码password";
+
+/// Users, registry and enrolled devices on one backend.
+struct World {
+    b: Backend,
+    s: TestServer,
+    tokens: HashMap<&'static str, String>,
+    users: HashMap<&'static str, Uuid>,
+}
+
+/// (key, username, role, badge, team, district)
+type Person = (
+    &'static str,
+    &'static str,
+    Role,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+);
+const PEOPLE: &[Person] = &[
+    ("admin", "admin", Role::Admin, None, "", "小店区"),
+    ("lead", "lead", Role::TeamLead, None, "监督一科", "小店区"),
+    (
+        "insp1",
+        "insp1",
+        Role::Inspector,
+        Some("SX-0001"),
+        "监督一科",
+        "小店区",
+    ),
+    (
+        "insp2",
+        "insp2",
+        Role::Inspector,
+        Some("SX-0002"),
+        "监督一科",
+        "小店区",
+    ),
+    (
+        "other_lead",
+        "other_lead",
+        Role::TeamLead,
+        None,
+        "监督一科",
+        "迎泽区",
+    ),
+    (
+        "other_insp",
+        "other_insp",
+        Role::Inspector,
+        Some("YZ-0001"),
+        "监督一科",
+        "迎泽区",
+    ),
+];
+
+async fn world(b: Backend) -> World {
+    let hash = jiandu_server::auth::hash_password(PASSWORD).unwrap();
+    let mut users = HashMap::new();
+    for (key, username, role, badge, team, district) in PEOPLE {
+        let u = b
+            .store
+            .create_user(
+                &common::stamp(),
+                NewUser {
+                    id: Uuid::now_v7(),
+                    username: (*username).into(),
+                    display_name: format!("{username}姓名"),
+                    role: *role,
+                    badge_no: badge.map(str::to_owned),
+                    team: (*team).into(),
+                    district: (*district).into(),
+                    password_hash: Some(hash.clone()),
+                    created_at: Utc::now(),
+                },
+            )
+            .await
+            .unwrap();
+        users.insert(*key, u.id);
+    }
+    // More inspectors (staff directory import, no password) so draws can staff tasks;
+    // SX-0003…SX-0014 declared a conflict with unit 64, the only 社区卫生服务中心
+    // (always drawn: 5% of 1 rounds up to 1), leaving insp1 and insp2 eligible there.
+    let mut staff = "姓名,执法证号,科室,区县,回避单位\n".to_owned();
+    for n in 3..=14 {
+        let conflicts = code(64);
+        staff.push_str(&format!(
+            "检查员{n},SX-{n:04},监督一科,小店区,{conflicts}\n"
+        ));
+    }
+    for n in 2..=4 {
+        staff.push_str(&format!("检查员Y{n},YZ-{n:04},监督一科,迎泽区,\n"));
+    }
+    let t = TemplateSet::builtin().unwrap();
+    for csv in [
+        institutions_csv(
+            &[
+                ("hospital", 9),
+                ("clinic", 30),
+                ("village_clinic", 21),
+                ("tcm_hospital", 3),
+                ("chc_center", 1),
+            ],
+            1,
+            "小店区",
+        ),
+        institutions_csv(&[("clinic", 5)], 1000, "迎泽区"),
+        staff,
+    ] {
+        let (_, import) = registry::parse_csv(csv.as_bytes(), &t.catalogue).unwrap();
+        b.store
+            .import_registry(&common::stamp(), import)
+            .await
+            .unwrap();
+    }
+    let s = TestServer::start(b.store.clone()).await;
+    let mut tokens = HashMap::new();
+    for (key, username, ..) in PEOPLE {
+        let r = s
+            .client
+            .post(s.url("/devices/enroll"))
+            .json(&json!({"username": username, "password": PASSWORD, "device_name": "平板"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}: enrol {username}",
+            b.name
+        );
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["user"]["username"], *username);
+        assert!(v.get("password_hash").is_none() && v["user"].get("password_hash").is_none());
+        tokens.insert(*key, v["token"].as_str().unwrap().to_owned());
+    }
+    // A second device of insp1, revoked by the admin.
+    let r: Value = s
+        .client
+        .post(s.url("/devices/enroll"))
+        .json(&json!({"username": "insp1", "password": PASSWORD, "device_name": "丢失的平板"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let lost = r["device_id"].as_str().unwrap().to_owned();
+    tokens.insert("revoked", r["token"].as_str().unwrap().to_owned());
+    let w = World {
+        b,
+        s,
+        tokens,
+        users,
+    };
+    let (st, _) = w
+        .call(
+            "admin",
+            Method::POST,
+            &format!("/devices/{lost}/revoke"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    w
+}
+
+impl World {
+    /// Calls an endpoint as `who` ("none" sends no token). Checks that every error
+    /// is a JSON `{code, message}` and never a 5xx.
+    async fn call(
+        &self,
+        who: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.s.client.request(method.clone(), self.s.url(path));
+        if let Some(t) = self.tokens.get(who) {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        let v: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{method} {path} as {who}: not JSON: {text}"));
+        assert!(
+            !status.is_server_error(),
+            "{method} {path} as {who}: {status} {v}"
+        );
+        if !status.is_success() {
+            assert!(
+                v["code"].is_string() && v["message"].is_string(),
+                "{method} {path} as {who}: error body {v}"
+            );
+        }
+        (status, v)
+    }
+
+    async fn draw(&self, plan: &str, seed: &str) -> Value {
+        let (st, v) = self
+            .call(
+                "admin",
+                Method::POST,
+                "/draws/freeze",
+                Some(json!({"plan_id": plan})),
+            )
+            .await;
+        assert_eq!(
+            st,
+            StatusCode::CREATED,
+            "{}: freeze {plan}: {v}",
+            self.b.name
+        );
+        let (st, v) = self
+            .call(
+                "admin",
+                Method::POST,
+                "/draws",
+                Some(json!({"plan_id": plan, "seed": seed})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{}: draw {plan}: {v}", self.b.name);
+        v
+    }
+}
+
+/// The id of a drawn task assigned to `who`.
+fn task_of(w: &World, draw: &Value, who: &str) -> Uuid {
+    let id = w.users[who].to_string();
+    draw["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| {
+            t["inspectors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["id"] == id.as_str())
+        })
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// An inspection of `task` stored as in progress with a finding-free body.
+async fn stored_inspection(w: &World, task: Uuid, status: InspectionStatus) -> Uuid {
+    let id = Uuid::now_v7();
+    let mut insp = Inspection::new(id, task);
+    insp.status = status;
+    insp.version = 2;
+    insp.started_at = Some(Utc::now());
+    w.b.store
+        .put_inspection(&common::stamp(), insp, None, review::expect_version(None))
+        .await
+        .unwrap();
+    id
+}
+
+fn item(inspection: Uuid, entity: &str, op: &str, payload: Value) -> Value {
+    json!({
+        "mutation_id": Uuid::now_v7(),
+        "device_seq": 1,
+        "entity": entity,
+        "entity_id": Uuid::now_v7(),
+        "inspection_id": inspection,
+        "op": op,
+        "base_version": null,
+        "payload": payload,
+    })
+}
+
+#[tokio::test]
+async fn a_refused_push_shows_the_server_record_only_to_who_may_read_it() {
+    for b in backends().await {
+        let w = world(b).await;
+        let draw = w.draw("shanxi-2025", "推送").await;
+        let task = task_of(&w, &draw, "insp1");
+        let id = stored_inspection(&w, task, InspectionStatus::InProgress).await;
+        for (who, reason, shown) in [
+            ("other_insp", "forbidden", false),
+            ("other_lead", "forbidden", false),
+            ("insp2", "forbidden", false),
+            ("insp1", "invalid", true),
+            ("lead", "invalid", true),
+            ("admin", "invalid", true),
+        ] {
+            // insp2 may share the task: only when it is not assigned to them.
+            if who == "insp2"
+                && draw["tasks"].as_array().unwrap().iter().any(|t| {
+                    t["id"] == task.to_string().as_str()
+                        && t["inspectors"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|p| p["id"] == w.users["insp2"].to_string().as_str())
+                })
+            {
+                continue;
+            }
+            let (st, v) = w
+                .call(
+                    who,
+                    Method::POST,
+                    "/sync/push",
+                    Some(json!({"items": [item(id, "x", "y", json!({}))]})),
+                )
+                .await;
+            assert_eq!(st, StatusCode::OK, "{}: {who}: {v}", w.b.name);
+            let r = &v["results"][0];
+            assert_eq!(r["status"], "rejected", "{}: {who}: {v}", w.b.name);
+            assert_eq!(r["reason"], reason, "{}: {who}: {v}", w.b.name);
+            assert_eq!(
+                !r["current"].is_null(),
+                shown,
+                "{}: {who} sees the record: {v}",
+                w.b.name
+            );
+            if shown {
+                assert_eq!(r["current"]["inspection"]["id"], id.to_string().as_str());
+            }
+        }
+        w.s.stop().await;
+    }
+}
