@@ -22,6 +22,7 @@ const PASSWORD: &str = "正确的密码password";
 /// Users, registry and enrolled devices on one backend.
 struct World {
     b: Backend,
+    blobs: tempfile::TempDir,
     s: TestServer,
     tokens: HashMap<&'static str, String>,
     users: HashMap<&'static str, Uuid>,
@@ -123,7 +124,7 @@ async fn world(b: Backend) -> World {
             1,
             "小店区",
         ),
-        institutions_csv(&[("clinic", 5)], 1000, "迎泽区"),
+        institutions_csv(&[("hospital", 3), ("clinic", 10)], 1000, "迎泽区"),
         staff,
     ] {
         let (_, import) = registry::parse_csv(csv.as_bytes(), &t.catalogue).unwrap();
@@ -132,7 +133,10 @@ async fn world(b: Backend) -> World {
             .await
             .unwrap();
     }
-    let s = TestServer::start(b.store.clone()).await;
+    let blobs = tempfile::tempdir().unwrap();
+    let platform = jiandu_server::service::Platform::new(b.store.clone(), t)
+        .with_blobs(blobs.path().to_owned());
+    let s = TestServer::start_platform(platform, 64 * 1024).await;
     let mut tokens = HashMap::new();
     for (key, username, ..) in PEOPLE {
         let r = s
@@ -168,6 +172,7 @@ async fn world(b: Backend) -> World {
     tokens.insert("revoked", r["token"].as_str().unwrap().to_owned());
     let w = World {
         b,
+        blobs,
         s,
         tokens,
         users,
@@ -345,6 +350,54 @@ async fn a_refused_push_shows_the_server_record_only_to_who_may_read_it() {
                 assert_eq!(r["current"]["inspection"]["id"], id.to_string().as_str());
             }
         }
+        w.s.stop().await;
+    }
+}
+
+async fn lease(w: &World, who: &str, authority: &str, floor: u64) -> (StatusCode, Value) {
+    w.call(
+        who,
+        Method::POST,
+        "/doc-numbers/lease",
+        Some(json!({
+            "request_id": Uuid::now_v7(),
+            "authority": authority,
+            "year": 2026,
+            "count": 20,
+            "floor": floor,
+        })),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_lease_floor_cannot_exhaust_a_series_and_authorities_are_known_ones() {
+    for b in backends().await {
+        let w = world(b).await;
+        const SHANXI: &str = "山西省卫生健康委员会";
+        let (st, v) = lease(&w, "other_insp", SHANXI, 4_294_967_294).await;
+        assert_eq!(st, StatusCode::OK, "{}: {v}", w.b.name);
+        assert_eq!(
+            (v["first"].as_u64(), v["last"].as_u64()),
+            (Some(1), Some(20))
+        );
+        let (st, v) = lease(&w, "insp1", SHANXI, 0).await;
+        assert_eq!(st, StatusCode::OK, "{}: {v}", w.b.name);
+        assert_eq!(
+            (v["first"].as_u64(), v["last"].as_u64()),
+            (Some(21), Some(40))
+        );
+        let (st, v) = lease(&w, "insp1", "随便写的机关", 0).await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_authority")),
+            "{}: {v}",
+            w.b.name
+        );
+        // The platform's own authority (JIANDU_AUTHORITY) is known.
+        let own = jiandu_server::service::documents::authority();
+        let (st, v) = lease(&w, "insp1", &own, 0).await;
+        assert_eq!(st, StatusCode::OK, "{}: {v}", w.b.name);
         w.s.stop().await;
     }
 }

@@ -586,7 +586,24 @@ impl SyncEngine {
                 count: self.config.lease_block,
                 floor: stock.highest,
             };
-            let lease = cancel.run(self.client.lease(token, &req)).await?;
+            let mut lease = cancel.run(self.client.lease(token, &req)).await?;
+            // The server alone decides numbers (it does not trust `floor`, which it
+            // may ignore). A server restored from an older backup can lease numbers
+            // this device already holds: keep only those above them, so no number
+            // is ever issued twice. A block wholly below is stored empty, which
+            // closes the request and asks for the next block at the next sync.
+            if lease.first <= stock.highest {
+                tracing::warn!(
+                    authority = %lease.authority,
+                    year = lease.year,
+                    first = lease.first,
+                    last = lease.last,
+                    highest = stock.highest,
+                    "leased 文号 block overlaps numbers already held; kept only those above"
+                );
+                lease.first = stock.highest.saturating_add(1);
+                lease.last = lease.last.max(stock.highest);
+            }
             tracing::info!(
                 authority = %lease.authority,
                 year = lease.year,

@@ -846,9 +846,11 @@ pub async fn blob_content(
 // ---------------------------------------------------------------------------------
 // Document numbers
 
-/// Leases the device a block of 文号 (document numbers) for an authority and year,
-/// above both the counter and the numbers the device already holds (`floor`); the
-/// same request again gets the same block.
+/// Leases the device a block of 文号 (document numbers) for an authority the platform
+/// knows and a year, above every number issued so far; the same request again gets
+/// the same block. The server alone decides the numbers: the request's `floor` is
+/// not trusted (a device may only hold numbers it was leased, and the counter is
+/// above all of them), so one request cannot exhaust a series for every device.
 pub async fn lease(
     p: &Platform,
     actor: &Actor,
@@ -874,13 +876,24 @@ pub async fn lease(
     if !(2000..=2100).contains(&req.year) {
         return Err(ServiceError::new(ErrorCode::InvalidYear, "年份无效"));
     }
+    if !super::plans::authorities(p)
+        .await?
+        .iter()
+        .any(|a| a == authority)
+    {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidAuthority,
+            format!("平台不认识发文机关“{authority}”：只能为本机关或已发布计划的发文机关申请文号"),
+        ));
+    }
     let req = LeaseRequest {
         authority: authority.to_owned(),
+        floor: 0,
         ..req
     };
-    let (count, floor) = (req.count, req.floor);
+    let count = req.count;
     let decide: DecideLease = Box::new(move |last_issued: &u32| {
-        let first = u64::from((*last_issued).max(floor)) + 1;
+        let first = u64::from(*last_issued) + 1;
         let last = first + u64::from(count) - 1;
         match (u32::try_from(first), u32::try_from(last)) {
             (Ok(first), Ok(last)) => Ok((first, last)),
