@@ -401,3 +401,115 @@ async fn a_lease_floor_cannot_exhaust_a_series_and_authorities_are_known_ones() 
         w.s.stop().await;
     }
 }
+
+fn photo(id: Uuid, inspection: Uuid, sha: &str, by: Uuid, taken: chrono::DateTime<Utc>) -> Value {
+    json!({
+        "id": id,
+        "inspection_id": inspection,
+        "finding_id": null,
+        "sha256": sha,
+        "size_bytes": 10,
+        "mime": "image/jpeg",
+        "taken_at": taken,
+        "location": {"lat": 37.8, "lon": 112.5},
+        "captured_by": by,
+        "captured_at": taken,
+        "voided_by": null,
+        "voided_at": null,
+        "void_reason": null,
+    })
+}
+
+fn photo_item(inspection: Uuid, op: &str, payload: Value) -> Value {
+    let mut i = item(inspection, "photo", op, payload.clone());
+    i["entity_id"] = payload["id"].clone();
+    i
+}
+
+#[tokio::test]
+async fn photo_records_keep_the_server_fields_and_plausible_times() {
+    for b in backends().await {
+        let w = world(b).await;
+        let draw = w.draw("shanxi-2025", "照片").await;
+        let task = task_of(&w, &draw, "insp1");
+        let id = stored_inspection(&w, task, InspectionStatus::InProgress).await;
+        let (sha_a, sha_b) = ("a".repeat(64), "b".repeat(64));
+        let now = Utc::now();
+        let (p1, p2) = (Uuid::now_v7(), Uuid::now_v7());
+        let someone_else = w.users["admin"];
+        let push = |items: Vec<Value>| {
+            let w = &w;
+            async move {
+                let (st, v) = w
+                    .call(
+                        "insp1",
+                        Method::POST,
+                        "/sync/push",
+                        Some(json!({"items": items})),
+                    )
+                    .await;
+                assert_eq!(st, StatusCode::OK, "{v}");
+                v["results"].as_array().unwrap().clone()
+            }
+        };
+        let r = push(vec![
+            photo_item(id, "create", photo(p1, id, &sha_a, someone_else, now)),
+            photo_item(
+                id,
+                "create",
+                photo(
+                    p2,
+                    id,
+                    &sha_a,
+                    someone_else,
+                    now + chrono::Duration::hours(1),
+                ),
+            ),
+        ])
+        .await;
+        assert_eq!(r[0]["status"], "applied", "{}: {r:?}", w.b.name);
+        assert_eq!(
+            (r[1]["status"].as_str(), r[1]["reason"].as_str()),
+            (Some("rejected"), Some("invalid")),
+            "{}: a photo taken an hour from now: {r:?}",
+            w.b.name
+        );
+        // Voiding sends a rewritten record: only the void fields may change.
+        let mut void = photo(
+            p1,
+            id,
+            &sha_b,
+            someone_else,
+            now - chrono::Duration::days(400),
+        );
+        void["voided_by"] = json!(someone_else);
+        void["voided_at"] = json!(now);
+        void["void_reason"] = json!("拍错了单位");
+        void["mime"] = json!("image/png");
+        let r = push(vec![photo_item(id, "void", void)]).await;
+        assert_eq!(r[0]["status"], "applied", "{}: {r:?}", w.b.name);
+        // The team lead's pull reads the server's record.
+        let (st, page) = w
+            .call("lead", Method::GET, "/sync/pull?since=0", None)
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        let photos: Vec<&Value> = page["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["inspection"]["inspection"]["id"] == id.to_string().as_str())
+            .flat_map(|c| c["inspection"]["photos"].as_array().unwrap())
+            .collect();
+        assert_eq!(photos.len(), 1, "{}: {page}", w.b.name);
+        let p = photos[0];
+        let insp1 = w.users["insp1"].to_string();
+        assert_eq!(p["sha256"], sha_a.as_str(), "{}: {p}", w.b.name);
+        assert_eq!(p["mime"], "image/jpeg", "{}: {p}", w.b.name);
+        assert_eq!(p["captured_by"], insp1.as_str(), "{}: {p}", w.b.name);
+        assert_eq!(p["voided_by"], insp1.as_str(), "{}: {p}", w.b.name);
+        assert_eq!(p["void_reason"], "拍错了单位");
+        let taken: chrono::DateTime<Utc> = serde_json::from_value(p["taken_at"].clone()).unwrap();
+        assert!((taken - now).num_seconds().abs() < 2, "{}: {p}", w.b.name);
+        w.s.stop().await;
+    }
+}

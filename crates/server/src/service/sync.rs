@@ -165,6 +165,45 @@ fn reject(reason: RejectReason, message: impl Into<String>) -> ItemDecision {
     }
 }
 
+/// How far ahead of the server's clock a device's time may be (its clock drifts; a
+/// time further in the future is refused as implausible).
+pub const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// Types a photo may have (as the device store accepts them).
+const PHOTO_TYPES: &[&str] = &[
+    "image/jpeg",
+    "image/png",
+    "image/heic",
+    "image/heif",
+    "image/webp",
+];
+
+/// A time a device recorded is plausible: not before 2000, not in the future beyond
+/// [`CLOCK_SKEW`].
+fn plausible(t: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    t <= now + CLOCK_SKEW && t.timestamp() >= 946_684_800
+}
+
+fn implausible(what: &str) -> ItemDecision {
+    reject(
+        RejectReason::Invalid,
+        format!(
+            "{what}不合理（晚于服务器当前时间 10 分钟以上，或早于 2000 年）：请检查平板的日期和时间"
+        ),
+    )
+}
+
+/// An end time: plausible and not before the inspection started.
+fn check_end(insp: &Inspection, end: DateTime<Utc>, now: DateTime<Utc>) -> Option<ItemDecision> {
+    if !plausible(end, now) {
+        return Some(implausible("结束时间"));
+    }
+    if insp.started_at.is_some_and(|s| end < s) {
+        return Some(reject(RejectReason::Invalid, "结束时间早于开始时间"));
+    }
+    None
+}
+
 fn rule_reject(v: RuleViolation) -> ItemDecision {
     let reason = match v {
         RuleViolation::Locked => RejectReason::Locked,
@@ -239,7 +278,13 @@ fn decide(
     let mut blob = None;
     let mut signature = None;
     let result = match m {
-        Mutation::Start(h) => insp.start(actor, &h.place, h.started_at.unwrap_or(now)),
+        Mutation::Start(h) => {
+            let at = h.started_at.unwrap_or(now);
+            if !plausible(at, now) {
+                return implausible("开始时间");
+            }
+            insp.start(actor, &h.place, at)
+        }
         Mutation::SetOutcome(h) => {
             let Some(outcome) = h.outcome else {
                 return reject(RejectReason::Invalid, "缺少处理结果");
@@ -272,14 +317,24 @@ fn decide(
         },
         Mutation::Submit(h) => match checklist {
             None => return no_checklist(),
-            Some(c) => insp.submit(actor, c, category, h.ended_at.unwrap_or(now)),
+            Some(c) => {
+                let at = h.ended_at.unwrap_or(now);
+                if let Some(refused) = check_end(&insp, at, now) {
+                    return refused;
+                }
+                insp.submit(actor, c, category, at)
+            }
         },
         Mutation::MarkUnreachable(h) => {
             let reason = h
                 .outcome
                 .and_then(|o| o.unreachable_reason)
                 .unwrap_or_default();
-            insp.mark_unreachable(actor, &reason, h.ended_at.unwrap_or(now))
+            let at = h.ended_at.unwrap_or(now);
+            if let Some(refused) = check_end(&insp, at, now) {
+                return refused;
+            }
+            insp.mark_unreachable(actor, &reason, at)
         }
         Mutation::UpsertFinding(f) => match checklist {
             None => return no_checklist(),
@@ -293,6 +348,9 @@ fn decide(
                     .map(|x| x.photo_ids.clone())
                     .unwrap_or_default();
                 f.recorded_by = actor.user_id;
+                if !plausible(f.recorded_at, now) {
+                    return implausible("记录时间");
+                }
                 insp.record_finding(c, category, f)
             }
         },
@@ -303,6 +361,26 @@ fn decide(
             if !is_sha256(&p.sha256) || p.size_bytes == 0 || p.size_bytes > MAX_BLOB_BYTES {
                 return reject(RejectReason::Invalid, "照片的校验值或大小无效");
             }
+            if !PHOTO_TYPES.contains(&p.mime.as_str()) {
+                return reject(
+                    RejectReason::Invalid,
+                    "照片格式无效（应为 JPEG、PNG、HEIC 或 WebP）",
+                );
+            }
+            if p.location.is_some_and(|g| {
+                !(-90.0..=90.0).contains(&g.lat) || !(-180.0..=180.0).contains(&g.lon)
+            }) {
+                return reject(RejectReason::Invalid, "照片的拍摄位置无效");
+            }
+            if !plausible(p.taken_at, now) || !plausible(p.captured_at, now) {
+                return implausible("拍摄时间");
+            }
+            // Who took it is the token's user; a new photo is not voided.
+            let mut p = p;
+            p.captured_by = actor.user_id;
+            p.voided_by = None;
+            p.voided_at = None;
+            p.void_reason = None;
             if st.blob.is_some() {
                 return reject(RejectReason::Invalid, "该照片编号已存在");
             }
@@ -338,9 +416,28 @@ fn decide(
             if existing.inspection_id != insp.id || existing.kind != BlobKind::Photo {
                 return reject(RejectReason::Invalid, "要作废的照片不属于该检查");
             }
-            if p.voided_at.is_none() || p.void_reason.as_deref().unwrap_or("").trim().is_empty() {
+            let (Some(voided_at), Some(reason)) = (
+                p.voided_at,
+                p.void_reason
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty()),
+            ) else {
                 return reject(RejectReason::Invalid, "作废照片需要注明原因");
+            };
+            if !plausible(voided_at, now) {
+                return implausible("作废时间");
             }
+            if super::chars(reason) > 500 {
+                return reject(RejectReason::Invalid, "作废原因不超过 500 个字符");
+            }
+            // Voiding changes the void fields only: the rest is the server's record.
+            let Some(mut meta) = existing.meta.clone() else {
+                return reject(RejectReason::Invalid, "要作废的照片不存在");
+            };
+            meta.voided_by = Some(actor.user_id);
+            meta.voided_at = Some(voided_at);
+            meta.void_reason = Some(reason.to_owned());
             for f in &mut insp.findings {
                 f.photo_ids.retain(|x| *x != p.id);
             }
@@ -352,7 +449,7 @@ fn decide(
                 size: existing.size,
                 mime: existing.mime.clone(),
                 voided: true,
-                meta: Some(*p),
+                meta: Some(meta),
             }));
             Ok(())
         }
@@ -362,6 +459,9 @@ fn decide(
             }
             if st.blob.is_some() {
                 return reject(RejectReason::Invalid, "该签名编号已存在");
+            }
+            if !plausible(sig.signed_at, now) {
+                return implausible("签名时间");
             }
             if let Some(sha) = &sig.image_sha256 {
                 if !is_sha256(sha) {
