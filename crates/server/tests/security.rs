@@ -513,3 +513,154 @@ async fn photo_records_keep_the_server_fields_and_plausible_times() {
         w.s.stop().await;
     }
 }
+
+/// Registers blob `id` (`size` bytes of `sha`) as `who`.
+async fn register(
+    w: &World,
+    who: &str,
+    id: Uuid,
+    inspection: Uuid,
+    sha: &str,
+    size: usize,
+) -> (StatusCode, Value) {
+    w.call(
+        who,
+        Method::POST,
+        "/photos",
+        Some(
+            json!({"id": id, "kind": "photo", "inspection_id": inspection, "sha256": sha,
+                    "size": size, "mime": "image/jpeg"}),
+        ),
+    )
+    .await
+}
+
+/// Sends one chunk at `offset`: the status and the error code, if any.
+async fn chunk(
+    w: &World,
+    who: &str,
+    id: Uuid,
+    offset: usize,
+    bytes: Vec<u8>,
+) -> (StatusCode, Option<String>) {
+    let r =
+        w.s.client
+            .patch(w.s.url(&format!("/photos/{id}/content")))
+            .bearer_auth(&w.tokens[who])
+            .header("Upload-Offset", offset.to_string())
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+    let st = r.status();
+    let code = r
+        .json::<Value>()
+        .await
+        .ok()
+        .and_then(|v| v["code"].as_str().map(str::to_owned));
+    (st, code)
+}
+
+fn sha_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Content files in the blob folder (not partial uploads).
+fn stored_files(w: &World) -> usize {
+    walk(w.blobs.path())
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                if e.file_name() == "partial" {
+                    0
+                } else {
+                    walk(&p)
+                }
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn a_known_hash_does_not_complete_a_photo_without_its_bytes() {
+    for b in backends().await {
+        let w = world(b).await;
+        let draw = w.draw("shanxi-2025", "去重").await;
+        let task = task_of(&w, &draw, "insp1");
+        let id = stored_inspection(&w, task, InspectionStatus::InProgress).await;
+        let bytes = b"\xFF\xD8\xFFjpeg012".to_vec(); // 10 bytes, as `photo` says
+        let sha = sha_hex(&bytes);
+        let (p1, p2) = (Uuid::now_v7(), Uuid::now_v7());
+        let me = w.users["insp1"];
+        let now = Utc::now();
+        let (st, v) = w
+            .call(
+                "insp1",
+                Method::POST,
+                "/sync/push",
+                Some(json!({"items": [
+                    photo_item(id, "create", photo(p1, id, &sha, me, now)),
+                    photo_item(id, "create", photo(p2, id, &sha, me, now)),
+                ]})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let (st, v) = register(&w, "insp1", p1, id, &sha, bytes.len()).await;
+        assert_eq!(
+            (st, v["complete"].as_bool()),
+            (StatusCode::OK, Some(false)),
+            "{v}"
+        );
+        assert_eq!(
+            chunk(&w, "insp1", p1, 0, bytes.clone()).await.0,
+            StatusCode::NO_CONTENT
+        );
+        // The second photo names a hash the server holds: it still needs the bytes,
+        // and its answer is the same as for a hash the server has never seen.
+        let (st, v) = register(&w, "insp1", p2, id, &sha, bytes.len()).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(
+            (v["offset"].as_u64(), v["complete"].as_bool()),
+            (Some(0), Some(false)),
+            "{}: registered without sending the bytes: {v}",
+            w.b.name
+        );
+        let (st, v) = w
+            .call("insp1", Method::GET, &format!("/photos/{p2}/content"), None)
+            .await;
+        assert_eq!(
+            st,
+            StatusCode::CONFLICT,
+            "{}: not readable before its bytes: {v}",
+            w.b.name
+        );
+        // Wrong bytes of the right length are refused.
+        let mut wrong = bytes.clone();
+        wrong[3] ^= 1;
+        assert_eq!(
+            chunk(&w, "insp1", p2, 0, wrong).await,
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("hash_mismatch".into())
+            )
+        );
+        assert_eq!(
+            chunk(&w, "insp1", p2, 0, bytes.clone()).await.0,
+            StatusCode::NO_CONTENT
+        );
+        // Stored once underneath.
+        assert_eq!(stored_files(&w), 1, "{}", w.b.name);
+        w.s.stop().await;
+    }
+}

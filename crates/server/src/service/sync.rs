@@ -810,17 +810,15 @@ pub async fn register_blob(
         Some(_) => {}
         None => p.store.set_blob_size(&stamp, reg.id, reg.size).await?,
     }
-    let mut blob = p
+    let blob = p
         .store
         .blob(reg.id)
         .await?
         .ok_or_else(|| ServiceError::internal("blob vanished"))?;
-    if !blob.complete && p.blobs.has(&blob.sha256) {
-        // Already have these bytes (same photo attached twice): nothing to send.
-        p.store.complete_blob(&stamp, blob.id).await?;
-        p.blobs.drop_partial(blob.id);
-        blob.complete = true;
-    }
+    // Every uploader sends the bytes, even when the server holds a file with this
+    // hash: knowing a hash must not attach (and then download) someone else's
+    // photo, and the answer must not tell whether the server holds it. Storage is
+    // de-duplicated underneath (`BlobFolder::commit_partial`).
     Ok(status_of(p, &blob))
 }
 
