@@ -664,3 +664,53 @@ async fn a_known_hash_does_not_complete_a_photo_without_its_bytes() {
         w.s.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_team_lead_reads_the_draws_of_their_district_only() {
+    for b in backends().await {
+        let w = world(b).await;
+        let draw = w.draw("shanxi-2025", "辖区").await;
+        let id = draw["id"].as_str().unwrap();
+        let all = draw["tasks"].as_array().unwrap().len();
+        for (who, district) in [("lead", "小店区"), ("other_lead", "迎泽区")] {
+            let (st, v) = w
+                .call(who, Method::GET, &format!("/draws/{id}"), None)
+                .await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+            let tasks = v["tasks"].as_array().unwrap();
+            let own = draw["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["institution"]["district"] == district)
+                .count();
+            assert!(own < all, "{}: the draw spans districts", w.b.name);
+            assert_eq!(tasks.len(), own, "{}: {who} reads every district", w.b.name);
+            assert!(
+                tasks
+                    .iter()
+                    .all(|t| t["institution"]["district"] == district),
+                "{}: {who}: {v}",
+                w.b.name
+            );
+            let (st, _) = w
+                .call(who, Method::GET, &format!("/draws/{id}/inputs"), None)
+                .await;
+            assert_eq!(
+                st,
+                StatusCode::FORBIDDEN,
+                "{}: {who} reads every district's inputs",
+                w.b.name
+            );
+        }
+        let (_, v) = w
+            .call("admin", Method::GET, &format!("/draws/{id}"), None)
+            .await;
+        assert_eq!(v["tasks"].as_array().unwrap().len(), all);
+        let (st, _) = w
+            .call("admin", Method::GET, &format!("/draws/{id}/inputs"), None)
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        w.s.stop().await;
+    }
+}
