@@ -54,6 +54,7 @@ error_codes! {
     UserDisabled => "user_disabled",
     InvalidCredentials => "invalid_credentials",
     TooManyAttempts => "too_many_attempts",
+    TooManyRequests => "too_many_requests",
     Forbidden => "forbidden",
     NotFound => "not_found",
     InvalidUsername => "invalid_username",

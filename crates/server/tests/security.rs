@@ -714,3 +714,73 @@ async fn a_team_lead_reads_the_draws_of_their_district_only() {
         w.s.stop().await;
     }
 }
+
+async fn enrol(s: &TestServer, username: &str, password: &str) -> (StatusCode, Value) {
+    let r = s
+        .client
+        .post(s.url("/devices/enroll"))
+        .json(&json!({"username": username, "password": password, "device_name": "平板"}))
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn random_usernames_meet_a_per_address_limit_and_hashing_is_bounded() {
+    let b = common::sqlite().await;
+    let w = world(b).await;
+    // Random usernames from one address: the per-address limit stops them.
+    let mut codes = Vec::new();
+    for n in 0..35 {
+        let (st, v) = enrol(
+            &w.s,
+            &format!("nobody-{n}-{}", Uuid::now_v7()),
+            "不是密码password",
+        )
+        .await;
+        codes.push((st.as_u16(), v["code"].as_str().unwrap_or("").to_owned()));
+    }
+    let limited = codes
+        .iter()
+        .filter(|(s, c)| *s == 429 && c == "too_many_attempts")
+        .count();
+    assert!(
+        codes[..30].iter().all(|(s, _)| *s == 401) && limited == 5,
+        "{codes:?}"
+    );
+    // Even the right password waits out the window from that address.
+    let (st, _) = enrol(&w.s, "insp1", PASSWORD).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS);
+    w.s.stop().await;
+
+    // A flood on a server whose pool takes one at a time and queues one: the rest
+    // are refused at once with 429 and a Chinese message, none with a 5xx.
+    let mut platform =
+        jiandu_server::service::Platform::new(w.b.store.clone(), TemplateSet::builtin().unwrap());
+    platform.passwords = std::sync::Arc::new(jiandu_server::auth::PasswordPool::new(1, 1));
+    let s = TestServer::start_platform(platform, 64 * 1024).await;
+    let answers = futures_util::future::join_all((0..24).map(|n| {
+        enrol(
+            &s,
+            if n % 2 == 0 { "insp1" } else { "insp2" },
+            "错误的密码password",
+        )
+    }))
+    .await;
+    assert!(
+        answers.iter().all(|(st, _)| !st.is_server_error()),
+        "{answers:?}"
+    );
+    let busy: Vec<&Value> = answers
+        .iter()
+        .filter(|(st, v)| *st == StatusCode::TOO_MANY_REQUESTS && v["code"] == "too_many_requests")
+        .map(|(_, v)| v)
+        .collect();
+    assert!(!busy.is_empty(), "{answers:?}");
+    assert!(busy[0]["message"].as_str().unwrap().contains("稍后再试"));
+    // Once the flood is over, the right password works.
+    let (st, v) = enrol(&s, "insp2", PASSWORD).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    s.stop().await;
+}

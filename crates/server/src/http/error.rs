@@ -69,7 +69,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | RenderFailed
         | InvalidSize
         | HashMismatch => StatusCode::UNPROCESSABLE_ENTITY,
-        TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+        TooManyAttempts | TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -22,7 +22,7 @@ use uuid::Uuid;
         (status = 400, description = "用户名、设备名称或密码不符合要求", body = ErrorBody),
         (status = 401, description = "用户名或密码错误", body = ErrorBody),
         (status = 403, description = "账号已停用", body = ErrorBody),
-        (status = 429, description = "登录失败次数过多", body = ErrorBody),
+        (status = 429, description = "登录失败次数过多，或服务器正忙于其他登录（稍后再试）", body = ErrorBody),
         Public,
     ),
     security(())

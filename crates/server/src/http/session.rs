@@ -47,7 +47,7 @@ fn set_cookie(p: &Platform, headers: &HeaderMap, token: Option<&str>) -> HeaderV
         (status = 400, description = "用户名或密码不符合要求", body = ErrorBody),
         (status = 401, description = "用户名或密码错误", body = ErrorBody),
         (status = 403, description = "账号已停用，或请求来自其他网站", body = ErrorBody),
-        (status = 429, description = "登录失败次数过多", body = ErrorBody),
+        (status = 429, description = "登录失败次数过多，或服务器正忙于其他登录（稍后再试）", body = ErrorBody),
         Public,
     ),
     security(())

@@ -50,8 +50,10 @@ pub struct Platform {
     /// told to each device at enrolment, so its on-site copies and the platform's
     /// archive copies agree.
     pub authority: Arc<str>,
-    /// Failed sign-ins per (username, client address).
+    /// Failed sign-ins per (username, client address) and per client address.
     pub limiter: Arc<crate::auth::LoginLimiter>,
+    /// Password hashing and verification, bounded (`auth::PasswordPool`).
+    pub passwords: Arc<crate::auth::PasswordPool>,
     /// Console session expiry and cookie settings.
     pub console: sessions::SessionSettings,
     /// The public result lists, ready to send (`public`).
@@ -70,6 +72,7 @@ impl Platform {
             )),
             authority: documents::authority().into(),
             limiter: Arc::new(crate::auth::LoginLimiter::default()),
+            passwords: Arc::new(crate::auth::PasswordPool::default()),
             console: sessions::SessionSettings::default(),
             public: Arc::default(),
         }
