@@ -55,6 +55,8 @@ error_codes! {
     InvalidCredentials => "invalid_credentials",
     TooManyAttempts => "too_many_attempts",
     TooManyRequests => "too_many_requests",
+    UploadLimit => "upload_limit",
+    ChunkTooSmall => "chunk_too_small",
     Forbidden => "forbidden",
     NotFound => "not_found",
     InvalidUsername => "invalid_username",

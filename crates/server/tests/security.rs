@@ -11,7 +11,7 @@ use jiandu_core::Role;
 use jiandu_core::inspection::{Inspection, InspectionStatus};
 use jiandu_core::templates::TemplateSet;
 use jiandu_server::model::NewUser;
-use jiandu_server::service::{registry, review};
+use jiandu_server::service::{Platform, registry, review};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -22,6 +22,7 @@ const PASSWORD: &str = "正确的密码password";
 /// Users, registry and enrolled devices on one backend.
 struct World {
     b: Backend,
+    p: Platform,
     blobs: tempfile::TempDir,
     s: TestServer,
     tokens: HashMap<&'static str, String>,
@@ -75,6 +76,10 @@ const PEOPLE: &[Person] = &[
 ];
 
 async fn world(b: Backend) -> World {
+    world_with(b, |p| p).await
+}
+
+async fn world_with(b: Backend, tune: impl FnOnce(Platform) -> Platform) -> World {
     let hash = jiandu_server::auth::hash_password(PASSWORD).unwrap();
     let mut users = HashMap::new();
     for (key, username, role, badge, team, district) in PEOPLE {
@@ -136,7 +141,8 @@ async fn world(b: Backend) -> World {
     let blobs = tempfile::tempdir().unwrap();
     let platform = jiandu_server::service::Platform::new(b.store.clone(), t)
         .with_blobs(blobs.path().to_owned());
-    let s = TestServer::start_platform(platform, 64 * 1024).await;
+    let platform = tune(platform);
+    let s = TestServer::start_platform(platform.clone(), 64 * 1024).await;
     let mut tokens = HashMap::new();
     for (key, username, ..) in PEOPLE {
         let r = s
@@ -172,6 +178,7 @@ async fn world(b: Backend) -> World {
     tokens.insert("revoked", r["token"].as_str().unwrap().to_owned());
     let w = World {
         b,
+        p: platform,
         blobs,
         s,
         tokens,
@@ -783,4 +790,227 @@ async fn random_usernames_meet_a_per_address_limit_and_hashing_is_bounded() {
     let (st, v) = enrol(&s, "insp2", PASSWORD).await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     s.stop().await;
+}
+
+#[tokio::test]
+async fn photo_limits_minimum_chunks_and_expired_partial_uploads() {
+    use jiandu_server::service::sync::{UploadLimits, sweep_partial_uploads};
+    for b in backends().await {
+        let limits = UploadLimits {
+            photos_per_inspection: 2,
+            photos_per_device_per_day: 1,
+            ..UploadLimits::default()
+        };
+        let w = world_with(b, |p| p.with_uploads(limits)).await;
+        let draw = w.draw("shanxi-2025", "磁盘").await;
+        let task = task_of(&w, &draw, "insp1");
+        let id = stored_inspection(&w, task, InspectionStatus::InProgress).await;
+        let me = w.users["insp1"];
+        const MIB: usize = 1024 * 1024;
+        let a_bytes: Vec<u8> = (0..2 * MIB + 10).map(|i| (i % 251) as u8).collect();
+        let b_bytes: Vec<u8> = (0..2 * MIB).map(|i| (i % 241) as u8).collect();
+        let (a, bb, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let rec = |pid: Uuid, bytes: &[u8]| {
+            let mut r = photo(pid, id, &sha_hex(bytes), me, Utc::now());
+            r["size_bytes"] = json!(bytes.len());
+            photo_item(id, "create", r)
+        };
+        let (_, v) = w
+            .call(
+                "insp1",
+                Method::POST,
+                "/sync/push",
+                Some(json!({"items": [rec(a, &a_bytes), rec(bb, &b_bytes), rec(c, b"third")]})),
+            )
+            .await;
+        let r = v["results"].as_array().unwrap();
+        assert_eq!(
+            r.iter()
+                .map(|x| x["status"].as_str().unwrap())
+                .collect::<Vec<_>>(),
+            ["applied", "applied", "rejected"],
+            "{}: at most 2 photos per inspection: {v}",
+            w.b.name
+        );
+        assert!(
+            r[2]["message"].as_str().unwrap().contains("最多 2 张"),
+            "{v}"
+        );
+        for (pid, bytes) in [(a, &a_bytes), (bb, &b_bytes)] {
+            let (st, v) = register(&w, "insp1", pid, id, &sha_hex(bytes), bytes.len()).await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+        }
+        // A short chunk that is not the last is refused and not kept.
+        assert_eq!(
+            chunk(&w, "insp1", a, 0, a_bytes[..100 * 1024].to_vec()).await,
+            (StatusCode::BAD_REQUEST, Some("chunk_too_small".into())),
+            "{}",
+            w.b.name
+        );
+        let (_, v) = register(&w, "insp1", a, id, &sha_hex(&a_bytes), a_bytes.len()).await;
+        assert_eq!(v["offset"], 0, "{}: {v}", w.b.name);
+        // B: half sent, then abandoned.
+        assert_eq!(
+            chunk(&w, "insp1", bb, 0, b_bytes[..MIB].to_vec()).await.0,
+            StatusCode::NO_CONTENT
+        );
+        // A: 1 MiB chunks and a short last one.
+        for (from, to) in [(0, MIB), (MIB, 2 * MIB), (2 * MIB, a_bytes.len())] {
+            assert_eq!(
+                chunk(&w, "insp1", a, from, a_bytes[from..to].to_vec())
+                    .await
+                    .0,
+                StatusCode::NO_CONTENT,
+                "{}: chunk at {from}",
+                w.b.name
+            );
+        }
+        // One photo per device per day: B waits for tomorrow.
+        let (st, v) = register(&w, "insp1", bb, id, &sha_hex(&b_bytes), b_bytes.len()).await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, Some("upload_limit")),
+            "{}: {v}",
+            w.b.name
+        );
+        // The sweep removes B's partial upload once it expired, not before.
+        let now = std::time::SystemTime::now();
+        assert_eq!(sweep_partial_uploads(&w.p, now).await.unwrap(), 0);
+        let later = now + limits.partial_upload_expiry + std::time::Duration::from_secs(60);
+        assert_eq!(
+            sweep_partial_uploads(&w.p, later).await.unwrap(),
+            1,
+            "{}",
+            w.b.name
+        );
+        let r =
+            w.s.client
+                .head(w.s.url(&format!("/photos/{bb}/content")))
+                .bearer_auth(&w.tokens["insp1"])
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(r.headers()["Upload-Offset"], "0");
+        w.s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn audit_verify_reports_an_sql_edit_of_an_approved_outcome_and_a_truncated_head() {
+    use jiandu_core::inspection::{Outcome, PublicCategory};
+    use jiandu_server::service::audit;
+    for b in backends().await {
+        let w = world(b).await;
+        let draw = w.draw("shanxi-2025", "审计").await;
+        let task = task_of(&w, &draw, "insp1");
+        let id = Uuid::now_v7();
+        let mut insp = Inspection::new(id, task);
+        insp.status = InspectionStatus::Submitted;
+        insp.version = 3;
+        insp.outcome = Some(Outcome {
+            category: PublicCategory::Corrected,
+            penalty: None,
+            opinion: None,
+            unreachable_reason: None,
+        });
+        w.b.store
+            .put_inspection(&common::stamp(), insp, None, review::expect_version(None))
+            .await
+            .unwrap();
+        let (st, v) = w
+            .call(
+                "lead",
+                Method::POST,
+                &format!("/inspections/{id}/approve"),
+                Some(json!({"version": 3})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let report = audit::verify(&w.p).await.unwrap();
+        assert!(report.ok, "{}: {}", w.b.name, report.message);
+        assert!(report.data_mismatches.is_empty());
+        let (_, head) = audit::head(&w.p).await.unwrap();
+        assert_eq!(head, report.head_hash);
+        // The head kept elsewhere is still found.
+        assert!(audit::verify_with_head(&w.p, Some(&head)).await.unwrap().ok);
+        // Someone with database access turns 责令改正 into 未发现问题.
+        match w.b.name {
+            "sqlite" => {
+                let c = rusqlite::Connection::open(&w.b.url).unwrap();
+                let n = c
+                    .execute(
+                        "UPDATE inspections SET body = json_set(body, '$.outcome.category', 'no_problem')
+                         WHERE id = ?1",
+                        [id.to_string()],
+                    )
+                    .unwrap();
+                assert_eq!(n, 1);
+            }
+            _ => {
+                let (c, conn) = tokio_postgres::connect(&w.b.url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(conn);
+                let n = c
+                    .execute(
+                        "UPDATE inspections SET body = jsonb_set(body, '{outcome,category}', '\"no_problem\"')
+                         WHERE id = $1",
+                        &[&id],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(n, 1);
+            }
+        }
+        let report = audit::verify(&w.p).await.unwrap();
+        assert!(
+            !report.ok,
+            "{}: the edit passes: {}",
+            w.b.name, report.message
+        );
+        assert_eq!(report.data_mismatches.len(), 1, "{}", w.b.name);
+        assert_eq!(report.data_mismatches[0].id, id.to_string());
+        // A head that is not in the chain (a truncated or rewritten log) is caught.
+        let gone = "f".repeat(64);
+        let r = audit::verify_with_head(&w.p, Some(&gone)).await.unwrap();
+        assert!(!r.ok);
+        w.s.stop().await;
+    }
+}
+
+async fn enrol_from(s: &TestServer, username: &str, forwarded_for: &str) -> StatusCode {
+    s.client
+        .post(s.url("/devices/enroll"))
+        .header("X-Forwarded-For", forwarded_for)
+        .json(&json!({"username": username, "password": "不是密码password", "device_name": "平板"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn x_forwarded_for_counts_only_from_trusted_proxies() {
+    use jiandu_server::settings::TrustedProxies;
+    // Not trusted: a made-up X-Forwarded-For does not escape the per-address limit.
+    let w = world(common::sqlite().await).await;
+    let mut last = StatusCode::OK;
+    for n in 0..31 {
+        last = enrol_from(&w.s, &format!("x{n}"), &format!("198.51.100.{n}")).await;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    w.s.stop().await;
+    // Behind a trusted proxy: each client has its own limit.
+    let proxies = TrustedProxies::parse(&["127.0.0.0/8".into()]).unwrap();
+    let w = world_with(common::sqlite().await, |p| p.with_proxies(proxies)).await;
+    for n in 0..31 {
+        last = enrol_from(&w.s, &format!("y{n}"), "10.1.2.3, 203.0.113.7").await;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        enrol_from(&w.s, "z", "203.0.113.8").await,
+        StatusCode::UNAUTHORIZED,
+        "another client behind the proxy"
+    );
+    w.s.stop().await;
 }

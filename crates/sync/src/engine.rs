@@ -12,7 +12,7 @@ use crate::token::TokenStore;
 use chrono::{DateTime, Utc};
 use jiandu_core::protocol::{
     BlobRegistration, EnrollRequest, EnrollResponse, LeaseRequest, MAX_CHUNK_BYTES, MAX_PUSH_BYTES,
-    PushItem, PushRequest, SyncEvent, SyncPhase, SyncProgress,
+    MIN_CHUNK_BYTES, PushItem, PushRequest, SyncEvent, SyncPhase, SyncProgress,
 };
 use jiandu_store::{Store, UploadJob};
 use std::io::{Read, Seek, SeekFrom};
@@ -465,7 +465,11 @@ impl SyncEngine {
         if status.offset > 0 {
             tracing::info!(blob = %job.blob_id, offset = status.offset, size = job.size, "upload resumed");
         }
-        let chunk = self.config.chunk_bytes.clamp(1, MAX_CHUNK_BYTES);
+        // The platform refuses a chunk under MIN_CHUNK_BYTES unless it is the last.
+        let chunk = self
+            .config
+            .chunk_bytes
+            .clamp(MIN_CHUNK_BYTES, MAX_CHUNK_BYTES);
         let mut offset = status.offset;
         let mut failures = 0u32;
         let mut hash_failures = 0u32;

@@ -30,9 +30,11 @@ use uuid::Uuid;
 pub async fn enroll(
     State(p): State<Platform>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     ApiJson(req): ApiJson<EnrollRequest>,
 ) -> Result<(StatusCode, Json<EnrollResponse>), ApiError> {
-    let resp = people::enroll(&p, req, addr.ip(), Utc::now()).await?;
+    let client = super::session::client_ip(&p, addr, &headers);
+    let resp = people::enroll(&p, req, client, Utc::now()).await?;
     Ok((StatusCode::CREATED, Json(resp)))
 }
 

@@ -20,13 +20,101 @@ use futures_util::{Stream, StreamExt};
 use jiandu_core::inspection::{AssignedInspector, Task, check_editable, check_outcome};
 use jiandu_core::protocol::{
     BlobKind, BlobRegistration, BlobStatus, Change, ChangeBody, DocNumberLease, LeaseRequest,
-    MAX_BLOB_BYTES, MAX_CHUNK_BYTES, MAX_LEASE_BLOCK, MAX_PULL_LIMIT, MAX_PUSH_ITEMS, Mutation,
-    PullPage, PushItem, PushRequest, PushResponse, RejectReason,
+    MAX_BLOB_BYTES, MAX_CHUNK_BYTES, MAX_LEASE_BLOCK, MAX_PULL_LIMIT, MAX_PUSH_ITEMS,
+    MIN_CHUNK_BYTES, Mutation, PullPage, PushItem, PushRequest, PushResponse, RejectReason,
 };
 use jiandu_core::{Inspection, Plan, PublicCategory, Role, RuleViolation};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use uuid::Uuid;
+
+// ---------------------------------------------------------------------------------
+// Limits
+
+/// How much a device may store (settings file; docs/SERVER.md). Counted over photos
+/// that are not voided (per inspection) and over what each device sent today (UTC;
+/// in memory, like the sign-in limiter: a restart forgets today's count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadLimits {
+    pub photos_per_inspection: u64,
+    pub bytes_per_inspection: u64,
+    pub photos_per_device_per_day: u64,
+    pub bytes_per_device_per_day: u64,
+    /// A partial upload untouched this long is removed (`sweep_partial_uploads`).
+    pub partial_upload_expiry: std::time::Duration,
+}
+
+impl Default for UploadLimits {
+    fn default() -> Self {
+        Self {
+            photos_per_inspection: 300,
+            bytes_per_inspection: 2 * 1024 * 1024 * 1024,
+            photos_per_device_per_day: 2000,
+            bytes_per_device_per_day: 8 * 1024 * 1024 * 1024,
+            partial_upload_expiry: std::time::Duration::from_secs(3 * 24 * 3600),
+        }
+    }
+}
+
+/// Photos completed and bytes received per device today.
+#[derive(Debug, Default)]
+pub struct DeviceQuota {
+    used: std::sync::Mutex<HashMap<(Uuid, NaiveDate), (u64, u64)>>,
+}
+
+impl DeviceQuota {
+    fn with<T>(&self, device: Uuid, now: DateTime<Utc>, f: impl FnOnce(&mut (u64, u64)) -> T) -> T {
+        let mut map = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        let today = now.date_naive();
+        map.retain(|(_, d), _| *d >= today);
+        f(map.entry((device, today)).or_default())
+    }
+}
+
+fn quota_error(message: String) -> ServiceError {
+    ServiceError::new(ErrorCode::UploadLimit, message)
+}
+
+/// Refuses a photo upload when the device reached today's limits.
+fn check_device_quota(
+    p: &Platform,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    more_bytes: u64,
+) -> ServiceResult<()> {
+    let Some(device) = actor.device else {
+        return Ok(());
+    };
+    let l = p.uploads;
+    let (photos, bytes) = p.quota.with(device, now, |u| *u);
+    if photos >= l.photos_per_device_per_day {
+        return Err(quota_error(format!(
+            "本设备今天已上传 {photos} 张照片，达到每日上限 {}：请明天再同步，或联系管理员",
+            l.photos_per_device_per_day
+        )));
+    }
+    if bytes + more_bytes > l.bytes_per_device_per_day {
+        return Err(quota_error(format!(
+            "本设备今天上传的照片已达每日上限 {} MB：请明天再同步，或联系管理员",
+            l.bytes_per_device_per_day / (1024 * 1024)
+        )));
+    }
+    Ok(())
+}
+
+/// Removes partial uploads untouched for the settings' expiry (a device that never
+/// finished); answers how many. Run at start and hourly by `serve`.
+pub async fn sweep_partial_uploads(
+    p: &Platform,
+    now: std::time::SystemTime,
+) -> ServiceResult<usize> {
+    let blobs = p.blobs.clone();
+    let expiry = p.uploads.partial_upload_expiry;
+    tokio::task::spawn_blocking(move || blobs.drop_partials_older_than(now, expiry))
+        .await
+        .map_err(ServiceError::internal)?
+        .map_err(io_error)
+}
 
 // ---------------------------------------------------------------------------------
 // Push
@@ -41,6 +129,7 @@ struct PushContext {
     /// team); None: all (administrator).
     readable: Option<HashSet<Uuid>>,
     actor: jiandu_core::Actor,
+    limits: UploadLimits,
 }
 
 impl PushContext {
@@ -125,6 +214,7 @@ pub async fn push(
         plans,
         tasks,
         readable,
+        limits: p.uploads,
         actor: actor
             .core()
             .ok_or_else(|| ServiceError::internal("push without a user"))?,
@@ -383,6 +473,25 @@ fn decide(
             p.void_reason = None;
             if st.blob.is_some() {
                 return reject(RejectReason::Invalid, "该照片编号已存在");
+            }
+            let (photos, bytes) = st.photos;
+            if photos >= ctx.limits.photos_per_inspection {
+                return reject(
+                    RejectReason::Invalid,
+                    format!(
+                        "每项检查最多 {} 张照片：请先作废不需要的照片",
+                        ctx.limits.photos_per_inspection
+                    ),
+                );
+            }
+            if bytes + p.size_bytes > ctx.limits.bytes_per_inspection {
+                return reject(
+                    RejectReason::Invalid,
+                    format!(
+                        "每项检查的照片合计不超过 {} MB：请先作废不需要的照片",
+                        ctx.limits.bytes_per_inspection / (1024 * 1024)
+                    ),
+                );
             }
             if let Some(fid) = p.finding_id {
                 match insp.findings.iter_mut().find(|f| f.id == fid) {
@@ -815,6 +924,9 @@ pub async fn register_blob(
         .blob(reg.id)
         .await?
         .ok_or_else(|| ServiceError::internal("blob vanished"))?;
+    if !blob.complete {
+        check_device_quota(p, actor, now, 0)?;
+    }
     // Every uploader sends the bytes, even when the server holds a file with this
     // hash: knowing a hash must not attach (and then download) someone else's
     // photo, and the answer must not tell whether the server holds it. Storage is
@@ -875,11 +987,16 @@ where
             complete: false,
         }));
     }
+    check_device_quota(p, actor, now, (size - current).min(MAX_CHUNK_BYTES))?;
     let mut file = p.blobs.append(id).map_err(io_error)?;
     let mut received: u64 = 0;
     let mut too_much = false;
+    // A cut connection keeps what arrived (the device resumes from there); a chunk
+    // sent whole must be at least MIN_CHUNK_BYTES unless it is the last.
+    let mut cut = false;
     while let Some(frame) = body.next().await {
         let Ok(data) = frame else {
+            cut = true;
             break;
         };
         received += data.len() as u64;
@@ -889,7 +1006,20 @@ where
         }
         file.write(&data).map_err(io_error)?;
     }
+    if !too_much && !cut && received < MIN_CHUNK_BYTES && current + received < size {
+        drop(file);
+        p.blobs.truncate_partial(id, current).map_err(io_error)?;
+        return Err(ServiceError::new(
+            ErrorCode::ChunkTooSmall,
+            format!(
+                "每段至少 {} MB（最后一段除外），本段未保存：请按 1–4 MB 分段上传",
+                MIN_CHUNK_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
     file.sync().map_err(io_error)?;
+    p.quota
+        .with(actor.device.unwrap_or_default(), now, |u| u.1 += received);
     if too_much {
         p.blobs.drop_partial(id);
         return Err(ServiceError::new(
@@ -909,6 +1039,8 @@ where
         }
         p.blobs.commit_partial(id, &sha).map_err(io_error)?;
         p.store.complete_blob(&actor.stamp(now), id).await?;
+        p.quota
+            .with(actor.device.unwrap_or_default(), now, |u| u.0 += 1);
     }
     Ok(ChunkOutcome::Written(BlobStatus {
         id,

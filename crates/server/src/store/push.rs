@@ -18,6 +18,8 @@ pub struct ItemState {
     pub blob: Option<BlobRow>,
     /// An earlier item of this device for this inspection was rejected.
     pub earlier_rejected: bool,
+    /// Photos of the inspection that are not voided, and their bytes.
+    pub photos: (u64, u64),
 }
 
 /// A blob row to insert or update with an applied item.
