@@ -1014,3 +1014,20 @@ async fn x_forwarded_for_counts_only_from_trusted_proxies() {
     );
     w.s.stop().await;
 }
+
+#[tokio::test]
+async fn postgres_sslmode_require_is_honoured() {
+    let Some(b) = common::postgres().await else {
+        return;
+    };
+    // The test server speaks no TLS (or a certificate nobody vouched for): a URL
+    // that requires TLS must not fall back to plain text.
+    let sep = if b.url.contains('?') { '&' } else { '?' };
+    let required = format!("{}{sep}sslmode=require", b.url);
+    assert!(
+        jiandu_server::store::open(&required).await.is_err(),
+        "sslmode=require connected without TLS"
+    );
+    let disabled = format!("{}{sep}sslmode=disable", b.url);
+    assert!(jiandu_server::store::open(&disabled).await.is_ok());
+}

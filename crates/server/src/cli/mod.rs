@@ -268,7 +268,7 @@ async fn housekeeping(p: Platform, head_file: std::path::PathBuf) {
     let mut hours = 0u32;
     loop {
         tick.tick().await;
-        if hours % 24 == 0
+        if hours.is_multiple_of(24)
             && let Err(e) = service::audit::record_head(&p, &head_file, Utc::now()).await
         {
             tracing::warn!(error = %e.message, file = %head_file.display(), "audit head not recorded");
