@@ -760,6 +760,17 @@ fn self_signed(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBu
     (cert, key)
 }
 
+/// Kills the server when the test ends, also when it fails (a server left running
+/// would hold whatever the test inherited, e.g. a build lock).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn serve_speaks_tls_and_reloads_its_certificate_on_sighup() {
     let dir = tempfile::tempdir().unwrap();
@@ -782,10 +793,10 @@ fn serve_speaks_tls_and_reloads_its_certificate_on_sighup() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let child = KillOnDrop(child);
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
     let base = line
         .trim()
         .strip_prefix("jiandu-server listening on ")
@@ -813,7 +824,7 @@ fn serve_speaks_tls_and_reloads_its_certificate_on_sighup() {
     std::fs::copy(&cert2, &live_cert).unwrap();
     std::fs::copy(&key2, &live_key).unwrap();
     let ok = Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
+        .args(["-HUP", &child.0.id().to_string()])
         .status()
         .unwrap()
         .success();
@@ -826,7 +837,6 @@ fn serve_speaks_tls_and_reloads_its_certificate_on_sighup() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     assert!(reloaded, "the second certificate is served after SIGHUP");
 }
