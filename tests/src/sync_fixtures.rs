@@ -58,7 +58,9 @@ impl TestServer {
                 addr_tx
                     .send(listener.local_addr().expect("address"))
                     .expect("reports address");
-                let state = Platform::new(store, templates()).with_blobs(blobs);
+                let state = Platform::new(store, templates())
+                    .with_blobs(blobs)
+                    .with_authority(AUTHORITY);
                 tokio::select! {
                     r = http::serve(listener, state, 1024 * 1024, std::future::pending()) => {
                         r.expect("serves");

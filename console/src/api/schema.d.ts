@@ -933,6 +933,8 @@ export interface components {
              * @description The server's current change sequence (the last entry must be it).
              */
             change_seq: number;
+            /** @description Data rows that differ from what their audit entries recorded. */
+            data_mismatches: components["schemas"]["DataMismatch"][];
             /**
              * Format: int64
              * @description Entries checked.
@@ -1152,6 +1154,23 @@ export interface components {
             /** @description 无法联系 (awaiting review). */
             unreachable: number;
         };
+        /**
+         * @description A data row that no longer matches what its audit entry recorded (e.g. an
+         *     inspection edited with SQL behind the platform's back).
+         */
+        DataMismatch: {
+            /**
+             * Format: int64
+             * @description The change sequence the row says it was last written at.
+             */
+            change_seq: number;
+            /** @description The row's id. */
+            id: string;
+            /** @description In Chinese, for people. */
+            message: string;
+            /** @description `inspection`. */
+            table: string;
+        };
         /** @description A reporting deadline (报送时限). */
         Deadline: {
             /**
@@ -1318,7 +1337,7 @@ export interface components {
          *     these, never on messages.
          * @enum {string}
          */
-        ErrorCode: "MalformedJson" | "InvalidBody" | "InvalidId" | "InvalidQuery" | "UnsupportedMediaType" | "BodyTooLarge" | "MethodNotAllowed" | "Unauthenticated" | "InvalidToken" | "DeviceRevoked" | "UserDisabled" | "InvalidCredentials" | "TooManyAttempts" | "Forbidden" | "NotFound" | "InvalidUsername" | "InvalidDeviceName" | "InvalidPassword" | "InvalidName" | "UsernameTaken" | "BadgeTaken" | "BadgeRequired" | "InvalidFile" | "InvalidPlan" | "PlanUnchanged" | "InvalidSeed" | "AlreadyDrawn" | "EmptySeed" | "TeamTooSmall" | "UnknownAlgorithm" | "NotEnoughInspectors" | "InvalidDrawInputs" | "NotFrozen" | "CorruptRecord" | "ReasonRequired" | "WrongPlan" | "NotAnInspector" | "ConflictOfInterest" | "InspectedLastCampaign" | "ReassignmentCap" | "NotAssigned" | "AlreadyAssigned" | "Locked" | "WrongState" | "Unanswered" | "ObservationMissing" | "UnknownPoint" | "OutcomeMissing" | "OutcomeInconsistent" | "Stale" | "Empty" | "TooLong" | "NumberIssued" | "PhotosIncomplete" | "InvalidKind" | "NotReady" | "RenderFailed" | "InvalidFormat" | "TooManyItems" | "UnknownBlob" | "BlobMismatch" | "BlobIncomplete" | "InvalidSize" | "NotRegistered" | "MissingOffset" | "OffsetMismatch" | "ChunkTooLarge" | "HashMismatch" | "InvalidCount" | "InvalidAuthority" | "InvalidYear" | "NumbersExhausted" | "InvalidSession" | "SessionExpired" | "CsrfFailed" | "Internal";
+        ErrorCode: "MalformedJson" | "InvalidBody" | "InvalidId" | "InvalidQuery" | "UnsupportedMediaType" | "BodyTooLarge" | "MethodNotAllowed" | "Unauthenticated" | "InvalidToken" | "DeviceRevoked" | "UserDisabled" | "InvalidCredentials" | "TooManyAttempts" | "TooManyRequests" | "UploadLimit" | "ChunkTooSmall" | "Forbidden" | "NotFound" | "InvalidUsername" | "InvalidDeviceName" | "InvalidPassword" | "InvalidName" | "UsernameTaken" | "BadgeTaken" | "BadgeRequired" | "InvalidFile" | "InvalidPlan" | "PlanUnchanged" | "InvalidSeed" | "AlreadyDrawn" | "EmptySeed" | "TeamTooSmall" | "UnknownAlgorithm" | "NotEnoughInspectors" | "InvalidDrawInputs" | "NotFrozen" | "CorruptRecord" | "ReasonRequired" | "WrongPlan" | "NotAnInspector" | "ConflictOfInterest" | "InspectedLastCampaign" | "ReassignmentCap" | "NotAssigned" | "AlreadyAssigned" | "Locked" | "WrongState" | "Unanswered" | "ObservationMissing" | "UnknownPoint" | "OutcomeMissing" | "OutcomeInconsistent" | "Stale" | "Empty" | "TooLong" | "NumberIssued" | "PhotosIncomplete" | "InvalidKind" | "NotReady" | "RenderFailed" | "InvalidFormat" | "TooManyItems" | "UnknownBlob" | "BlobMismatch" | "BlobIncomplete" | "InvalidSize" | "NotRegistered" | "MissingOffset" | "OffsetMismatch" | "ChunkTooLarge" | "HashMismatch" | "InvalidCount" | "InvalidAuthority" | "InvalidYear" | "NumbersExhausted" | "InvalidSession" | "SessionExpired" | "CsrfFailed" | "Internal";
         /**
          * Format: int64
          * @description An amount in fen (分, 1/100 yuan). Signed so that arithmetic cannot wrap
@@ -1531,9 +1550,11 @@ export interface components {
             count: number;
             /**
              * Format: int32
-             * @description The highest number this device has ever held for this authority and year:
-             *     the server never issues at or below it, so a server restored from an older
-             *     backup does not hand out a number a device already has.
+             * @description The highest number this device has ever held for this authority and year.
+             *     Informational only: the server alone decides numbers and does not trust it
+             *     (one request must not exhaust a series for every device); the device itself
+             *     skips any leased number at or below it (a server restored from an older
+             *     backup).
              */
             floor?: number;
             /** Format: uuid */
@@ -2673,7 +2694,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description 登录失败次数过多 */
+            /** @description 登录失败次数过多，或服务器正忙于其他登录（稍后再试） */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4197,6 +4218,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description 本设备今天的照片上传已达上限 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description 服务器内部错误（只给出请求编号）。 */
             500: {
                 headers: {
@@ -4368,7 +4398,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description 缺少 Upload-Offset 请求头 */
+            /** @description 缺少 Upload-Offset 请求头，或非最后一段小于 1 MB */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4424,6 +4454,15 @@ export interface operations {
             };
             /** @description 校验失败，已丢弃 */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 本设备今天的照片上传已达上限 */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5839,7 +5878,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description 登录失败次数过多 */
+            /** @description 登录失败次数过多，或服务器正忙于其他登录（稍后再试） */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -6468,6 +6507,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description 服务器正忙于处理其他密码（稍后再试） */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description 服务器内部错误（只给出请求编号）。 */
             500: {
                 headers: {
@@ -6657,6 +6705,15 @@ export interface operations {
             };
             /** @description 字段缺失、类型不正确或不符合规则。 */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 服务器正忙于处理其他密码（稍后再试） */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

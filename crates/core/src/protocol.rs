@@ -503,9 +503,11 @@ pub struct LeaseRequest {
     /// How many numbers (1..=[`MAX_LEASE_BLOCK`]).
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 200))]
     pub count: u32,
-    /// The highest number this device has ever held for this authority and year:
-    /// the server never issues at or below it, so a server restored from an older
-    /// backup does not hand out a number a device already has.
+    /// The highest number this device has ever held for this authority and year.
+    /// Informational only: the server alone decides numbers and does not trust it
+    /// (one request must not exhaust a series for every device); the device itself
+    /// skips any leased number at or below it (a server restored from an older
+    /// backup).
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(maximum = 4_294_967_295_u32))]
     pub floor: u32,

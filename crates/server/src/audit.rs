@@ -214,6 +214,12 @@ pub(crate) mod events {
         hex::encode(Sha256::digest(serde_json::to_vec(v).unwrap_or_default()))
     }
 
+    /// The `body_sha256` an inspection's entries record (`audit verify` recomputes
+    /// it from the stored row).
+    pub fn inspection_body_sha256(i: &Inspection) -> String {
+        sha256_json(i)
+    }
+
     pub fn create_user(u: &NewUser) -> AuditEvent {
         AuditEvent::new(
             "user.create",

@@ -7,7 +7,12 @@
 //!   in `Authorization: Bearer`, never in URLs.
 //! - Failed sign-ins are counted per (username, client IP): after
 //!   [`LoginLimiter::MAX_FAILURES`] failures within [`LoginLimiter::WINDOW`] that pair is
-//!   refused until the window has passed, whatever the password.
+//!   refused until the window has passed, whatever the password; and per client
+//!   address alone ([`LoginLimiter::MAX_FAILURES_PER_IP`], an IPv6 client by its /64),
+//!   so random usernames cannot avoid the limit.
+//! - Hashing and verification run on their own small pool ([`PasswordPool`]: two at
+//!   a time, a bounded queue), never on the blocking pool the SQLite store uses; a
+//!   request that finds the queue full is refused at once.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -64,6 +69,66 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Password hashing and verification, two at a time with a bounded queue: a flood
+/// of sign-ins costs at most `workers` × 19 MiB and never starves the store.
+#[derive(Debug)]
+pub struct PasswordPool {
+    permits: tokio::sync::Semaphore,
+    /// Requests holding or waiting for a permit.
+    waiting: std::sync::atomic::AtomicUsize,
+    /// Most requests running or queued at once.
+    capacity: usize,
+}
+
+/// The pool had no room: refuse now, the client retries later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolFull;
+
+impl Default for PasswordPool {
+    fn default() -> Self {
+        Self::new(Self::WORKERS, Self::QUEUE)
+    }
+}
+
+impl PasswordPool {
+    /// Hashings at once.
+    pub const WORKERS: usize = 2;
+    /// Requests waiting beyond those running.
+    pub const QUEUE: usize = 16;
+
+    pub fn new(workers: usize, queue: usize) -> Self {
+        Self {
+            permits: tokio::sync::Semaphore::new(workers.max(1)),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            capacity: workers.max(1) + queue,
+        }
+    }
+
+    /// Runs `f` (a hash or a verification) when a worker is free; `Err(PoolFull)` at
+    /// once when `capacity` requests are already running or waiting.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, PoolFull>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        use std::sync::atomic::Ordering;
+        struct Slot<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Slot<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(PoolFull);
+        }
+        let _slot = Slot(&self.waiting);
+        let _permit = self.permits.acquire().await.map_err(|_| PoolFull)?;
+        // On a blocking thread, but never more than `workers` of them at once.
+        tokio::task::spawn_blocking(f).await.map_err(|_| PoolFull)
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Failures {
     count: u32,
@@ -76,19 +141,52 @@ struct Failures {
 #[derive(Debug, Default)]
 pub struct LoginLimiter {
     failures: Mutex<HashMap<(String, IpAddr), Failures>>,
+    per_ip: Mutex<HashMap<IpAddr, Failures>>,
 }
 
 impl LoginLimiter {
     /// Failed attempts allowed per window.
     pub const MAX_FAILURES: u32 = 5;
     pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+    /// Failed attempts allowed per client address (any usernames) per window.
+    pub const MAX_FAILURES_PER_IP: u32 = 30;
 
     fn key(username: &str, ip: IpAddr) -> (String, IpAddr) {
-        (username.trim().to_lowercase(), ip)
+        (username.trim().to_lowercase(), Self::client(ip))
     }
 
-    /// `Err(seconds to wait)` when this pair is locked out.
+    /// The client an address stands for: an IPv6 host by its /64 (one subscriber
+    /// holds a whole /64), an IPv4 host (or IPv4-mapped address) by itself.
+    fn client(ip: IpAddr) -> IpAddr {
+        match ip {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => {
+                    let s = v6.segments();
+                    IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+                }
+            },
+            v4 => v4,
+        }
+    }
+
+    /// `Err(seconds to wait)` when this pair, or this client address, is locked out.
     pub fn check(&self, username: &str, ip: IpAddr, now: Instant) -> Result<(), u64> {
+        {
+            let mut per_ip = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+            let client = Self::client(ip);
+            match per_ip.get(&client) {
+                Some(f) if now.duration_since(f.first) >= Self::WINDOW => {
+                    per_ip.remove(&client);
+                }
+                Some(f) if f.count >= Self::MAX_FAILURES_PER_IP => {
+                    return Err((Self::WINDOW - now.duration_since(f.first))
+                        .as_secs()
+                        .max(1));
+                }
+                _ => {}
+            }
+        }
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let key = Self::key(username, ip);
         match map.get(&key) {
@@ -105,6 +203,17 @@ impl LoginLimiter {
     }
 
     pub fn record_failure(&self, username: &str, ip: IpAddr, now: Instant) {
+        {
+            let mut per_ip = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+            if per_ip.len() > 100_000 {
+                per_ip.retain(|_, f| now.duration_since(f.first) < Self::WINDOW);
+            }
+            let f = per_ip.entry(Self::client(ip)).or_insert(Failures {
+                count: 0,
+                first: now,
+            });
+            f.count += 1;
+        }
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         // Bound memory under a flood of distinct usernames: forget expired entries.
         if map.len() > 100_000 {

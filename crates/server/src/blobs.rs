@@ -90,6 +90,38 @@ impl BlobFolder {
         Ok(PartialFile { file })
     }
 
+    /// Cuts a partial upload back to `len` bytes (a refused chunk is not kept).
+    pub fn truncate_partial(&self, id: Uuid, len: u64) -> std::io::Result<()> {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(self.partial(id))?;
+        f.set_len(len)?;
+        f.sync_all()
+    }
+
+    /// Removes partial uploads not written for `expiry` before `now`; answers how many.
+    pub fn drop_partials_older_than(
+        &self,
+        now: std::time::SystemTime,
+        expiry: std::time::Duration,
+    ) -> std::io::Result<usize> {
+        let dir = self.root.join("partial");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut removed = 0;
+        for e in entries.flatten() {
+            let modified = e.metadata().and_then(|m| m.modified())?;
+            if now.duration_since(modified).is_ok_and(|age| age >= expiry) {
+                std::fs::remove_file(e.path())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     pub fn drop_partial(&self, id: Uuid) {
         let _ = std::fs::remove_file(self.partial(id));
     }

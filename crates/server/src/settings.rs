@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 /// Default data folder, relative to the working directory (git-ignored).
@@ -12,6 +12,79 @@ pub const DEFAULT_DATA_DIR: &str = ".jiandu-data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Largest request body accepted (JSON API), in bytes.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed
+/// (settings `trusted_proxies`: addresses or CIDR blocks). From anyone else the
+/// headers are ignored: the client is the connection's peer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+
+impl TrustedProxies {
+    /// Parses `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`. `Err` names the bad entry.
+    pub fn parse(entries: &[String]) -> Result<Self, String> {
+        let mut out = Vec::new();
+        for e in entries {
+            let (addr, bits) = match e.trim().split_once('/') {
+                Some((a, b)) => (a, Some(b)),
+                None => (e.trim(), None),
+            };
+            let ip: IpAddr = addr.parse().map_err(|_| e.clone())?;
+            let max = if ip.is_ipv4() { 32 } else { 128 };
+            let bits = match bits {
+                Some(b) => b
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|b| *b <= max)
+                    .ok_or_else(|| e.clone())?,
+                None => max,
+            };
+            out.push((ip, bits));
+        }
+        Ok(Self(out))
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        self.0.iter().any(|(net, bits)| match (net, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(*bits)).unwrap_or(0);
+                u32::from(*n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(*bits)).unwrap_or(0);
+                u128::from(*n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        })
+    }
+
+    /// The client behind `peer`: the nearest `X-Forwarded-For` address that is not a
+    /// trusted proxy, when `peer` is one; otherwise `peer` itself.
+    pub fn client(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        if !self.contains(peer) {
+            return peer;
+        }
+        let Some(list) = forwarded_for else {
+            return peer;
+        };
+        let mut client = peer;
+        for hop in list.rsplit(',') {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(ip) => {
+                    client = ip;
+                    if !self.contains(ip) {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        client
+    }
+}
 
 /// A database URL whose password is hidden from `Debug` and `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -69,6 +142,22 @@ pub struct FileSettings {
     pub session_max_hours: Option<u32>,
     /// Always mark the session cookie `Secure` (behind TLS).
     pub secure_cookies: Option<bool>,
+    /// Photos per inspection (not voided; default 300).
+    pub photos_per_inspection: Option<u64>,
+    /// Megabytes of photos per inspection (default 2048).
+    pub photo_mb_per_inspection: Option<u64>,
+    /// Photos one device may upload per day (default 2000).
+    pub photos_per_device_per_day: Option<u64>,
+    /// Megabytes one device may upload per day (default 8192).
+    pub photo_mb_per_device_per_day: Option<u64>,
+    /// Hours after which an unfinished photo upload is removed (default 72).
+    pub partial_upload_hours: Option<u64>,
+    /// Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For and
+    /// X-Forwarded-Proto are believed, e.g. `["127.0.0.1"]` behind a local nginx.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// File the audit head hash is appended to daily (default: beside the blobs
+    /// folder, `audit-heads.txt`).
+    pub audit_head_file: Option<PathBuf>,
 }
 
 impl FileSettings {
@@ -88,6 +177,10 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub max_body_bytes: usize,
     pub sessions: crate::service::sessions::SessionSettings,
+    pub uploads: crate::service::sync::UploadLimits,
+    pub audit_head_file: PathBuf,
+    /// As the file says (checked by `TrustedProxies::parse` before serving).
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Settings {
@@ -100,18 +193,49 @@ impl Settings {
         file: FileSettings,
     ) -> Settings {
         let data = PathBuf::from(DEFAULT_DATA_DIR);
+        let blobs = blobs.or(file.blobs).unwrap_or_else(|| data.join("blobs"));
+        let audit_head_file = file
+            .audit_head_file
+            .clone()
+            .unwrap_or_else(|| blobs.parent().unwrap_or(&data).join("audit-heads.txt"));
         Settings {
+            audit_head_file,
+            trusted_proxies: file.trusted_proxies.clone().unwrap_or_default(),
             db: DatabaseUrl::new(
                 db.or(file.db)
                     .unwrap_or_else(|| data.join("server.sqlite").to_string_lossy().into_owned()),
             ),
-            blobs: blobs.or(file.blobs).unwrap_or_else(|| data.join("blobs")),
+            blobs,
             listen: listen.or(file.listen).unwrap_or_else(|| {
                 DEFAULT_LISTEN
                     .parse()
                     .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)))
             }),
             max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            uploads: {
+                let d = crate::service::sync::UploadLimits::default();
+                let mb = |m: u64| m.max(1).saturating_mul(1024 * 1024);
+                crate::service::sync::UploadLimits {
+                    photos_per_inspection: file
+                        .photos_per_inspection
+                        .unwrap_or(d.photos_per_inspection),
+                    bytes_per_inspection: file
+                        .photo_mb_per_inspection
+                        .map(mb)
+                        .unwrap_or(d.bytes_per_inspection),
+                    photos_per_device_per_day: file
+                        .photos_per_device_per_day
+                        .unwrap_or(d.photos_per_device_per_day),
+                    bytes_per_device_per_day: file
+                        .photo_mb_per_device_per_day
+                        .map(mb)
+                        .unwrap_or(d.bytes_per_device_per_day),
+                    partial_upload_expiry: file
+                        .partial_upload_hours
+                        .map(|h| std::time::Duration::from_secs(h.max(1) * 3600))
+                        .unwrap_or(d.partial_upload_expiry),
+                }
+            },
             sessions: {
                 let d = crate::service::sessions::SessionSettings::default();
                 crate::service::sessions::SessionSettings {

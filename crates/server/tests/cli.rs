@@ -727,3 +727,116 @@ text = "消毒记录"
         text(&o.stderr)
     );
 }
+
+/// A self-signed certificate for 127.0.0.1 (openssl), as (cert PEM path, key path).
+fn self_signed(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", &format!("/CN={name}")])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "extendedKeyUsage=serverAuth"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "openssl req");
+    (cert, key)
+}
+
+/// Kills the server when the test ends, also when it fails (a server left running
+/// would hold whatever the test inherited, e.g. a build lock).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_speaks_tls_and_reloads_its_certificate_on_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let (cert, key) = self_signed(p, "first");
+    let (cert2, key2) = self_signed(p, "second");
+    let (live_cert, live_key) = (p.join("live.crt"), p.join("live.key"));
+    std::fs::copy(&cert, &live_cert).unwrap();
+    std::fs::copy(&key, &live_key).unwrap();
+    let mut child = bin()
+        .arg("--db")
+        .arg(p.join("server.sqlite"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&live_cert)
+        .arg("--tls-key")
+        .arg(&live_key)
+        .env("JIANDU_BLOBS", p.join("blobs"))
+        .current_dir(p)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let child = KillOnDrop(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("jiandu-server listening on ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    assert!(base.starts_with("https://"), "{base}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let health = |trust: &Path| {
+        let pem = std::fs::read(trust).unwrap();
+        let client = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+            .build()
+            .unwrap();
+        let url = format!("{base}/api/v1/health");
+        rt.block_on(async move { client.get(url).send().await.map(|r| r.status().as_u16()) })
+    };
+    assert_eq!(health(&cert).unwrap(), 200);
+    assert!(health(&cert2).is_err(), "not the second certificate yet");
+    // Plain HTTP is not served on the TLS port.
+    let plain = rt.block_on(reqwest::get(
+        base.replace("https://", "http://") + "/api/v1/health",
+    ));
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+    // A renewed certificate, then SIGHUP.
+    std::fs::copy(&cert2, &live_cert).unwrap();
+    std::fs::copy(&key2, &live_key).unwrap();
+    let ok = Command::new("kill")
+        .args(["-HUP", &child.0.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let mut reloaded = false;
+    for _ in 0..50 {
+        if health(&cert2).is_ok() {
+            reloaded = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop(child);
+    assert!(reloaded, "the second certificate is served after SIGHUP");
+}

@@ -61,7 +61,12 @@ async fn start(b: &common::Backend, sessions: SessionSettings) -> TestServer {
 }
 
 async fn serve(b: &common::Backend, sessions: SessionSettings) -> TestServer {
-    let p: Platform = common::platform(b).with_sessions(sessions);
+    // As behind a local reverse proxy: X-Forwarded-Proto from loopback is believed
+    // (from anyone else it is ignored: tests/security.rs).
+    let proxies = jiandu_server::settings::TrustedProxies::parse(&["127.0.0.1".into()]).unwrap();
+    let p: Platform = common::platform(b)
+        .with_sessions(sessions)
+        .with_proxies(proxies);
     TestServer::start_platform(p, 64 * 1024).await
 }
 

@@ -12,7 +12,7 @@ use crate::token::TokenStore;
 use chrono::{DateTime, Utc};
 use jiandu_core::protocol::{
     BlobRegistration, EnrollRequest, EnrollResponse, LeaseRequest, MAX_CHUNK_BYTES, MAX_PUSH_BYTES,
-    PushItem, PushRequest, SyncEvent, SyncPhase, SyncProgress,
+    MIN_CHUNK_BYTES, PushItem, PushRequest, SyncEvent, SyncPhase, SyncProgress,
 };
 use jiandu_store::{Store, UploadJob};
 use std::io::{Read, Seek, SeekFrom};
@@ -465,7 +465,11 @@ impl SyncEngine {
         if status.offset > 0 {
             tracing::info!(blob = %job.blob_id, offset = status.offset, size = job.size, "upload resumed");
         }
-        let chunk = self.config.chunk_bytes.clamp(1, MAX_CHUNK_BYTES);
+        // The platform refuses a chunk under MIN_CHUNK_BYTES unless it is the last.
+        let chunk = self
+            .config
+            .chunk_bytes
+            .clamp(MIN_CHUNK_BYTES, MAX_CHUNK_BYTES);
         let mut offset = status.offset;
         let mut failures = 0u32;
         let mut hash_failures = 0u32;
@@ -586,7 +590,24 @@ impl SyncEngine {
                 count: self.config.lease_block,
                 floor: stock.highest,
             };
-            let lease = cancel.run(self.client.lease(token, &req)).await?;
+            let mut lease = cancel.run(self.client.lease(token, &req)).await?;
+            // The server alone decides numbers (it does not trust `floor`, which it
+            // may ignore). A server restored from an older backup can lease numbers
+            // this device already holds: keep only those above them, so no number
+            // is ever issued twice. A block wholly below is stored empty, which
+            // closes the request and asks for the next block at the next sync.
+            if lease.first <= stock.highest {
+                tracing::warn!(
+                    authority = %lease.authority,
+                    year = lease.year,
+                    first = lease.first,
+                    last = lease.last,
+                    highest = stock.highest,
+                    "leased 文号 block overlaps numbers already held; kept only those above"
+                );
+                lease.first = stock.highest.saturating_add(1);
+                lease.last = lease.last.max(stock.highest);
+            }
             tracing::info!(
                 authority = %lease.authority,
                 year = lease.year,

@@ -60,6 +60,20 @@ pub(super) enum Command {
             help = "监听地址（默认 127.0.0.1:8080；端口 0 表示任选空闲端口）（环境变量 JIANDU_LISTEN）"
         )]
         listen: Option<SocketAddr>,
+        #[arg(
+            long,
+            value_name = "文件",
+            requires = "tls_key",
+            help = "以 HTTPS 提供服务：证书链（PEM）；收到 SIGHUP 时重新读取证书和私钥"
+        )]
+        tls_cert: Option<std::path::PathBuf>,
+        #[arg(
+            long,
+            value_name = "文件",
+            requires = "tls_cert",
+            help = "证书的私钥（PEM）"
+        )]
+        tls_key: Option<std::path::PathBuf>,
     },
     #[command(subcommand, about = "人员账号：添加、列出、停用、启用、设置密码")]
     User(UserCmd),
@@ -132,6 +146,11 @@ pub(super) enum AuditCmd {
             help = "此前在别处保存的链头哈希：它必须仍在链中"
         )]
         head: Option<String>,
+        #[arg(long, help = "以 JSON 输出")]
+        json: bool,
+    },
+    #[command(about = "输出审计链的链头哈希（请定期抄存到数据库以外的地方）")]
+    Head {
         #[arg(long, help = "以 JSON 输出")]
         json: bool,
     },

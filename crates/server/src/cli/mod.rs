@@ -126,7 +126,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => FileSettings::default(),
     };
     let listen = match &cli.command {
-        Command::Serve { listen } => *listen,
+        Command::Serve { listen, .. } => *listen,
         _ => None,
     };
     let settings = Settings::resolve(cli.db.clone(), cli.blobs.clone(), listen, file);
@@ -136,11 +136,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("无法打开数据库 {}", settings.db))?;
     let p = Platform::new(store, templates()?)
         .with_blobs(settings.blobs.clone())
-        .with_sessions(settings.sessions);
+        .with_sessions(settings.sessions)
+        .with_uploads(settings.uploads)
+        .with_proxies(
+            crate::settings::TrustedProxies::parse(&settings.trusted_proxies)
+                .map_err(|e| anyhow!("配置文件中 trusted_proxies 的“{e}”不是有效的地址或网段"))?,
+        );
     let me = Actor::operator(operator(None));
     let now = Utc::now();
     match cli.command {
-        Command::Serve { .. } => serve(settings, p).await?,
+        Command::Serve {
+            tls_cert, tls_key, ..
+        } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(crate::http::tls::TlsFiles { cert, key }),
+                _ => None,
+            };
+            serve(settings, p, tls).await?
+        }
         Command::User(cmd) => user_cmd(&p, &me, cmd).await?,
         Command::Device(cmd) => device_cmd(&p, &me, cmd).await?,
         Command::Registry(RegistryCmd::Import { file }) => {
@@ -212,7 +225,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(settings: Settings, p: Platform) -> anyhow::Result<()> {
+async fn serve(
+    settings: Settings,
+    p: Platform,
+    tls: Option<crate::http::tls::TlsFiles>,
+) -> anyhow::Result<()> {
+    if let Some(files) = &tls {
+        crate::http::tls::load(files).map_err(|e| anyhow!("无法读取 TLS 证书或私钥：{e}"))?;
+    }
     std::fs::create_dir_all(&settings.blobs)
         .with_context(|| format!("无法创建文件夹 {}", settings.blobs.display()))?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -221,10 +241,45 @@ async fn serve(settings: Settings, p: Platform) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(?settings, backend = p.store.backend(), "starting");
     // The first stdout line is read by tests and scripts to learn the port.
-    println!("jiandu-server listening on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("jiandu-server listening on {scheme}://{addr}");
     std::io::stdout().flush()?;
-    crate::http::serve(listener, p, settings.max_body_bytes, shutdown_signal()).await?;
+    tokio::spawn(housekeeping(p.clone(), settings.audit_head_file.clone()));
+    match tls {
+        Some(files) => {
+            crate::http::tls::serve(
+                listener,
+                p,
+                settings.max_body_bytes,
+                files,
+                shutdown_signal(),
+            )
+            .await?
+        }
+        None => crate::http::serve(listener, p, settings.max_body_bytes, shutdown_signal()).await?,
+    }
     Ok(())
+}
+
+/// Hourly: removes expired partial uploads; at start and daily: appends the audit
+/// head hash to the log and to `head_file`.
+async fn housekeeping(p: Platform, head_file: std::path::PathBuf) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    let mut hours = 0u32;
+    loop {
+        tick.tick().await;
+        if hours.is_multiple_of(24)
+            && let Err(e) = service::audit::record_head(&p, &head_file, Utc::now()).await
+        {
+            tracing::warn!(error = %e.message, file = %head_file.display(), "audit head not recorded");
+        }
+        hours = hours.wrapping_add(1);
+        match crate::service::sync::sweep_partial_uploads(&p, std::time::SystemTime::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "expired partial uploads removed"),
+            Err(e) => tracing::warn!(error = %e.message, "partial upload sweep failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -733,12 +788,24 @@ async fn audit_cmd(p: &Platform, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                 if let Some(seq) = report.first_broken {
                     println!("第一个有问题的记录：第 {seq} 号");
                 }
+                for m in &report.data_mismatches {
+                    println!("{}", m.message);
+                }
             }
             Ok(if report.ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(3)
             })
+        }
+        AuditCmd::Head { json } => {
+            let (seq, hash) = service::audit::head(p).await.map_err(refused)?;
+            if json {
+                print_json(&serde_json::json!({"change_seq": seq, "head_hash": hash}))?;
+            } else {
+                println!("{hash}");
+            }
+            Ok(ExitCode::SUCCESS)
         }
         AuditCmd::List { after, limit, json } => {
             let entries = service::audit::list(p, after, limit)

@@ -46,6 +46,7 @@ pub struct NewUserRequest {
     responses(
         (status = 201, description = "已添加", body = UserView),
         (status = 409, description = "用户名或执法证号已存在", body = ErrorBody),
+        (status = 429, description = "服务器正忙于处理其他密码（稍后再试）", body = ErrorBody),
         Errors, JsonErrors,
     )
 )]
@@ -116,6 +117,7 @@ pub struct PasswordRequest {
     responses(
         (status = 204, description = "已设置"),
         (status = 404, description = "用户不存在", body = ErrorBody),
+        (status = 429, description = "服务器正忙于处理其他密码（稍后再试）", body = ErrorBody),
         Errors, JsonErrors,
     )
 )]

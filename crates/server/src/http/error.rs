@@ -27,7 +27,7 @@ pub struct ApiError {
 pub fn status_of(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
-        MalformedJson | InvalidId | InvalidQuery | MissingOffset | TooManyItems
+        MalformedJson | InvalidId | InvalidQuery | MissingOffset | ChunkTooSmall | TooManyItems
         | InvalidUsername | InvalidDeviceName | InvalidPassword | InvalidCount
         | InvalidAuthority | InvalidYear | InvalidKind | InvalidFormat => StatusCode::BAD_REQUEST,
         Unauthenticated | InvalidToken | DeviceRevoked | InvalidCredentials | InvalidSession
@@ -69,7 +69,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | RenderFailed
         | InvalidSize
         | HashMismatch => StatusCode::UNPROCESSABLE_ENTITY,
-        TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+        TooManyAttempts | TooManyRequests | UploadLimit => StatusCode::TOO_MANY_REQUESTS,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

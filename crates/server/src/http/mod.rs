@@ -28,6 +28,7 @@ mod reports;
 mod review;
 mod session;
 mod sync;
+pub mod tls;
 
 // The draw and task handlers.
 mod draws;
@@ -51,6 +52,10 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
+
+/// Marks a request that arrived over the server's own TLS (`serve --tls-cert`).
+#[derive(Debug, Clone, Copy)]
+pub struct Tls;
 
 /// The request id header, in and out.
 pub const REQUEST_ID: &str = "x-request-id";

@@ -22,7 +22,7 @@ use uuid::Uuid;
         (status = 400, description = "用户名、设备名称或密码不符合要求", body = ErrorBody),
         (status = 401, description = "用户名或密码错误", body = ErrorBody),
         (status = 403, description = "账号已停用", body = ErrorBody),
-        (status = 429, description = "登录失败次数过多", body = ErrorBody),
+        (status = 429, description = "登录失败次数过多，或服务器正忙于其他登录（稍后再试）", body = ErrorBody),
         Public,
     ),
     security(())
@@ -30,9 +30,11 @@ use uuid::Uuid;
 pub async fn enroll(
     State(p): State<Platform>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     ApiJson(req): ApiJson<EnrollRequest>,
 ) -> Result<(StatusCode, Json<EnrollResponse>), ApiError> {
-    let resp = people::enroll(&p, req, addr.ip(), Utc::now()).await?;
+    let client = super::session::client_ip(&p, addr, &headers);
+    let resp = people::enroll(&p, req, client, Utc::now()).await?;
     Ok((StatusCode::CREATED, Json(resp)))
 }
 

@@ -16,23 +16,41 @@ use chrono::Utc;
 use jiandu_core::protocol::ErrorBody;
 use std::net::SocketAddr;
 
-fn secure(p: &Platform, headers: &HeaderMap) -> bool {
+/// Whether the browser reached us over TLS: the settings say so, or this
+/// connection is TLS, or a trusted proxy says `X-Forwarded-Proto: https`.
+fn secure(p: &Platform, peer: SocketAddr, headers: &HeaderMap, tls: bool) -> bool {
     p.console.secure_cookies
-        || headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+        || tls
+        || (p.proxies.contains(peer.ip())
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.eq_ignore_ascii_case("https")))
+}
+
+/// The client's address: the peer, or what a trusted proxy forwarded.
+pub(super) fn client_ip(p: &Platform, peer: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
+    p.proxies.client(
+        peer.ip(),
+        headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()),
+    )
 }
 
 /// The `Set-Cookie` of a session (`token`), or of its removal (`None`).
-fn set_cookie(p: &Platform, headers: &HeaderMap, token: Option<&str>) -> HeaderValue {
+fn set_cookie(
+    p: &Platform,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    tls: bool,
+    token: Option<&str>,
+) -> HeaderValue {
     let (value, max_age) = match token {
         Some(t) => (t, p.console.absolute.num_seconds()),
         None => ("", 0),
     };
     let mut c =
         format!("{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}");
-    if secure(p, headers) {
+    if secure(p, peer, headers, tls) {
         c.push_str("; Secure");
     }
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
@@ -47,7 +65,7 @@ fn set_cookie(p: &Platform, headers: &HeaderMap, token: Option<&str>) -> HeaderV
         (status = 400, description = "用户名或密码不符合要求", body = ErrorBody),
         (status = 401, description = "用户名或密码错误", body = ErrorBody),
         (status = 403, description = "账号已停用，或请求来自其他网站", body = ErrorBody),
-        (status = 429, description = "登录失败次数过多", body = ErrorBody),
+        (status = 429, description = "登录失败次数过多，或服务器正忙于其他登录（稍后再试）", body = ErrorBody),
         Public,
     ),
     security(())
@@ -55,15 +73,17 @@ fn set_cookie(p: &Platform, headers: &HeaderMap, token: Option<&str>) -> HeaderV
 pub async fn sign_in(
     State(p): State<Platform>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    tls: Option<axum::Extension<super::Tls>>,
     headers: HeaderMap,
     ApiJson(sign_in): ApiJson<sessions::SignIn>,
 ) -> Result<Response, ApiError> {
     same_site(&headers)?;
-    let opened = sessions::sign_in(&p, sign_in, addr.ip(), Utc::now()).await?;
+    let client = client_ip(&p, addr, &headers);
+    let opened = sessions::sign_in(&p, sign_in, client, Utc::now()).await?;
     let mut resp = (StatusCode::CREATED, Json(opened.view)).into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
-        set_cookie(&p, &headers, Some(&opened.token)),
+        set_cookie(&p, addr, &headers, tls.is_some(), Some(&opened.token)),
     );
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -91,12 +111,16 @@ pub async fn current(ConsoleAuthed(c): ConsoleAuthed) -> Response {
 )]
 pub async fn sign_out(
     State(p): State<Platform>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    tls: Option<axum::Extension<super::Tls>>,
     headers: HeaderMap,
     ConsoleAuthed(c): ConsoleAuthed,
 ) -> Result<Response, ApiError> {
     sessions::sign_out(&p, &c.session, Utc::now()).await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    resp.headers_mut()
-        .insert(header::SET_COOKIE, set_cookie(&p, &headers, None));
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(&p, addr, &headers, tls.is_some(), None),
+    );
     Ok(resp)
 }

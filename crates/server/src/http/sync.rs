@@ -100,6 +100,7 @@ fn offset_headers(status: &BlobStatus) -> HeaderMap {
         (status = 200, description = "上传位置", body = BlobStatus),
         (status = 404, description = "服务器还没有这张照片的记录", body = ErrorBody),
         (status = 409, description = "同一编号已登记为不同的内容或大小", body = ErrorBody),
+        (status = 429, description = "本设备今天的照片上传已达上限", body = ErrorBody),
         JsonErrors,
         Errors,
     )
@@ -149,11 +150,12 @@ fn header_u64(h: &HeaderMap, name: &str) -> Option<u64> {
     request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
     responses(
         (status = 204, description = "已写入；Upload-Offset 为新的位置"),
-        (status = 400, description = "缺少 Upload-Offset 请求头", body = ErrorBody),
+        (status = 400, description = "缺少 Upload-Offset 请求头，或非最后一段小于 1 MB", body = ErrorBody),
         (status = 404, description = "服务器还没有这张照片的记录", body = ErrorBody),
         (status = 409, description = "上传位置不一致（响应头给出服务器的位置）或尚未登记", body = ErrorBody),
         (status = 413, description = "超过登记的大小或单次上限", body = ErrorBody),
         (status = 422, description = "校验失败，已丢弃", body = ErrorBody),
+        (status = 429, description = "本设备今天的照片上传已达上限", body = ErrorBody),
         Errors,
     )
 )]

@@ -4,6 +4,149 @@
 use super::{Platform, ServiceResult};
 use crate::audit::{AuditEntry, GENESIS};
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+/// A data row that no longer matches what its audit entry recorded (e.g. an
+/// inspection edited with SQL behind the platform's back).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DataMismatch {
+    /// The change sequence the row says it was last written at.
+    pub change_seq: i64,
+    /// `inspection`.
+    pub table: String,
+    /// The row's id.
+    pub id: String,
+    /// In Chinese, for people.
+    pub message: String,
+}
+
+/// What an audit entry recorded about the rows it wrote.
+enum Audited {
+    /// `inspection.put` / `inspection.review`: the body's SHA-256.
+    Body {
+        subject: String,
+        sha256: String,
+    },
+    /// `sync.push`: the inspections its items name (bodies are not recorded).
+    Push(HashSet<String>),
+    Other,
+}
+
+fn audited(e: &AuditEntry) -> Audited {
+    let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
+    match e.action.as_str() {
+        "inspection.put" | "inspection.review" => Audited::Body {
+            subject: e.subject.clone(),
+            sha256: detail["body_sha256"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        },
+        "sync.push" => Audited::Push(
+            detail["items"]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|i| i["inspection_id"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        _ => Audited::Other,
+    }
+}
+
+/// Recomputes what the audit log recorded of every inspection from the stored
+/// rows: its last write must be an audited write of it, and its body's SHA-256 the
+/// one that entry recorded (rows last written by a push are checked by name only).
+async fn check_data(
+    p: &Platform,
+    audited: &HashMap<i64, Audited>,
+    starts_after: i64,
+) -> ServiceResult<Vec<DataMismatch>> {
+    let tasks: Vec<uuid::Uuid> = p
+        .store
+        .tasks_for(None, None)
+        .await?
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    let mut out = Vec::new();
+    for s in p.store.inspections_of_tasks(&tasks).await? {
+        if s.seq <= starts_after {
+            continue;
+        }
+        let id = s.inspection.id.to_string();
+        let mismatch = |message: String| DataMismatch {
+            change_seq: s.seq,
+            table: "inspection".into(),
+            id: id.clone(),
+            message,
+        };
+        match audited.get(&s.seq) {
+            Some(Audited::Body { subject, sha256 }) if *subject == id => {
+                if crate::audit::events::inspection_body_sha256(&s.inspection) != *sha256 {
+                    out.push(mismatch(format!(
+                        "检查 {id} 的当前内容与第 {} 号审计记录的哈希不符：数据可能被绕过平台直接改动",
+                        s.seq
+                    )));
+                }
+            }
+            Some(Audited::Push(ids)) if ids.contains(&id) => {}
+            _ => out.push(mismatch(format!(
+                "检查 {id} 标明最后写入于第 {} 次变更，但该次变更的审计记录没有写入它：数据可能被绕过平台直接改动",
+                s.seq
+            ))),
+        }
+    }
+    Ok(out)
+}
+
+/// The head of the chain: the last change sequence and its entry's hash (keep a
+/// copy elsewhere; `audit verify --head` checks it is still there).
+pub async fn head(p: &Platform) -> ServiceResult<(i64, String)> {
+    let start = p.store.audit_start().await?;
+    let seq = p.store.state().await?.change_seq;
+    if seq <= start {
+        return Ok((seq, GENESIS.to_owned()));
+    }
+    let hash = p
+        .store
+        .audit_entries(seq - 1, 1)
+        .await?
+        .into_iter()
+        .next()
+        .map(|e| e.hash)
+        .unwrap_or_else(|| GENESIS.to_owned());
+    Ok((seq, hash))
+}
+
+/// Appends the head hash to `file` and to the log (done daily by `serve`), for
+/// anchoring outside the database.
+pub async fn record_head(
+    p: &Platform,
+    file: &std::path::Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ServiceResult<String> {
+    use std::io::Write;
+    let (seq, hash) = head(p).await?;
+    let line = format!(
+        "{} change_seq={seq} head={hash}",
+        crate::audit::time_text(now)
+    );
+    tracing::info!(change_seq = seq, head = %hash, "audit head");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .and_then(|mut f| {
+            writeln!(f, "{line}")?;
+            f.sync_all()
+        })
+        .map_err(|e| super::ServiceError::internal(format!("audit head file: {e}")))?;
+    Ok(line)
+}
 
 /// Result of [`verify`].
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -21,6 +164,8 @@ pub struct AuditReport {
     pub first_broken: Option<i64>,
     /// Hash of the last entry: keep a copy elsewhere to detect a wholesale rewrite.
     pub head_hash: String,
+    /// Data rows that differ from what their audit entries recorded.
+    pub data_mismatches: Vec<DataMismatch>,
     /// In Chinese, for people.
     pub message: String,
 }
@@ -43,8 +188,10 @@ pub async fn verify(p: &Platform) -> ServiceResult<AuditReport> {
         change_seq,
         first_broken: Some(seq),
         head_hash: prev.to_owned(),
+        data_mismatches: Vec::new(),
         message,
     };
+    let mut seen: HashMap<i64, Audited> = HashMap::new();
     let mut after = starts_after;
     loop {
         let page = store.audit_entries(after, PAGE).await?;
@@ -86,6 +233,12 @@ pub async fn verify(p: &Platform) -> ServiceResult<AuditReport> {
                     &prev,
                 ));
             }
+            match audited(e) {
+                Audited::Other => {}
+                a => {
+                    seen.insert(e.change_seq, a);
+                }
+            }
             prev = e.hash.clone();
             expected_seq += 1;
             entries += 1;
@@ -103,6 +256,23 @@ pub async fn verify(p: &Platform) -> ServiceResult<AuditReport> {
             &prev,
         ));
     }
+    let data_mismatches = check_data(p, &seen, starts_after).await?;
+    if let Some(first) = data_mismatches.first() {
+        return Ok(AuditReport {
+            ok: false,
+            entries,
+            starts_after,
+            change_seq,
+            first_broken: None,
+            head_hash: prev,
+            message: format!(
+                "不一致：审计链完整，但 {} 行数据与审计记录不符（第一处：{}）",
+                data_mismatches.len(),
+                first.message
+            ),
+            data_mismatches,
+        });
+    }
     Ok(AuditReport {
         ok: true,
         entries,
@@ -110,6 +280,7 @@ pub async fn verify(p: &Platform) -> ServiceResult<AuditReport> {
         change_seq,
         first_broken: None,
         head_hash: prev,
+        data_mismatches,
         message: if starts_after > 0 {
             format!(
                 "完整：{entries} 条审计记录环环相扣（第 {starts_after} 次变更之前的数据早于审计功能）"
@@ -129,7 +300,7 @@ pub async fn verify_with_head(p: &Platform, head: Option<&str>) -> ServiceResult
         if !has_hash(p, &head).await? {
             report.ok = false;
             report.message = format!(
-                "不一致：链条本身完整，但其中没有此前记下的哈希 {head}：审计日志可能被整体重写"
+                "不一致：链条本身完整，但其中没有此前记下的哈希 {head}：审计日志可能被截断或整体重写"
             );
         }
     }

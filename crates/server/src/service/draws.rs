@@ -447,7 +447,22 @@ pub async fn show(p: &Platform, actor: &Actor, draw_id: Uuid) -> ServiceResult<D
         .await?
         .ok_or_else(|| ServiceError::not_found(format!("抽取记录 {draw_id} 不存在")))?;
     let tasks = store.tasks_of_draw(draw_id).await?;
-    view(store, &record, tasks, true).await
+    let mut v = view(store, &record, tasks, true).await?;
+    // A team lead reads their own district's tasks (the scope of /institutions).
+    if let Some(district) = district_of(actor) {
+        v.tasks.retain(|t| t.institution.district == district);
+    }
+    Ok(v)
+}
+
+/// The district a team lead is limited to; None: every district (administrator,
+/// the command line, the system).
+fn district_of(actor: &Actor) -> Option<&str> {
+    actor
+        .user
+        .as_ref()
+        .filter(|u| u.role != Role::Admin)
+        .map(|u| u.district.as_str())
 }
 
 async fn view(
@@ -571,14 +586,15 @@ pub async fn verify(p: &Platform, actor: &Actor, draw_id: Uuid) -> ServiceResult
     })
 }
 
-/// The published inputs of a recorded `jiandu-draw/2` draw (administrators and
-/// team leads): what anyone needs, with the seed, to recompute it.
+/// The published inputs of a recorded `jiandu-draw/2` draw (administrators: they
+/// hold every district's units and staff): what anyone needs, with the seed, to
+/// recompute it.
 pub async fn published_inputs(
     p: &Platform,
     actor: &Actor,
     draw_id: Uuid,
 ) -> ServiceResult<draw::PublicInputs> {
-    actor.require(&[Role::Admin, Role::TeamLead])?;
+    actor.require(&[Role::Admin])?;
     let record = p
         .store()
         .draw(draw_id)
@@ -747,7 +763,17 @@ pub async fn reassignment_status(
         .iter()
         .flat_map(|t| t.drawn_inspectors.clone())
         .collect();
-    let reassignments = p.store.reassignments(draw_id).await?;
+    let mut reassignments = p.store.reassignments(draw_id).await?;
+    if district_of(actor).is_some() {
+        // A team lead reads the re-assignments of their district's tasks.
+        let mine: HashSet<Uuid> = show(p, actor, draw_id)
+            .await?
+            .tasks
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        reassignments.retain(|r| mine.contains(&r.task_id));
+    }
     Ok(ReassignmentStatus {
         draw_id,
         used: reassignments.len(),

@@ -50,8 +50,15 @@ pub struct Platform {
     /// told to each device at enrolment, so its on-site copies and the platform's
     /// archive copies agree.
     pub authority: Arc<str>,
-    /// Failed sign-ins per (username, client address).
+    /// Failed sign-ins per (username, client address) and per client address.
     pub limiter: Arc<crate::auth::LoginLimiter>,
+    /// Password hashing and verification, bounded (`auth::PasswordPool`).
+    pub passwords: Arc<crate::auth::PasswordPool>,
+    /// Limits on photos (settings file) and each device's uploads today.
+    pub uploads: sync::UploadLimits,
+    /// Whose X-Forwarded-* headers are believed (settings `trusted_proxies`).
+    pub proxies: Arc<crate::settings::TrustedProxies>,
+    pub quota: Arc<sync::DeviceQuota>,
     /// Console session expiry and cookie settings.
     pub console: sessions::SessionSettings,
     /// The public result lists, ready to send (`public`).
@@ -70,6 +77,10 @@ impl Platform {
             )),
             authority: documents::authority().into(),
             limiter: Arc::new(crate::auth::LoginLimiter::default()),
+            passwords: Arc::new(crate::auth::PasswordPool::default()),
+            uploads: sync::UploadLimits::default(),
+            proxies: Arc::default(),
+            quota: Arc::default(),
             console: sessions::SessionSettings::default(),
             public: Arc::default(),
         }
@@ -78,6 +89,18 @@ impl Platform {
     /// Console sessions expire and cookies are marked as `console` says.
     pub fn with_sessions(mut self, console: sessions::SessionSettings) -> Self {
         self.console = console;
+        self
+    }
+
+    /// Believes X-Forwarded-For / -Proto from these proxies only.
+    pub fn with_proxies(mut self, proxies: crate::settings::TrustedProxies) -> Self {
+        self.proxies = Arc::new(proxies);
+        self
+    }
+
+    /// Photos are limited as `uploads` says (settings file).
+    pub fn with_uploads(mut self, uploads: sync::UploadLimits) -> Self {
+        self.uploads = uploads;
         self
     }
 

@@ -38,8 +38,22 @@ fn name(text: &str, max: usize, code: ErrorCode, what: &str) -> ServiceResult<St
     Ok(trimmed.to_owned())
 }
 
-/// Hashes a password on the blocking pool (argon2id costs ~19 MiB and tens of ms).
-async fn hash_password(password: String) -> ServiceResult<String> {
+/// Runs a password hash or verification on the platform's bounded pool; a full
+/// pool answers 429 at once.
+pub(crate) async fn on_password_pool<T: Send + 'static>(
+    p: &Platform,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> ServiceResult<T> {
+    p.passwords.run(f).await.map_err(|_| {
+        ServiceError::new(
+            ErrorCode::TooManyRequests,
+            "服务器正忙于处理其他登录请求，请稍后再试",
+        )
+    })
+}
+
+/// Hashes a password on the password pool (argon2id costs ~19 MiB and tens of ms).
+async fn hash_password(p: &Platform, password: String) -> ServiceResult<String> {
     if chars(&password) < auth::MIN_PASSWORD_CHARS {
         return Err(ServiceError::new(
             ErrorCode::InvalidPassword,
@@ -49,9 +63,8 @@ async fn hash_password(password: String) -> ServiceResult<String> {
     if chars(&password) > MAX_PASSWORD_CHARS {
         return Err(ServiceError::new(ErrorCode::InvalidPassword, "密码过长"));
     }
-    tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(ServiceError::internal)?
+    on_password_pool(p, move || auth::hash_password(&password))
+        .await?
         .map_err(ServiceError::internal)
 }
 
@@ -126,16 +139,12 @@ pub(crate) async fn check_password(
     let creds = p.store.user_credentials(username).await?;
     let (user, ok) = match creds {
         Some((user, Some(hash))) => {
-            let ok = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &password))
-                .await
-                .map_err(ServiceError::internal)?;
+            let ok = on_password_pool(p, move || auth::verify_password(&hash, &password)).await?;
             (Some(user), ok)
         }
         other => {
             // As long as a real verification: timing does not tell who exists.
-            tokio::task::spawn_blocking(move || auth::verify_dummy(&password))
-                .await
-                .map_err(ServiceError::internal)?;
+            on_password_pool(p, move || auth::verify_dummy(&password)).await?;
             (other.map(|o| o.0), false)
         }
     };
@@ -280,7 +289,7 @@ pub async fn create_user(
             "检查人员必须填写执法证号",
         ));
     }
-    let hash = hash_password(a.password).await?;
+    let hash = hash_password(p, a.password).await?;
     Ok(p.store
         .create_user(
             &actor.stamp(now),
@@ -334,7 +343,7 @@ pub async fn set_password(
     password: String,
 ) -> ServiceResult<()> {
     actor.require(&[Role::Admin])?;
-    let hash = hash_password(password).await?;
+    let hash = hash_password(p, password).await?;
     if p.store
         .set_password(&actor.stamp(now), username, &hash)
         .await?

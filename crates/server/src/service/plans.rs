@@ -288,6 +288,18 @@ pub async fn categories(p: &Platform, _actor: &Actor) -> ServiceResult<Catalogue
     catalogue(p).await
 }
 
+/// The issuing authorities the platform knows: its own (`JIANDU_AUTHORITY`) and
+/// every published plan's (the series a device leases 文号 of).
+pub async fn authorities(p: &Platform) -> ServiceResult<Vec<String>> {
+    let mut out = vec![p.authority.to_string()];
+    for v in all_versions(p, None).await? {
+        if v.state == PlanState::Published && !out.contains(&v.plan.authority) {
+            out.push(v.plan.authority.clone());
+        }
+    }
+    Ok(out)
+}
+
 /// The TOML a version was made from, byte for byte.
 pub async fn source(
     p: &Platform,

@@ -20,13 +20,101 @@ use futures_util::{Stream, StreamExt};
 use jiandu_core::inspection::{AssignedInspector, Task, check_editable, check_outcome};
 use jiandu_core::protocol::{
     BlobKind, BlobRegistration, BlobStatus, Change, ChangeBody, DocNumberLease, LeaseRequest,
-    MAX_BLOB_BYTES, MAX_CHUNK_BYTES, MAX_LEASE_BLOCK, MAX_PULL_LIMIT, MAX_PUSH_ITEMS, Mutation,
-    PullPage, PushItem, PushRequest, PushResponse, RejectReason,
+    MAX_BLOB_BYTES, MAX_CHUNK_BYTES, MAX_LEASE_BLOCK, MAX_PULL_LIMIT, MAX_PUSH_ITEMS,
+    MIN_CHUNK_BYTES, Mutation, PullPage, PushItem, PushRequest, PushResponse, RejectReason,
 };
 use jiandu_core::{Inspection, Plan, PublicCategory, Role, RuleViolation};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use uuid::Uuid;
+
+// ---------------------------------------------------------------------------------
+// Limits
+
+/// How much a device may store (settings file; docs/SERVER.md). Counted over photos
+/// that are not voided (per inspection) and over what each device sent today (UTC;
+/// in memory, like the sign-in limiter: a restart forgets today's count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadLimits {
+    pub photos_per_inspection: u64,
+    pub bytes_per_inspection: u64,
+    pub photos_per_device_per_day: u64,
+    pub bytes_per_device_per_day: u64,
+    /// A partial upload untouched this long is removed (`sweep_partial_uploads`).
+    pub partial_upload_expiry: std::time::Duration,
+}
+
+impl Default for UploadLimits {
+    fn default() -> Self {
+        Self {
+            photos_per_inspection: 300,
+            bytes_per_inspection: 2 * 1024 * 1024 * 1024,
+            photos_per_device_per_day: 2000,
+            bytes_per_device_per_day: 8 * 1024 * 1024 * 1024,
+            partial_upload_expiry: std::time::Duration::from_secs(3 * 24 * 3600),
+        }
+    }
+}
+
+/// Photos completed and bytes received per device today.
+#[derive(Debug, Default)]
+pub struct DeviceQuota {
+    used: std::sync::Mutex<HashMap<(Uuid, NaiveDate), (u64, u64)>>,
+}
+
+impl DeviceQuota {
+    fn with<T>(&self, device: Uuid, now: DateTime<Utc>, f: impl FnOnce(&mut (u64, u64)) -> T) -> T {
+        let mut map = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        let today = now.date_naive();
+        map.retain(|(_, d), _| *d >= today);
+        f(map.entry((device, today)).or_default())
+    }
+}
+
+fn quota_error(message: String) -> ServiceError {
+    ServiceError::new(ErrorCode::UploadLimit, message)
+}
+
+/// Refuses a photo upload when the device reached today's limits.
+fn check_device_quota(
+    p: &Platform,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    more_bytes: u64,
+) -> ServiceResult<()> {
+    let Some(device) = actor.device else {
+        return Ok(());
+    };
+    let l = p.uploads;
+    let (photos, bytes) = p.quota.with(device, now, |u| *u);
+    if photos >= l.photos_per_device_per_day {
+        return Err(quota_error(format!(
+            "本设备今天已上传 {photos} 张照片，达到每日上限 {}：请明天再同步，或联系管理员",
+            l.photos_per_device_per_day
+        )));
+    }
+    if bytes + more_bytes > l.bytes_per_device_per_day {
+        return Err(quota_error(format!(
+            "本设备今天上传的照片已达每日上限 {} MB：请明天再同步，或联系管理员",
+            l.bytes_per_device_per_day / (1024 * 1024)
+        )));
+    }
+    Ok(())
+}
+
+/// Removes partial uploads untouched for the settings' expiry (a device that never
+/// finished); answers how many. Run at start and hourly by `serve`.
+pub async fn sweep_partial_uploads(
+    p: &Platform,
+    now: std::time::SystemTime,
+) -> ServiceResult<usize> {
+    let blobs = p.blobs.clone();
+    let expiry = p.uploads.partial_upload_expiry;
+    tokio::task::spawn_blocking(move || blobs.drop_partials_older_than(now, expiry))
+        .await
+        .map_err(ServiceError::internal)?
+        .map_err(io_error)
+}
 
 // ---------------------------------------------------------------------------------
 // Push
@@ -37,7 +125,41 @@ struct PushContext {
     plans: HashMap<(String, u32), Arc<Plan>>,
     /// Tasks assigned to the pushing user.
     tasks: HashMap<Uuid, StoredTask>,
+    /// Tasks whose inspections the pusher may read (assigned, or a team lead's
+    /// team); None: all (administrator).
+    readable: Option<HashSet<Uuid>>,
     actor: jiandu_core::Actor,
+    limits: UploadLimits,
+}
+
+impl PushContext {
+    /// A refusal carries the server's record only for someone who may read it;
+    /// anyone else learns nothing about the named inspection (SYNC.md, Trust).
+    fn answer(&self, st: &ItemState, decision: ItemDecision) -> ItemDecision {
+        let ItemDecision::Reject {
+            reason, message, ..
+        } = decision
+        else {
+            return decision;
+        };
+        let may_read = match (&st.inspection, &self.readable) {
+            (None, _) | (Some(_), None) => true,
+            (Some(i), Some(tasks)) => tasks.contains(&i.task_id),
+        };
+        if may_read {
+            ItemDecision::Reject {
+                reason,
+                message,
+                show_current: true,
+            }
+        } else {
+            ItemDecision::Reject {
+                reason: RejectReason::Forbidden,
+                message: "只有本任务分派的检查人员可以录入检查内容".into(),
+                show_current: false,
+            }
+        }
+    }
 }
 
 /// Applies a device's outbox items: each decided on the state inside one
@@ -76,9 +198,23 @@ pub async fn push(
         .map(|t| (t.id, t))
         .collect();
     let plans = plans_of(p, tasks.values()).await?;
+    let readable = match actor.scope(p).await? {
+        None => None,
+        Some(ids) if ids == [user.id] => Some(tasks.keys().copied().collect()),
+        Some(ids) => Some(
+            p.store
+                .tasks_for(None, Some(&ids))
+                .await?
+                .into_iter()
+                .map(|t| t.id)
+                .collect(),
+        ),
+    };
     let ctx = Arc::new(PushContext {
         plans,
         tasks,
+        readable,
+        limits: p.uploads,
         actor: actor
             .core()
             .ok_or_else(|| ServiceError::internal("push without a user"))?,
@@ -97,12 +233,12 @@ pub async fn push(
             PreparedItem {
                 item,
                 task_id,
-                decide: Box::new(move |st: &ItemState| match parsed {
-                    Ok(m) => decide(&ctx, &it, m, st, now),
-                    Err(message) => ItemDecision::Reject {
-                        reason: RejectReason::Invalid,
-                        message,
-                    },
+                decide: Box::new(move |st: &ItemState| {
+                    let decision = match parsed {
+                        Ok(m) => decide(&ctx, &it, m, st, now),
+                        Err(message) => reject(RejectReason::Invalid, message),
+                    };
+                    ctx.answer(st, decision)
                 }),
             }
         })
@@ -115,7 +251,47 @@ fn reject(reason: RejectReason, message: impl Into<String>) -> ItemDecision {
     ItemDecision::Reject {
         reason,
         message: message.into(),
+        show_current: true,
     }
+}
+
+/// How far ahead of the server's clock a device's time may be (its clock drifts; a
+/// time further in the future is refused as implausible).
+pub const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// Types a photo may have (as the device store accepts them).
+const PHOTO_TYPES: &[&str] = &[
+    "image/jpeg",
+    "image/png",
+    "image/heic",
+    "image/heif",
+    "image/webp",
+];
+
+/// A time a device recorded is plausible: not before 2000, not in the future beyond
+/// [`CLOCK_SKEW`].
+fn plausible(t: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    t <= now + CLOCK_SKEW && t.timestamp() >= 946_684_800
+}
+
+fn implausible(what: &str) -> ItemDecision {
+    reject(
+        RejectReason::Invalid,
+        format!(
+            "{what}不合理（晚于服务器当前时间 10 分钟以上，或早于 2000 年）：请检查平板的日期和时间"
+        ),
+    )
+}
+
+/// An end time: plausible and not before the inspection started.
+fn check_end(insp: &Inspection, end: DateTime<Utc>, now: DateTime<Utc>) -> Option<ItemDecision> {
+    if !plausible(end, now) {
+        return Some(implausible("结束时间"));
+    }
+    if insp.started_at.is_some_and(|s| end < s) {
+        return Some(reject(RejectReason::Invalid, "结束时间早于开始时间"));
+    }
+    None
 }
 
 fn rule_reject(v: RuleViolation) -> ItemDecision {
@@ -192,7 +368,13 @@ fn decide(
     let mut blob = None;
     let mut signature = None;
     let result = match m {
-        Mutation::Start(h) => insp.start(actor, &h.place, h.started_at.unwrap_or(now)),
+        Mutation::Start(h) => {
+            let at = h.started_at.unwrap_or(now);
+            if !plausible(at, now) {
+                return implausible("开始时间");
+            }
+            insp.start(actor, &h.place, at)
+        }
         Mutation::SetOutcome(h) => {
             let Some(outcome) = h.outcome else {
                 return reject(RejectReason::Invalid, "缺少处理结果");
@@ -225,14 +407,24 @@ fn decide(
         },
         Mutation::Submit(h) => match checklist {
             None => return no_checklist(),
-            Some(c) => insp.submit(actor, c, category, h.ended_at.unwrap_or(now)),
+            Some(c) => {
+                let at = h.ended_at.unwrap_or(now);
+                if let Some(refused) = check_end(&insp, at, now) {
+                    return refused;
+                }
+                insp.submit(actor, c, category, at)
+            }
         },
         Mutation::MarkUnreachable(h) => {
             let reason = h
                 .outcome
                 .and_then(|o| o.unreachable_reason)
                 .unwrap_or_default();
-            insp.mark_unreachable(actor, &reason, h.ended_at.unwrap_or(now))
+            let at = h.ended_at.unwrap_or(now);
+            if let Some(refused) = check_end(&insp, at, now) {
+                return refused;
+            }
+            insp.mark_unreachable(actor, &reason, at)
         }
         Mutation::UpsertFinding(f) => match checklist {
             None => return no_checklist(),
@@ -246,6 +438,9 @@ fn decide(
                     .map(|x| x.photo_ids.clone())
                     .unwrap_or_default();
                 f.recorded_by = actor.user_id;
+                if !plausible(f.recorded_at, now) {
+                    return implausible("记录时间");
+                }
                 insp.record_finding(c, category, f)
             }
         },
@@ -256,8 +451,47 @@ fn decide(
             if !is_sha256(&p.sha256) || p.size_bytes == 0 || p.size_bytes > MAX_BLOB_BYTES {
                 return reject(RejectReason::Invalid, "照片的校验值或大小无效");
             }
+            if !PHOTO_TYPES.contains(&p.mime.as_str()) {
+                return reject(
+                    RejectReason::Invalid,
+                    "照片格式无效（应为 JPEG、PNG、HEIC 或 WebP）",
+                );
+            }
+            if p.location.is_some_and(|g| {
+                !(-90.0..=90.0).contains(&g.lat) || !(-180.0..=180.0).contains(&g.lon)
+            }) {
+                return reject(RejectReason::Invalid, "照片的拍摄位置无效");
+            }
+            if !plausible(p.taken_at, now) || !plausible(p.captured_at, now) {
+                return implausible("拍摄时间");
+            }
+            // Who took it is the token's user; a new photo is not voided.
+            let mut p = p;
+            p.captured_by = actor.user_id;
+            p.voided_by = None;
+            p.voided_at = None;
+            p.void_reason = None;
             if st.blob.is_some() {
                 return reject(RejectReason::Invalid, "该照片编号已存在");
+            }
+            let (photos, bytes) = st.photos;
+            if photos >= ctx.limits.photos_per_inspection {
+                return reject(
+                    RejectReason::Invalid,
+                    format!(
+                        "每项检查最多 {} 张照片：请先作废不需要的照片",
+                        ctx.limits.photos_per_inspection
+                    ),
+                );
+            }
+            if bytes + p.size_bytes > ctx.limits.bytes_per_inspection {
+                return reject(
+                    RejectReason::Invalid,
+                    format!(
+                        "每项检查的照片合计不超过 {} MB：请先作废不需要的照片",
+                        ctx.limits.bytes_per_inspection / (1024 * 1024)
+                    ),
+                );
             }
             if let Some(fid) = p.finding_id {
                 match insp.findings.iter_mut().find(|f| f.id == fid) {
@@ -291,9 +525,28 @@ fn decide(
             if existing.inspection_id != insp.id || existing.kind != BlobKind::Photo {
                 return reject(RejectReason::Invalid, "要作废的照片不属于该检查");
             }
-            if p.voided_at.is_none() || p.void_reason.as_deref().unwrap_or("").trim().is_empty() {
+            let (Some(voided_at), Some(reason)) = (
+                p.voided_at,
+                p.void_reason
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty()),
+            ) else {
                 return reject(RejectReason::Invalid, "作废照片需要注明原因");
+            };
+            if !plausible(voided_at, now) {
+                return implausible("作废时间");
             }
+            if super::chars(reason) > 500 {
+                return reject(RejectReason::Invalid, "作废原因不超过 500 个字符");
+            }
+            // Voiding changes the void fields only: the rest is the server's record.
+            let Some(mut meta) = existing.meta.clone() else {
+                return reject(RejectReason::Invalid, "要作废的照片不存在");
+            };
+            meta.voided_by = Some(actor.user_id);
+            meta.voided_at = Some(voided_at);
+            meta.void_reason = Some(reason.to_owned());
             for f in &mut insp.findings {
                 f.photo_ids.retain(|x| *x != p.id);
             }
@@ -305,7 +558,7 @@ fn decide(
                 size: existing.size,
                 mime: existing.mime.clone(),
                 voided: true,
-                meta: Some(*p),
+                meta: Some(meta),
             }));
             Ok(())
         }
@@ -315,6 +568,9 @@ fn decide(
             }
             if st.blob.is_some() {
                 return reject(RejectReason::Invalid, "该签名编号已存在");
+            }
+            if !plausible(sig.signed_at, now) {
+                return implausible("签名时间");
             }
             if let Some(sha) = &sig.image_sha256 {
                 if !is_sha256(sha) {
@@ -663,17 +919,18 @@ pub async fn register_blob(
         Some(_) => {}
         None => p.store.set_blob_size(&stamp, reg.id, reg.size).await?,
     }
-    let mut blob = p
+    let blob = p
         .store
         .blob(reg.id)
         .await?
         .ok_or_else(|| ServiceError::internal("blob vanished"))?;
-    if !blob.complete && p.blobs.has(&blob.sha256) {
-        // Already have these bytes (same photo attached twice): nothing to send.
-        p.store.complete_blob(&stamp, blob.id).await?;
-        p.blobs.drop_partial(blob.id);
-        blob.complete = true;
+    if !blob.complete {
+        check_device_quota(p, actor, now, 0)?;
     }
+    // Every uploader sends the bytes, even when the server holds a file with this
+    // hash: knowing a hash must not attach (and then download) someone else's
+    // photo, and the answer must not tell whether the server holds it. Storage is
+    // de-duplicated underneath (`BlobFolder::commit_partial`).
     Ok(status_of(p, &blob))
 }
 
@@ -730,11 +987,16 @@ where
             complete: false,
         }));
     }
+    check_device_quota(p, actor, now, (size - current).min(MAX_CHUNK_BYTES))?;
     let mut file = p.blobs.append(id).map_err(io_error)?;
     let mut received: u64 = 0;
     let mut too_much = false;
+    // A cut connection keeps what arrived (the device resumes from there); a chunk
+    // sent whole must be at least MIN_CHUNK_BYTES unless it is the last.
+    let mut cut = false;
     while let Some(frame) = body.next().await {
         let Ok(data) = frame else {
+            cut = true;
             break;
         };
         received += data.len() as u64;
@@ -744,7 +1006,20 @@ where
         }
         file.write(&data).map_err(io_error)?;
     }
+    if !too_much && !cut && received < MIN_CHUNK_BYTES && current + received < size {
+        drop(file);
+        p.blobs.truncate_partial(id, current).map_err(io_error)?;
+        return Err(ServiceError::new(
+            ErrorCode::ChunkTooSmall,
+            format!(
+                "每段至少 {} MB（最后一段除外），本段未保存：请按 1–4 MB 分段上传",
+                MIN_CHUNK_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
     file.sync().map_err(io_error)?;
+    p.quota
+        .with(actor.device.unwrap_or_default(), now, |u| u.1 += received);
     if too_much {
         p.blobs.drop_partial(id);
         return Err(ServiceError::new(
@@ -764,6 +1039,8 @@ where
         }
         p.blobs.commit_partial(id, &sha).map_err(io_error)?;
         p.store.complete_blob(&actor.stamp(now), id).await?;
+        p.quota
+            .with(actor.device.unwrap_or_default(), now, |u| u.0 += 1);
     }
     Ok(ChunkOutcome::Written(BlobStatus {
         id,
@@ -799,9 +1076,11 @@ pub async fn blob_content(
 // ---------------------------------------------------------------------------------
 // Document numbers
 
-/// Leases the device a block of 文号 (document numbers) for an authority and year,
-/// above both the counter and the numbers the device already holds (`floor`); the
-/// same request again gets the same block.
+/// Leases the device a block of 文号 (document numbers) for an authority the platform
+/// knows and a year, above every number issued so far; the same request again gets
+/// the same block. The server alone decides the numbers: the request's `floor` is
+/// not trusted (a device may only hold numbers it was leased, and the counter is
+/// above all of them), so one request cannot exhaust a series for every device.
 pub async fn lease(
     p: &Platform,
     actor: &Actor,
@@ -827,13 +1106,24 @@ pub async fn lease(
     if !(2000..=2100).contains(&req.year) {
         return Err(ServiceError::new(ErrorCode::InvalidYear, "年份无效"));
     }
+    if !super::plans::authorities(p)
+        .await?
+        .iter()
+        .any(|a| a == authority)
+    {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidAuthority,
+            format!("平台不认识发文机关“{authority}”：只能为本机关或已发布计划的发文机关申请文号"),
+        ));
+    }
     let req = LeaseRequest {
         authority: authority.to_owned(),
+        floor: 0,
         ..req
     };
-    let (count, floor) = (req.count, req.floor);
+    let count = req.count;
     let decide: DecideLease = Box::new(move |last_issued: &u32| {
-        let first = u64::from((*last_issued).max(floor)) + 1;
+        let first = u64::from(*last_issued) + 1;
         let last = first + u64::from(count) - 1;
         match (u32::try_from(first), u32::try_from(last)) {
             (Ok(first), Ok(last)) => Ok((first, last)),

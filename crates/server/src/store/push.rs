@@ -18,6 +18,8 @@ pub struct ItemState {
     pub blob: Option<BlobRow>,
     /// An earlier item of this device for this inspection was rejected.
     pub earlier_rejected: bool,
+    /// Photos of the inspection that are not voided, and their bytes.
+    pub photos: (u64, u64),
 }
 
 /// A blob row to insert or update with an applied item.
@@ -41,10 +43,12 @@ pub enum ItemDecision {
         blob: Option<Box<BlobWrite>>,
         signature: Option<Box<Signature>>,
     },
-    /// Refuse; nothing but the answer is stored.
+    /// Refuse; nothing but the answer is stored. `show_current`: the answer carries
+    /// the server's record (only when the pusher may read it).
     Reject {
         reason: RejectReason,
         message: String,
+        show_current: bool,
     },
 }
 

@@ -52,6 +52,7 @@ mod plans;
 mod registry;
 mod sessions;
 mod sync;
+pub mod tls;
 
 /// Serialises concurrent migrations of several server processes.
 const MIGRATION_LOCK: i64 = 0x6a69_616e_6475; // "jiandu"
@@ -85,13 +86,19 @@ impl PgStore {
     pub async fn open(url: &str) -> StoreResult<PgStore> {
         let config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::Internal(format!("invalid postgres URL: {e}")))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let mc = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        // sslmode=require: TLS, verified (a server without TLS is refused); otherwise
+        // in the clear, as before (a default `prefer` must not start failing on a
+        // server with a self-signed certificate).
+        let manager = if config.get_ssl_mode() != tokio_postgres::config::SslMode::Require {
+            Manager::from_config(config, NoTls, mc)
+        } else {
+            let ca = std::env::var_os("JIANDU_DB_CA").map(std::path::PathBuf::from);
+            let tls = tls::RustlsConnect::new(ca.as_deref()).map_err(StoreError::Internal)?;
+            Manager::from_config(config, tls, mc)
+        };
         let pool = Pool::builder(manager)
             .max_size(16)
             .build()

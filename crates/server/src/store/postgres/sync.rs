@@ -146,11 +146,19 @@ impl SyncStore for PgStore {
                 )
                 .await?
                 .is_some();
+            let row = tx
+                .query_one(
+                    "SELECT count(*), coalesce(sum(size), 0)::bigint FROM blobs
+                     WHERE inspection_id = $1 AND kind = 'photo' AND NOT voided",
+                    &[&inspection_id],
+                )
+                .await?;
             let state = ItemState {
                 inspection: stored.as_ref().map(|s| s.inspection.clone()),
                 task_inspection,
                 blob,
                 earlier_rejected,
+                photos: (row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64),
             };
             let outcome = match (p.decide)(&state) {
                 ItemDecision::Apply {
@@ -210,8 +218,12 @@ impl SyncStore for PgStore {
                         server_seq: seq,
                     }
                 }
-                ItemDecision::Reject { reason, message } => {
-                    let current = match stored {
+                ItemDecision::Reject {
+                    reason,
+                    message,
+                    show_current,
+                } => {
+                    let current = match stored.filter(|_| show_current) {
                         Some(s) => Some(Box::new(bundle(&tx, s).await?)),
                         None => None,
                     };

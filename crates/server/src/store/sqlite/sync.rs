@@ -101,12 +101,19 @@ fn item_state(
         )
         .optional()?
         .is_some();
+    let photos = tx.query_row(
+        "SELECT count(*), coalesce(sum(size), 0) FROM blobs
+         WHERE inspection_id = ?1 AND kind = 'photo' AND voided = 0",
+        params![p.item.inspection_id.to_string()],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+    )?;
     Ok((
         ItemState {
             inspection: stored.as_ref().map(|s| s.inspection.clone()),
             task_inspection,
             blob,
             earlier_rejected,
+            photos,
         },
         stored,
     ))
@@ -215,10 +222,17 @@ impl SyncStore for SqliteStore {
                             server_seq: seq,
                         }
                     }
-                    ItemDecision::Reject { reason, message } => ItemOutcome::Rejected {
+                    ItemDecision::Reject {
                         reason,
                         message,
-                        current: stored.map(|s| bundle(tx, s).map(Box::new)).transpose()?,
+                        show_current,
+                    } => ItemOutcome::Rejected {
+                        reason,
+                        message,
+                        current: stored
+                            .filter(|_| show_current)
+                            .map(|s| bundle(tx, s).map(Box::new))
+                            .transpose()?,
                     },
                 };
                 let status = match outcome {
