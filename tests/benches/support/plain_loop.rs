@@ -59,7 +59,9 @@ pub fn sqlite(source: &str, dir: &std::path::Path, after_seq: i64) -> LoopFigure
         st.query_map([], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
-                (1..n).map(|i| r.get::<_, Value>(i)).collect::<Result<_, _>>()?,
+                (1..n)
+                    .map(|i| r.get::<_, Value>(i))
+                    .collect::<Result<_, _>>()?,
             ))
         })
         .unwrap()
@@ -75,14 +77,20 @@ pub fn sqlite(source: &str, dir: &std::path::Path, after_seq: i64) -> LoopFigure
         let tx = dst.transaction().unwrap();
         for table in SETUP {
             for (_, row) in read(table, "0") {
-                tx.execute(&insert_sql(table, row.len()), rusqlite::params_from_iter(row))
-                    .unwrap();
+                tx.execute(
+                    &insert_sql(table, row.len()),
+                    rusqlite::params_from_iter(row),
+                )
+                .unwrap();
             }
         }
         for (seq, row) in read("audit_log", "change_seq") {
             if seq <= after_seq {
-                tx.execute(&insert_sql("audit_log", row.len()), rusqlite::params_from_iter(row))
-                    .unwrap();
+                tx.execute(
+                    &insert_sql("audit_log", row.len()),
+                    rusqlite::params_from_iter(row),
+                )
+                .unwrap();
             }
         }
         tx.execute(
@@ -165,7 +173,9 @@ pub async fn postgres(source: &str, admin: &str, after_seq: i64) -> LoopFigures 
         .collect()
     };
     let insert_sql = |table: &str| {
-        format!("INSERT INTO {table} SELECT * FROM json_populate_record(NULL::{table}, $1::TEXT::JSON)")
+        format!(
+            "INSERT INTO {table} SELECT * FROM json_populate_record(NULL::{table}, $1::TEXT::JSON)"
+        )
     };
     {
         let tx = dst.transaction().await.unwrap();
