@@ -6,6 +6,11 @@
 //!     cargo bench -p jiandu-tests --bench sync_bench -- --quick # small, for a try
 //!     cargo bench -p jiandu-tests --bench sync_bench -- --link-only --lanes 1
 //!                                  # (b) alone, with one upload at a time (default 2)
+//!     cargo bench -p jiandu-tests --bench sync_bench -- --devices-only --devices 50,500,2000
+//!                                  # (d) alone, for each number of devices
+//!     JIANDU_BENCH_PG=postgres://user@127.0.0.1:55432/postgres \
+//!       cargo bench -p jiandu-tests --bench sync_bench -- --devices-only
+//!                                  # (d) on SQLite and on PostgreSQL (a scratch database)
 //!
 //! Prints:
 //! (a) a day's work (10 inspections × 60 findings + 120 photos of 3 MB) synced over
@@ -32,6 +37,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
+#[path = "support/plain_loop.rs"]
+mod plain_loop;
+
 /// 20 Mbit/s in bytes per second.
 const LINK: u64 = 20_000_000 / 8;
 
@@ -54,6 +62,19 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
     let link_only = args.iter().any(|a| a == "--link-only");
+    let devices_only = args.iter().any(|a| a == "--devices-only");
+    let device_counts: Option<Vec<usize>> = args
+        .iter()
+        .position(|a| a == "--devices")
+        .and_then(|i| args.get(i + 1))
+        .map(|l| {
+            l.split(',')
+                .map(|n| n.parse().expect("--devices N[,N…]"))
+                .collect()
+        });
+    let pg = std::env::var("JIANDU_BENCH_PG")
+        .ok()
+        .filter(|s| !s.is_empty());
     let lanes = args
         .iter()
         .position(|a| a == "--lanes")
@@ -96,10 +117,21 @@ fn main() {
             day(&sizes, Some(LINK)).await;
             return;
         }
-        day(&sizes, None).await;
-        day(&sizes, Some(LINK)).await;
-        cut_mid_photo(&sizes).await;
-        many_devices(&sizes).await;
+        if !devices_only {
+            day(&sizes, None).await;
+            day(&sizes, Some(LINK)).await;
+            cut_mid_photo(&sizes).await;
+        }
+        let counts = device_counts.unwrap_or_else(|| vec![sizes.devices]);
+        let mut backends = vec![None];
+        if pg.is_some() {
+            backends.push(pg.clone());
+        }
+        for admin in &backends {
+            for &n in &counts {
+                many_devices(n, admin.as_deref()).await;
+            }
+        }
     });
 }
 
@@ -393,9 +425,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// (d): `devices` devices, each enrolled (its own token and store), each with one
 /// finished inspection offline, push at the same moment.
-async fn many_devices(sizes: &Sizes) {
-    let n = sizes.devices;
-    let db = ServerDb::sqlite();
+async fn many_devices(n: usize, pg_admin: Option<&str>) {
+    let db = match pg_admin {
+        None => ServerDb::sqlite(),
+        Some(admin) => ServerDb::postgres_on(admin).await,
+    };
+    let backend = db.backend;
     let (people, tasks) = seed_many(&*db.open().await, n).await;
     let server = db.start();
     let url = server.url();
@@ -425,10 +460,11 @@ async fn many_devices(sizes: &Sizes) {
     }
     let items = devices[0].with(|s| s.outbox_stats()).unwrap().pending;
     println!(
-        "(d) {n} devices enrolled, synced and each with one finished inspection \
+        "(d) {backend}: {n} devices enrolled, synced and each with one finished inspection \
          ({items} outbox items) in {:.1} s",
         setup.elapsed().as_secs_f64()
     );
+    let before_seq = db.open().await.state().await.unwrap().change_seq;
     let start = Arc::new(tokio::sync::Barrier::new(n));
     let mut set = tokio::task::JoinSet::new();
     for dev in &devices {
@@ -463,7 +499,7 @@ async fn many_devices(sizes: &Sizes) {
     lat.sort_by(f64::total_cmp);
     let stored = db.open().await.inspections_of_tasks(&tasks).await.unwrap();
     println!(
-        "(d) {n} devices pushing at once: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; \
+        "(d) {backend}: {n} devices pushing at once: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; \
          {errors} errors; all done in {:.1} s ({:.0} items/s); {} inspections on the server",
         percentile(&lat, 0.50),
         percentile(&lat, 0.99),
@@ -473,4 +509,25 @@ async fn many_devices(sizes: &Sizes) {
         stored.len()
     );
     server.kill();
+    let end_to_end = (n as f64 * items as f64) / wall;
+    let l = match pg_admin {
+        None => {
+            let (url, dir) = (db.url.clone(), db.dir.path().to_path_buf());
+            tokio::task::spawn_blocking(move || plain_loop::sqlite(&url, &dir, before_seq))
+                .await
+                .unwrap()
+        }
+        Some(admin) => plain_loop::postgres(&db.url, admin, before_seq).await,
+    };
+    let rate = l.items as f64 / l.secs;
+    println!(
+        "(d) {backend}: the same rows by a plain loop ({} pushes, {} rows, {} a transaction): \
+         {:.2} s, {:.0} items/s; end to end / loop = {:.2}",
+        l.pushes,
+        l.rows,
+        plain_loop::BATCH,
+        l.secs,
+        rate,
+        end_to_end / rate
+    );
 }

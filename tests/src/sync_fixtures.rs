@@ -149,16 +149,19 @@ impl ServerDb {
             );
             return None;
         };
-        let url = jiandu_server::store::postgres::PgStore::scratch_database(&admin)
+        Some(Self::postgres_on(&admin).await)
+    }
+
+    /// A fresh scratch database on the PostgreSQL server `admin` points at.
+    pub async fn postgres_on(admin: &str) -> ServerDb {
+        let url = jiandu_server::store::postgres::PgStore::scratch_database(admin)
             .await
-            .unwrap_or_else(|e| {
-                panic!("{test}: JIANDU_TEST_PG is set but PostgreSQL is not reachable: {e}")
-            });
-        Some(ServerDb {
+            .unwrap_or_else(|e| panic!("PostgreSQL at the given URL is not reachable: {e}"));
+        ServerDb {
             backend: "postgres",
             url,
             dir: tempfile::tempdir().expect("temp dir"),
-        })
+        }
     }
 
     /// The store, opened by the test itself (beside the server's own connection).

@@ -17,6 +17,8 @@
 //! cargo bench -p jiandu-server --bench server_bench -- --quick            # 1/10 sizes
 //! cargo bench -p jiandu-server --bench server_bench -- --skip-summary     # parts 1, 3, 4
 //! cargo bench -p jiandu-server --bench server_bench -- --public-only      # part 4
+//! cargo bench -p jiandu-server --bench server_bench -- --pulls-only       # parts 1, 3
+//! cargo bench -p jiandu-server --bench server_bench -- --pulls-only --clients 2000
 //! ```
 //!
 //! PostgreSQL gets a fresh scratch database per part (`PgStore::scratch_database`).
@@ -744,7 +746,14 @@ fn main() {
     let skip_summary = args.iter().any(|a| a == "--skip-summary");
     // Part 4 only: the public result list under concurrent readers.
     let public_only = args.iter().any(|a| a == "--public-only");
-    let sizes = if quick {
+    // Parts 1 and 3 only (the draw is part 3's setup).
+    let pulls_only = args.iter().any(|a| a == "--pulls-only");
+    let clients: Option<usize> = args
+        .iter()
+        .position(|a| a == "--clients")
+        .and_then(|i| args.get(i + 1))
+        .map(|n| n.parse().expect("--clients N"));
+    let mut sizes = if quick {
         Sizes {
             units: 5_000,
             inspectors: 200,
@@ -767,6 +776,9 @@ fn main() {
             reads_per_reader: 10,
         }
     };
+    if let Some(n) = clients {
+        sizes.clients = n;
+    }
     let pg = std::env::var("JIANDU_BENCH_PG")
         .ok()
         .filter(|s| !s.is_empty());
@@ -803,9 +815,11 @@ fn main() {
     }
     rt.block_on(async {
         for name in names {
-            let b = fresh(name, pg.as_deref()).await;
-            bench_public(&b, &plan, sizes).await;
-            drop(b);
+            if !pulls_only {
+                let b = fresh(name, pg.as_deref()).await;
+                bench_public(&b, &plan, sizes).await;
+                drop(b);
+            }
             if public_only {
                 continue;
             }
@@ -813,7 +827,7 @@ fn main() {
             bench_draw(&b, &plan, sizes).await;
             bench_pull(&b, sizes).await;
             drop(b);
-            if !skip_summary {
+            if !skip_summary && !pulls_only {
                 let b = fresh(name, pg.as_deref()).await;
                 bench_summary(&b, &plan, sizes).await;
             }

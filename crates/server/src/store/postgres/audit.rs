@@ -8,7 +8,7 @@ impl AuditStore for PgStore {
     async fn audit_start(&self) -> StoreResult<i64> {
         let c = self.pool.get().await?;
         Ok(
-            c.query_one("SELECT after_seq FROM audit_start WHERE id = 1", &[])
+            c.q_one("SELECT after_seq FROM audit_start WHERE id = 1", &[])
                 .await?
                 .try_get(0)?,
         )
@@ -17,7 +17,7 @@ impl AuditStore for PgStore {
     async fn audit_entries(&self, after: i64, limit: usize) -> StoreResult<Vec<AuditEntry>> {
         let c = self.pool.get().await?;
         let rows = c
-            .query(
+            .q(
                 "SELECT change_seq, at, actor, action, subject, detail, prev_hash, hash
                  FROM audit_log WHERE change_seq > $1 ORDER BY change_seq LIMIT $2",
                 &[&after, &(limit as i64)],

@@ -8,7 +8,7 @@ impl DrawStore for PgStore {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         let seq = bump(&tx, stamp, &crate::audit::events::freeze(&f)).await?;
-        tx.execute(
+        tx.exec(
             "INSERT INTO draw_freezes (id, plan_id, plan_version, inputs, inputs_hash,
                  frozen_by, frozen_at, seq)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -30,7 +30,7 @@ impl DrawStore for PgStore {
 
     async fn freezes(&self, plan_id: &str) -> StoreResult<Vec<DrawFreeze>> {
         let c = self.pool.get().await?;
-        c.query(
+        c.q(
             "SELECT id, plan_id, plan_version, inputs, inputs_hash, frozen_by, frozen_at
              FROM draw_freezes WHERE plan_id = $1 ORDER BY frozen_at, seq",
             &[&plan_id],
@@ -61,7 +61,7 @@ impl DrawStore for PgStore {
 
     async fn assignments_in_year(&self, year: i32) -> StoreResult<Vec<(Uuid, Uuid)>> {
         let c = self.pool.get().await?;
-        c.query(
+        c.q(
             "SELECT t.institution_id, ti.user_id FROM tasks t
              JOIN draws d ON d.id = t.draw_id
              JOIN task_inspectors ti ON ti.task_id = t.id
@@ -90,7 +90,7 @@ impl DrawStore for PgStore {
         )
         .await?;
         let r = tx
-            .execute(
+            .exec(
                 "INSERT INTO draws (id, plan_id, plan_year, seed, algorithm, inputs_hash, tasks_hash,
                      inputs, created_by, created_at, seq, plan_version, freeze_id)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -136,7 +136,7 @@ impl DrawStore for PgStore {
                 .iter()
                 .map(|t| serde_json::to_value(&t.drawn_inspectors))
                 .collect::<Result<Vec<_>, _>>()?;
-            tx.execute(
+            tx.exec(
                 "INSERT INTO tasks (id, draw_id, plan_id, position, checklist, kind, followup,
                      institution_id, category, drawn_inspectors, seq, plan_version)
                  SELECT u.id, $2, u.plan_id, u.position, u.checklist, u.kind, u.followup,
@@ -171,7 +171,7 @@ impl DrawStore for PgStore {
                     a_pos.push(i as i64);
                 }
             }
-            tx.execute(
+            tx.exec(
                 "INSERT INTO task_inspectors (task_id, user_id, position)
                  SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[])",
                 &[&a_task, &a_user, &a_pos],
@@ -184,7 +184,7 @@ impl DrawStore for PgStore {
 
     async fn draw(&self, id: Uuid) -> StoreResult<Option<DrawRecord>> {
         let c = self.pool.get().await?;
-        c.query_opt(
+        c.q_opt(
             &format!("SELECT {DRAW_COLS} FROM draws WHERE id = $1"),
             &[&id],
         )
@@ -197,7 +197,7 @@ impl DrawStore for PgStore {
     async fn draws(&self) -> StoreResult<Vec<DrawRecord>> {
         let c = self.pool.get().await?;
         rows(
-            c.query(
+            c.q(
                 &format!("SELECT {DRAW_COLS} FROM draws ORDER BY created_at, id"),
                 &[],
             )
@@ -209,7 +209,7 @@ impl DrawStore for PgStore {
     async fn tasks_of_draw(&self, draw_id: Uuid) -> StoreResult<Vec<StoredTask>> {
         let c = self.pool.get().await?;
         rows(
-            c.query(
+            c.q(
                 &format!(
                     "SELECT {TASK_COLS} FROM tasks t WHERE t.draw_id = $1 ORDER BY t.position"
                 ),
@@ -233,7 +233,7 @@ impl DrawStore for PgStore {
         let c = self.pool.get().await?;
         let users: Option<Vec<Uuid>> = users.map(<[Uuid]>::to_vec);
         rows(
-            c.query(
+            c.q(
                 &format!(
                     // Driven by task_inspectors_user when users are given: a
                     // device's pull reads its own few tasks, not every task.
@@ -264,7 +264,7 @@ impl DrawStore for PgStore {
         // so a cap the decision checks cannot be overrun by two at once.
         let seq = bump(&tx, stamp, &crate::audit::events::reassign(&r, allowance)).await?;
         let done: i64 = tx
-            .query_one(
+            .q_one(
                 "SELECT COUNT(*) FROM reassignments WHERE draw_id = $1",
                 &[&r.draw_id],
             )
@@ -275,22 +275,22 @@ impl DrawStore for PgStore {
             task: get_task(&tx, r.task_id).await?,
         };
         let pos = decide(&state).map_err(StoreError::Refused)?;
-        tx.execute(
+        tx.exec(
             "DELETE FROM task_inspectors WHERE task_id = $1 AND user_id = $2",
             &[&r.task_id, &r.from_user],
         )
         .await?;
-        tx.execute(
+        tx.exec(
             "INSERT INTO task_inspectors (task_id, user_id, position) VALUES ($1, $2, $3)",
             &[&r.task_id, &r.to_user, &(pos as i64)],
         )
         .await?;
-        tx.execute(
+        tx.exec(
             "UPDATE tasks SET seq = $1 WHERE id = $2",
             &[&seq, &r.task_id],
         )
         .await?;
-        tx.execute(
+        tx.exec(
             "INSERT INTO reassignments (id, draw_id, task_id, from_user, to_user, reason, by_name, at, seq)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             &[
@@ -313,7 +313,7 @@ impl DrawStore for PgStore {
     async fn reassignments(&self, draw_id: Uuid) -> StoreResult<Vec<Reassignment>> {
         let c = self.pool.get().await?;
         rows(
-            c.query(
+            c.q(
                 "SELECT id, draw_id, task_id, from_user, to_user, reason, by_name, at
                  FROM reassignments WHERE draw_id = $1 ORDER BY seq, id",
                 &[&draw_id],
@@ -325,7 +325,7 @@ impl DrawStore for PgStore {
 
     async fn reassignments_since(&self, since: i64) -> StoreResult<Vec<ReassignmentSeq>> {
         let c = self.pool.get().await?;
-        c.query(
+        c.q(
             "SELECT seq, task_id, from_user FROM reassignments WHERE seq > $1 ORDER BY seq",
             &[&since],
         )

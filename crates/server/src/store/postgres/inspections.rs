@@ -21,7 +21,7 @@ impl InspectionStore for PgStore {
         )
         .await?;
         let current = tx
-            .query_opt(
+            .q_opt(
                 "SELECT body, seq FROM inspections WHERE id = $1 FOR UPDATE",
                 &[&inspection.id],
             )
@@ -30,7 +30,7 @@ impl InspectionStore for PgStore {
             .map(inspection_row)
             .transpose()?;
         decide(&current).map_err(StoreError::Refused)?;
-        tx.execute(
+        tx.exec(
             "INSERT INTO inspections (id, task_id, status, version, body, updated_at, seq)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, version = excluded.version,
@@ -53,7 +53,7 @@ impl InspectionStore for PgStore {
 
     async fn inspection(&self, id: Uuid) -> StoreResult<Option<StoredInspection>> {
         let c = self.pool.get().await?;
-        c.query_opt("SELECT body, seq FROM inspections WHERE id = $1", &[&id])
+        c.q_opt("SELECT body, seq FROM inspections WHERE id = $1", &[&id])
             .await?
             .as_ref()
             .map(inspection_row)
@@ -64,7 +64,7 @@ impl InspectionStore for PgStore {
         let c = self.pool.get().await?;
         let ids = task_ids.to_vec();
         rows(
-            c.query(
+            c.q(
                 "SELECT body, seq FROM inspections WHERE task_id = ANY($1) ORDER BY id",
                 &[&ids],
             )
@@ -85,7 +85,7 @@ impl InspectionStore for PgStore {
         // decision: the entry is appended below, still after the sequence lock.
         let seq = next_seq(&tx).await?;
         let current = tx
-            .query_opt(
+            .q_opt(
                 "SELECT body, seq FROM inspections WHERE id = $1 FOR UPDATE",
                 &[&review.inspection_id],
             )
@@ -98,7 +98,7 @@ impl InspectionStore for PgStore {
             incomplete_blobs: sync::incomplete(&tx, review.inspection_id).await?,
         };
         let inspection = decide(&state).map_err(StoreError::Refused)?;
-        tx.execute(
+        tx.exec(
             "UPDATE inspections SET status = $1, version = $2, body = $3, updated_at = $4, seq = $5
              WHERE id = $6",
             &[
@@ -111,7 +111,7 @@ impl InspectionStore for PgStore {
             ],
         )
         .await?;
-        tx.execute(
+        tx.exec(
             "INSERT INTO reviews (id, inspection_id, decision, reviewed_version, comment, reviewer, at, seq)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
@@ -143,7 +143,7 @@ impl InspectionStore for PgStore {
     ) -> StoreResult<Vec<jiandu_core::summary::UnitResult>> {
         let c = self.pool.get().await?;
         let rows = c
-            .query(
+            .q(
                 "SELECT t.institution_id, t.category, t.followup, t.checklist,
                         r.non_compliant, r.outcome
                  FROM inspection_results r JOIN tasks t ON t.id = r.task_id
@@ -171,7 +171,7 @@ impl InspectionStore for PgStore {
     async fn reviews(&self, inspection_id: Uuid) -> StoreResult<Vec<ReviewRecord>> {
         let c = self.pool.get().await?;
         rows(
-            c.query(
+            c.q(
                 "SELECT id, inspection_id, decision, reviewed_version, comment, reviewer, at
                  FROM reviews WHERE inspection_id = $1 ORDER BY seq, id",
                 &[&inspection_id],

@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::audit::AuditEvent;
+use cached::Cached;
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use jiandu_core::Role;
@@ -45,10 +46,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
 ];
 
 mod audit;
+mod cached;
 mod draws;
 mod inspections;
 mod people;
 mod plans;
+mod push;
 mod registry;
 mod sessions;
 mod sync;
@@ -190,7 +193,7 @@ async fn bump(tx: &impl GenericClient, stamp: &Stamp, event: &AuditEvent) -> Sto
 /// after its decision: it must call [`append_audit`] before committing.
 async fn next_seq(tx: &impl GenericClient) -> StoreResult<i64> {
     Ok(tx
-        .query_one(
+        .q_one(
             "UPDATE server_state SET change_seq = change_seq + 1 WHERE id = 1 RETURNING change_seq",
             &[],
         )
@@ -207,7 +210,7 @@ async fn append_audit(
     event: &AuditEvent,
 ) -> StoreResult<()> {
     let prev: Option<String> = match tx
-        .query_opt(
+        .q_opt(
             "SELECT hash FROM audit_log ORDER BY change_seq DESC LIMIT 1",
             &[],
         )
@@ -223,7 +226,7 @@ async fn append_audit(
         event,
         prev.unwrap_or_else(|| crate::audit::GENESIS.to_owned()),
     );
-    tx.execute(
+    tx.exec(
         "INSERT INTO audit_log (change_seq, at, actor, action, subject, detail, prev_hash, hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
@@ -381,7 +384,7 @@ fn rows<T>(rows: Vec<Row>, f: fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>>
 }
 
 async fn get_user(c: &impl GenericClient, id: Uuid) -> StoreResult<Option<User>> {
-    c.query_opt(
+    c.q_opt(
         &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
         &[&id],
     )
@@ -392,7 +395,7 @@ async fn get_user(c: &impl GenericClient, id: Uuid) -> StoreResult<Option<User>>
 }
 
 async fn get_task(c: &impl GenericClient, id: Uuid) -> StoreResult<Option<StoredTask>> {
-    c.query_opt(
+    c.q_opt(
         &format!("SELECT {TASK_COLS} FROM tasks t WHERE t.id = $1"),
         &[&id],
     )
@@ -411,7 +414,7 @@ impl ServerStore for PgStore {
     async fn state(&self) -> StoreResult<ServerState> {
         let c = self.pool.get().await?;
         let r = c
-            .query_one(
+            .q_one(
                 "SELECT epoch, change_seq FROM server_state WHERE id = 1",
                 &[],
             )

@@ -9,7 +9,7 @@ impl PeopleStore for PgStore {
         let tx = c.transaction().await?;
         let seq = bump(&tx, stamp, &crate::audit::events::create_user(&u)).await?;
         let r = tx
-            .execute(
+            .exec(
                 "INSERT INTO users (id, username, display_name, role, badge_no, team, district,
                                     password_hash, disabled, created_at, seq)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE, $9, $10)",
@@ -54,7 +54,7 @@ impl PeopleStore for PgStore {
     async fn list_users(&self) -> StoreResult<Vec<User>> {
         let c = self.pool.get().await?;
         rows(
-            c.query(
+            c.q(
                 &format!("SELECT {USER_COLS} FROM users ORDER BY username"),
                 &[],
             )
@@ -71,7 +71,7 @@ impl PeopleStore for PgStore {
     async fn users_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<User>> {
         let c = self.pool.get().await?;
         rows(
-            c.query(
+            c.q(
                 &format!("SELECT {USER_COLS} FROM users WHERE id = ANY($1)"),
                 &[&ids],
             )
@@ -86,7 +86,7 @@ impl PeopleStore for PgStore {
     ) -> StoreResult<Option<(User, Option<String>)>> {
         let c = self.pool.get().await?;
         let r = c
-            .query_opt(
+            .q_opt(
                 &format!("SELECT {USER_COLS}, password_hash FROM users WHERE username = $1"),
                 &[&username],
             )
@@ -112,7 +112,7 @@ impl PeopleStore for PgStore {
         )
         .await?;
         let r = tx
-            .query_opt(
+            .q_opt(
                 &format!(
                     "UPDATE users SET disabled = $1, seq = $2 WHERE username = $3 RETURNING {USER_COLS}"
                 ),
@@ -138,7 +138,7 @@ impl PeopleStore for PgStore {
         let tx = c.transaction().await?;
         let seq = bump(&tx, stamp, &crate::audit::events::set_password(username)).await?;
         let n = tx
-            .execute(
+            .exec(
                 "UPDATE users SET password_hash = $1, seq = $2 WHERE username = $3",
                 &[&password_hash, &seq, &username],
             )
@@ -159,7 +159,7 @@ impl PeopleStore for PgStore {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         let seq = bump(&tx, stamp, &crate::audit::events::create_device(&d)).await?;
-        tx.execute(
+        tx.exec(
             "INSERT INTO devices (id, user_id, name, token_hash, created_at, revoked_at, seq)
              VALUES ($1, $2, $3, $4, $5, NULL, $6)",
             &[&d.id, &d.user_id, &d.name, &token_hash, &d.created_at, &seq],
@@ -176,7 +176,7 @@ impl PeopleStore for PgStore {
     async fn device_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<(Device, User)>> {
         let c = self.pool.get().await?;
         let Some(r) = c
-            .query_opt(
+            .q_opt(
                 &format!("SELECT {DEVICE_COLS} FROM devices WHERE token_hash = $1"),
                 &[&token_hash],
             )
@@ -193,7 +193,7 @@ impl PeopleStore for PgStore {
 
     async fn device(&self, id: Uuid) -> StoreResult<Option<Device>> {
         let c = self.pool.get().await?;
-        c.query_opt(
+        c.q_opt(
             &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = $1"),
             &[&id],
         )
@@ -206,7 +206,7 @@ impl PeopleStore for PgStore {
     async fn list_devices(&self, user_id: Option<Uuid>) -> StoreResult<Vec<Device>> {
         let c = self.pool.get().await?;
         rows(
-            c.query(
+            c.q(
                 &format!(
                     "SELECT {DEVICE_COLS} FROM devices WHERE $1::UUID IS NULL OR user_id = $1
                      ORDER BY created_at, id"
@@ -223,13 +223,13 @@ impl PeopleStore for PgStore {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         let seq = bump(&tx, stamp, &crate::audit::events::revoke_device(id, at)).await?;
-        tx.execute(
+        tx.exec(
             "UPDATE devices SET revoked_at = $1, seq = $2 WHERE id = $3 AND revoked_at IS NULL",
             &[&at, &seq, &id],
         )
         .await?;
         let Some(d) = tx
-            .query_opt(
+            .q_opt(
                 &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = $1"),
                 &[&id],
             )

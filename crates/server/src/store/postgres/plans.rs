@@ -55,7 +55,7 @@ async fn get(
     plan_id: &str,
     version: u32,
 ) -> StoreResult<Option<PlanVersionRow>> {
-    c.query_opt(
+    c.q_opt(
         &format!("SELECT {PLAN_COLS} FROM plan_versions WHERE plan_id = $1 AND version = $2"),
         &[&plan_id, &(version as i32)],
     )
@@ -66,7 +66,7 @@ async fn get(
 }
 
 async fn insert(tx: &impl GenericClient, row: &PlanVersionRow, seq: i64) -> StoreResult<()> {
-    tx.execute(
+    tx.exec(
         &format!(
             "INSERT INTO plan_versions ({PLAN_COLS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
@@ -98,7 +98,7 @@ impl PlanStore for PgStore {
     async fn plan_versions(&self, plan_id: Option<&str>) -> StoreResult<Vec<PlanVersionRow>> {
         let c = self.pool.get().await?;
         rows(
-            c.query(
+            c.q(
                 &format!(
                     "SELECT {PLAN_COLS} FROM plan_versions
                      WHERE $1::text IS NULL OR plan_id = $1 ORDER BY plan_id, version"
@@ -131,7 +131,7 @@ impl PlanStore for PgStore {
         // still under the sequence lock.
         let seq = next_seq(&tx).await?;
         let latest = tx
-            .query_opt(
+            .q_opt(
                 &format!(
                     "SELECT {PLAN_COLS} FROM plan_versions WHERE plan_id = $1
                      ORDER BY version DESC LIMIT 1"
@@ -188,7 +188,7 @@ impl PlanStore for PgStore {
         let tx = c.transaction().await?;
         let seq = next_seq(&tx).await?;
         let n = tx
-            .execute(
+            .exec(
                 "UPDATE plan_versions SET state = 'published', published_by = $3,
                      published_at = $4, seq = $5
                  WHERE plan_id = $1 AND version = $2 AND state = 'draft'",

@@ -23,7 +23,7 @@ impl RegistryStore for PgStore {
             let col = |f: fn(&Institution) -> &str| chunk.iter().map(f).collect::<Vec<&str>>();
             let ids: Vec<Uuid> = chunk.iter().map(|i| i.id).collect();
             let inserted = tx
-                .query(
+                .q(
                     "INSERT INTO institutions (id, credit_code, name, licence_no, category,
                          district, address, legal_representative, phone, seq)
                      SELECT u.*, $10::bigint FROM UNNEST($1::uuid[], $2::text[], $3::text[],
@@ -58,12 +58,12 @@ impl RegistryStore for PgStore {
         }
         for s in &import.staff {
             let existing = tx
-                .query_opt("SELECT id FROM users WHERE badge_no = $1", &[&s.badge_no])
+                .q_opt("SELECT id FROM users WHERE badge_no = $1", &[&s.badge_no])
                 .await?;
             let user_id: Uuid = match existing {
                 Some(r) => {
                     let id: Uuid = r.try_get(0)?;
-                    tx.execute(
+                    tx.exec(
                         "UPDATE users SET display_name = $1, team = $2, district = $3, seq = $4
                          WHERE id = $5",
                         &[&s.name, &s.team, &s.district, &seq, &id],
@@ -75,7 +75,7 @@ impl RegistryStore for PgStore {
                 None => {
                     let id = Uuid::now_v7();
                     let r = tx
-                        .execute(
+                        .exec(
                             "INSERT INTO users (id, username, display_name, role, badge_no, team,
                                  district, password_hash, disabled, created_at, seq)
                              VALUES ($1, $2, $3, 'inspector', $4, $5, $6, NULL, FALSE, $7, $8)",
@@ -104,10 +104,10 @@ impl RegistryStore for PgStore {
                     id
                 }
             };
-            tx.execute("DELETE FROM conflicts WHERE user_id = $1", &[&user_id])
+            tx.exec("DELETE FROM conflicts WHERE user_id = $1", &[&user_id])
                 .await?;
             for code in &s.conflicts {
-                tx.execute(
+                tx.exec(
                     "INSERT INTO conflicts (user_id, credit_code, seq) VALUES ($1, $2, $3)
                      ON CONFLICT DO NOTHING",
                     &[&user_id, code, &seq],
@@ -116,14 +116,14 @@ impl RegistryStore for PgStore {
             }
         }
         for (code, services) in &import.services {
-            tx.execute(
+            tx.exec(
                 "UPDATE institutions SET services = $2 WHERE credit_code = $1",
                 &[code, &serde_json::to_string(services)?],
             )
             .await?;
         }
         for p in &import.penalised {
-            tx.execute(
+            tx.exec(
                 "INSERT INTO penalised_units (campaign, credit_code, note, seq)
                  VALUES ($1, $2, $3, $4)
                  ON CONFLICT (campaign, credit_code) DO UPDATE SET note = excluded.note, seq = excluded.seq",
@@ -139,7 +139,7 @@ impl RegistryStore for PgStore {
     async fn list_institutions(&self) -> StoreResult<Vec<Institution>> {
         let c = self.pool.get().await?;
         rows(
-            c.query(
+            c.q(
                 &format!("SELECT {INSTITUTION_COLS} FROM institutions ORDER BY credit_code"),
                 &[],
             )
@@ -150,7 +150,7 @@ impl RegistryStore for PgStore {
 
     async fn institution(&self, id: Uuid) -> StoreResult<Option<Institution>> {
         let c = self.pool.get().await?;
-        c.query_opt(
+        c.q_opt(
             &format!("SELECT {INSTITUTION_COLS} FROM institutions WHERE id = $1"),
             &[&id],
         )
@@ -163,7 +163,7 @@ impl RegistryStore for PgStore {
     async fn institutions_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<Institution>> {
         let c = self.pool.get().await?;
         rows(
-            c.query(
+            c.q(
                 &format!("SELECT {INSTITUTION_COLS} FROM institutions WHERE id = ANY($1)"),
                 &[&ids],
             )
@@ -175,7 +175,7 @@ impl RegistryStore for PgStore {
     async fn staff_for_draw(&self) -> StoreResult<Vec<StaffForDraw>> {
         let c = self.pool.get().await?;
         let users = rows(
-            c.query(
+            c.q(
                 &format!(
                     "SELECT {USER_COLS} FROM users
                      WHERE role = 'inspector' AND NOT disabled AND badge_no IS NOT NULL ORDER BY id"
@@ -187,7 +187,7 @@ impl RegistryStore for PgStore {
         )?;
         let mut conflicts: HashMap<Uuid, Vec<String>> = HashMap::new();
         for r in c
-            .query(
+            .q(
                 "SELECT user_id, credit_code FROM conflicts ORDER BY user_id, credit_code",
                 &[],
             )
@@ -209,7 +209,7 @@ impl RegistryStore for PgStore {
 
     async fn penalised(&self) -> StoreResult<Vec<PenalisedEntry>> {
         let c = self.pool.get().await?;
-        c.query(
+        c.q(
             "SELECT campaign, credit_code, note FROM penalised_units ORDER BY campaign, credit_code",
             &[],
         )
@@ -228,7 +228,7 @@ impl RegistryStore for PgStore {
     async fn institution_counts(&self) -> StoreResult<Vec<(CategoryCode, u64)>> {
         let c = self.pool.get().await?;
         let rows = c
-            .query(
+            .q(
                 "SELECT category, COUNT(*)::BIGINT FROM institutions GROUP BY category ORDER BY category",
                 &[],
             )
@@ -241,7 +241,7 @@ impl RegistryStore for PgStore {
     async fn institution_services(&self) -> StoreResult<HashMap<Uuid, Vec<String>>> {
         let c = self.pool.get().await?;
         let rows = c
-            .query(
+            .q(
                 "SELECT id, services FROM institutions WHERE services <> '[]'",
                 &[],
             )

@@ -19,7 +19,7 @@ fn session_row(r: &Row) -> StoreResult<ConsoleSession> {
 impl SessionStore for PgStore {
     async fn create_session(&self, s: ConsoleSession, token_hash: &str) -> StoreResult<()> {
         let c = self.pool.get().await?;
-        c.execute(
+        c.exec(
             "INSERT INTO console_sessions
                  (id, token_hash, csrf_token, user_id, created_at, last_seen_at, ended_at)
              VALUES ($1, $2, $3, $4, $5, $6, NULL)",
@@ -42,7 +42,7 @@ impl SessionStore for PgStore {
     ) -> StoreResult<Option<(ConsoleSession, User)>> {
         let c = self.pool.get().await?;
         let Some(r) = c
-            .query_opt(
+            .q_opt(
                 &format!("SELECT {SESSION_COLS} FROM console_sessions WHERE token_hash = $1"),
                 &[&token_hash],
             )
@@ -59,7 +59,7 @@ impl SessionStore for PgStore {
 
     async fn touch_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
         let c = self.pool.get().await?;
-        c.execute(
+        c.exec(
             "UPDATE console_sessions SET last_seen_at = $1 WHERE id = $2",
             &[&at, &id],
         )
@@ -69,7 +69,7 @@ impl SessionStore for PgStore {
 
     async fn end_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
         let c = self.pool.get().await?;
-        c.execute(
+        c.exec(
             "UPDATE console_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL",
             &[&at, &id],
         )
@@ -79,7 +79,7 @@ impl SessionStore for PgStore {
 
     async fn end_user_sessions(&self, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<u64> {
         let c = self.pool.get().await?;
-        Ok(c.execute(
+        Ok(c.exec(
             "UPDATE console_sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL",
             &[&at, &user_id],
         )
@@ -88,7 +88,7 @@ impl SessionStore for PgStore {
 
     async fn device_synced(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
         let c = self.pool.get().await?;
-        c.execute(
+        c.exec(
             "UPDATE devices SET last_sync_at = $1 WHERE id = $2",
             &[&at, &id],
         )

@@ -2,8 +2,10 @@
 //! and document-number leases. The change-sequence bump's row lock serialises
 //! writers.
 
+use super::push::Work;
 use super::*;
 use jiandu_core::protocol::ItemOutcome;
+use std::collections::HashMap;
 
 const BLOB_COLS: &str = "id, kind, inspection_id, sha256, size, mime, complete, voided, meta, seq";
 
@@ -26,7 +28,7 @@ fn blob_row(r: &Row) -> StoreResult<BlobRow> {
 }
 
 async fn get_blob(c: &impl GenericClient, id: Uuid) -> StoreResult<Option<BlobRow>> {
-    c.query_opt(
+    c.q_opt(
         &format!("SELECT {BLOB_COLS} FROM blobs WHERE id = $1"),
         &[&id],
     )
@@ -36,18 +38,10 @@ async fn get_blob(c: &impl GenericClient, id: Uuid) -> StoreResult<Option<BlobRo
     .transpose()
 }
 
-async fn get_stored(c: &impl GenericClient, id: Uuid) -> StoreResult<Option<StoredInspection>> {
-    c.query_opt("SELECT body, seq FROM inspections WHERE id = $1", &[&id])
-        .await?
-        .as_ref()
-        .map(inspection_row)
-        .transpose()
-}
-
 /// Blobs of an inspection (not voided) whose bytes are not verified yet.
 pub(super) async fn incomplete(c: &impl GenericClient, inspection_id: Uuid) -> StoreResult<u64> {
     let n: i64 = c
-        .query_one(
+        .q_one(
             "SELECT count(*) FROM blobs WHERE inspection_id = $1 AND NOT voided AND NOT complete",
             &[&inspection_id],
         )
@@ -59,7 +53,7 @@ pub(super) async fn incomplete(c: &impl GenericClient, inspection_id: Uuid) -> S
 async fn bundle(c: &impl GenericClient, stored: StoredInspection) -> StoreResult<ServerInspection> {
     let id = stored.inspection.id;
     let photos = c
-        .query(
+        .q(
             "SELECT meta FROM blobs WHERE inspection_id = $1 AND kind = 'photo'
              AND meta IS NOT NULL ORDER BY id",
             &[&id],
@@ -73,7 +67,7 @@ async fn bundle(c: &impl GenericClient, stored: StoredInspection) -> StoreResult
         })
         .collect::<StoreResult<Vec<_>>>()?;
     let signatures = c
-        .query(
+        .q(
             "SELECT body FROM inspection_signatures WHERE inspection_id = $1 ORDER BY seq, id",
             &[&id],
         )
@@ -104,50 +98,50 @@ impl SyncStore for PgStore {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         let seq = bump(&tx, stamp, &crate::audit::events::push(device_id, &items)).await?;
+        // Answers stored before, for the whole batch in one query.
+        let ids: Vec<Uuid> = items.iter().map(|p| p.item.mutation_id).collect();
+        let mut known: HashMap<Uuid, serde_json::Value> = HashMap::new();
+        for r in tx
+            .q(
+                "SELECT mutation_id, outcome FROM sync_results
+                 WHERE device_id = $1 AND mutation_id = ANY($2)",
+                &[&device_id, &ids],
+            )
+            .await?
+        {
+            known.insert(r.try_get(0)?, r.try_get(1)?);
+        }
         let mut out = Vec::with_capacity(items.len());
-        // A batch whose every item is already answered (a replay) changes nothing:
-        // it is rolled back below, bump and audit entry included.
-        let mut changed = false;
+        let mut work = Work::default();
         for p in items {
             let mutation_id = p.item.mutation_id;
-            let known = tx
-                .query_opt(
-                    "SELECT outcome FROM sync_results WHERE device_id = $1 AND mutation_id = $2",
-                    &[&device_id, &mutation_id],
-                )
-                .await?;
-            if let Some(row) = known {
+            if let Some(outcome) = known.get(&mutation_id) {
                 out.push(PushResult {
                     mutation_id,
-                    outcome: serde_json::from_value(row.try_get::<_, serde_json::Value>(0)?)?,
+                    outcome: serde_json::from_value(outcome.clone())?,
                 });
                 continue;
             }
-            changed = true;
             let inspection_id = p.item.inspection_id;
-            let stored = get_stored(&tx, inspection_id).await?;
+            let stored = work.stored(&tx, inspection_id).await?;
             let task_inspection = match (&stored, p.task_id) {
-                (None, Some(task)) => tx
-                    .query_opt("SELECT id FROM inspections WHERE task_id = $1", &[&task])
-                    .await?
-                    .map(|r| r.try_get::<_, Uuid>(0))
-                    .transpose()?,
+                (None, Some(task)) => match work.task_inspection(task) {
+                    Some(id) => Some(id),
+                    None => tx
+                        .q_opt("SELECT id FROM inspections WHERE task_id = $1", &[&task])
+                        .await?
+                        .map(|r| r.try_get::<_, Uuid>(0))
+                        .transpose()?,
+                },
                 _ => None,
             };
             let blob = match p.item.entity.as_str() {
                 "photo" | "signature" => get_blob(&tx, p.item.entity_id).await?,
                 _ => None,
             };
-            let earlier_rejected = tx
-                .query_opt(
-                    "SELECT 1 FROM sync_results
-                     WHERE device_id = $1 AND inspection_id = $2 AND status = 'rejected' LIMIT 1",
-                    &[&device_id, &inspection_id],
-                )
-                .await?
-                .is_some();
+            let earlier_rejected = work.earlier_rejected(&tx, device_id, inspection_id).await?;
             let row = tx
-                .query_one(
+                .q_one(
                     "SELECT count(*), coalesce(sum(size), 0)::bigint FROM blobs
                      WHERE inspection_id = $1 AND kind = 'photo' AND NOT voided",
                     &[&inspection_id],
@@ -166,25 +160,14 @@ impl SyncStore for PgStore {
                     blob,
                     signature,
                 } => {
-                    tx.execute(
-                        "INSERT INTO inspections (id, task_id, status, version, body, updated_at, seq)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)
-                         ON CONFLICT (id) DO UPDATE SET status = excluded.status,
-                             version = excluded.version, body = excluded.body,
-                             updated_at = excluded.updated_at, seq = excluded.seq",
-                        &[
-                            &inspection.id,
-                            &inspection.task_id,
-                            &inspection.status.as_str(),
-                            &(inspection.version as i64),
-                            &serde_json::to_value(&*inspection)?,
-                            &stamp.at,
-                            &seq,
-                        ],
-                    )
-                    .await?;
+                    let version = inspection.version;
+                    work.keep(*inspection, seq);
+                    if blob.is_some() || signature.is_some() {
+                        // The rows refer to the inspection: write it first.
+                        work.flush(&tx, seq, stamp.at).await?;
+                    }
                     if let Some(b) = &blob {
-                        tx.execute(
+                        tx.exec(
                             "INSERT INTO blobs (id, kind, inspection_id, sha256, size, mime, voided,
                                                 meta, seq)
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -194,7 +177,7 @@ impl SyncStore for PgStore {
                             &[
                                 &b.id,
                                 &b.kind.as_str(),
-                                &inspection.id,
+                                &inspection_id,
                                 &b.sha256,
                                 &b.size.map(|s| s as i64),
                                 &b.mime,
@@ -206,15 +189,15 @@ impl SyncStore for PgStore {
                         .await?;
                     }
                     if let Some(s) = &signature {
-                        tx.execute(
+                        tx.exec(
                             "INSERT INTO inspection_signatures (id, inspection_id, body, seq)
                              VALUES ($1, $2, $3, $4)",
-                            &[&s.id, &inspection.id, &serde_json::to_value(&**s)?, &seq],
+                            &[&s.id, &inspection_id, &serde_json::to_value(&**s)?, &seq],
                         )
                         .await?;
                     }
                     ItemOutcome::Applied {
-                        version: inspection.version,
+                        version,
                         server_seq: seq,
                     }
                 }
@@ -223,6 +206,7 @@ impl SyncStore for PgStore {
                     message,
                     show_current,
                 } => {
+                    work.rejected.insert(inspection_id);
                     let current = match stored.filter(|_| show_current) {
                         Some(s) => Some(Box::new(bundle(&tx, s).await?)),
                         None => None,
@@ -234,35 +218,33 @@ impl SyncStore for PgStore {
                     }
                 }
             };
-            let status = match outcome {
-                ItemOutcome::Applied { .. } => "applied",
-                ItemOutcome::Rejected { .. } => "rejected",
-            };
-            tx.execute(
-                "INSERT INTO sync_results (device_id, mutation_id, inspection_id, device_seq,
-                                           status, outcome, seq)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[
-                    &device_id,
-                    &mutation_id,
-                    &inspection_id,
-                    &p.item.device_seq,
-                    &status,
-                    &serde_json::to_value(&outcome)?,
-                    &seq,
-                ],
-            )
-            .await?;
+            let value = serde_json::to_value(&outcome)?;
+            // The same mutation twice in one batch gets the first answer.
+            known.insert(mutation_id, value.clone());
+            work.results.push((
+                mutation_id,
+                inspection_id,
+                p.item.device_seq,
+                match outcome {
+                    ItemOutcome::Applied { .. } => "applied",
+                    ItemOutcome::Rejected { .. } => "rejected",
+                },
+                value,
+            ));
             out.push(PushResult {
                 mutation_id,
                 outcome,
             });
         }
-        if changed {
-            tx.commit().await?;
-        } else {
+        // A batch whose every item is already answered (a replay) changes nothing:
+        // rolled back, bump and audit entry included.
+        if work.results.is_empty() {
             tx.rollback().await?;
+            return Ok(out);
         }
+        work.flush(&tx, seq, stamp.at).await?;
+        work.write_results(&tx, device_id, seq).await?;
+        tx.commit().await?;
         Ok(out)
     }
 
@@ -288,7 +270,7 @@ impl SyncStore for PgStore {
         let tx = c.transaction().await?;
         let seq = bump(&tx, stamp, &crate::audit::events::set_blob_size(id, size)).await?;
         let n = tx
-            .execute(
+            .exec(
                 "UPDATE blobs SET size = $2, seq = $3 WHERE id = $1 AND size IS NULL",
                 &[&id, &(size as i64), &seq],
             )
@@ -307,7 +289,7 @@ impl SyncStore for PgStore {
         let tx = c.transaction().await?;
         let seq = bump(&tx, stamp, &crate::audit::events::complete_blob(id)).await?;
         let n = tx
-            .execute(
+            .exec(
                 "UPDATE blobs SET complete = TRUE, seq = $2 WHERE id = $1 AND NOT complete",
                 &[&id, &seq],
             )
@@ -327,7 +309,7 @@ impl SyncStore for PgStore {
 
     async fn all_blobs(&self) -> StoreResult<Vec<BlobRow>> {
         let c = self.pool.get().await?;
-        c.query(
+        c.q(
             &format!("SELECT {BLOB_COLS} FROM blobs ORDER BY seq, id"),
             &[],
         )
@@ -349,7 +331,7 @@ impl SyncStore for PgStore {
         let tx = c.transaction().await?;
         let seq = bump(&tx, stamp, &crate::audit::events::lease(device_id, &req)).await?;
         if let Some(r) = tx
-            .query_opt(
+            .q_opt(
                 "SELECT authority, year, first, last FROM doc_number_leases
                  WHERE device_id = $1 AND request_id = $2",
                 &[&device_id, &req.request_id],
@@ -365,7 +347,7 @@ impl SyncStore for PgStore {
             });
         }
         let last_issued: i64 = tx
-            .query_opt(
+            .q_opt(
                 "SELECT last_issued FROM doc_number_counters
                  WHERE authority = $1 AND year = $2 FOR UPDATE",
                 &[&req.authority, &req.year],
@@ -377,13 +359,13 @@ impl SyncStore for PgStore {
         let last_issued = u32::try_from(last_issued).map_err(StoreError::internal)?;
         let (first, last) = decide(&last_issued).map_err(StoreError::Refused)?;
         let (first, last) = (i64::from(first), i64::from(last));
-        tx.execute(
+        tx.exec(
             "INSERT INTO doc_number_counters (authority, year, last_issued) VALUES ($1, $2, $3)
              ON CONFLICT (authority, year) DO UPDATE SET last_issued = excluded.last_issued",
             &[&req.authority, &req.year, &last],
         )
         .await?;
-        tx.execute(
+        tx.exec(
             "INSERT INTO doc_number_leases (device_id, request_id, authority, year, first, last,
                                             issued_at, seq)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -410,7 +392,7 @@ impl SyncStore for PgStore {
 
     async fn doc_number_leases(&self) -> StoreResult<Vec<(Uuid, DocNumberLease)>> {
         let c = self.pool.get().await?;
-        c.query(
+        c.q(
             "SELECT device_id, authority, year, first, last FROM doc_number_leases
              ORDER BY seq, authority, year, first",
             &[],

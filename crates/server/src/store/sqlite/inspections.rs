@@ -64,12 +64,11 @@ impl InspectionStore for SqliteStore {
         let stamp2 = stamp.clone();
         // The audit event describes the inspection as decided: it is known only
         // inside the transaction, so this write appends its entry itself.
-        self.with(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let seq = bump(&tx)?;
+        self.write_raw(move |tx| {
+            let seq = bump(tx)?;
             let state = ReviewState {
-                inspection: get_inspection(&tx, review.inspection_id)?,
-                incomplete_blobs: sync::incomplete(&tx, review.inspection_id)?,
+                inspection: get_inspection(tx, review.inspection_id)?,
+                incomplete_blobs: sync::incomplete(tx, review.inspection_id)?,
             };
             let inspection = decide(&state).map_err(StoreError::Refused)?;
             tx.execute(
@@ -99,13 +98,12 @@ impl InspectionStore for SqliteStore {
                 ],
             )?;
             append_audit(
-                &tx,
+                tx,
                 seq,
                 &stamp2,
                 &crate::audit::events::review(&review, &inspection),
             )?;
-            tx.commit()?;
-            Ok(StoredInspection { inspection, seq })
+            Ok((StoredInspection { inspection, seq }, true))
         })
         .await
     }

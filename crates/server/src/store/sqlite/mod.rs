@@ -1,16 +1,19 @@
 //! [`ServerStore`] on SQLite (rusqlite, bundled): the embedded default.
 //!
-//! One connection behind a mutex, used from tokio's blocking pool: SQLite has one
-//! writer at a time anyway, and WAL lets readers of other processes (backups, the
-//! CLI) proceed. Every connection is opened by [`open_connection`], which sets the
-//! pragmas in one place. The trait's areas live in their own files: `people`,
+//! Reads run on a pool of read connections ([`pool`], WAL: each reads its own
+//! snapshot while the writer writes), from tokio's blocking pool. Every write goes
+//! to the one writer thread ([`writer`]), which commits the writes that queued up
+//! meanwhile as one group: one transaction and one fsync for many requests, each
+//! in its own savepoint and answered with its own result after the commit. Every
+//! connection is opened by [`open_connection`], which sets the pragmas in one
+//! place. The trait's areas live in their own files: `people`,
 //! `registry`, `draws`, `inspections`, `sync` and `audit`.
 
 use super::*;
 use crate::audit::AuditEvent;
 use chrono::SecondsFormat;
 use jiandu_core::Role;
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -51,9 +54,11 @@ mod draws;
 mod inspections;
 mod people;
 mod plans;
+mod pool;
 mod registry;
 mod sessions;
 mod sync;
+mod writer;
 
 /// Opens a connection with the pragmas every server connection needs.
 pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -127,7 +132,7 @@ fn uuid_col(row: &Row, idx: &str) -> rusqlite::Result<Uuid> {
 }
 
 /// Bumps the change sequence: call once per writing transaction.
-fn bump(tx: &Transaction) -> StoreResult<i64> {
+fn bump(tx: &Connection) -> StoreResult<i64> {
     Ok(tx.query_row(
         "UPDATE server_state SET change_seq = change_seq + 1 WHERE id = 1 RETURNING change_seq",
         [],
@@ -136,7 +141,7 @@ fn bump(tx: &Transaction) -> StoreResult<i64> {
 }
 
 /// Appends the audit entry of change `seq`, chained to the last entry.
-fn append_audit(tx: &Transaction, seq: i64, stamp: &Stamp, event: &AuditEvent) -> StoreResult<()> {
+fn append_audit(tx: &Connection, seq: i64, stamp: &Stamp, event: &AuditEvent) -> StoreResult<()> {
     let prev: Option<String> = tx
         .query_row(
             "SELECT hash FROM audit_log ORDER BY change_seq DESC LIMIT 1",
@@ -325,15 +330,25 @@ fn is_unique_violation(e: &rusqlite::Error, column: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     path: PathBuf,
-    conn: Arc<Mutex<Connection>>,
+    readers: Arc<pool::ReadPool>,
+    writer: Arc<writer::Writer>,
+}
+
+/// Read connections: one a core, at least two.
+fn read_pool_size() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .max(2)
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and applies migrations.
+    /// Opens (creating if needed) the database file, applies migrations and starts
+    /// the writer and the read connections.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
         let path = path.to_path_buf();
         let p = path.clone();
-        let conn = tokio::task::spawn_blocking(move || -> StoreResult<Connection> {
+        tokio::task::spawn_blocking(move || -> StoreResult<SqliteStore> {
             if let Some(dir) = p.parent()
                 && !dir.as_os_str().is_empty()
             {
@@ -341,42 +356,56 @@ impl SqliteStore {
             }
             let mut conn = open_connection(&p)?;
             migrate(&mut conn)?;
-            Ok(conn)
+            let writer = writer::Writer::start(conn)?;
+            let readers = pool::ReadPool::open(&p, read_pool_size())?;
+            Ok(SqliteStore {
+                path: p,
+                readers: Arc::new(readers),
+                writer: Arc::new(writer),
+            })
         })
         .await
-        .map_err(StoreError::internal)??;
-        Ok(SqliteStore {
-            path,
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        .map_err(StoreError::internal)?
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// How many read connections the store keeps.
+    pub fn read_connections(&self) -> usize {
+        self.readers.size()
+    }
+
+    /// Runs `f` on a read connection, in a read transaction (one snapshot).
     async fn with<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn
-                .lock()
-                .map_err(|_| StoreError::Internal("sqlite connection mutex poisoned".into()))?;
-            f(&mut guard)
-        })
-        .await
-        .map_err(StoreError::internal)?
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || readers.with(f))
+            .await
+            .map_err(StoreError::internal)?
     }
 
-    /// Runs `f` in an IMMEDIATE transaction with the change sequence bumped once and
-    /// `event` appended to the audit log under `stamp`, all committed together.
+    /// Runs `f` on the writer, in its own savepoint of the next group transaction:
+    /// `f` answers whether to keep what it wrote. The answer comes once the group
+    /// is committed (durable).
+    async fn write_raw<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<(T, bool)> + Send + 'static,
+    {
+        self.writer.submit(f).await
+    }
+
+    /// Runs `f` as one write (see [`Self::write_raw`]) with the change sequence
+    /// bumped once and `event` appended to the audit log under `stamp`, all committed together.
     async fn write<T, F>(&self, stamp: &Stamp, event: AuditEvent, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction, i64) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&Connection, i64) -> StoreResult<T> + Send + 'static,
     {
         self.write_if_changed(stamp, event, move |tx, seq| Ok((f(tx, seq)?, true)))
             .await
@@ -384,25 +413,21 @@ impl SqliteStore {
 
     /// Like [`Self::write`], for a write that may turn out to change nothing (a
     /// replay): `f` answers whether it wrote anything, and when it did not, the
-    /// transaction is rolled back, so the change sequence does not move and no
+    /// write is rolled back, so the change sequence does not move and no
     /// audit entry is written: devices have nothing new to pull.
     async fn write_if_changed<T, F>(&self, stamp: &Stamp, event: AuditEvent, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction, i64) -> StoreResult<(T, bool)> + Send + 'static,
+        F: FnOnce(&Connection, i64) -> StoreResult<(T, bool)> + Send + 'static,
     {
         let stamp = stamp.clone();
-        self.with(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let seq = bump(&tx)?;
-            let (out, changed) = f(&tx, seq)?;
+        self.write_raw(move |tx| {
+            let seq = bump(tx)?;
+            let (out, changed) = f(tx, seq)?;
             if changed {
-                append_audit(&tx, seq, &stamp, &event)?;
-                tx.commit()?;
-            } else {
-                tx.rollback()?;
+                append_audit(tx, seq, &stamp, &event)?;
             }
-            Ok(out)
+            Ok((out, changed))
         })
         .await
     }

@@ -63,7 +63,7 @@ fn get(c: &Connection, plan_id: &str, version: u32) -> StoreResult<Option<PlanVe
     .optional()?)
 }
 
-fn insert(tx: &Transaction, row: &PlanVersionRow, seq: i64) -> StoreResult<()> {
+fn insert(tx: &Connection, row: &PlanVersionRow, seq: i64) -> StoreResult<()> {
     tx.execute(
         &format!(
             "INSERT INTO plan_versions ({PLAN_COLS})
@@ -122,9 +122,8 @@ impl PlanStore for SqliteStore {
     ) -> StoreResult<PlanVersionRow> {
         let stamp2 = stamp.clone();
         // The event names the version decided inside the transaction.
-        self.with(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let seq = bump(&tx)?;
+        self.write_raw(move |tx| {
+            let seq = bump(tx)?;
             let latest = tx
                 .query_row(
                     &format!(
@@ -141,15 +140,14 @@ impl PlanStore for SqliteStore {
                 seq,
                 ..row
             };
-            insert(&tx, &row, seq)?;
+            insert(tx, &row, seq)?;
             append_audit(
-                &tx,
+                tx,
                 seq,
                 &stamp2,
                 &crate::audit::events::plan_version("plan.import", &row),
             )?;
-            tx.commit()?;
-            Ok(row)
+            Ok((row, true))
         })
         .await
     }
@@ -175,30 +173,28 @@ impl PlanStore for SqliteStore {
         let plan_id = plan_id.to_owned();
         let (by, at) = (stamp.actor.clone(), stamp.at);
         let stamp2 = stamp.clone();
-        self.with(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let seq = bump(&tx)?;
+        self.write_raw(move |tx| {
+            let seq = bump(tx)?;
             let n = tx.execute(
                 "UPDATE plan_versions SET state = 'published', published_by = ?3,
                      published_at = ?4, seq = ?5
                  WHERE plan_id = ?1 AND version = ?2 AND state = 'draft'",
                 params![plan_id, version, by, ts(at), seq],
             )?;
-            let row = get(&tx, &plan_id, version)?;
+            let row = get(tx, &plan_id, version)?;
             match (&row, n) {
                 (Some(r), 1) => {
                     append_audit(
-                        &tx,
+                        tx,
                         seq,
                         &stamp2,
                         &crate::audit::events::plan_version("plan.publish", r),
                     )?;
-                    tx.commit()?;
+                    Ok((row, true))
                 }
                 // Missing, or published already: nothing changed.
-                _ => tx.rollback()?,
+                _ => Ok((row, false)),
             }
-            Ok(row)
         })
         .await
     }

@@ -22,7 +22,7 @@ fn session_row(row: &Row) -> rusqlite::Result<ConsoleSession> {
 impl SessionStore for SqliteStore {
     async fn create_session(&self, s: ConsoleSession, token_hash: &str) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
-        self.with(move |c| {
+        self.write_raw(move |c| {
             c.execute(
                 "INSERT INTO console_sessions
                      (id, token_hash, csrf_token, user_id, created_at, last_seen_at, ended_at)
@@ -36,7 +36,7 @@ impl SessionStore for SqliteStore {
                     ts(s.last_seen_at)
                 ],
             )?;
-            Ok(())
+            Ok(((), true))
         })
         .await
     }
@@ -63,44 +63,45 @@ impl SessionStore for SqliteStore {
     }
 
     async fn touch_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        self.with(move |c| {
+        self.write_raw(move |c| {
             c.execute(
                 "UPDATE console_sessions SET last_seen_at = ?1 WHERE id = ?2",
                 params![ts(at), id.to_string()],
             )?;
-            Ok(())
+            Ok(((), true))
         })
         .await
     }
 
     async fn end_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        self.with(move |c| {
+        self.write_raw(move |c| {
             c.execute(
                 "UPDATE console_sessions SET ended_at = ?1 WHERE id = ?2 AND ended_at IS NULL",
                 params![ts(at), id.to_string()],
             )?;
-            Ok(())
+            Ok(((), true))
         })
         .await
     }
 
     async fn end_user_sessions(&self, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<u64> {
-        self.with(move |c| {
-            Ok(c.execute(
+        self.write_raw(move |c| {
+            let n = c.execute(
                 "UPDATE console_sessions SET ended_at = ?1 WHERE user_id = ?2 AND ended_at IS NULL",
                 params![ts(at), user_id.to_string()],
-            )? as u64)
+            )? as u64;
+            Ok((n, true))
         })
         .await
     }
 
     async fn device_synced(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        self.with(move |c| {
+        self.write_raw(move |c| {
             c.execute(
                 "UPDATE devices SET last_sync_at = ?1 WHERE id = ?2",
                 params![ts(at), id.to_string()],
             )?;
-            Ok(())
+            Ok(((), true))
         })
         .await
     }

@@ -3,6 +3,7 @@
 
 use super::*;
 use jiandu_core::protocol::ItemOutcome;
+use std::collections::HashMap;
 
 const BLOB_COLS: &str = "id, kind, inspection_id, sha256, size, mime, complete, voided, meta, seq";
 
@@ -70,22 +71,72 @@ pub(super) fn incomplete(c: &Connection, inspection_id: Uuid) -> StoreResult<u64
     )? as u64)
 }
 
+/// Inspections a push changed, kept in memory and written once when the push ends
+/// (or before a blob or signature row that refers to it): an inspection with 60
+/// findings is otherwise parsed, serialised and rewritten whole for every item.
+#[derive(Default)]
+struct Changed {
+    inspections: HashMap<Uuid, Inspection>,
+    /// Not written yet.
+    dirty: Vec<Uuid>,
+}
+
+impl Changed {
+    fn keep(&mut self, inspection: Inspection) {
+        if !self.dirty.contains(&inspection.id) {
+            self.dirty.push(inspection.id);
+        }
+        self.inspections.insert(inspection.id, inspection);
+    }
+
+    /// Writes the changed inspections (all, or only `only`).
+    fn flush(
+        &mut self,
+        tx: &Connection,
+        seq: i64,
+        at: DateTime<Utc>,
+        only: Option<Uuid>,
+    ) -> StoreResult<()> {
+        let mut rest = Vec::new();
+        for id in std::mem::take(&mut self.dirty) {
+            if only.is_some_and(|o| o != id) {
+                rest.push(id);
+            } else if let Some(i) = self.inspections.get(&id) {
+                write_inspection(tx, seq, at, i)?;
+            }
+        }
+        self.dirty = rest;
+        Ok(())
+    }
+}
+
 fn item_state(
-    tx: &Transaction,
+    tx: &Connection,
     device_id: Uuid,
     p: &PreparedItem,
+    changed: &Changed,
+    seq: i64,
 ) -> StoreResult<(ItemState, Option<StoredInspection>)> {
-    let stored = get_inspection(tx, p.item.inspection_id)?;
+    let stored = match changed.inspections.get(&p.item.inspection_id) {
+        Some(i) => Some(StoredInspection {
+            inspection: i.clone(),
+            seq,
+        }),
+        None => get_inspection(tx, p.item.inspection_id)?,
+    };
     let task_inspection = match (&stored, p.task_id) {
-        (None, Some(task)) => tx
-            .query_row(
-                "SELECT id FROM inspections WHERE task_id = ?1",
-                params![task.to_string()],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-            .map(|s| Uuid::parse_str(&s).map_err(StoreError::internal))
-            .transpose()?,
+        (None, Some(task)) => match changed.inspections.values().find(|i| i.task_id == task) {
+            Some(i) => Some(i.id),
+            None => tx
+                .query_row(
+                    "SELECT id FROM inspections WHERE task_id = ?1",
+                    params![task.to_string()],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?
+                .map(|s| Uuid::parse_str(&s).map_err(StoreError::internal))
+                .transpose()?,
+        },
         _ => None,
     };
     let blob = match p.item.entity.as_str() {
@@ -93,9 +144,11 @@ fn item_state(
         _ => None,
     };
     let earlier_rejected = tx
-        .query_row(
+        .prepare_cached(
             "SELECT 1 FROM sync_results
              WHERE device_id = ?1 AND inspection_id = ?2 AND status = 'rejected' LIMIT 1",
+        )?
+        .query_row(
             params![device_id.to_string(), p.item.inspection_id.to_string()],
             |_| Ok(()),
         )
@@ -119,29 +172,38 @@ fn item_state(
     ))
 }
 
-fn write_applied(
-    tx: &Transaction,
+fn write_inspection(
+    tx: &Connection,
     seq: i64,
     at: DateTime<Utc>,
     inspection: &Inspection,
-    blob: Option<&BlobWrite>,
-    signature: Option<&Signature>,
 ) -> StoreResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO inspections (id, task_id, status, version, body, updated_at, seq)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, version = excluded.version,
              body = excluded.body, updated_at = excluded.updated_at, seq = excluded.seq",
-        params![
-            inspection.id.to_string(),
-            inspection.task_id.to_string(),
-            inspection.status.as_str(),
-            inspection.version as i64,
-            serde_json::to_string(inspection)?,
-            ts(at),
-            seq
-        ],
-    )?;
+    )?
+    .execute(params![
+        inspection.id.to_string(),
+        inspection.task_id.to_string(),
+        inspection.status.as_str(),
+        inspection.version as i64,
+        serde_json::to_string(inspection)?,
+        ts(at),
+        seq
+    ])?;
+    Ok(())
+}
+
+/// Writes an applied item's blob and signature rows (its inspection is written).
+fn write_attached(
+    tx: &Connection,
+    seq: i64,
+    inspection: Uuid,
+    blob: Option<&BlobWrite>,
+    signature: Option<&Signature>,
+) -> StoreResult<()> {
     if let Some(b) = blob {
         tx.execute(
             "INSERT INTO blobs (id, kind, inspection_id, sha256, size, mime, voided, meta, seq)
@@ -152,7 +214,7 @@ fn write_applied(
             params![
                 b.id.to_string(),
                 b.kind.as_str(),
-                inspection.id.to_string(),
+                inspection.to_string(),
                 b.sha256,
                 b.size.map(|s| s as i64),
                 b.mime,
@@ -168,7 +230,7 @@ fn write_applied(
              VALUES (?1, ?2, ?3, ?4)",
             params![
                 s.id.to_string(),
-                inspection.id.to_string(),
+                inspection.to_string(),
                 serde_json::to_string(s)?,
                 seq
             ],
@@ -190,12 +252,15 @@ impl SyncStore for SqliteStore {
         // A batch whose every item is already answered (a replay) changes nothing.
         self.write_if_changed(stamp, event, move |tx, seq| {
             let mut out = Vec::with_capacity(items.len());
-            let mut changed = false;
+            let mut changed = Changed::default();
+            let mut wrote = false;
             for p in items {
                 let mutation_id = p.item.mutation_id;
                 let stored: Option<String> = tx
-                    .query_row(
+                    .prepare_cached(
                         "SELECT outcome FROM sync_results WHERE device_id = ?1 AND mutation_id = ?2",
+                    )?
+                    .query_row(
                         params![device_id.to_string(), mutation_id.to_string()],
                         |r| r.get(0),
                     )
@@ -207,8 +272,8 @@ impl SyncStore for SqliteStore {
                     });
                     continue;
                 }
-                changed = true;
-                let (state, stored) = item_state(tx, device_id, &p)?;
+                wrote = true;
+                let (state, stored) = item_state(tx, device_id, &p, &changed, seq)?;
                 let inspection_id = p.item.inspection_id;
                 let outcome = match (p.decide)(&state) {
                     ItemDecision::Apply {
@@ -216,9 +281,16 @@ impl SyncStore for SqliteStore {
                         blob,
                         signature,
                     } => {
-                        write_applied(tx, seq, at, &inspection, blob.as_deref(), signature.as_deref())?;
+                        let version = inspection.version;
+                        let id = inspection.id;
+                        changed.keep(*inspection);
+                        if blob.is_some() || signature.is_some() {
+                            // The rows refer to the inspection: write it first.
+                            changed.flush(tx, seq, at, Some(id))?;
+                            write_attached(tx, seq, id, blob.as_deref(), signature.as_deref())?;
+                        }
                         ItemOutcome::Applied {
-                            version: inspection.version,
+                            version,
                             server_seq: seq,
                         }
                     }
@@ -239,26 +311,27 @@ impl SyncStore for SqliteStore {
                     ItemOutcome::Applied { .. } => "applied",
                     ItemOutcome::Rejected { .. } => "rejected",
                 };
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO sync_results (device_id, mutation_id, inspection_id, device_seq,
                                                status, outcome, seq)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        device_id.to_string(),
-                        mutation_id.to_string(),
-                        inspection_id.to_string(),
-                        p.item.device_seq,
-                        status,
-                        serde_json::to_string(&outcome)?,
-                        seq
-                    ],
-                )?;
+                )?
+                .execute(params![
+                    device_id.to_string(),
+                    mutation_id.to_string(),
+                    inspection_id.to_string(),
+                    p.item.device_seq,
+                    status,
+                    serde_json::to_string(&outcome)?,
+                    seq
+                ])?;
                 out.push(PushResult {
                     mutation_id,
                     outcome,
                 });
             }
-            Ok((out, changed))
+            changed.flush(tx, seq, at, None)?;
+            Ok((out, wrote))
         })
         .await
     }
