@@ -551,19 +551,22 @@ fn enroll_error(e: SyncError, url: &str) -> AppError {
     }
 }
 
-/// Checks and normalises a server address: `http(s)://host[:port][/path]`; a bare
-/// `host:port` gets `http://`.
+/// Checks and normalises a server address: `https://host[:port][/path]`; a bare
+/// `host:port` gets `https://`. Plain `http://` is refused (passwords and tokens
+/// would cross the field network in the clear) except to this device itself
+/// (127.0.0.1, ::1, localhost: a platform on the same machine, tests). 演示模式
+/// never reaches here.
 pub fn normalise_server_url(input: &str) -> AppResult<String> {
     let bad = || {
         AppError::new(
             "bad_url",
-            format!("服务器地址“{input}”格式不正确，应类似 http://192.168.1.10:8080"),
+            format!("服务器地址“{input}”格式不正确，应类似 https://jiandu.example.gov.cn"),
         )
     };
     let s = input.trim().trim_end_matches('/');
     let (scheme, rest) = match s.split_once("://") {
         Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
-        None => ("http".to_owned(), s),
+        None => ("https".to_owned(), s),
     };
     if scheme != "http" && scheme != "https" {
         return Err(bad());
@@ -586,7 +589,63 @@ pub fn normalise_server_url(input: &str) -> AppResult<String> {
     if !host_ok || !port_ok || rest.chars().any(char::is_whitespace) {
         return Err(bad());
     }
+    if scheme == "http" && !is_loopback(host) {
+        return Err(AppError::new(
+            "insecure_url",
+            format!(
+                "不能使用不加密的 http:// 地址“{input}”：密码和登录凭据会在网络上明文传输。\
+                 请使用 https:// 开头的地址（可只填“主机:端口”，自动按 https 连接）；\
+                 如平台尚未配置 HTTPS，请联系本单位信息化人员。"
+            ),
+        ));
+    }
     Ok(format!("{scheme}://{rest}"))
+}
+
+/// This device itself: the only place plain HTTP may go.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::normalise_server_url as n;
+
+    #[test]
+    fn bare_host_port_becomes_https() {
+        assert_eq!(n("192.168.1.10:8443").unwrap(), "https://192.168.1.10:8443");
+        assert_eq!(
+            n(" jiandu.example.gov.cn/ ").unwrap(),
+            "https://jiandu.example.gov.cn"
+        );
+        assert_eq!(n("HTTPS://a.b:443/api").unwrap(), "https://a.b:443/api");
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_loopback() {
+        for bad in [
+            "http://192.168.1.10:8080",
+            "http://jiandu.example.gov.cn",
+            "http://[fe80::1]:80",
+            "http://127.0.0.1.example.org",
+        ] {
+            let e = n(bad).unwrap_err();
+            assert_eq!(e.code, "insecure_url", "{bad}");
+            assert!(e.message.contains("https://"), "{}", e.message);
+            assert!(e.message.contains("明文"), "{}", e.message);
+        }
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:8080",
+            "http://127.0.0.2",
+        ] {
+            assert_eq!(n(ok).unwrap(), ok);
+        }
+    }
 }
 
 fn role_of(role: jiandu_core::Role) -> AppResult<RoleCode> {
