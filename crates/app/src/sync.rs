@@ -353,10 +353,11 @@ impl Link {
         hub: &SyncHub,
         store: SharedStore,
         user_dir: &Path,
+        key: Option<jiandu_store::DataKey>,
         doc_numbers: Vec<(String, i32)>,
         clock: Arc<dyn Clock>,
     ) -> AppResult<Link> {
-        let tokens = Arc::new(FileTokenStore::in_data_dir(user_dir));
+        let tokens = Arc::new(FileTokenStore::in_data_dir(user_dir).with_key(key));
         let token_store: Arc<dyn TokenStore> = tokens.clone();
         let config = SyncConfig {
             doc_numbers,
@@ -701,12 +702,27 @@ impl App {
         tracing::info!(device = %resp.device_id, user = %resp.user.username, "device enrolled");
         // A previous session of someone else stops syncing first.
         self.close_session();
+        *lock(&self.locked) = None;
+        *lock(&self.pending) = None;
         let user_dir = self.user_dir(&resp.user.id.to_string());
+        self.clear_unreadable(&user_dir)?;
         std::fs::create_dir_all(&user_dir).map_err(AppError::storage)?;
-        FileTokenStore::in_data_dir(&user_dir)
-            .save(&resp.token)
-            .map_err(AppError::storage)?;
-        {
+        let locked = self.has_pin(&user_dir);
+        if locked {
+            // This user's data is encrypted: the enrolment is stored once the PIN
+            // opens it (App::unlock).
+            *lock(&self.pending) = Some(crate::lock::PendingEnrolment {
+                token: resp.token.clone(),
+                url: url.clone(),
+                device_id: resp.device_id,
+                user_id: resp.user.id,
+                epoch: resp.epoch,
+                authority: resp.authority.clone(),
+            });
+        } else {
+            FileTokenStore::in_data_dir(&user_dir)
+                .save(&resp.token)
+                .map_err(AppError::storage)?;
             let mut store = jiandu_store::Store::open(user_dir.join("device.db"))?;
             store.set_enrolment(
                 &url,
@@ -727,7 +743,11 @@ impl App {
             demo: false,
         };
         self.save_profile(&profile)?;
-        self.open_session(profile.clone())?;
+        if locked {
+            *lock(&self.locked) = Some(profile.clone());
+            return Ok(profile);
+        }
+        self.open_session(profile.clone(), None)?;
         // The first sync brings the tasks; if it fails the list says so and the
         // scheduler keeps trying.
         let _ = self.sync_and_wait(FIRST_SYNC_WAIT)?;

@@ -4,6 +4,7 @@ import { api } from "../api";
 import type { Profile } from "../bindings/Profile";
 import type { SignInInput } from "../bindings/SignInInput";
 import type { SyncBadge } from "../bindings/SyncBadge";
+import type { LockView } from "../bindings/LockView";
 
 export const useSession = defineStore("session", {
   state: () => ({
@@ -11,27 +12,59 @@ export const useSession = defineStore("session", {
     profile: null as Profile | null,
     sync: null as SyncBadge | null,
     version: "",
+    /** The app lock: `open`, `set_pin`, `locked` or `signed_out`. */
+    lock: null as LockView | null,
   }),
   getters: {
     isLead: (s) => s.profile?.role === "team_lead",
     online: (s) => s.sync?.online ?? false,
+    /** Signed in and nothing to enter: the data screens may show. */
+    open: (s) => s.profile !== null && s.lock?.state === "open",
   },
   actions: {
     async load() {
       const s = await api.startup();
       this.profile = s.profile;
       this.version = s.version;
+      this.lock = s.lock;
       this.loaded = true;
-      if (this.profile) await this.refreshSync();
+      if (this.open) await this.refreshSync();
     },
     async signIn(input: SignInInput) {
       this.profile = await api.signIn(input);
-      await this.refreshSync();
+      this.lock = await api.lockState();
+      if (this.open) await this.refreshSync();
     },
     async signOut() {
       await api.signOut();
       this.profile = null;
       this.sync = null;
+      this.lock = await api.lockState().catch(() => null);
+    },
+    async setPin(pin: string) {
+      this.lock = await api.setPin(pin);
+      await this.refreshSync();
+    },
+    async unlock(pin: string) {
+      try {
+        this.lock = await api.unlock(pin);
+      } catch (e) {
+        // Keys erased after too many wrong PINs: signed out.
+        const s = await api.startup().catch(() => null);
+        if (s) {
+          this.profile = s.profile;
+          this.lock = s.lock;
+        }
+        throw e;
+      }
+      if (this.open) await this.refreshSync();
+    },
+    async lockNow() {
+      this.lock = await api.lockNow();
+      this.sync = null;
+    },
+    async refreshLock() {
+      this.lock = await api.lockState();
     },
     async refreshSync() {
       this.sync = await api.syncBadge();
