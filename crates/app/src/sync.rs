@@ -611,44 +611,6 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-#[cfg(test)]
-mod url_tests {
-    use super::normalise_server_url as n;
-
-    #[test]
-    fn bare_host_port_becomes_https() {
-        assert_eq!(n("192.168.1.10:8443").unwrap(), "https://192.168.1.10:8443");
-        assert_eq!(
-            n(" jiandu.example.gov.cn/ ").unwrap(),
-            "https://jiandu.example.gov.cn"
-        );
-        assert_eq!(n("HTTPS://a.b:443/api").unwrap(), "https://a.b:443/api");
-    }
-
-    #[test]
-    fn plain_http_is_refused_except_loopback() {
-        for bad in [
-            "http://192.168.1.10:8080",
-            "http://jiandu.example.gov.cn",
-            "http://[fe80::1]:80",
-            "http://127.0.0.1.example.org",
-        ] {
-            let e = n(bad).unwrap_err();
-            assert_eq!(e.code, "insecure_url", "{bad}");
-            assert!(e.message.contains("https://"), "{}", e.message);
-            assert!(e.message.contains("明文"), "{}", e.message);
-        }
-        for ok in [
-            "http://127.0.0.1:8080",
-            "http://localhost:1",
-            "http://[::1]:8080",
-            "http://127.0.0.2",
-        ] {
-            assert_eq!(n(ok).unwrap(), ok);
-        }
-    }
-}
-
 fn role_of(role: jiandu_core::Role) -> AppResult<RoleCode> {
     match role {
         jiandu_core::Role::Inspector => Ok(RoleCode::Inspector),
@@ -1030,4 +992,43 @@ fn server_client(s: &Session) -> AppResult<(ApiClient, String)> {
         .ok_or_else(|| AppError::new("not_enrolled", "本机的登记已失效，请重新登录"))?;
     let client = ApiClient::new(&url, REQUEST_TIMEOUT).map_err(sync_error)?;
     Ok((client, token))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test that cannot unwrap has already failed
+mod url_tests {
+    use super::normalise_server_url as n;
+
+    #[test]
+    fn bare_host_port_becomes_https() {
+        assert_eq!(n("192.168.1.10:8443").unwrap(), "https://192.168.1.10:8443");
+        assert_eq!(
+            n(" jiandu.example.gov.cn/ ").unwrap(),
+            "https://jiandu.example.gov.cn"
+        );
+        assert_eq!(n("HTTPS://a.b:443/api").unwrap(), "https://a.b:443/api");
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_loopback() {
+        for bad in [
+            "http://192.168.1.10:8080",
+            "http://jiandu.example.gov.cn",
+            "http://[fe80::1]:80",
+            "http://127.0.0.1.example.org",
+        ] {
+            let e = n(bad).unwrap_err();
+            assert_eq!(e.code, "insecure_url", "{bad}");
+            assert!(e.message.contains("https://"), "{}", e.message);
+            assert!(e.message.contains("明文"), "{}", e.message);
+        }
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:8080",
+            "http://127.0.0.2",
+        ] {
+            assert_eq!(n(ok).unwrap(), ok);
+        }
+    }
 }

@@ -391,6 +391,7 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test that cannot unwrap has already failed
 mod tests {
     use super::*;
 

@@ -49,12 +49,11 @@ export const useSession = defineStore("session", {
       try {
         this.lock = await api.unlock(pin);
       } catch (e) {
-        // Keys erased after too many wrong PINs: signed out.
-        const s = await api.startup().catch(() => null);
-        if (s) {
-          this.profile = s.profile;
-          this.lock = s.lock;
-        }
+        // Where the lock stands now (the keys erased after too many wrong PINs:
+        // signed out).
+        const lock = await api.lockState().catch(() => null);
+        if (lock) this.lock = lock;
+        if (lock?.state === "signed_out") this.profile = null;
         throw e;
       }
       if (this.open) await this.refreshSync();
