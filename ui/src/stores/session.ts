@@ -43,6 +43,12 @@ export const useSession = defineStore("session", {
     },
     async setPin(pin: string) {
       this.lock = await api.setPin(pin);
+      await this.afterOpen();
+    },
+    /** The session (re)opened behind the lock: it starts offline until told the
+     * system's network signal, as at start (going online starts a sync). */
+    async afterOpen() {
+      if (typeof navigator !== "undefined") await api.setOnline(navigator.onLine).catch(() => {});
       await this.refreshSync();
     },
     async unlock(pin: string) {
@@ -56,7 +62,7 @@ export const useSession = defineStore("session", {
         if (lock?.state === "signed_out") this.profile = null;
         throw e;
       }
-      if (this.open) await this.refreshSync();
+      if (this.open) await this.afterOpen();
     },
     async lockNow() {
       this.lock = await api.lockNow();

@@ -25,6 +25,7 @@ vi.mock("@tauri-apps/api/core", () => ({
     if (command === "lock_state") return lock("locked", 1);
     if (command === "set_pin") return lock("open");
     if (command === "sync_badge") return listReply.sync;
+    if (command === "set_online") return null;
     if (command === "unlock") {
       if ((args as { pin: string }).pin === "246810") return lock("open");
       throw { code: "wrong_pin", message: "PIN 码错误，还可尝试 9 次" };
