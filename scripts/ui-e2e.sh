@@ -268,6 +268,33 @@ def kill_app():
     assert killed == 1, f"killed {killed} app processes"
     time.sleep(0.5)
 
+PIN = "246810"
+
+def pin_gate(s, timeout=90):
+    """After a sign-in or a start: 设置 PIN 码 (first sign-in of a user on this device)
+    or 输入 PIN 码 (the app opened locked), then on to the list. Returns what was done."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if s.find_all('[data-testid="pin-input"]'):
+            setting = bool(s.find_all('[data-testid="pin-confirm"]'))
+            s.type('[data-testid="pin-input"] input', PIN)
+            if setting:
+                s.type('[data-testid="pin-confirm"] input', PIN)
+            s.click('[data-testid="pin-submit"]')
+            end2 = time.time() + 60  # setting the PIN encrypts the user's data
+            while time.time() < end2 and s.find_all('[data-testid="pin-input"]'):
+                time.sleep(0.2)
+            if s.find_all('[data-testid="pin-input"]'):
+                s.failure_shot()
+                err = s.find_all('[data-testid="pin-error"]')
+                raise RuntimeError("PIN screen stays: " + (s.text('[data-testid="pin-error"]') if err else "no error shown"))
+            return "set" if setting else "unlocked"
+        if s.find_all('[data-testid="task-card"]') or s.find_all('[data-testid="sign-in-error"]'):
+            return "none"
+        time.sleep(0.2)
+    s.failure_shot()
+    raise RuntimeError("neither the PIN screen nor the task list appeared")
+
 class CheckFailed(Exception):
     pass
 
@@ -290,6 +317,7 @@ try:
     s = Session()
     def sign_in():
         s.click('[data-testid="demo-inspector"]')
+        assert pin_gate(s) == "set", "the first sign-in asks for a new PIN"
         s.wait('[data-testid="task-card"]')
         s.wait_text('[data-testid="online-badge"]', "离线")
         s.wait_text('[data-testid="last-sync"]', "上次同步")
@@ -346,7 +374,9 @@ try:
     def restart():
         s2 = Session()
         try:
-            s2.wait('[data-testid="task-card"]')  # straight to the list, signed in
+            # Opens locked: the PIN, then straight to the list, signed in.
+            assert pin_gate(s2) == "unlocked", "a restart asks for the PIN"
+            s2.wait('[data-testid="task-card"]')
             s2.wait_text('[data-testid="task-card"][data-unit="城关镇卫生院"]', "进度 2/")
             s2.shot("08-after-restart")
         finally:
@@ -354,6 +384,7 @@ try:
     check("killed (SIGKILL) and started again: signed in, both answers kept", restart)
 
     s = Session()
+    pin_gate(s)
     def finish_checklist():
         s.click('[data-testid="task-card"][data-unit="城关镇卫生院"]')
         s.click('[data-testid="go-checklist"]')
@@ -396,6 +427,7 @@ try:
         s.click('a[href="#/sync"]')
         s.click('[data-testid="sign-out"]')
         s.click('[data-testid="demo-lead"]')
+        pin_gate(s)
         s.click('a[href="#/review"]')
         before = len(s.wait('[data-testid="review-item"]'))
         s.shot("13-review-queue")
@@ -474,6 +506,7 @@ def sign_in_server(s, user, password=DEMO_PASSWORD, expect_tasks=True, url=None)
         s.type(f'[data-testid="{field}"] input', value)
     s.click('[data-testid="sign-in"]')
     if expect_tasks:
+        pin_gate(s, timeout=120)  # enrolment + first sync, then the PIN
         try:
             s.wait('[data-testid="task-card"]', timeout=90)  # enrolment + first sync
         except RuntimeError:
@@ -1039,6 +1072,7 @@ if "evidence" in EV_WALKS:
         s = Session()
         def ev_start():
             s.click('[data-testid="demo-inspector"]')
+            pin_gate(s)
             s.click('[data-testid="task-card"][data-unit="城关镇卫生院"]')
             state["task_hash"] = s.js("return location.hash")
             s.click('[data-testid="start"]')

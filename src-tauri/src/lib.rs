@@ -21,6 +21,7 @@ use jiandu_app::dto::*;
 use jiandu_app::evidence::{PhotoView, SignaturesView, VoidPhotoInput};
 use jiandu_app::export::ExportView;
 use jiandu_app::jobs::JobProgress;
+use jiandu_app::lock::LockView;
 use jiandu_app::opinion::{OpinionInput, OpinionView, RecordDetailsInput, RecordDetailsView};
 use jiandu_app::sync::{ConflictView, SyncStatus};
 use jiandu_app::{App, AppError, AppResult, SystemClock, V7Ids};
@@ -86,6 +87,29 @@ async fn startup(s: S<'_>) -> AppResult<Startup> {
 #[tauri::command]
 async fn sign_in(s: S<'_>, input: SignInInput) -> AppResult<Profile> {
     use_case(&s, "sign_in", move |app| app.sign_in(input)).await
+}
+#[tauri::command]
+async fn lock_state(s: S<'_>) -> AppResult<LockView> {
+    use_case(&s, "lock_state", |app| Ok(app.lock_state())).await
+}
+#[tauri::command]
+async fn set_pin(s: S<'_>, pin: String) -> AppResult<LockView> {
+    use_case(&s, "set_pin", move |app| app.set_pin(&pin)).await
+}
+#[tauri::command]
+async fn unlock(s: S<'_>, pin: String) -> AppResult<LockView> {
+    use_case(&s, "unlock", move |app| app.unlock(&pin)).await
+}
+#[tauri::command]
+async fn lock_now(s: S<'_>) -> AppResult<LockView> {
+    use_case(&s, "lock_now", |app| app.lock_now()).await
+}
+#[tauri::command]
+async fn set_idle_minutes(s: S<'_>, minutes: u32) -> AppResult<LockView> {
+    use_case(&s, "set_idle_minutes", move |app| {
+        app.set_idle_minutes(minutes)
+    })
+    .await
 }
 #[tauri::command]
 async fn sign_out(s: S<'_>) -> AppResult<()> {
@@ -331,13 +355,15 @@ async fn export_data(
     s: S<'_>,
     job: String,
     progress: Channel<JobProgress>,
+    pin: Option<String>,
+    plain: Option<bool>,
 ) -> AppResult<ExportView> {
     let dest = downloads(&h)?;
     use_case(&s, "export_data", move |app| {
         let job = app.start_job(&job, move |p| {
             let _ = progress.send(p);
         });
-        app.export_data(&dest, &job)
+        app.export_data_with(&dest, &job, pin.as_deref(), plain.unwrap_or(false))
     })
     .await
 }
@@ -440,6 +466,11 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             startup,
             sign_in,
+            lock_state,
+            set_pin,
+            unlock,
+            lock_now,
+            set_idle_minutes,
             sign_out,
             sync_badge,
             task_list,

@@ -332,10 +332,21 @@ impl Device {
     /// A fresh device of `person` enrolled at `server_url`.
     pub async fn enrolled(person: &Person, server_url: &str) -> Device {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut store = Store::open(dir.path().join("device.db")).expect("store opens");
+        // JIANDU_TEST_ENCRYPTED_STORE=1: the same devices with the app lock's
+        // encryption (SQLCipher store, sealed files and token), so the sync fault
+        // tests run on the encrypted store too.
+        let key = std::env::var("JIANDU_TEST_ENCRYPTED_STORE")
+            .is_ok_and(|v| v == "1")
+            .then(|| jiandu_store::DataKey::from_bytes([9u8; 32]));
+        let db = dir.path().join("device.db");
+        let mut store = match &key {
+            Some(k) => Store::open_encrypted(&db, k),
+            None => Store::open(&db),
+        }
+        .expect("store opens");
         store.set_id_source(Box::new(jiandu_store::UuidV7));
         let store = Arc::new(Mutex::new(store));
-        let tokens = Arc::new(FileTokenStore::in_data_dir(dir.path()));
+        let tokens = Arc::new(FileTokenStore::in_data_dir(dir.path()).with_key(key));
         jiandu_sync::enroll(
             &store,
             tokens.as_ref(),

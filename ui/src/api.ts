@@ -11,6 +11,7 @@
 // the device's store in the order the person made them, so the last one wins.
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import type { LockView } from "./bindings/LockView";
 import type { AnswerInput } from "./bindings/AnswerInput";
 import type { AppError } from "./bindings/AppError";
 import type { ChecklistView } from "./bindings/ChecklistView";
@@ -75,6 +76,12 @@ export const api = {
   startup: () => call<Startup>("startup"),
   signIn: (input: SignInInput) => call<Profile>("sign_in", { input }),
   signOut: () => call<null>("sign_out"),
+  /** 应用锁: where it stands, set the PIN (first sign-in), unlock, lock now, idle time. */
+  lockState: () => call<LockView>("lock_state"),
+  setPin: (pin: string) => call<LockView>("set_pin", { pin }),
+  unlock: (pin: string) => call<LockView>("unlock", { pin }),
+  lockNow: () => call<LockView>("lock_now"),
+  setIdleMinutes: (minutes: number) => call<LockView>("set_idle_minutes", { minutes }),
   syncBadge: () => call<SyncBadge>("sync_badge"),
   taskList: (query: TaskQuery) => call<TaskList>("task_list", { query }),
   taskDetail: (taskId: string) => call<TaskDetail>("task_detail", { taskId }),

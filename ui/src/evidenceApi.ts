@@ -61,7 +61,8 @@ export const evidenceApi = {
     call<string>("export_document", { taskId, kind, open }),
   /** 导出本机数据 into Downloads (the whole user's data; works offline and revoked),
    * with progress; `cancel()` stops it and removes what was copied. */
-  exportData: (onProgress?: (p: JobProgress) => void): Job<ExportView> => runJob<ExportView>("export_data", {}, onProgress),
+  exportData: (onProgress?: (p: JobProgress) => void, pin?: string, plain = false): Job<ExportView> =>
+    runJob<ExportView>("export_data", pin === undefined ? {} : { pin, plain }, onProgress),
 };
 
 /** The bytes of a `data:` URL (what Vant Signature gives). */

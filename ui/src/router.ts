@@ -7,6 +7,7 @@ export const router = createRouter({
   routes: [
     { path: "/", redirect: "/tasks" },
     { path: "/setup", component: () => import("./views/SetupView.vue"), meta: { public: true } },
+    { path: "/pin", component: () => import("./views/PinView.vue"), meta: { public: true } },
     { path: "/tasks", component: () => import("./views/TaskListView.vue") },
     { path: "/tasks/:id", component: () => import("./views/TaskDetailView.vue"), props: true },
     { path: "/tasks/:id/credentials", component: () => import("./views/CredentialsView.vue"), props: true },
@@ -30,13 +31,20 @@ router.beforeEach(async (to) => {
       // No backend (plain browser): stay on the setup screen, which says so.
     }
   }
-  if (!to.meta.public && !session.profile) return "/setup";
-  if (to.path === "/setup" && session.profile) return "/tasks";
+  const state = session.lock?.state ?? "open";
+  if (!session.profile || state === "signed_out") {
+    return to.path === "/setup" ? true : "/setup";
+  }
+  // Signed in: a PIN to set or to enter comes before any data.
+  if (state === "set_pin" || state === "locked") {
+    return to.path === "/pin" ? true : { path: "/pin", query: { next: to.path === "/setup" ? "/tasks" : to.fullPath } };
+  }
+  if (to.path === "/setup" || to.path === "/pin") return "/tasks";
   return true;
 });
 
 // Every screen change refreshes the offline badge and the 待上传 count.
 router.afterEach(() => {
   const session = useSession();
-  if (session.profile) void session.refreshSync().catch(() => {});
+  if (session.open) void session.refreshSync().catch(() => {});
 });

@@ -5,7 +5,12 @@
 //! - a photo taken: stored with its hash, thumbnail and print copy, p50;
 //! - the process's resident memory after a full checklist with 30 photos.
 //!
+//! - the 意见书 of an inspection with 6 photos, generated on the device.
+//!
 //! `cargo bench -p jiandu-app --bench app_bench` (release build).
+//! `JIANDU_BENCH_ENCRYPTED=1`: the same with the app lock's PIN set, so the store
+//! is SQLCipher and every file sealed (opening then includes entering the PIN:
+//! argon2id and the key unwrap), the figures BENCHMARKS.md compares.
 
 #![allow(clippy::unwrap_used)] // a benchmark that cannot unwrap has nothing to report
 
@@ -30,16 +35,48 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+const PIN: &str = "246810";
+
 fn main() {
+    let encrypted = std::env::var("JIANDU_BENCH_ENCRYPTED").is_ok_and(|v| v == "1");
+    println!(
+        "store: {}",
+        if encrypted {
+            "encrypted (SQLCipher + XChaCha20-Poly1305, PIN set)"
+        } else {
+            "plain"
+        }
+    );
     let dir = tempfile::tempdir().unwrap();
-    let open = || App::open(dir.path(), Box::new(SystemClock), Box::new(V7Ids)).unwrap();
-    let app = open();
+    let open = || {
+        let app = App::open(dir.path(), Box::new(SystemClock), Box::new(V7Ids)).unwrap();
+        if encrypted {
+            app.unlock(PIN).unwrap();
+        }
+        app
+    };
+    let app = App::open(dir.path(), Box::new(SystemClock), Box::new(V7Ids)).unwrap();
     app.sign_in(SignInInput {
         server_url: "demo".into(),
         username: "zhangwei".into(),
         password: "x".into(),
     })
     .unwrap();
+    if encrypted {
+        let t0 = Instant::now();
+        app.set_pin(PIN).unwrap();
+        println!(
+            "set PIN (key made, demo data encrypted in place): {:.0} ms",
+            t0.elapsed().as_secs_f64() * 1e3
+        );
+        app.lock_now().unwrap();
+        let t0 = Instant::now();
+        app.unlock(PIN).unwrap();
+        println!(
+            "unlock with the PIN (argon2id 64 MiB × 3, key unwrap, store opened): {:.0} ms",
+            t0.elapsed().as_secs_f64() * 1e3
+        );
+    }
     // 2,000 tasks: the demo's tasks copied with new ids and unit names.
     let first = app.task_list(TaskQuery::default()).unwrap().tasks;
     let mut tasks = Vec::new();
@@ -65,7 +102,8 @@ fn main() {
     }
     cold.sort();
     println!(
-        "cold open + task list of {} tasks: median {:.1} ms, worst {:.1} ms (target < 500 ms)",
+        "cold open{} + task list of {} tasks: median {:.1} ms, worst {:.1} ms (target < 500 ms)",
+        if encrypted { " + PIN" } else { "" },
         2000 + first.len(),
         cold[cold.len() / 2].as_secs_f64() * 1e3,
         cold[cold.len() - 1].as_secs_f64() * 1e3
@@ -146,6 +184,72 @@ fn main() {
         pct(&shots, 0.5).as_secs_f64() * 1e3,
         shots[shots.len() - 1].as_secs_f64() * 1e3
     );
+    // The 意见书 of another inspection with 6 photos on a non-compliant point.
+    let other = first[1].task_id.clone();
+    let detail = app.task_detail(&other).unwrap();
+    app.show_credentials(ShowCredentialsInput {
+        task_id: other.clone(),
+        confirmed: detail
+            .inspectors
+            .iter()
+            .map(|i| i.user_id.clone())
+            .collect(),
+        place: "现场".into(),
+    })
+    .unwrap();
+    let point = app
+        .checklist(&other)
+        .unwrap()
+        .items
+        .iter()
+        .flat_map(|i| i.points.iter())
+        .find(|p| p.applicable)
+        .map(|p| p.code.clone())
+        .unwrap();
+    app.answer(AnswerInput {
+        task_id: other.clone(),
+        point: point.clone(),
+        verdict: VerdictCode::NonCompliant,
+    })
+    .unwrap();
+    app.set_observation(ObservationInput {
+        task_id: other.clone(),
+        point: point.clone(),
+        observation: "现场发现问题，详见照片。".into(),
+    })
+    .unwrap();
+    for k in 0..6 {
+        app.add_photo(
+            PhotoInput {
+                task_id: other.clone(),
+                point: point.clone(),
+                taken_at: None,
+                lat: None,
+                lon: None,
+            },
+            &jiandu_docs::sample::photo_jpeg(2400, 1800, 300 + k),
+        )
+        .unwrap();
+    }
+    let mut docs = Vec::new();
+    for _ in 0..3 {
+        let t0 = Instant::now();
+        match app.generate_document(&other, jiandu_app::documents::DocKindCode::Opinion) {
+            Ok(_) => docs.push(t0.elapsed()),
+            Err(e) => {
+                println!("意见书 not generated: {}", e.message);
+                break;
+            }
+        }
+    }
+    if !docs.is_empty() {
+        docs.sort();
+        println!(
+            "意见书 with 6 photos generated ({} runs): median {:.0} ms",
+            docs.len(),
+            docs[docs.len() / 2].as_secs_f64() * 1e3
+        );
+    }
     println!(
         "resident memory after a full checklist with 30 photos: {:.1} MiB now, {:.1} MiB peak (app process without the webview)",
         status_kib("VmRSS:") as f64 / 1024.0,

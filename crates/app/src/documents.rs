@@ -20,7 +20,7 @@
 //!   and can be cancelled ([`Job`]): nothing is written then.
 
 use crate::error::{AppError, AppResult};
-use crate::evidence::write_atomic;
+use crate::evidence::write_sealed;
 use crate::jobs::Job;
 use crate::{App, Session, lock, rfc3339};
 use chrono::{DateTime, Datelike, Duration, Utc};
@@ -28,6 +28,7 @@ use jiandu_core::inspection::{Inspection, Task};
 use jiandu_core::protocol::DocNumberLease;
 use jiandu_docs::DocumentNumber;
 use jiandu_docs::archive::{self, ArchiveInput, Files};
+use jiandu_store::{DataKey, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -183,6 +184,7 @@ fn count_pages(pdf: &[u8]) -> u32 {
 /// progress; once the job is cancelled it reads no more (the document is dropped).
 struct DeviceFiles<'j> {
     by_sha: HashMap<String, PathBuf>,
+    key: Option<DataKey>,
     derived: PathBuf,
     job: &'j Job,
     photos: u32,
@@ -191,7 +193,7 @@ struct DeviceFiles<'j> {
 
 impl Files for DeviceFiles<'_> {
     fn get(&self, sha256: &str) -> Option<Vec<u8>> {
-        fs::read(self.by_sha.get(sha256)?).ok()
+        jiandu_store::crypto::read_file(self.by_sha.get(sha256)?, self.key.as_ref()).ok()
     }
 
     fn print_photo(&self, sha256: &str) -> Option<Vec<u8>> {
@@ -203,7 +205,10 @@ impl Files for DeviceFiles<'_> {
         {
             return None;
         }
-        if let Ok(copy) = fs::read(self.derived.join(format!("{sha256}.print.jpg"))) {
+        if let Ok(copy) = jiandu_store::crypto::read_file(
+            &self.derived.join(format!("{sha256}.print.jpg")),
+            self.key.as_ref(),
+        ) {
             return Some(copy);
         }
         let original = self.get(sha256)?;
@@ -228,17 +233,19 @@ impl App {
         s.dir.join("documents").join(insp.id.to_string())
     }
 
-    fn doc_state(dir: &Path) -> AppResult<DocState> {
-        match fs::read(dir.join("documents.json")) {
+    fn doc_state(key: Option<&DataKey>, dir: &Path) -> AppResult<DocState> {
+        match jiandu_store::crypto::read_file(&dir.join("documents.json"), key) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(AppError::storage),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DocState::default()),
-            Err(e) => Err(AppError::storage(e)),
+            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(DocState::default())
+            }
+            Err(e) => Err(e.into()),
         }
     }
 
-    fn save_doc_state(dir: &Path, state: &DocState) -> AppResult<()> {
+    fn save_doc_state(key: Option<&DataKey>, dir: &Path, state: &DocState) -> AppResult<()> {
         let bytes = serde_json::to_vec_pretty(state).map_err(AppError::storage)?;
-        write_atomic(&dir.join("documents.json"), &bytes)
+        write_sealed(&dir.join("documents.json"), &bytes, key)
     }
 
     fn started(s: &Session, task_id: &str) -> AppResult<(Task, Inspection)> {
@@ -262,7 +269,10 @@ impl App {
             Some(i) => {
                 let (authority, year) = self.doc_number_series(&task, doc_time(i, now))?;
                 let left = s.store().doc_number_stock(&authority, year)?.remaining;
-                (Self::doc_state(&Self::docs_dir(s, i))?, left)
+                (
+                    Self::doc_state(s.key.as_ref(), &Self::docs_dir(s, i))?,
+                    left,
+                )
             }
             None => (DocState::default(), 0),
         };
@@ -302,7 +312,7 @@ impl App {
         insp: &Inspection,
         dir: &Path,
     ) -> AppResult<String> {
-        let mut state = Self::doc_state(dir)?;
+        let mut state = Self::doc_state(s.key.as_ref(), dir)?;
         if let Some(n) = state.opinion_number.clone() {
             self.keep_opinion_number(s, insp, &n)?;
             return Ok(n);
@@ -311,7 +321,7 @@ impl App {
             // Issued on this inspection before (e.g. this device was restored from
             // the platform): the same number, never a new one.
             state.opinion_number = Some(n.clone());
-            Self::save_doc_state(dir, &state)?;
+            Self::save_doc_state(s.key.as_ref(), dir, &state)?;
             return Ok(n);
         }
         let now = self.clock.now();
@@ -349,7 +359,7 @@ impl App {
         }
         // Kept before any PDF is written: a crash after this never issues it twice.
         state.opinion_number = Some(number.clone());
-        Self::save_doc_state(dir, &state)?;
+        Self::save_doc_state(s.key.as_ref(), dir, &state)?;
         tracing::info!(inspection = %insp.id, %number, "意见书 number taken from the block");
         self.keep_opinion_number(s, insp, &number)?;
         Ok(number)
@@ -403,7 +413,9 @@ impl App {
             let _documents = lock(&s.documents);
             match kind {
                 DocKindCode::Opinion => self.opinion_number(&s, &task, &insp, &dir)?,
-                _ => Self::doc_state(&dir)?.opinion_number.unwrap_or_default(),
+                _ => Self::doc_state(s.key.as_ref(), &dir)?
+                    .opinion_number
+                    .unwrap_or_default(),
             }
         };
         let (photos, signatures, by_sha, authority) = {
@@ -436,6 +448,7 @@ impl App {
             .collect::<AppResult<_>>()?;
         let files = DeviceFiles {
             by_sha,
+            key: s.key.clone(),
             derived: Self::derived_dir(&s),
             job,
             photos: u32::try_from(photos.iter().filter(|p| p.voided_at.is_none()).count())
@@ -467,8 +480,12 @@ impl App {
         .map_err(|e| AppError::new("render_failed", format!("无法生成{}：{e}", kind.title())))?;
         job.check()?; // cancelled during the render: nothing is written
         let _documents = lock(&s.documents);
-        write_atomic(&dir.join(format!("{}.pdf", kind.key())), &pdf)?;
-        let mut state = Self::doc_state(&dir)?;
+        write_sealed(
+            &dir.join(format!("{}.pdf", kind.key())),
+            &pdf,
+            s.key.as_ref(),
+        )?;
+        let mut state = Self::doc_state(s.key.as_ref(), &dir)?;
         let pages = count_pages(&pdf);
         state.generated.insert(
             kind.key().to_owned(),
@@ -478,7 +495,7 @@ impl App {
                 size_bytes: pdf.len() as u64,
             },
         );
-        Self::save_doc_state(&dir, &state)?;
+        Self::save_doc_state(s.key.as_ref(), &dir, &state)?;
         tracing::info!(
             inspection = %insp.id,
             kind = kind.key(),
@@ -507,7 +524,9 @@ impl App {
 
     /// The PDF of a generated document (the in-app preview renders it).
     pub fn document_pdf(&self, task_id: &str, kind: DocKindCode) -> AppResult<Vec<u8>> {
-        fs::read(self.document_path(task_id, kind)?).map_err(AppError::storage)
+        let path = self.document_path(task_id, kind)?;
+        let s = self.session()?;
+        Ok(jiandu_store::crypto::read_file(&path, s.key.as_ref())?)
     }
 
     /// Saves a copy of a generated document into `dest` (the shell passes the
@@ -530,7 +549,9 @@ impl App {
             path = dest.join(format!("{base}（{k}）.pdf"));
             k += 1;
         }
-        fs::copy(&src, &path).map_err(AppError::storage)?;
+        // The copy is for people outside the app: decrypted, as they asked.
+        let pdf = jiandu_store::crypto::read_file(&src, self.session()?.key.as_ref())?;
+        fs::write(&path, pdf).map_err(AppError::storage)?;
         Ok(path)
     }
 }

@@ -180,6 +180,8 @@ pub struct Startup {
     pub profile: Option<Profile>,
     /// Build version, shown on the settings screen.
     pub version: String,
+    /// The app lock: whether a PIN must be set or entered first.
+    pub lock: crate::lock::LockView,
 }
 
 /// 首次设置: server address, user, password.

@@ -162,6 +162,23 @@ fn sniff(bytes: &[u8]) -> AppResult<&'static str> {
 }
 
 /// Writes a derived file (temp file, then rename): readers never see half a file.
+/// [`write_atomic`] sealed with the data key when the user's data is encrypted.
+pub(crate) fn write_sealed(
+    path: &Path,
+    bytes: &[u8],
+    key: Option<&jiandu_store::DataKey>,
+) -> AppResult<()> {
+    match key {
+        None => write_atomic(path, bytes),
+        Some(_) => {
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir).map_err(AppError::storage)?;
+            }
+            Ok(jiandu_store::crypto::write_file(path, bytes, key)?)
+        }
+    }
+}
+
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> AppResult<()> {
     let dir = path
         .parent()
@@ -287,8 +304,17 @@ impl App {
             store.photo(saved.id)?
         };
         let dir = Self::derived_dir(&s);
-        write_atomic(&dir.join(format!("{}.thumb.jpg", record.sha256)), &thumb)?;
-        write_atomic(&dir.join(format!("{}.print.jpg", record.sha256)), &print)?;
+        let key = s.key.as_ref();
+        write_sealed(
+            &dir.join(format!("{}.thumb.jpg", record.sha256)),
+            &thumb,
+            key,
+        )?;
+        write_sealed(
+            &dir.join(format!("{}.print.jpg", record.sha256)),
+            &print,
+            key,
+        )?;
         tracing::info!(
             photo = %record.id,
             inspection = %insp.id,
@@ -349,17 +375,17 @@ impl App {
         let s = self.session()?;
         let (record, original) = Self::photo_record(&s, photo_id)?;
         let path = Self::derived_dir(&s).join(format!("{}.{kind}.jpg", record.sha256));
-        if let Ok(bytes) = fs::read(&path) {
+        if let Ok(bytes) = jiandu_store::crypto::read_file(&path, s.key.as_ref()) {
             return Ok(bytes);
         }
-        let bytes = fs::read(&original).map_err(AppError::storage)?;
+        let bytes = s.store().read_evidence(&original)?;
         let made = if kind == "thumb" {
             jiandu_docs::image::thumbnail(&bytes)
         } else {
             jiandu_docs::image::print_copy(&bytes)
         }
         .map_err(|e| AppError::new("photo_unreadable", format!("照片无法显示：{e}")))?;
-        write_atomic(&path, &made)?;
+        write_sealed(&path, &made, s.key.as_ref())?;
         Ok(made)
     }
 
@@ -370,8 +396,9 @@ impl App {
 
     /// The original file of a photo, unmodified (full-screen preview).
     pub fn photo_original(&self, photo_id: &str) -> AppResult<Vec<u8>> {
-        let (_, path) = Self::photo_record(&*self.session()?, photo_id)?;
-        fs::read(path).map_err(AppError::storage)
+        let s = self.session()?;
+        let (_, path) = Self::photo_record(&s, photo_id)?;
+        Ok(s.store().read_evidence(&path)?)
     }
 
     /// Where a photo's print copy is (tests, and documents read it by SHA-256).

@@ -48,7 +48,24 @@ impl App {
     /// passes the platform's Downloads folder); returns what was written. Works
     /// offline and on a revoked device; never changes the data it copies.
     pub fn export_data(&self, dest: &Path, job: &Job) -> AppResult<ExportView> {
+        self.export_data_with(dest, job, None, false)
+    }
+
+    /// [`App::export_data`] of encrypted data: the PIN is asked again (a wrong one
+    /// counts as a try, as at unlock). The folder is encrypted like the device's
+    /// own data (its `keys.json` included, so it opens with the same PIN) unless
+    /// the person explicitly chose `plain`.
+    pub fn export_data_with(
+        &self,
+        dest: &Path,
+        job: &Job,
+        pin: Option<&str>,
+        plain: bool,
+    ) -> AppResult<ExportView> {
         let s = self.session()?;
+        if s.key.is_some() {
+            self.check_pin(&s.dir, pin.unwrap_or_default())?;
+        }
         let profile = s.profile.clone();
         let now = self.clock.now().with_timezone(&cst());
         let who = file_name_part(&profile.display_name, 30);
@@ -64,7 +81,7 @@ impl App {
         if part.exists() {
             fs::remove_dir_all(&part).map_err(AppError::storage)?;
         }
-        let result = self.write_export(&s, &part, &now, job);
+        let result = self.write_export(&s, &part, &now, job, plain);
         match result {
             Ok(mut view) => {
                 let done = dest.join(&name);
@@ -91,7 +108,10 @@ impl App {
         dir: &Path,
         now: &chrono::DateTime<chrono::FixedOffset>,
         job: &Job,
+        plain: bool,
     ) -> AppResult<ExportView> {
+        let key = s.key.as_ref();
+        let sealed = key.is_some() && !plain;
         let profile = &s.profile;
         fs::create_dir_all(dir).map_err(AppError::storage)?;
         job.step("正在复制数据库", 0, 1)?;
@@ -106,7 +126,12 @@ impl App {
                 store.sync_state()?.revoked_message,
             )
         };
-        jiandu_store::Store::export_snapshot(&db, &dir.join("device.db"))?;
+        jiandu_store::Store::export_snapshot(
+            &db,
+            &dir.join("device.db"),
+            key,
+            if sealed { key } else { None },
+        )?;
         let mut files = 1u32;
         let mut bytes = fs::metadata(dir.join("device.db"))
             .map_err(AppError::storage)?
@@ -128,7 +153,22 @@ impl App {
             if let Some(parent) = to.parent() {
                 fs::create_dir_all(parent).map_err(AppError::storage)?;
             }
-            bytes += fs::copy(from, to).map_err(AppError::storage)?;
+            bytes += match key {
+                // Sealed files stay sealed: their folder and name, which they are
+                // bound to, are the same in the copy.
+                Some(_) if sealed => fs::copy(from, to).map_err(AppError::storage)?,
+                Some(k) => {
+                    let content = jiandu_store::crypto::read_file(from, Some(k))?;
+                    fs::write(to, &content).map_err(AppError::storage)?;
+                    content.len() as u64
+                }
+                None => fs::copy(from, to).map_err(AppError::storage)?,
+            };
+            files += 1;
+        }
+        if sealed {
+            let keys = jiandu_store::crypto::KEYS_FILE;
+            bytes += fs::copy(s.dir.join(keys), dir.join(keys)).map_err(AppError::storage)?;
             files += 1;
         }
         job.step("正在复制照片、签名和文书", total, total)?;
@@ -157,6 +197,14 @@ impl App {
         ));
         for (entry, what) in COPIED {
             text.push_str(&format!("  {:<13} {what}\n", format!("{entry}/")));
+        }
+        if sealed {
+            text.push_str(
+                "\n本文件夹已加密（数据库为 SQLCipher，照片、签名和文书为 XChaCha20-Poly1305），\
+                 keys.json 为用本机 PIN 码保护的密钥：须由本人输入 PIN 码才能打开。\n",
+            );
+        } else if key.is_some() {
+            text.push_str("\n本文件夹按导出人的选择未加密，请妥善保管。\n");
         }
         text.push_str(
             "\n请将整个文件夹交给管理员核对与补录，不要修改其中的文件。\n\

@@ -28,6 +28,7 @@ pub mod error;
 pub mod evidence;
 pub mod export;
 pub mod jobs;
+pub mod lock;
 pub mod logs;
 pub mod opinion;
 pub mod sync;
@@ -117,6 +118,8 @@ pub(crate) struct Session {
     plans: Mutex<(u64, Arc<TemplateSet>)>,
     /// Bumped by the store when a pull stores a new plan version.
     plans_changed: Arc<std::sync::atomic::AtomicU64>,
+    /// The data key (None: no PIN set yet, the data is still plain).
+    key: Option<jiandu_store::DataKey>,
 }
 
 impl Session {
@@ -177,6 +180,12 @@ pub struct App {
     /// Long operations running now, by the id the UI gave them (for 取消).
     jobs: jobs::Jobs,
     sync: sync::SyncHub,
+    /// The signed-in user whose data waits for the PIN (the app is locked).
+    locked: Mutex<Option<Profile>>,
+    /// A sign-in that enrolled this device while its data was locked.
+    pending: Mutex<Option<lock::PendingEnrolment>>,
+    /// argon2id cost of the PIN key.
+    kdf: Mutex<jiandu_store::crypto::KdfParams>,
 }
 
 // The shell shares one App between the threads its commands run on.
@@ -215,7 +224,7 @@ impl std::fmt::Debug for App {
     }
 }
 
-const PROFILE_FILE: &str = "profile.json";
+pub(crate) const PROFILE_FILE: &str = "profile.json";
 
 impl Drop for App {
     /// Stops the session's sync first, so its store is closed with the app.
@@ -250,13 +259,21 @@ impl App {
             signing: Mutex::new(()),
             jobs: jobs::Jobs::default(),
             sync: sync::SyncHub::new()?,
+            locked: Mutex::new(None),
+            pending: Mutex::new(None),
+            kdf: Mutex::new(jiandu_store::crypto::KdfParams::DEFAULT),
         };
         let profile_path = data_dir.join(PROFILE_FILE);
         match fs::read(&profile_path) {
             Ok(bytes) => {
                 let profile: Profile = serde_json::from_slice(&bytes)
                     .map_err(|e| AppError::storage(format!("{}：{e}", profile_path.display())))?;
-                app.open_session(profile)?;
+                if app.has_pin(&app.user_dir(&profile.user_id)) {
+                    // The data is encrypted: nothing opens before the PIN.
+                    *lock(&app.locked) = Some(profile);
+                } else {
+                    app.open_session(profile, None)?;
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
@@ -300,9 +317,16 @@ impl App {
 
     /// Opens `profile`'s data and makes it the session (the previous one, if any,
     /// was closed by the caller).
-    fn open_session(&self, profile: Profile) -> AppResult<Arc<Session>> {
+    fn open_session(
+        &self,
+        profile: Profile,
+        key: Option<jiandu_store::DataKey>,
+    ) -> AppResult<Arc<Session>> {
         let dir = self.user_dir(&profile.user_id);
-        let mut store = Store::open(dir.join("device.db"))?;
+        let mut store = match &key {
+            Some(k) => Store::open_encrypted(dir.join("device.db"), k)?,
+            None => Store::open(dir.join("device.db"))?,
+        };
         store.set_id_source(Box::new(StoreIds(Arc::clone(&self.ids))));
         let plans_changed = store.plans_changed();
         let plans = Arc::new(store.plans(&self.templates)?);
@@ -314,6 +338,7 @@ impl App {
                     &self.sync,
                     Arc::clone(&store),
                     &dir,
+                    key.clone(),
                     self.doc_series(),
                     Arc::clone(&self.clock),
                 )
@@ -338,6 +363,7 @@ impl App {
                 plans,
             )),
             plans_changed,
+            key,
         });
         *self
             .session
@@ -365,8 +391,12 @@ impl App {
 
     pub fn startup(&self) -> Startup {
         Startup {
-            profile: self.current().map(|s| s.profile.clone()),
+            profile: self
+                .current()
+                .map(|s| s.profile.clone())
+                .or_else(|| lock(&self.locked).clone()),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            lock: self.lock_state(),
         }
     }
 
@@ -391,8 +421,17 @@ impl App {
         }
         let profile = demo::profile(username, self.ids.as_ref());
         self.close_session();
+        *lock(&self.locked) = None;
+        *lock(&self.pending) = None;
+        let user_dir = self.user_dir(&profile.user_id);
+        self.clear_unreadable(&user_dir)?;
         self.save_profile(&profile)?;
-        let s = self.open_session(profile.clone())?;
+        if self.has_pin(&user_dir) {
+            // This user's data is encrypted: it opens with the PIN.
+            *lock(&self.locked) = Some(profile.clone());
+            return Ok(profile);
+        }
+        let s = self.open_session(profile.clone(), None)?;
         let mut store = s.store();
         if store
             .list_tasks(&self.templates, &Default::default())?
@@ -445,7 +484,13 @@ impl App {
             Err(e) => return Err(AppError::storage(e)),
         }
         self.forget_token();
+        if let Some(p) = lock(&self.locked).take() {
+            // Locked: no session holds the token store; its files go all the same.
+            let tokens = jiandu_sync::FileTokenStore::in_data_dir(&self.user_dir(&p.user_id));
+            let _ = jiandu_sync::TokenStore::clear(&tokens);
+        }
         self.close_session();
+        *lock(&self.pending) = None;
         tracing::info!("signed out");
         Ok(())
     }

@@ -353,10 +353,11 @@ impl Link {
         hub: &SyncHub,
         store: SharedStore,
         user_dir: &Path,
+        key: Option<jiandu_store::DataKey>,
         doc_numbers: Vec<(String, i32)>,
         clock: Arc<dyn Clock>,
     ) -> AppResult<Link> {
-        let tokens = Arc::new(FileTokenStore::in_data_dir(user_dir));
+        let tokens = Arc::new(FileTokenStore::in_data_dir(user_dir).with_key(key));
         let token_store: Arc<dyn TokenStore> = tokens.clone();
         let config = SyncConfig {
             doc_numbers,
@@ -551,19 +552,22 @@ fn enroll_error(e: SyncError, url: &str) -> AppError {
     }
 }
 
-/// Checks and normalises a server address: `http(s)://host[:port][/path]`; a bare
-/// `host:port` gets `http://`.
+/// Checks and normalises a server address: `https://host[:port][/path]`; a bare
+/// `host:port` gets `https://`. Plain `http://` is refused (passwords and tokens
+/// would cross the field network in the clear) except to this device itself
+/// (127.0.0.1, ::1, localhost: a platform on the same machine, tests). 演示模式
+/// never reaches here.
 pub fn normalise_server_url(input: &str) -> AppResult<String> {
     let bad = || {
         AppError::new(
             "bad_url",
-            format!("服务器地址“{input}”格式不正确，应类似 http://192.168.1.10:8080"),
+            format!("服务器地址“{input}”格式不正确，应类似 https://jiandu.example.gov.cn"),
         )
     };
     let s = input.trim().trim_end_matches('/');
     let (scheme, rest) = match s.split_once("://") {
         Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
-        None => ("http".to_owned(), s),
+        None => ("https".to_owned(), s),
     };
     if scheme != "http" && scheme != "https" {
         return Err(bad());
@@ -586,7 +590,25 @@ pub fn normalise_server_url(input: &str) -> AppResult<String> {
     if !host_ok || !port_ok || rest.chars().any(char::is_whitespace) {
         return Err(bad());
     }
+    if scheme == "http" && !is_loopback(host) {
+        return Err(AppError::new(
+            "insecure_url",
+            format!(
+                "不能使用不加密的 http:// 地址“{input}”：密码和登录凭据会在网络上明文传输。\
+                 请使用 https:// 开头的地址（可只填“主机:端口”，自动按 https 连接）；\
+                 如平台尚未配置 HTTPS，请联系本单位信息化人员。"
+            ),
+        ));
+    }
     Ok(format!("{scheme}://{rest}"))
+}
+
+/// This device itself: the only place plain HTTP may go.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn role_of(role: jiandu_core::Role) -> AppResult<RoleCode> {
@@ -642,12 +664,27 @@ impl App {
         tracing::info!(device = %resp.device_id, user = %resp.user.username, "device enrolled");
         // A previous session of someone else stops syncing first.
         self.close_session();
+        *lock(&self.locked) = None;
+        *lock(&self.pending) = None;
         let user_dir = self.user_dir(&resp.user.id.to_string());
+        self.clear_unreadable(&user_dir)?;
         std::fs::create_dir_all(&user_dir).map_err(AppError::storage)?;
-        FileTokenStore::in_data_dir(&user_dir)
-            .save(&resp.token)
-            .map_err(AppError::storage)?;
-        {
+        let locked = self.has_pin(&user_dir);
+        if locked {
+            // This user's data is encrypted: the enrolment is stored once the PIN
+            // opens it (App::unlock).
+            *lock(&self.pending) = Some(crate::lock::PendingEnrolment {
+                token: resp.token.clone(),
+                url: url.clone(),
+                device_id: resp.device_id,
+                user_id: resp.user.id,
+                epoch: resp.epoch,
+                authority: resp.authority.clone(),
+            });
+        } else {
+            FileTokenStore::in_data_dir(&user_dir)
+                .save(&resp.token)
+                .map_err(AppError::storage)?;
             let mut store = jiandu_store::Store::open(user_dir.join("device.db"))?;
             store.set_enrolment(
                 &url,
@@ -668,7 +705,11 @@ impl App {
             demo: false,
         };
         self.save_profile(&profile)?;
-        self.open_session(profile.clone())?;
+        if locked {
+            *lock(&self.locked) = Some(profile.clone());
+            return Ok(profile);
+        }
+        self.open_session(profile.clone(), None)?;
         // The first sync brings the tasks; if it fails the list says so and the
         // scheduler keeps trying.
         let _ = self.sync_and_wait(FIRST_SYNC_WAIT)?;
@@ -951,4 +992,43 @@ fn server_client(s: &Session) -> AppResult<(ApiClient, String)> {
         .ok_or_else(|| AppError::new("not_enrolled", "本机的登记已失效，请重新登录"))?;
     let client = ApiClient::new(&url, REQUEST_TIMEOUT).map_err(sync_error)?;
     Ok((client, token))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test that cannot unwrap has already failed
+mod url_tests {
+    use super::normalise_server_url as n;
+
+    #[test]
+    fn bare_host_port_becomes_https() {
+        assert_eq!(n("192.168.1.10:8443").unwrap(), "https://192.168.1.10:8443");
+        assert_eq!(
+            n(" jiandu.example.gov.cn/ ").unwrap(),
+            "https://jiandu.example.gov.cn"
+        );
+        assert_eq!(n("HTTPS://a.b:443/api").unwrap(), "https://a.b:443/api");
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_loopback() {
+        for bad in [
+            "http://192.168.1.10:8080",
+            "http://jiandu.example.gov.cn",
+            "http://[fe80::1]:80",
+            "http://127.0.0.1.example.org",
+        ] {
+            let e = n(bad).unwrap_err();
+            assert_eq!(e.code, "insecure_url", "{bad}");
+            assert!(e.message.contains("https://"), "{}", e.message);
+            assert!(e.message.contains("明文"), "{}", e.message);
+        }
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:8080",
+            "http://127.0.0.2",
+        ] {
+            assert_eq!(n(ok).unwrap(), ok);
+        }
+    }
 }

@@ -368,6 +368,12 @@ fn sign_in_failures_read_clearly() {
         assert!(e.message.contains("服务器地址"), "{}", e.message);
     }
 
+    // Plain HTTP beyond this device is refused before anything is sent.
+    let e = sign_in(&app, "http://192.0.2.10:8080", "zhangwei", PASSWORD).unwrap_err();
+    assert_eq!(e.code, "insecure_url", "{e:?}");
+    assert!(e.message.contains("https://"), "{}", e.message);
+    assert!(app.startup().profile.is_none(), "nobody signed in");
+
     // Nothing listens on a port just released.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let closed_url = format!("http://{}", closed.local_addr().unwrap());

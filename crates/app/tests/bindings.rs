@@ -11,6 +11,7 @@ use jiandu_app::dto::*;
 use jiandu_app::evidence::*;
 use jiandu_app::export::ExportView;
 use jiandu_app::jobs::JobProgress;
+use jiandu_app::lock::LockView;
 use jiandu_app::opinion::*;
 use jiandu_app::sync::{ConflictView, SyncEventKind, SyncEventView, SyncStatus};
 use std::collections::BTreeMap;
@@ -50,6 +51,8 @@ fn generated() -> BTreeMap<String, String> {
         // 监督意见, 笔录信息.
         OpinionProblemView, OpinionView, OpinionInput, PresentPersonView, RecordDetailsView,
         RecordDetailsInput,
+        // 应用锁.
+        LockView,
     )
 }
 

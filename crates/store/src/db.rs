@@ -8,6 +8,7 @@
 //! - migrations are applied all-or-nothing in one transaction together with
 //!   `PRAGMA user_version`, so a crash mid-migration leaves the old version intact.
 
+use crate::crypto::DataKey;
 use crate::error::{Result, StoreError};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::fs::File;
@@ -51,8 +52,18 @@ const APPLICATION_ID: i64 = 0x4A44_4456;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Opens (creating if absent) the database at `path`, with every pragma set.
-pub(crate) fn open_connection(path: &Path) -> Result<Connection> {
-    check_file_header(path)?;
+/// With `key`, the file is a SQLCipher database keyed with it (a new file is
+/// created encrypted); a plain database is then refused (`db_not_encrypted`), and
+/// a wrong key reads as `db_locked_key`.
+pub(crate) fn open_connection(path: &Path, key: Option<&DataKey>) -> Result<Connection> {
+    match key {
+        None => check_file_header(path)?,
+        Some(_) => {
+            if is_plain_sqlite(path)? {
+                return Err(StoreError::NotEncrypted);
+            }
+        }
+    }
     let corrupt = |e: rusqlite::Error| match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
             StoreError::Corrupt {
@@ -70,6 +81,14 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection> {
             | OpenFlags::SQLITE_OPEN_URI,
     )
     .map_err(corrupt)?;
+    if let Some(key) = key {
+        // Must be the first statement on the connection.
+        conn.execute_batch(&format!(
+            "PRAGMA key = \"{}\";",
+            key.sqlcipher_literal().as_str()
+        ))
+        .map_err(StoreError::Sqlite)?;
+    }
     conn.busy_timeout(BUSY_TIMEOUT).map_err(corrupt)?;
 
     // Read-only look first: these reads touch page 1 and the schema, so a file that
@@ -82,7 +101,10 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection> {
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
-        .map_err(corrupt)?;
+        .map_err(|e| match (key, e.sqlite_error_code()) {
+            (Some(_), Some(rusqlite::ErrorCode::NotADatabase)) => StoreError::KeyMismatch,
+            (_, _) => corrupt(e),
+        })?;
     if user_version > SCHEMA_VERSION {
         return Err(StoreError::NewerDatabase {
             found: user_version,
@@ -172,16 +194,97 @@ fn migrate(conn: &mut Connection, from: i64, migrations: &[(&str, &str)]) -> Res
 /// exist) through a read-only connection of its own: `VACUUM INTO` reads a snapshot
 /// (WAL: it never blocks the app's writer, nor waits for it), so a copy of a large
 /// database never holds up the store the app and sync are using.
-pub(crate) fn snapshot(path: &Path, dest: &Path) -> Result<()> {
+///
+/// `key` opens the source; `dest_key` is the copy's key (`None`: a plain copy,
+/// only when the person chose one). An encrypted source is copied with
+/// `sqlcipher_export` inside one read transaction (a snapshot too).
+pub(crate) fn snapshot(
+    path: &Path,
+    dest: &Path,
+    key: Option<&DataKey>,
+    dest_key: Option<&DataKey>,
+) -> Result<()> {
+    // ATTACH creates the copy with the main connection's flags, which a read-only
+    // connection cannot: read-write and create when encrypting (the source exists
+    // and nothing is written to it).
+    if !path.exists() {
+        return Err(StoreError::io(
+            path,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        ));
+    }
+    let flags = if key.is_none() && dest_key.is_none() {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+    };
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI,
+        flags | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
     )?;
+    if key.is_none() && dest_key.is_none() {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])?;
+        return Ok(());
+    }
+    if let Some(key) = key {
+        conn.execute_batch(&format!(
+            "PRAGMA key = \"{}\";",
+            key.sqlcipher_literal().as_str()
+        ))?;
+    }
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])?;
-    Ok(())
+    export_to(&conn, dest, dest_key)
+}
+
+/// Copies the database of `conn` into the new file `dest`, keyed with `dest_key`
+/// (plain without), with its `user_version` and `application_id`.
+pub(crate) fn export_to(conn: &Connection, dest: &Path, dest_key: Option<&DataKey>) -> Result<()> {
+    // KEY '' attaches a plain database; the raw-key literal an encrypted one. The
+    // literal is hex of our own key (no quoting issue); the path is bound.
+    let key_clause = match dest_key {
+        Some(k) => zeroize::Zeroizing::new(format!("\"{}\"", k.sqlcipher_literal().as_str())),
+        None => zeroize::Zeroizing::new("''".to_owned()),
+    };
+    conn.execute(
+        &format!("ATTACH DATABASE ?1 AS export KEY {}", key_clause.as_str()),
+        [dest.to_string_lossy()],
+    )?;
+    let result = (|| -> Result<()> {
+        conn.execute_batch("BEGIN")?;
+        let (uv, app): (i64, i64) = conn.query_row(
+            "SELECT (SELECT user_version FROM pragma_user_version),
+                    (SELECT application_id FROM pragma_application_id)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        conn.query_row("SELECT sqlcipher_export('export')", [], |_| Ok(()))?;
+        conn.execute_batch(&format!(
+            "PRAGMA export.user_version = {uv}; PRAGMA export.application_id = {app};"
+        ))?;
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    conn.execute_batch("DETACH DATABASE export")?;
+    result
+}
+
+/// Whether `path` is an unencrypted SQLite file (false when absent or empty).
+pub(crate) fn is_plain_sqlite(path: &Path) -> Result<bool> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(StoreError::io(path, e)),
+    };
+    let mut header = [0u8; 16];
+    match file.read_exact(&mut header) {
+        Ok(()) => Ok(&header == b"SQLite format 3\0"),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(StoreError::io(path, e)),
+    }
 }
 
 /// Looks at the file's first 100 bytes before SQLite does.
@@ -253,7 +356,7 @@ mod tests {
     fn fresh_database_is_migrated_with_pragmas_set() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("device.db");
-        let conn = open_connection(&path).expect("opens");
+        let conn = open_connection(&path, None).expect("opens");
         let get = |sql: &str| -> String {
             conn.query_row(sql, [], |r| r.get::<_, rusqlite::types::Value>(0))
                 .map(|v| format!("{v:?}"))
@@ -269,7 +372,7 @@ mod tests {
         );
         drop(conn);
         // Re-opening an up-to-date database applies nothing and succeeds.
-        open_connection(&path).expect("re-opens");
+        open_connection(&path, None).expect("re-opens");
     }
 
     #[test]

@@ -76,6 +76,16 @@ pub enum StoreError {
         source: std::io::Error,
     },
 
+    /// The data is encrypted and the key given does not open it (or none was
+    /// given): nothing was read or changed.
+    #[error("本机数据已加密，无法用当前密钥打开")]
+    KeyMismatch,
+
+    /// A key was given but the database is still plain (the PIN was set and the
+    /// encryption did not finish): the app encrypts it first.
+    #[error("本机数据库尚未加密，请先设置 PIN 码完成加密")]
+    NotEncrypted,
+
     /// A stored value could not be read back (a defect or outside tampering).
     #[error("本地数据格式错误：{0}")]
     Data(String),
@@ -100,6 +110,8 @@ impl StoreError {
             Self::Sqlite(_) => "storage",
             Self::Io { .. } => "io",
             Self::Data(_) => "data",
+            Self::KeyMismatch => "key_mismatch",
+            Self::NotEncrypted => "db_not_encrypted",
         }
     }
 

@@ -194,6 +194,7 @@ impl Store {
             source,
             MAX_PHOTO_BYTES,
             check_photo_head(&meta.mime),
+            self.key.as_ref(),
         )?;
         // 3. The row, the upload queue, the outbox and the audit log, in one go.
         let result = self.write(Some(actor), at, |c| {
@@ -327,7 +328,12 @@ impl Store {
     /// Re-reads a photo's file and compares size and SHA-256 with the record.
     pub fn verify_photo(&self, id: Uuid) -> Result<FileIntegrity> {
         let p = self.photo(id)?;
-        files::verify(&self.photo_path(id), &p.sha256, p.size_bytes)
+        files::verify(
+            &self.photo_path(id),
+            &p.sha256,
+            p.size_bytes,
+            self.key.as_ref(),
+        )
     }
 
     /// Records a drawn signature (PNG) on the inspection's documents.
@@ -373,6 +379,7 @@ impl Store {
                     w.png,
                     MAX_SIGNATURE_BYTES,
                     check_png_head,
+                    self.key.as_ref(),
                 )?;
                 Some((id, written))
             }
@@ -466,7 +473,14 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<Saved> {
         let dir = self.data.signatures();
-        let written = files::write_once(&dir, id, png, MAX_SIGNATURE_BYTES, check_png_head)?;
+        let written = files::write_once(
+            &dir,
+            id,
+            png,
+            MAX_SIGNATURE_BYTES,
+            check_png_head,
+            self.key.as_ref(),
+        )?;
         let result = self.write(Some(actor), at, |c| {
             let mut insp = precheck(c.tx, inspection_id, None, actor)?;
             let sig = Signature {
@@ -534,9 +548,12 @@ impl Store {
             .optional()?;
         match row {
             None => Err(StoreError::not_found("签名", id)),
-            Some((Some(sha), Some(size))) => {
-                files::verify(&self.signature_path(id), &sha, size as u64)
-            }
+            Some((Some(sha), Some(size))) => files::verify(
+                &self.signature_path(id),
+                &sha,
+                size as u64,
+                self.key.as_ref(),
+            ),
             Some(_) => Ok(FileIntegrity::Intact),
         }
     }

@@ -8,6 +8,7 @@
 //! removes; a crash after the rename but before the commit leaves a complete file
 //! with no row, which is harmless (never shown, never uploaded).
 
+use crate::crypto::DataKey;
 use crate::error::{Result, StoreError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -64,6 +65,7 @@ pub(crate) fn write_once(
     source: FileSource<'_>,
     max_bytes: u64,
     check_head: impl Fn(&[u8]) -> Result<()>,
+    key: Option<&DataKey>,
 ) -> Result<Written> {
     let final_path = dir.join(id.to_string());
     // Never overwrite: ids are unique, so an existing file means a defect upstream.
@@ -80,19 +82,40 @@ pub(crate) fn write_once(
             .create_new(true)
             .open(&tmp)
             .map_err(|e| StoreError::io(&tmp, e))?;
-        let written = match source {
-            FileSource::Bytes(b) => copy_hashing(b, &mut out, &tmp, max_bytes, &check_head)?,
-            FileSource::Path(p) => {
-                if let Ok(meta) = fs::metadata(p)
-                    && meta.len() > max_bytes
-                {
-                    return Err(StoreError::TooLarge {
-                        size: meta.len(),
-                        max: max_bytes,
-                    });
-                }
+        if let FileSource::Path(p) = source
+            && let Ok(meta) = fs::metadata(p)
+            && meta.len() > max_bytes
+        {
+            return Err(StoreError::TooLarge {
+                size: meta.len(),
+                max: max_bytes,
+            });
+        }
+        let written = match (source, key) {
+            (FileSource::Bytes(b), None) => {
+                copy_hashing(b, &mut out, &tmp, max_bytes, &check_head)?
+            }
+            (FileSource::Path(p), None) => {
                 let src = File::open(p).map_err(|e| StoreError::io(p, e))?;
                 copy_hashing(src, &mut out, &tmp, max_bytes, &check_head)?
+            }
+            (source, Some(key)) => {
+                // Sealed whole: evidence files are bounded (MAX_PHOTO_BYTES), and
+                // the tag covers the entire content.
+                let mut plain = zeroize::Zeroizing::new(Vec::new());
+                let written = match source {
+                    FileSource::Bytes(b) => {
+                        copy_hashing(b, &mut *plain, &tmp, max_bytes, &check_head)?
+                    }
+                    FileSource::Path(p) => {
+                        let src = File::open(p).map_err(|e| StoreError::io(p, e))?;
+                        copy_hashing(src, &mut *plain, &tmp, max_bytes, &check_head)?
+                    }
+                };
+                let sealed = key.seal(&file_aad(dir, &id.to_string()), &plain);
+                out.write_all(&sealed)
+                    .map_err(|e| StoreError::io(&tmp, e))?;
+                written
             }
         };
         out.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
@@ -115,7 +138,7 @@ pub(crate) fn write_once(
 
 fn copy_hashing(
     mut src: impl Read,
-    out: &mut File,
+    out: &mut impl Write,
     out_path: &Path,
     max_bytes: u64,
     check_head: &impl Fn(&[u8]) -> Result<()>,
@@ -157,12 +180,90 @@ fn copy_hashing(
     })
 }
 
+/// The associated data a sealed evidence file is bound to: its folder's name and
+/// its own (`photos/<id>`), so a sealed file moved or renamed does not open.
+pub(crate) fn file_aad(dir: &Path, name: &str) -> Vec<u8> {
+    let folder = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("{folder}/{name}").into_bytes()
+}
+
+/// The content of the evidence file `path`: opened with `key` when it is sealed.
+/// A plain file is returned as it is only when there is no key (a store not yet
+/// encrypted): with a key, every file must be sealed.
+pub(crate) fn read_plain(path: &Path, key: Option<&DataKey>) -> Result<Vec<u8>> {
+    let bytes = fs::read(path).map_err(|e| StoreError::io(path, e))?;
+    match key {
+        Some(key) => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            key.open(&file_aad(dir, &name), &bytes)
+        }
+        None if crate::crypto::is_sealed(&bytes) => {
+            Err(StoreError::Data("文件已加密，需要先输入 PIN 码解锁".into()))
+        }
+        None => Ok(bytes),
+    }
+}
+
+/// Seals the plain evidence file `path` in place (temporary file, fsync, rename):
+/// a crash leaves either the plain file or the sealed one, never neither.
+pub(crate) fn seal_in_place(path: &Path, key: &DataKey) -> Result<bool> {
+    let bytes = zeroize::Zeroizing::new(fs::read(path).map_err(|e| StoreError::io(path, e))?);
+    if crate::crypto::is_sealed(&bytes) {
+        return Ok(false);
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let sealed = key.seal(&file_aad(dir, &name), &bytes);
+    crate::crypto::write_durably(path, &sealed)?;
+    Ok(true)
+}
+
 /// Re-reads `path` and compares it with what was recorded.
 pub(crate) fn verify(
     path: &Path,
     expected_sha256: &str,
     expected_size: u64,
+    key: Option<&DataKey>,
 ) -> Result<FileIntegrity> {
+    if let Some(key) = key {
+        let plain = match read_plain(path, Some(key)) {
+            Ok(p) => p,
+            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(FileIntegrity::Missing);
+            }
+            Err(StoreError::Io { path, source }) => return Err(StoreError::Io { path, source }),
+            Err(_) => {
+                return Ok(FileIntegrity::HashMismatch {
+                    expected: expected_sha256.to_owned(),
+                    actual: "（加密文件已损坏，无法解密）".into(),
+                });
+            }
+        };
+        if plain.len() as u64 != expected_size {
+            return Ok(FileIntegrity::SizeMismatch {
+                expected: expected_size,
+                actual: plain.len() as u64,
+            });
+        }
+        let actual = hex::encode(Sha256::digest(&plain));
+        if actual != expected_sha256 {
+            return Ok(FileIntegrity::HashMismatch {
+                expected: expected_sha256.to_owned(),
+                actual,
+            });
+        }
+        return Ok(FileIntegrity::Intact);
+    }
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileIntegrity::Missing),

@@ -402,7 +402,14 @@ impl Store {
         if dir.join(id.to_string()).exists() {
             return Ok(());
         }
-        files::write_once(&dir, id, FileSource::Bytes(bytes), max, |_| Ok(()))?;
+        files::write_once(
+            &dir,
+            id,
+            FileSource::Bytes(bytes),
+            max,
+            |_| Ok(()),
+            self.key.as_ref(),
+        )?;
         Ok(())
     }
 

@@ -15,7 +15,6 @@ use jiandu_core::protocol::{
     MIN_CHUNK_BYTES, PushItem, PushRequest, SyncEvent, SyncPhase, SyncProgress,
 };
 use jiandu_store::{Store, UploadJob};
-use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -473,12 +472,23 @@ impl SyncEngine {
         let mut offset = status.offset;
         let mut failures = 0u32;
         let mut hash_failures = 0u32;
-        let mut file = std::fs::File::open(&job.path)?;
+        // The file's content, decrypted in memory when the store is encrypted
+        // (evidence files are bounded: MAX_PHOTO_BYTES).
+        let content = lock(&self.store).read_evidence(&job.path)?;
         loop {
             let len = chunk.min(job.size.saturating_sub(offset));
-            let mut buf = vec![0u8; len as usize];
-            file.seek(SeekFrom::Start(offset))?;
-            file.read_exact(&mut buf)?;
+            let start = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(content.len());
+            let end = start.saturating_add(len as usize).min(content.len());
+            if end - start != len as usize {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "evidence file shorter than recorded",
+                )
+                .into());
+            }
+            let buf = content[start..end].to_vec();
             let answer = cancel
                 .run(self.client.patch_chunk(token, job.blob_id, offset, buf))
                 .await;

@@ -21,6 +21,10 @@ pub trait TokenStore: Debug + Send + Sync {
 #[derive(Debug, Clone)]
 pub struct FileTokenStore {
     path: PathBuf,
+    /// With the device's data key the token is kept sealed in `sync-token.sealed`
+    /// (a plain `sync-token` from before the PIN is still read, and removed by the
+    /// next save or clear).
+    key: Option<jiandu_store::DataKey>,
 }
 
 impl FileTokenStore {
@@ -29,7 +33,28 @@ impl FileTokenStore {
     pub fn in_data_dir(data_dir: &Path) -> Self {
         Self {
             path: data_dir.join("sync-token"),
+            key: None,
         }
+    }
+
+    /// The same, sealed with the device's data key.
+    pub fn with_key(mut self, key: Option<jiandu_store::DataKey>) -> Self {
+        self.key = key;
+        self
+    }
+
+    fn sealed_path(&self) -> PathBuf {
+        self.path.with_file_name("sync-token.sealed")
+    }
+
+    /// Moves a plain token (from before the PIN) into the sealed file.
+    pub fn seal_existing(&self) -> std::io::Result<()> {
+        if self.key.is_some()
+            && let Some(t) = self.load()?
+        {
+            self.save(&t)?;
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -39,6 +64,17 @@ impl FileTokenStore {
 
 impl TokenStore for FileTokenStore {
     fn load(&self) -> std::io::Result<Option<String>> {
+        if let Some(key) = &self.key {
+            match jiandu_store::crypto::read_file(&self.sealed_path(), Some(key)) {
+                Ok(bytes) => {
+                    let s = String::from_utf8(bytes).map_err(std::io::Error::other)?;
+                    return Ok(Some(s.trim().to_owned()).filter(|s| !s.is_empty()));
+                }
+                Err(jiandu_store::StoreError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(std::io::Error::other(e.to_string())),
+            }
+        }
         match std::fs::read_to_string(&self.path) {
             Ok(s) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
             Ok(_) => Ok(None),
@@ -48,6 +84,14 @@ impl TokenStore for FileTokenStore {
     }
 
     fn save(&self, token: &str) -> std::io::Result<()> {
+        if let Some(key) = &self.key {
+            jiandu_store::crypto::write_file(&self.sealed_path(), token.as_bytes(), Some(key))
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            return match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            };
+        }
         let tmp = self.path.with_extension("tmp");
         let _ = std::fs::remove_file(&tmp);
         let mut opts = std::fs::OpenOptions::new();
@@ -69,6 +113,10 @@ impl TokenStore for FileTokenStore {
     }
 
     fn clear(&self) -> std::io::Result<()> {
+        match std::fs::remove_file(self.sealed_path()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         match std::fs::remove_file(&self.path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),

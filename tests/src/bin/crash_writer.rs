@@ -33,7 +33,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args.next().ok_or("missing database path")?;
     let run: u128 = args.next().ok_or("missing run number")?.parse()?;
-    let mut store = Store::open(&path)?;
+    // JIANDU_CRASH_KEY (64 hex digits): the same loop on an encrypted store.
+    let mut store = match std::env::var("JIANDU_CRASH_KEY") {
+        Ok(hex_key) => {
+            let bytes: [u8; 32] = hex::decode(hex_key)?
+                .try_into()
+                .map_err(|_| "JIANDU_CRASH_KEY must be 32 bytes")?;
+            Store::open_encrypted(&path, &jiandu_store::DataKey::from_bytes(bytes))?
+        }
+        Err(_) => Store::open(&path)?,
+    };
     let tpl = templates();
     let pts = points(&tpl, "hospital");
     let me = inspector(1);

@@ -21,6 +21,15 @@ vi.mock("@tauri-apps/api/core", () => ({
     if (command === "task_list") return listReply;
     if (command === "startup") return { profile: null, version: "0.1.0" };
     if (command === "sign_in") throw { code: "server_unavailable", message: "本版本尚不能向服务器登记本机" };
+    const lock = (state: string, failures = 0) => ({ state, failures, remaining: 10 - failures, wait_ms: 0, idle_minutes: 5 });
+    if (command === "lock_state") return lock("locked", 1);
+    if (command === "set_pin") return lock("open");
+    if (command === "sync_badge") return listReply.sync;
+    if (command === "set_online") return null;
+    if (command === "unlock") {
+      if ((args as { pin: string }).pin === "246810") return lock("open");
+      throw { code: "wrong_pin", message: "PIN 码错误，还可尝试 9 次" };
+    }
     throw new Error("unexpected");
   }),
 }));
@@ -59,5 +68,23 @@ describe("session store", () => {
       code: "server_unavailable",
       message: "本版本尚不能向服务器登记本机",
     });
+  });
+});
+
+describe("app lock", () => {
+  it("is open only once the PIN is set or entered; a wrong PIN re-reads where the lock stands", async () => {
+    const session = useSession();
+    session.profile = { user_id: "u", username: "u", display_name: "张伟", role: "inspector", badge_no: "", server_url: "demo", demo: true };
+    session.lock = { state: "set_pin", failures: 0, remaining: 10, wait_ms: 0, idle_minutes: 5 };
+    expect(session.open).toBe(false);
+    await session.setPin("246810");
+    expect(calls.find((c) => c.command === "set_pin")?.args).toEqual({ pin: "246810" });
+    expect(session.open).toBe(true);
+    session.lock = { state: "locked", failures: 0, remaining: 10, wait_ms: 0, idle_minutes: 5 };
+    await expect(session.unlock("000000")).rejects.toMatchObject({ code: "wrong_pin" });
+    expect(session.lock?.failures).toBe(1);
+    expect(session.open).toBe(false);
+    await session.unlock("246810");
+    expect(session.open).toBe(true);
   });
 });
