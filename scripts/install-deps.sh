@@ -11,6 +11,11 @@ command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v curl >/dev/null || need+=(curl)
 # The web console's browser walk (scripts/console-e2e.sh) drives Debian's chromium.
 command -v chromium >/dev/null || need+=(chromium)
+# The device store is SQLCipher linked to the system libcrypto (crates/store); the
+# lost-tablet tests read a copied data folder with the sqlite3 CLI and `file`.
+[ -f /usr/include/openssl/evp.h ] || need+=(libssl-dev)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+command -v file >/dev/null || need+=(file)
 # schemathesis (scripts/schemathesis.sh) lives in a virtualenv.
 command -v python3 >/dev/null || need+=(python3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
