@@ -522,10 +522,59 @@ async fn bench_public(b: &Backend, plan: &Plan, sizes: Sizes) {
         .map(Vec::len)
         .unwrap_or(0);
     assert_eq!(entries, n, "every approved inspection is listed");
+    // Three kinds of reader: a client asking for the whole list as plain JSON, one
+    // asking for it gzipped (as browsers and most HTTP clients do), and the public
+    // page itself, which reads one page of 50 per result (four requests a view).
+    let page = format!(
+        "http://{addr}/api/v1/public/results/page?plan={}&result=corrected&size=50",
+        plan.id
+    );
+    let runs = [
+        ("whole list, plain JSON", url.clone(), false),
+        ("whole list, gzip", url.clone(), true),
+        ("one page of 50 (the public page)", page, false),
+    ];
+    let mut report = Vec::new();
+    for (what, url, gzip) in runs {
+        let (lat, errors, wall, bytes) = read_concurrently(&url, gzip, sizes).await;
+        report.push(format!(
+            "  {what} ({:.1} KB a response): {} concurrent readers x {} reads: {} requests in {}, {:.0} req/s; \
+             latency p50 {}, p99 {}, max {}; errors {errors} (target p99 < 100 ms)",
+            bytes as f64 / 1e3,
+            sizes.readers,
+            sizes.reads_per_reader,
+            lat.len() + errors,
+            secs(wall),
+            lat.len() as f64 / wall.as_secs_f64(),
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99),
+            percentile(&lat, 1.0),
+        ));
+    }
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    println!(
+        "[{}] public results over {n} approved inspections ({:.1} MB JSON; setup {}), first read (computes the list) {}:\n{}",
+        b.name,
+        body.len() as f64 / 1e6,
+        secs(setup),
+        secs(cold),
+        report.join("\n")
+    );
+}
+
+/// `sizes.readers` concurrent readers, each reading `url` `sizes.reads_per_reader`
+/// times (`gzip`: asking for gzip and receiving the compressed body, as a browser
+/// does before it inflates): sorted latencies, errors, wall time, bytes a response.
+async fn read_concurrently(
+    url: &str,
+    gzip: bool,
+    sizes: Sizes,
+) -> (Vec<std::time::Duration>, usize, std::time::Duration, usize) {
     let start = Instant::now();
     let mut handles = Vec::new();
     for _ in 0..sizes.readers {
-        let url = url.clone();
+        let url = url.to_owned();
         let k = sizes.reads_per_reader;
         handles.push(tokio::spawn(async move {
             let client = reqwest::Client::builder()
@@ -534,52 +583,45 @@ async fn bench_public(b: &Backend, plan: &Plan, sizes: Sizes) {
                 .unwrap();
             let mut lat = Vec::with_capacity(k);
             let mut errors = 0usize;
+            let mut size = 0usize;
             for _ in 0..k {
                 let t = Instant::now();
-                match client.get(&url).send().await {
+                let mut req = client.get(&url);
+                if gzip {
+                    req = req.header("accept-encoding", "gzip");
+                }
+                match req.send().await {
                     Ok(r) if r.status().is_success() => match r.bytes().await {
-                        Ok(_) => lat.push(t.elapsed()),
+                        Ok(b) => {
+                            lat.push(t.elapsed());
+                            size = b.len();
+                        }
                         Err(_) => errors += 1,
                     },
                     _ => errors += 1,
                 }
             }
-            (lat, errors)
+            (lat, errors, size)
         }));
     }
     let mut lat = Vec::new();
     let mut errors = 0;
+    let mut size = 0;
     for h in handles {
-        let (l, e) = h.await.unwrap();
+        let (l, e, s) = h.await.unwrap();
         lat.extend(l);
         errors += e;
+        size = size.max(s);
     }
     let wall = start.elapsed();
-    let _ = stop_tx.send(());
-    let _ = server.await;
     lat.sort();
-    let pct = |p: f64| {
-        lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1))
-            .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1e3))
-            .unwrap_or_default()
-    };
-    println!(
-        "[{}] public results over {n} approved inspections ({:.1} MB JSON; setup {}), first read (computes the list) {}:\n  \
-         {} concurrent readers x {} reads: {} requests in {}, {:.0} req/s; latency p50 {}, p99 {}, max {}; errors {} (target p99 < 100 ms)",
-        b.name,
-        body.len() as f64 / 1e6,
-        secs(setup),
-        secs(cold),
-        sizes.readers,
-        sizes.reads_per_reader,
-        lat.len() + errors,
-        secs(wall),
-        lat.len() as f64 / wall.as_secs_f64(),
-        pct(0.5),
-        pct(0.99),
-        pct(1.0),
-        errors
-    );
+    (lat, errors, wall, size)
+}
+
+fn percentile(lat: &[std::time::Duration], p: f64) -> String {
+    lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1))
+        .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1e3))
+        .unwrap_or_default()
 }
 
 /// Writes approved inspections with plain SQL in large transactions (the

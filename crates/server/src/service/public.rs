@@ -11,8 +11,8 @@
 
 use super::reports::{self, PublicEntry};
 use super::{Actor, ErrorCode, Platform, ServiceError, ServiceResult, draws, plans};
-use bytes::Bytes;
 use crate::model::PlanState;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::HashMap;

@@ -10,8 +10,8 @@ use super::{Actor, ErrorCode, Platform, ServiceError, ServiceResult, chars};
 use crate::model::{ReviewDecision, ReviewRecord, StoredInspection, StoredTask};
 use crate::store::ReviewState;
 use chrono::{DateTime, Utc};
-use jiandu_core::{Inspection, Role};
 use jiandu_core::protocol::PhotoRecord;
+use jiandu_core::{Inspection, Role};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
