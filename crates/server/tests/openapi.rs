@@ -43,6 +43,8 @@ const PUBLIC: &[&str] = &[
     "publicPlans",
     "publicResults",
     "publicDraw",
+    "publicResultsPage",
+    "publicDrawInputs",
 ];
 
 /// The console's copy of the document (`console/src/api/openapi.json`, from which
