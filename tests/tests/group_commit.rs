@@ -67,7 +67,7 @@ async fn push(dev: &Device, url: &str) -> Result<SyncReport, String> {
 }
 
 /// Asks for a block of document numbers: (HTTP status, body).
-async fn lease(dev: &Device, url: &str, count: u32, floor: u32) -> (u16, serde_json::Value) {
+async fn lease(dev: &Device, url: &str, count: u32, year: i32) -> (u16, serde_json::Value) {
     let token = dev.tokens.load().unwrap().unwrap();
     let r = reqwest::Client::new()
         .post(format!("{url}/api/v1/doc-numbers/lease"))
@@ -75,9 +75,8 @@ async fn lease(dev: &Device, url: &str, count: u32, floor: u32) -> (u16, serde_j
         .json(&serde_json::json!({
             "request_id": Uuid::now_v7(),
             "authority": AUTHORITY,
-            "year": YEAR,
+            "year": year,
             "count": count,
-            "floor": floor,
         }))
         .send()
         .await
@@ -101,6 +100,30 @@ async fn assert_gap_free(store: &dyn ServerStore, what: &str) {
     assert_eq!(store.state().await.unwrap().change_seq, last, "{what}");
 }
 
+/// Leaves one number of `AUTHORITY`'s series of `year` (the server alone decides
+/// numbers, so only the database can bring a series to its end): a lease of more
+/// is refused inside the store's transaction.
+async fn exhaust_series(db: &ServerDb, year: i32) {
+    let sql = "INSERT INTO doc_number_counters (authority, year, last_issued) VALUES ";
+    let last = i64::from(u32::MAX - 1);
+    if db.backend == "sqlite" {
+        let c = rusqlite::Connection::open(&db.url).unwrap();
+        c.execute(
+            &format!("{sql}(?1, ?2, ?3)"),
+            rusqlite::params![AUTHORITY, year, last],
+        )
+        .unwrap();
+    } else {
+        let (c, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        c.execute(&format!("{sql}($1, $2, $3)"), &[&AUTHORITY, &year, &last])
+            .await
+            .unwrap();
+    }
+}
+
 async fn burst(db: ServerDb) {
     let what = db.backend;
     let n = 12;
@@ -108,6 +131,7 @@ async fn burst(db: ServerDb) {
     let url = server.url();
     let (devices, mutations, tasks) = devices(&db, &url, n).await;
     let store = db.open().await;
+    exhaust_series(&db, YEAR - 1).await;
     let before = store.state().await.unwrap().change_seq;
     let barrier = Arc::new(tokio::sync::Barrier::new(3 * n));
     let mut pushes = tokio::task::JoinSet::new();
@@ -118,18 +142,18 @@ async fn burst(db: ServerDb) {
             b.wait().await;
             (i, push(&d, &u).await)
         });
-        // A lease the store refuses inside its transaction (no number is left
-        // above the floor), at the same moment as the pushes…
+        // A lease the store refuses inside its transaction (the series of the
+        // year before has one number left), at the same moment as the pushes…
         let (d, u, b) = (dev.clone(), url.clone(), barrier.clone());
         leases.spawn(async move {
             b.wait().await;
-            (false, lease(&d, &u, 5, u32::MAX - 1).await)
+            (false, lease(&d, &u, 5, YEAR - 1).await)
         });
         // …and one it grants.
         let (d, u, b) = (dev.clone(), url.clone(), barrier.clone());
         leases.spawn(async move {
             b.wait().await;
-            (true, lease(&d, &u, 20, 0).await)
+            (true, lease(&d, &u, 20, YEAR).await)
         });
     }
     for (i, r) in pushes.join_all().await {
