@@ -342,7 +342,9 @@ national"#,
     assert_eq!((task.plan_id.as_str(), task.plan_version), (PLAN, 1));
     let actor = zhang.actor.clone();
     let answer =
-        |s: &mut jiandu_store::Store, plans: &jiandu_core::templates::TemplateSet, insp| {
+        // `t0`: when the inspection started; its answers come after (the platform
+        // refuses an inspection that ends before it starts).
+        |s: &mut jiandu_store::Store, plans: &jiandu_core::templates::TemplateSet, insp, t0: i64| {
             let answers = [
                 Answer {
                     point: "ec.1.1",
@@ -360,7 +362,7 @@ national"#,
                     observation: "",
                 },
             ];
-            s.record_findings(plans, insp, &answers, &actor, at(20))
+            s.record_findings(plans, insp, &answers, &actor, at(t0 + 20))
                 .unwrap();
             s.set_outcome(
                 insp,
@@ -371,16 +373,16 @@ national"#,
                     unreachable_reason: None,
                 },
                 &actor,
-                at(40),
+                at(t0 + 40),
             )
             .unwrap();
-            s.submit(plans, insp, &actor, at(50)).unwrap();
+            s.submit(plans, insp, &actor, at(t0 + 50)).unwrap();
         };
     let first = dev
         .with(|s| s.start_inspection(tasks[0], "养老院医务室", &actor, at(10)))
         .unwrap()
         .inspection_id;
-    dev.with(|s| answer(s, &plans, first));
+    dev.with(|s| answer(s, &plans, first, 0));
     // The second inspection starts on version 1 …
     let second = dev
         .with(|s| s.start_inspection(tasks[1], "养老院医务室", &actor, at(60)))
@@ -412,7 +414,7 @@ national"#,
     let task2 = dev.with(|s| s.task(tasks[1])).unwrap();
     assert_eq!(task2.plan_version, 1, "drawn tasks keep their version");
     let plans = dev.with(|s| s.plans(&templates())).unwrap();
-    dev.with(|s| answer(s, &plans, second));
+    dev.with(|s| answer(s, &plans, second, 60));
     sync(&dev, &url).await;
 
     // The lead approves both.
