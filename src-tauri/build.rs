@@ -67,4 +67,9 @@ const COMMANDS: [&str; 41] = [
     "archive_document",
     "export_diagnostics",
     "cancel_job",
+    "lock_state",
+    "set_pin",
+    "unlock",
+    "lock_now",
+    "set_idle_minutes",
 ];
