@@ -136,13 +136,6 @@ pub async fn results_page(
     State(p): State<Platform>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<public::PublicPage>, ApiError> {
-    if q.q.as_ref().is_some_and(|s| s.chars().count() > 100) {
-        return Err(crate::error::ServiceError::new(
-            crate::error::ErrorCode::InvalidQuery,
-            "搜索词最多 100 个字符",
-        )
-        .into());
-    }
     let query = public::PageQuery {
         result: q.result,
         q: q.q,

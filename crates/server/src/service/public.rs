@@ -149,6 +149,12 @@ pub async fn page(
             "result 应为 no_problem、corrected、penalised 或 unreachable",
         ));
     }
+    if q.q.as_ref().is_some_and(|s| s.chars().count() > 100) {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidQuery,
+            "搜索词最多 100 个字符",
+        ));
+    }
     if q.page == 0 || q.size == 0 || q.size > MAX_PAGE_SIZE {
         return Err(ServiceError::new(
             ErrorCode::InvalidQuery,
