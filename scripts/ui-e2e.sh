@@ -590,7 +590,7 @@ def wait_badge(s, want, timeout=30):
 # walk (offline, 文号 from the block leased from the platform) and of the evidence
 # walk (演示模式: 文号 from the demo device's local block, printed “（演示）”).
 
-import glob, tempfile
+import glob, re, tempfile
 
 EV_WALKS = os.environ.get("E2E_WALKS", "demo server evidence run").split()
 
@@ -640,6 +640,25 @@ def ev_data_files(name):
 def pdftext(path):
     return subprocess.run(["pdftotext", "-layout", path, "-"], check=True, capture_output=True, text=True).stdout
 
+def ev_pdf(s, name):
+    """The text of document `name` (record.pdf / opinion.pdf / evidence.pdf) of the task
+    on screen: the stored file is sealed (issue 15: no PDF on disk), so it is read as
+    the inspector prints it, through 导出 (export_document) into Downloads."""
+    files = ev_data_files(name)
+    assert len(files) == 1, f"{name}: {files}"
+    with open(files[0], "rb") as f:
+        assert not f.read(8).startswith(b"%PDF"), f"{name} is stored in the clear"
+    path = wd("POST", f"/session/{s.id}/execute/async", {"script": """
+const done = arguments[arguments.length - 1];
+const id = location.hash.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/)[0];
+window.__TAURI_INTERNALS__.invoke("export_document", {taskId: id, kind: arguments[0], open: false})
+  .then(done, e => done("ERR " + JSON.stringify(e)));""", "args": [name.removesuffix(".pdf")]})
+    assert isinstance(path, str) and path.startswith(os.environ["E2E_DOWNLOADS"]), path
+    try:
+        return pdftext(path)
+    finally:
+        os.remove(path)
+
 def ev_documents(s, unit, task_hash, prefix="e"):
     """Both documents (and the evidence sheet) generated; the PDFs hold unit and 文号."""
     s.js("location.hash = arguments[0]", task_hash + "/documents")
@@ -654,11 +673,11 @@ def ev_documents(s, unit, task_hash, prefix="e"):
     for name in ("record.pdf", "opinion.pdf", "evidence.pdf"):
         files = ev_data_files(name)
         assert len(files) == 1, f"{name}: {files}"
-    opinion = pdftext(ev_data_files("opinion.pdf")[0])
+    opinion = ev_pdf(s, "opinion.pdf")
     plain = number.replace("（演示）", "")
     assert unit in opinion, f"{unit} not in the 意见书"
     assert plain in opinion, f"{plain} not in the 意见书"
-    record = pdftext(ev_data_files("record.pdf")[0])
+    record = ev_pdf(s, "record.pdf")
     assert unit in record, f"{unit} not in the 现场笔录"
     s.click('[data-testid="document"][data-kind="opinion"] [data-testid="doc-preview"]')
     s.wait('[data-testid="pdf-preview"] canvas[data-rendered="1"]', timeout=30)
@@ -712,7 +731,7 @@ items[to].click();""")
     s.js("location.hash = arguments[0]", task_hash + "/documents")
     s.click('[data-testid="document"][data-kind="opinion"] [data-testid="doc-generate"]')
     time.sleep(2.0)
-    text = squashed(pdftext(ev_data_files("opinion.pdf")[0]))
+    text = squashed(ev_pdf(s, "opinion.pdf"))
     for want in ("一、处方管理：现场未见处方登记本，无法追溯处方调剂情况。",
                  "违反了《处方管理办法》第五十条的规定。",
                  f"责令你单位于{after}前改正上述问题。",
@@ -742,7 +761,7 @@ def ev_record_info(s, task_hash, prefix="e"):
     s.js("location.hash = arguments[0]", task_hash + "/documents")
     s.click('[data-testid="document"][data-kind="record"] [data-testid="doc-generate"]')
     time.sleep(2.0)
-    text = squashed(pdftext(ev_data_files("record.pdf")[0]))
+    text = squashed(ev_pdf(s, "record.pdf"))
     for want in (f"记录人：{name}", "在场人：王建国（院长）", "回避：被检查人不申请回避。"):
         assert want in text, f"{want} not in the 现场笔录"
 
@@ -784,7 +803,7 @@ def ev_sign(s, task_hash, prefix="e"):
     s.js("location.hash = arguments[0]", task_hash + "/documents")
     s.click('[data-testid="document"][data-kind="record"] [data-testid="doc-generate"]')
     time.sleep(1.5)
-    record = pdftext(ev_data_files("record.pdf")[0])
+    record = ev_pdf(s, "record.pdf")
     assert "拒绝签字" in record and "负责人称需请示上级后再签字" in record, record[-600:]
 
 def app_file(*parts):
@@ -807,11 +826,18 @@ def export_diagnostics(s):
     time.sleep(0.4)
     return text, ms
 
-def sync_token():
-    tokens = app_file("users", "*", "sync-token")
-    assert len(tokens) == 1, tokens
-    with open(tokens[0]) as f:
-        return f.read().strip()
+TOKEN_RE = re.compile(r"jdt_[0-9a-f]{16}")
+
+def assert_token_kept(*texts):
+    """The bearer token (`jdt_` + hex) is sealed with the device's data key and never
+    appears in any of `texts` (logs, exported files)."""
+    sealed = app_file("users", "*", "sync-token.sealed")
+    assert len(sealed) == 1, sealed
+    assert not app_file("users", "*", "sync-token"), "no plain token beside the sealed one"
+    with open(sealed[0], "rb") as f:
+        assert b"jdt_" not in f.read(), "the token file is sealed, not plain"
+    for t in texts:
+        assert not TOKEN_RE.search(t), "a token leaked: " + TOKEN_RE.search(t).group(0)[:8]
 
 class SlowProxy:
     """tests/src/bin/slow_proxy.rs in front of a server: delays its answers."""
@@ -892,9 +918,7 @@ if "server" in WALKS:
             assert "本文件不含密码、登录令牌" in text, text[:400]
             assert "[network] 服务器拒绝连接" in text, text
             assert "sync failed" in text, "the log is in the file"
-            token = sync_token()
-            assert len(token) >= 16
-            assert token not in text and token not in log, "the token never leaves its file"
+            assert_token_kept(text, log)
             assert DEMO_PASSWORD not in text and DEMO_PASSWORD not in log
             print(f"     导出诊断信息: {len(text.encode())} bytes in {ms:.0f} ms, no token")
             s.shot("s04b-diagnostics-exported")
@@ -1030,7 +1054,8 @@ if "slow" in WALKS:
             timings["任务详情"] = s.timed("click", '[data-testid="task-card"]', '[data-testid="detail-status"]')
             timings["检查表"] = s.timed("click", '[data-testid="go-checklist"]', '[data-testid="progress-text"]', "已答")
             text, timings["导出诊断信息"] = export_diagnostics(s)
-            assert "组长" in text and sync_token() not in text
+            assert "组长" in text
+            assert_token_kept(text)
             for what, ms in timings.items():
                 assert 0 <= ms < 1000, f"{what} took {ms} ms while the platform was slow"
             assert proxy.waiting() >= 1, "the decision (or the download) was still waiting"
