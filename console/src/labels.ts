@@ -26,3 +26,13 @@ export function fmtTime(t?: string | null): string {
 export function yuan(fen: number): string {
   return (fen / 100).toFixed(2);
 }
+
+/** How a unit key reads where a 统一社会信用代码 is printed: a unit without one (an
+ *  unlicensed place or a person, keyed `名称|地址|证件号` with the ID masked) reads
+ *  “无”, with the masked ID number if any. Mirrors jiandu_core::draw::credit_code_label. */
+export function creditCodeLabel(key: string): string {
+  const bar = key.lastIndexOf('|');
+  if (bar < 0) return key;
+  const id = key.slice(bar + 1);
+  return id ? `无（证件号码 ${id}）` : '无';
+}

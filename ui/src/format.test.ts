@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { daysLeftLabel, daysLeftType, fenToWan, fenToYuan, formatDate, formatInstant, workOpen, yuanInputError } from "./format";
+import { creditCodeLabel, daysLeftLabel, daysLeftType, fenToWan, fenToYuan, formatDate, formatInstant, workOpen, yuanInputError } from "./format";
 
 describe("dates", () => {
   it("shows deadlines as a person reads them", () => {
@@ -49,5 +49,13 @@ describe("workOpen", () => {
   it("keeps the deadline only while the inspectors still owe work", () => {
     for (const s of ["assigned", "in_progress", "returned"]) expect(workOpen(s)).toBe(true);
     for (const s of ["submitted", "resubmitted", "approved", "unreachable"]) expect(workOpen(s)).toBe(false);
+  });
+});
+
+describe("unit keys", () => {
+  it("prints a unit without a credit code as 无, its ID masked", () => {
+    expect(creditCodeLabel("91140106MA0K8C2X3Q")).toBe("91140106MA0K8C2X3Q");
+    expect(creditCodeLabel("丽人美容店|迎泽区新建路1号|1401**********1234")).toBe("无（证件号码 1401**********1234）");
+    expect(creditCodeLabel("某店|某路|")).toBe("无");
   });
 });

@@ -39,8 +39,8 @@ use uuid::Uuid;
 
 mod public;
 pub use public::{
-    PublicInputs, PublicInspector, PublicPenalised, PublicResult, PublicTask, PublicUnit, draw,
-    draw_public, mask_id, masked_identity,
+    PublicInputs, PublicInspector, PublicPenalised, PublicResult, PublicTask, PublicUnit,
+    credit_code_label, draw, draw_public, is_masked_identity, mask_id, masked_identity,
 };
 
 /// Version of the draw algorithm new draws use; recorded with every draw.
@@ -1047,6 +1047,18 @@ mod tests {
         assert_eq!(
             masked_identity("某某美容店", "迎泽区新建路1号", Some("140105199001011234")),
             "某某美容店|迎泽区新建路1号|1401**********1234"
+        );
+        let key = masked_identity("某某美容店", "迎泽区新建路1号", Some("140105199001011234"));
+        assert!(is_masked_identity(&key));
+        assert_eq!(credit_code_label(&key), "无（证件号码 1401**********1234）");
+        assert_eq!(
+            credit_code_label(&masked_identity("某店", "某路", None)),
+            "无"
+        );
+        assert!(!is_masked_identity("91140106MA0K8C2X3Q"));
+        assert_eq!(
+            credit_code_label("91140106MA0K8C2X3Q"),
+            "91140106MA0K8C2X3Q"
         );
     }
 }

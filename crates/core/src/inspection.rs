@@ -85,7 +85,10 @@ pub enum DrawKind {
 pub struct Institution {
     pub id: Uuid,
     pub name: String,
-    /// 统一社会信用代码 (unified social credit code, GB 32100).
+    /// 统一社会信用代码 (unified social credit code, GB 32100); for a unit without one
+    /// (an unlicensed place or a person on the 回头看名单) its masked identity
+    /// `名称|地址|证件号` (see [`crate::draw::masked_identity`]; printed through
+    /// [`crate::draw::credit_code_label`]).
     pub credit_code: String,
     /// 执业许可证登记号 (practice licence registration number).
     pub licence_no: String,

@@ -153,6 +153,9 @@ pub struct RegistryImport {
     pub services: std::collections::BTreeMap<String, Vec<String>>,
     pub staff: Vec<StaffEntry>,
     pub penalised: Vec<PenalisedEntry>,
+    /// The file's row of each entry of `penalised` (same order), for problems found
+    /// against the registry.
+    pub penalised_rows: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -283,6 +283,7 @@ async fn registry_import_upserts_and_is_all_or_nothing() {
                 credit_code: code(2),
                 note: "罚款".into(),
             }],
+            penalised_rows: vec![2],
         };
         let c = b.store.import_registry(&stamp(), import).await.unwrap();
         assert_eq!(
@@ -315,6 +316,7 @@ async fn registry_import_upserts_and_is_all_or_nothing() {
                         conflicts: vec![code(2)],
                     }],
                     penalised: vec![],
+                    penalised_rows: vec![],
                 },
             )
             .await
@@ -368,6 +370,7 @@ async fn registry_import_upserts_and_is_all_or_nothing() {
                         conflicts: vec![],
                     }],
                     penalised: vec![],
+                    penalised_rows: vec![],
                 },
             )
             .await

@@ -627,12 +627,15 @@ async fn chongqing_followup_table() {
         )
         .await;
         import(store, &t, &staff_csv(6)).await;
+        // Two of the penalised units are 非医疗机构: a salon with a credit code, and an
+        // unlicensed place known by name, address and its keeper's ID number.
         let penalised = format!(
-            "专项代码,统一社会信用代码,备注\n\
-             medical-practice-2021,{},\nmedical-practice-2021,{},\nmedical-practice-2021,{},\n\
-             random-2021,{},\nrandom-2021,{},\n\
-             cosmetology-2021,{},\ncosmetology-2021,{},\n\
-             not-followed-2019,{},\n",
+            "专项代码,统一社会信用代码,名称,地址,类别,区县,证件号码,备注\n\
+             medical-practice-2021,{},,,,,,\nmedical-practice-2021,{},,,,,,\nmedical-practice-2021,{},,,,,,\n\
+             random-2021,{},,,,,,\nrandom-2021,{},,,,,,\n\
+             cosmetology-2021,{},,,,,,\ncosmetology-2021,{},,,,,,\n\
+             cosmetology-2021,,无证美容工作室,渝中区解放碑1号,非医疗机构,渝中区,500103199001011234,非法医疗美容\n\
+             not-followed-2019,{},,,,,,\n",
             code(9),  // clinic A
             code(1),  // hospital H
             code(10), // clinic B
@@ -660,8 +663,30 @@ async fn chongqing_followup_table() {
         };
         let followups = tasks.iter().filter(|t| t.followup.is_some()).count();
         // Every penalised unit of a followed-up campaign gets one task, the beauty
-        // salon (非医疗机构) too: on 附表1, the checklist its campaign names.
-        assert_eq!(followups, 7, "{}", b.name);
+        // salon and the unlicensed place (非医疗机构) too: on 附表1, the checklist
+        // their campaign names.
+        assert_eq!(followups, 8, "{}", b.name);
+        let unlicensed = institutions
+            .iter()
+            .find(|i| i.name == "无证美容工作室")
+            .expect("the unlicensed place is in the registry");
+        assert_eq!(
+            unlicensed.credit_code,
+            "无证美容工作室|渝中区解放碑1号|5001**********1234"
+        );
+        let unlicensed = tasks
+            .iter()
+            .find(|t| t.institution_id == unlicensed.id)
+            .cloned()
+            .expect("a 回头看 task for the unlicensed place");
+        assert_eq!(
+            (
+                unlicensed.checklist.as_str(),
+                unlicensed.category.as_str(),
+                unlicensed.followup.as_deref()
+            ),
+            ("medical", "non_medical", Some("cosmetology-2021"))
+        );
         let salon = follow(15, "cosmetology-2021");
         assert_eq!(
             (salon.checklist.as_str(), salon.category.as_str()),
@@ -735,6 +760,7 @@ async fn chongqing_followup_table() {
                 Penalised,
                 Some(penalty(1, 10_000)),
             ),
+            inspection(plan, &unlicensed, Approved, &[], NoProblem, None),
             // An ordinary (not 回头看) inspection is in no row of 附表3.
             inspection(
                 plan,
@@ -788,8 +814,8 @@ async fn chongqing_followup_table() {
                 group,
                 "非医疗机构",
                 vec![
-                    ("penalised", "1"),
-                    ("inspected", "1"),
+                    ("penalised", "2"),
+                    ("inspected", "2"),
                     ("cosmetology", "1"),
                     ("cases", "1"),
                     ("fines", "1.0000"),
@@ -802,6 +828,16 @@ async fn chongqing_followup_table() {
             ),
         ];
         check_report(b.name, &table, &report, &expected);
+        // The public list names the unlicensed place without a credit code, its
+        // keeper's ID number masked.
+        let public = reports::public_list(&common::platform(&b), &plan.id)
+            .await
+            .unwrap();
+        let entry = public
+            .iter()
+            .find(|e| e.institution == "无证美容工作室")
+            .expect("the unlicensed place is on the public list");
+        assert_eq!(entry.credit_code, "无（证件号码 5001**********1234）");
         assert_eq!(table.columns.len(), 33);
         // Two label columns (group, label); columns 2 (被处罚单位数) … 34.
         let mut merges = vec![
@@ -910,5 +946,77 @@ async fn chongqing_followup_table() {
             lines.last().unwrap()
         );
         assert!(!csv.contains("合计"));
+    }
+}
+
+/// A 回头看名单 row whose unit the registry does not hold, and the file does not
+/// describe (no credit code: 名称, 地址, 类别, 区县), is refused with its row at
+/// preview and import, and nothing of the file is written: no unit is silently left
+/// without its follow-up.
+#[tokio::test]
+async fn penalised_list_refuses_units_it_cannot_place() {
+    use jiandu_server::service::registry;
+    for b in backends().await {
+        let p = common::platform(&b);
+        let admin = Actor::system();
+        let now = Utc::now();
+        registry::import(
+            &p,
+            &admin,
+            now,
+            institutions_csv(&[("clinic", 2)], 1, "渝中区").as_bytes(),
+        )
+        .await
+        .unwrap();
+        let list = format!(
+            "专项代码,统一社会信用代码,名称,地址,类别,区县,证件号码\n\
+             cosmetology-2021,{},,,,,\n\
+             cosmetology-2021,{},,,,,\n\
+             cosmetology-2021,,无证美容工作室,渝中区解放碑1号,非医疗机构,渝中区,500103199001011234\n",
+            code(1),
+            code(99),
+        );
+        let preview = registry::preview(&p, &admin, list.as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(
+            preview.problems.len(),
+            1,
+            "{}: {:?}",
+            b.name,
+            preview.problems
+        );
+        assert_eq!(preview.problems[0].row, 3);
+        assert!(preview.problems[0].message.contains(&code(99)));
+        let e = registry::import(&p, &admin, now, list.as_bytes())
+            .await
+            .unwrap_err();
+        assert!(
+            e.details
+                .iter()
+                .any(|d| d.starts_with("第 3 行：") && d.contains("不在名录库中")),
+            "{}: {:?}",
+            b.name,
+            e.details
+        );
+        assert!(b.store.penalised().await.unwrap().is_empty(), "{}", b.name);
+        assert_eq!(b.store.list_institutions().await.unwrap().len(), 2);
+        // Without the unknown row the file goes in whole: the unlicensed place too.
+        let good: String = list
+            .lines()
+            .filter(|l| !l.contains(&code(99)))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let done = registry::import(&p, &admin, now, good.as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(
+            (done.counts.penalised, done.counts.institutions_added),
+            (2, 1),
+            "{}",
+            b.name
+        );
+        let stored = format!("{:?}", b.store.list_institutions().await.unwrap());
+        assert!(stored.contains("5001**********1234") && !stored.contains("199001011234"));
     }
 }

@@ -109,6 +109,21 @@ pub fn masked_identity(name: &str, address: &str, id_number: Option<&str>) -> St
     format!("{}|{}|{}", name.trim(), address.trim(), id)
 }
 
+/// How a unit key reads where a 统一社会信用代码 is printed: the code itself, or for a
+/// unit without one (a [`masked_identity`]) "无" with the masked ID number if any.
+pub fn credit_code_label(key: &str) -> String {
+    match key.rsplit_once('|') {
+        None => key.to_owned(),
+        Some((_, "")) => "无".to_owned(),
+        Some((_, id)) => format!("无（证件号码 {id}）"),
+    }
+}
+
+/// Whether a unit key is a [`masked_identity`] (a unit without a 统一社会信用代码).
+pub fn is_masked_identity(key: &str) -> bool {
+    key.contains('|')
+}
+
 /// Masks an ID number on every output: the first 4 and last 4 characters remain
 /// (1401**********1234); 8 characters or fewer are masked whole.
 pub fn mask_id(id: &str) -> String {

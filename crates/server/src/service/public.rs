@@ -375,7 +375,7 @@ pub async fn draw(p: &Platform, id: Uuid) -> ServiceResult<PublicDraw> {
                     .map(|c| c.name.clone())
                     .unwrap_or(t.category),
                 institution: t.institution.name,
-                credit_code: t.institution.credit_code,
+                credit_code: jiandu_core::draw::credit_code_label(&t.institution.credit_code),
                 district: t.institution.district,
                 inspectors: t.inspectors.into_iter().map(|i| i.name).collect(),
             })

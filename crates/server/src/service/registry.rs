@@ -7,7 +7,11 @@
 //! | --- | --- |
 //! | institutions (检查对象名录库) | 名称, 统一社会信用代码, 执业许可证登记号, 类别, 区县, 地址, 法定代表人, 联系电话, 服务项目 (optional: names or codes of the catalogue's services, separated as 回避单位 below) |
 //! | staff (执法检查人员名录库) | 姓名, 执法证号, 科室, 区县, 回避单位 (credit codes separated by `;`, `；`, `、` or spaces), 用户名 (optional) |
-//! | penalised units (回头看名单) | 专项代码, 统一社会信用代码, 备注 (optional) |
+//! | penalised units (回头看名单) | 专项代码, 统一社会信用代码, 备注 (optional); for a unit without a credit code (an unlicensed place or a person, 000: 单位和个人) instead 名称, 地址, 类别, 区县 and optionally 证件号码, 法定代表人, 联系电话 |
+//!
+//! A penalised unit without a credit code is written to the registry keyed by its
+//! masked identity (`名称|地址|证件号`, [`jiandu_core::draw::masked_identity`]): the
+//! full ID number is never stored, so no output can show it.
 //!
 //! Every row is checked first; any bad row makes the whole import fail with the list
 //! of problems ("第 N 行：…", the header being line 1), and nothing is written. A good
@@ -71,6 +75,7 @@ enum Field {
     Campaign,
     Note,
     Services,
+    IdNumber,
 }
 
 pub(super) fn is_header(cell: &str) -> bool {
@@ -98,6 +103,7 @@ fn field_for(header: &str) -> Option<Field> {
         "用户名" | "username" => Username,
         "专项代码" | "专项" | "campaign" => Campaign,
         "备注" | "note" => Note,
+        "证件号码" | "证件号" | "身份证号" | "身份证号码" | "id_number" => IdNumber,
         "服务项目" | "备案科目" | "服务项目/备案科目" | "诊疗科目" | "services" => {
             Services
         }
@@ -169,7 +175,12 @@ pub fn parse_csv(
             &[PersonName, BadgeNo, Team, District],
             &[Conflicts, Username],
         ),
-        ListKind::Penalised => (&[Campaign, CreditCode], &[Note]),
+        ListKind::Penalised => (
+            &[Campaign],
+            &[
+                CreditCode, Note, Name, Address, Category, District, IdNumber, LegalRep, Phone,
+            ],
+        ),
     };
     for f in required {
         if !columns.contains_key(f) {
@@ -251,16 +262,7 @@ pub fn parse_csv(
                 }
                 services.sort();
                 services.dedup();
-                let category = catalogue
-                    .categories
-                    .iter()
-                    .find(|c| c.code.as_str() == category_text || c.name == category_text)
-                    .map(|c| c.code.clone());
-                if category.is_none() && !category_text.is_empty() {
-                    row_errors.push(format!(
-                        "未知的机构类别“{category_text}”（应为 categories.toml 中的代码或名称）"
-                    ));
-                }
+                let category = find_category(catalogue, &category_text, &mut row_errors);
                 if !phone.is_empty() && !valid_phone(&phone) {
                     row_errors.push(format!("联系电话“{phone}”格式不正确"));
                 }
@@ -332,19 +334,19 @@ pub fn parse_csv(
                 }
             }
             ListKind::Penalised => {
-                let campaign = get(Campaign, true);
-                let code_text = get(CreditCode, true);
-                let note = get(Note, false);
-                let code = check_code(&code_text, &mut row_errors);
-                if let Some(code) = code
-                    && row_errors.is_empty()
-                {
-                    import.penalised.push(PenalisedEntry {
-                        campaign,
-                        credit_code: code,
-                        note,
-                    });
-                }
+                let entry = PenalisedRow {
+                    campaign: get(Campaign, true),
+                    code: get(CreditCode, false),
+                    note: get(Note, false),
+                    name: get(Name, false),
+                    address: get(Address, false),
+                    category: get(Category, false),
+                    district: get(District, false),
+                    id_number: get(IdNumber, false),
+                    legal_representative: get(LegalRep, false),
+                    phone: get(Phone, false),
+                };
+                entry.add_to(&mut import, catalogue, &mut seen, row, &mut row_errors);
             }
         }
         errors.extend(
@@ -372,6 +374,128 @@ fn split_list(text: &str) -> impl Iterator<Item = &str> {
         c == ';' || c == '；' || c == '、' || c == ',' || c == '，' || c.is_whitespace()
     })
     .filter(|s| !s.is_empty())
+}
+
+/// A category of the catalogue by code or Chinese name (empty text: none, no error).
+fn find_category(
+    catalogue: &Catalogue,
+    text: &str,
+    errors: &mut Vec<String>,
+) -> Option<jiandu_core::category::CategoryCode> {
+    let found = catalogue
+        .categories
+        .iter()
+        .find(|c| c.code.as_str() == text || c.name == text)
+        .map(|c| c.code.clone());
+    if found.is_none() && !text.is_empty() {
+        errors.push(format!(
+            "未知的机构类别“{text}”（应为 categories.toml 中的代码或名称）"
+        ));
+    }
+    found
+}
+
+/// One row of the 回头看名单, as read.
+struct PenalisedRow {
+    campaign: String,
+    code: String,
+    note: String,
+    name: String,
+    address: String,
+    category: String,
+    district: String,
+    id_number: String,
+    legal_representative: String,
+    phone: String,
+}
+
+impl PenalisedRow {
+    /// Checks the row and adds it to `import`: by credit code (the unit must be in the
+    /// registry when the plan is drawn), or, without one, as a unit of its own keyed by
+    /// its masked identity, written to the registry with the list. `seen`: keys of
+    /// units this file adds, with their first row.
+    fn add_to(
+        self,
+        import: &mut RegistryImport,
+        catalogue: &Catalogue,
+        seen: &mut HashMap<String, usize>,
+        row: usize,
+        errors: &mut Vec<String>,
+    ) {
+        let key = if !self.code.is_empty() {
+            check_code(&self.code, errors)
+        } else {
+            self.unlicensed_unit(import, catalogue, seen, row, errors)
+        };
+        if let Some(credit_code) = key
+            && errors.is_empty()
+        {
+            import.penalised.push(PenalisedEntry {
+                campaign: self.campaign,
+                credit_code,
+                note: self.note,
+            });
+            import.penalised_rows.push(row);
+        }
+    }
+
+    /// A unit without a 统一社会信用代码 (an unlicensed place, or a person).
+    fn unlicensed_unit(
+        &self,
+        import: &mut RegistryImport,
+        catalogue: &Catalogue,
+        seen: &mut HashMap<String, usize>,
+        row: usize,
+        errors: &mut Vec<String>,
+    ) -> Option<String> {
+        let before = errors.len();
+        for (value, what) in [
+            (&self.name, "名称"),
+            (&self.address, "地址"),
+            (&self.category, "类别"),
+            (&self.district, "区县"),
+        ] {
+            if value.is_empty() {
+                errors.push(format!(
+                    "没有统一社会信用代码的单位或个人须填写“{what}”（或填写统一社会信用代码）"
+                ));
+            } else if value.contains('|') {
+                errors.push(format!("“{what}”不能含有“|”"));
+            }
+        }
+        let id = self.id_number.to_uppercase();
+        if !id.is_empty()
+            && (!(6..=30).contains(&id.len()) || !id.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            errors.push("证件号码只能是 6 至 30 位字母或数字".to_owned());
+        }
+        if !self.phone.is_empty() && !valid_phone(&self.phone) {
+            errors.push(format!("联系电话“{}”格式不正确", self.phone));
+        }
+        let category = find_category(catalogue, &self.category, errors);
+        if errors.len() > before {
+            return None;
+        }
+        let key = jiandu_core::draw::masked_identity(
+            &self.name,
+            &self.address,
+            (!id.is_empty()).then_some(id.as_str()),
+        );
+        if seen.insert(key.clone(), row).is_none() {
+            import.institutions.push(Institution {
+                id: Uuid::now_v7(),
+                name: self.name.clone(),
+                credit_code: key.clone(),
+                licence_no: String::new(),
+                category: category?,
+                district: self.district.clone(),
+                address: self.address.clone(),
+                legal_representative: self.legal_representative.clone(),
+                phone: self.phone.clone(),
+            });
+        }
+        Some(key)
+    }
 }
 
 fn check_code(text: &str, errors: &mut Vec<String>) -> Option<String> {
@@ -414,6 +538,7 @@ fn label(f: Field) -> &'static str {
         Campaign => "专项代码",
         Note => "备注",
         Services => "服务项目",
+        IdNumber => "证件号码",
     }
 }
 
@@ -463,7 +588,42 @@ pub fn parse_file(
 ) -> Result<(ListKind, RegistryImport), Vec<RowError>> {
     let sheet = super::spreadsheet::read(bytes)?;
     let (csv, numbers) = sheet.as_csv()?;
-    parse_csv(csv.as_bytes(), catalogue).map_err(|e| super::spreadsheet::renumber(e, &numbers))
+    let (kind, mut import) = parse_csv(csv.as_bytes(), catalogue)
+        .map_err(|e| super::spreadsheet::renumber(e, &numbers))?;
+    for row in &mut import.penalised_rows {
+        *row = numbers.get(*row - 1).copied().unwrap_or(*row);
+    }
+    Ok((kind, import))
+}
+
+/// Penalised entries (回头看名单) whose unit is neither in the registry nor in the
+/// file: each a problem with its row, never a unit silently left without its
+/// follow-up.
+async fn unplaced(p: &Platform, import: &RegistryImport) -> ServiceResult<Vec<RowError>> {
+    if import.penalised.is_empty() {
+        return Ok(Vec::new());
+    }
+    let known: std::collections::HashSet<String> = p
+        .store
+        .list_institutions()
+        .await?
+        .into_iter()
+        .map(|i| i.credit_code)
+        .chain(import.institutions.iter().map(|i| i.credit_code.clone()))
+        .collect();
+    Ok(import
+        .penalised
+        .iter()
+        .zip(&import.penalised_rows)
+        .filter(|(e, _)| !known.contains(&e.credit_code))
+        .map(|(e, &row)| RowError {
+            row,
+            message: format!(
+                "统一社会信用代码 {} 不在名录库中：请先导入该单位；无证经营者或个人不填统一社会信用代码，填写名称、地址、类别、区县",
+                e.credit_code
+            ),
+        })
+        .collect())
 }
 
 /// One problem of a file, for the console's preview.
@@ -547,7 +707,7 @@ pub async fn preview(p: &Platform, actor: &Actor, bytes: &[u8]) -> ServiceResult
         Err(_) => (Vec::new(), Vec::new()),
     };
     let (kind, found) = match parse_file(bytes, &catalogue) {
-        Ok((kind, _)) => (Some(kind.name()), Vec::new()),
+        Ok((kind, import)) => (Some(kind.name()), problems(unplaced(p, &import).await?)),
         Err(e) => (None, problems(e)),
     };
     Ok(Preview {
@@ -589,6 +749,10 @@ pub async fn import(
     actor.require(&[Role::Admin])?;
     let catalogue = super::plans::catalogue(p).await?;
     let (kind, import) = parse_file(bytes, &catalogue).map_err(|e| refused(&e))?;
+    let unplaced = unplaced(p, &import).await?;
+    if !unplaced.is_empty() {
+        return Err(refused(&unplaced));
+    }
     let counts = p.store.import_registry(&actor.stamp(now), import).await?;
     Ok(Imported {
         kind: kind.name(),
@@ -776,6 +940,41 @@ mod tests {
         let (kind, import) = parse_csv(p.as_bytes(), &catalogue()).expect("penalised");
         assert_eq!(kind, ListKind::Penalised);
         assert_eq!(import.penalised.len(), 1);
+    }
+
+    #[test]
+    fn penalised_units_without_a_credit_code_join_the_registry_masked() {
+        let p = "专项代码,统一社会信用代码,名称,地址,类别,区县,证件号码,备注\n\
+                 beauty-2023,,丽人美容店,迎泽区新建路1号,非医疗机构,迎泽区,140105199001011234,非法医疗美容\n\
+                 beauty-2023,,无名美容工作室,小店区亲贤街2号,non_medical,小店区,,\n\
+                 med-2023,914403001922038216,,,,,,罚款\n";
+        let (kind, import) = parse_csv(p.as_bytes(), &catalogue()).expect("penalised");
+        assert_eq!(kind, ListKind::Penalised);
+        assert_eq!(import.penalised.len(), 3, "{:?}", import.penalised);
+        assert_eq!(import.institutions.len(), 2);
+        let first = &import.institutions[0];
+        assert_eq!(
+            first.credit_code,
+            "丽人美容店|迎泽区新建路1号|1401**********1234"
+        );
+        assert_eq!(first.category.as_str(), "non_medical");
+        assert_eq!(
+            import.institutions[1].credit_code,
+            "无名美容工作室|小店区亲贤街2号|"
+        );
+        assert_eq!(import.penalised[0].credit_code, first.credit_code);
+        // The full ID number is nowhere in what would be written.
+        assert!(!format!("{import:?}").contains("199001011234"));
+        // A row with neither a credit code nor name, address, category and district.
+        let bad = "专项代码,统一社会信用代码,名称,地址\nbeauty-2023,,丽人美容店,\n";
+        let errors = parse_csv(bad.as_bytes(), &catalogue()).expect_err("incomplete");
+        let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert!(
+            text.iter()
+                .any(|e| e.starts_with("第 2 行：") && e.contains("“地址”")),
+            "{text:?}"
+        );
+        assert!(text.iter().any(|e| e.contains("“类别”")), "{text:?}");
     }
 
     #[test]

@@ -201,7 +201,7 @@ pub async fn public_list(p: &Platform, plan_id: &str) -> ServiceResult<Vec<Publi
         };
         out.push(PublicEntry {
             institution: inst.name.clone(),
-            credit_code: inst.credit_code.clone(),
+            credit_code: jiandu_core::draw::credit_code_label(&inst.credit_code),
             address: inst.address.clone(),
             category: catalogue
                 .get(&t.category)

@@ -281,7 +281,9 @@ pub async fn overview(p: &Platform, actor: &Actor) -> ServiceResult<Vec<TaskOver
                 checklist: t.checklist.clone(),
                 category: t.category.to_string(),
                 institution: inst.map(|i| i.name.clone()).unwrap_or_default(),
-                credit_code: inst.map(|i| i.credit_code.clone()).unwrap_or_default(),
+                credit_code: inst
+                    .map(|i| jiandu_core::draw::credit_code_label(&i.credit_code))
+                    .unwrap_or_default(),
                 district: inst.map(|i| i.district.clone()).unwrap_or_default(),
                 address: inst.map(|i| i.address.clone()).unwrap_or_default(),
                 inspectors: t
