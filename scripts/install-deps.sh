@@ -14,6 +14,7 @@ command -v chromium >/dev/null || need+=(chromium)
 # The device store is SQLCipher linked to the system libcrypto (crates/store); the
 # lost-tablet tests read a copied data folder with the sqlite3 CLI and `file`.
 [ -f /usr/include/openssl/evp.h ] || need+=(libssl-dev)
+command -v openssl >/dev/null || need+=(openssl)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v file >/dev/null || need+=(file)
 # schemathesis (scripts/schemathesis.sh) lives in a virtualenv.

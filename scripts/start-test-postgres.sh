@@ -66,10 +66,29 @@ if [ ! -f "$DIR/data/PG_VERSION" ]; then
     || as_user "$BIN/initdb" -D "$DIR/data" -U "$DBUSER" -A trust -E UTF8 --locale=C >&2
 fi
 
+# TLS for clients that ask (sslmode=require): a test CA ($DIR/tls/ca.pem, what the
+# TLS tests trust through JIANDU_TEST_PG_CA) and a server certificate for 127.0.0.1
+# signed by it. Plain connections keep working.
+TLS="$DIR/tls"
+if [ ! -s "$TLS/server.key" ]; then
+  log "making a test CA and a server certificate in $TLS"
+  mkdir -p "$TLS"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=jiandu test CA" \
+    -keyout "$TLS/ca.key" -out "$TLS/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$TLS/server.key.tmp" -out "$TLS/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$TLS/server.ext"
+  openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" \
+    -CAcreateserial -days 3650 -extfile "$TLS/server.ext" -out "$TLS/server.crt" 2>/dev/null
+  chmod 600 "$TLS/server.key.tmp"
+  mv "$TLS/server.key.tmp" "$TLS/server.key"
+  [ "$(id -u)" -eq 0 ] && chown -R "$RUN_AS" "$TLS"
+fi
+
 if ! as_user "$BIN/pg_ctl" -D "$DIR/data" status >/dev/null 2>&1; then
   log "starting on 127.0.0.1:$PORT"
   as_user "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 start \
-    -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" >&2
+    -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c ssl=on -c ssl_cert_file=$TLS/server.crt -c ssl_key_file=$TLS/server.key" >&2
 fi
 
 for _ in $(seq 1 60); do

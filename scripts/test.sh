@@ -23,6 +23,8 @@ if [ -z "${JIANDU_TEST_PG:-}" ]; then
 fi
 # Tests that run on PostgreSQL fail instead of skipping if it is missing.
 export JIANDU_REQUIRE_PG=1
+# The CA of the cluster's TLS certificate (start-test-postgres.sh), for the TLS test.
+export JIANDU_TEST_PG_CA="${JIANDU_TEST_PG_CA:-${JIANDU_PG_DIR:-/tmp/jiandu-test-pg}/tls/ca.pem}"
 
 step "ui: npm ci, type check + build, unit tests"
 (

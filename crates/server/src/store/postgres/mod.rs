@@ -85,8 +85,16 @@ fn unique_violation(e: &tokio_postgres::Error, constraint_part: &str) -> bool {
 }
 
 impl PgStore {
-    /// Connects (pool of up to 16 connections) and applies migrations.
+    /// Connects (pool of up to 16 connections) and applies migrations; with
+    /// `sslmode=require` the server's certificate may also chain to the PEM file
+    /// `JIANDU_DB_CA` names (a bureau's private CA).
     pub async fn open(url: &str) -> StoreResult<PgStore> {
+        let ca = std::env::var_os("JIANDU_DB_CA").map(std::path::PathBuf::from);
+        Self::open_with_ca(url, ca.as_deref()).await
+    }
+
+    /// [`Self::open`] with the private CA given instead of read from the environment.
+    pub async fn open_with_ca(url: &str, ca: Option<&std::path::Path>) -> StoreResult<PgStore> {
         let config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::Internal(format!("invalid postgres URL: {e}")))?;
         let mc = ManagerConfig {
@@ -98,8 +106,7 @@ impl PgStore {
         let manager = if config.get_ssl_mode() != tokio_postgres::config::SslMode::Require {
             Manager::from_config(config, NoTls, mc)
         } else {
-            let ca = std::env::var_os("JIANDU_DB_CA").map(std::path::PathBuf::from);
-            let tls = tls::RustlsConnect::new(ca.as_deref()).map_err(StoreError::Internal)?;
+            let tls = tls::RustlsConnect::new(ca).map_err(StoreError::Internal)?;
             Manager::from_config(config, tls, mc)
         };
         let pool = Pool::builder(manager)
