@@ -64,10 +64,9 @@ async fn sslmode_require_is_encrypted_and_verified() {
 
     // Without the CA the test cluster's certificate chains to nothing trusted: refused,
     // never silently downgraded to plain text.
-    let e = PgStore::open_with_ca(&tls_url, None)
-        .await
-        .err()
-        .expect("an untrusted certificate is refused");
+    let Err(e) = PgStore::open_with_ca(&tls_url, None).await else {
+        panic!("an untrusted certificate is refused");
+    };
     let text = e.to_string().to_lowercase();
     assert!(
         text.contains("certificate") || text.contains("unknownissuer") || text.contains("tls"),
