@@ -4,249 +4,24 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "common/world.rs"]
+mod world;
 
-use chrono::Utc;
-use common::{Backend, TestServer, backends, code, institutions_csv};
-use jiandu_core::Role;
+use common::{Backend, backends, code};
 use jiandu_core::draw::ratio_count;
 use jiandu_core::inspection::{Inspection, InspectionStatus};
 use jiandu_core::plan::QuotaRule;
 use jiandu_core::templates::TemplateSet;
-use jiandu_server::model::NewUser;
 use jiandu_server::service::{registry, review};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-const PASSWORD: &str = "正确的密码password";
-
-/// Users, registry and enrolled devices on one backend.
-struct World {
-    b: Backend,
-    s: TestServer,
-    tokens: HashMap<&'static str, String>,
-    users: HashMap<&'static str, Uuid>,
-}
-
-/// (key, username, role, badge, team, district)
-type Person = (
-    &'static str,
-    &'static str,
-    Role,
-    Option<&'static str>,
-    &'static str,
-    &'static str,
-);
-const PEOPLE: &[Person] = &[
-    ("admin", "admin", Role::Admin, None, "", "小店区"),
-    ("lead", "lead", Role::TeamLead, None, "监督一科", "小店区"),
-    (
-        "insp1",
-        "insp1",
-        Role::Inspector,
-        Some("SX-0001"),
-        "监督一科",
-        "小店区",
-    ),
-    (
-        "insp2",
-        "insp2",
-        Role::Inspector,
-        Some("SX-0002"),
-        "监督一科",
-        "小店区",
-    ),
-    (
-        "other_lead",
-        "other_lead",
-        Role::TeamLead,
-        None,
-        "监督一科",
-        "迎泽区",
-    ),
-    (
-        "other_insp",
-        "other_insp",
-        Role::Inspector,
-        Some("YZ-0001"),
-        "监督一科",
-        "迎泽区",
-    ),
-];
+use world::{PASSWORD, World};
 
 async fn world(b: Backend) -> World {
-    let hash = jiandu_server::auth::hash_password(PASSWORD).unwrap();
-    let mut users = HashMap::new();
-    for (key, username, role, badge, team, district) in PEOPLE {
-        let u = b
-            .store
-            .create_user(
-                &common::stamp(),
-                NewUser {
-                    id: Uuid::now_v7(),
-                    username: (*username).into(),
-                    display_name: format!("{username}姓名"),
-                    role: *role,
-                    badge_no: badge.map(str::to_owned),
-                    team: (*team).into(),
-                    district: (*district).into(),
-                    password_hash: Some(hash.clone()),
-                    created_at: Utc::now(),
-                },
-            )
-            .await
-            .unwrap();
-        users.insert(*key, u.id);
-    }
-    // More inspectors (staff directory import, no password) so draws can staff tasks;
-    // SX-0003…SX-0014 declared a conflict with unit 64, the only 社区卫生服务中心
-    // (always drawn: 5% of 1 rounds up to 1), leaving insp1 and insp2 eligible there.
-    let mut staff = "姓名,执法证号,科室,区县,回避单位\n".to_owned();
-    for n in 3..=14 {
-        let conflicts = code(64);
-        staff.push_str(&format!(
-            "检查员{n},SX-{n:04},监督一科,小店区,{conflicts}\n"
-        ));
-    }
-    for n in 2..=4 {
-        staff.push_str(&format!("检查员Y{n},YZ-{n:04},监督一科,迎泽区,\n"));
-    }
-    let t = TemplateSet::builtin().unwrap();
-    for csv in [
-        institutions_csv(
-            &[
-                ("hospital", 9),
-                ("clinic", 30),
-                ("village_clinic", 21),
-                ("tcm_hospital", 3),
-                ("chc_center", 1),
-            ],
-            1,
-            "小店区",
-        ),
-        institutions_csv(&[("clinic", 5)], 1000, "迎泽区"),
-        staff,
-    ] {
-        let (_, import) = registry::parse_csv(csv.as_bytes(), &t.catalogue).unwrap();
-        b.store
-            .import_registry(&common::stamp(), import)
-            .await
-            .unwrap();
-    }
-    let s = TestServer::start(b.store.clone()).await;
-    let mut tokens = HashMap::new();
-    for (key, username, ..) in PEOPLE {
-        let r = s
-            .client
-            .post(s.url("/devices/enroll"))
-            .json(&json!({"username": username, "password": PASSWORD, "device_name": "平板"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            r.status(),
-            StatusCode::CREATED,
-            "{}: enrol {username}",
-            b.name
-        );
-        let v: Value = r.json().await.unwrap();
-        assert_eq!(v["user"]["username"], *username);
-        assert!(v.get("password_hash").is_none() && v["user"].get("password_hash").is_none());
-        tokens.insert(*key, v["token"].as_str().unwrap().to_owned());
-    }
-    // A second device of insp1, revoked by the admin.
-    let r: Value = s
-        .client
-        .post(s.url("/devices/enroll"))
-        .json(&json!({"username": "insp1", "password": PASSWORD, "device_name": "丢失的平板"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let lost = r["device_id"].as_str().unwrap().to_owned();
-    tokens.insert("revoked", r["token"].as_str().unwrap().to_owned());
-    let w = World {
-        b,
-        s,
-        tokens,
-        users,
-    };
-    let (st, _) = w
-        .call(
-            "admin",
-            Method::POST,
-            &format!("/devices/{lost}/revoke"),
-            None,
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK);
-    w
-}
-
-impl World {
-    /// Calls an endpoint as `who` ("none" sends no token). Checks that every error
-    /// is a JSON `{code, message}` and never a 5xx.
-    async fn call(
-        &self,
-        who: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self.s.client.request(method.clone(), self.s.url(path));
-        if let Some(t) = self.tokens.get(who) {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status();
-        let text = r.text().await.unwrap();
-        let v: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("{method} {path} as {who}: not JSON: {text}"));
-        assert!(
-            !status.is_server_error(),
-            "{method} {path} as {who}: {status} {v}"
-        );
-        if !status.is_success() {
-            assert!(
-                v["code"].is_string() && v["message"].is_string(),
-                "{method} {path} as {who}: error body {v}"
-            );
-        }
-        (status, v)
-    }
-
-    async fn draw(&self, plan: &str, seed: &str) -> Value {
-        let (st, v) = self
-            .call(
-                "admin",
-                Method::POST,
-                "/draws/freeze",
-                Some(json!({"plan_id": plan})),
-            )
-            .await;
-        assert_eq!(
-            st,
-            StatusCode::CREATED,
-            "{}: freeze {plan}: {v}",
-            self.b.name
-        );
-        let (st, v) = self
-            .call(
-                "admin",
-                Method::POST,
-                "/draws",
-                Some(json!({"plan_id": plan, "seed": seed})),
-            )
-            .await;
-        assert_eq!(st, StatusCode::CREATED, "{}: draw {plan}: {v}", self.b.name);
-        v
-    }
+    world::build(b, &[("clinic", 5)], |p| p).await
 }
 
 #[tokio::test]
@@ -702,7 +477,7 @@ async fn bad_input_gets_a_json_4xx_and_the_server_keeps_serving() {
         assert_eq!((st, v["status"].as_str()), (StatusCode::OK, Some("ok")));
         assert_eq!(
             w.b.store.list_users().await.unwrap().len(),
-            PEOPLE.len() + 15
+            world::PEOPLE.len() + 15
         );
         w.s.stop().await;
     }
