@@ -122,16 +122,19 @@ for entry in "${backends[@]}"; do
   start "$db"
   # Every token first: fuzzed sign-ins soon exhaust this address's allowance.
   declare -A toks
-  for user in admin lina zhangwei revoker; do
-    u="$user"; [ "$user" = revoker ] && u=zhangwei
+  for user in admin lina zhangwei revoker leaver; do
+    u="$user"; [ "$user" = revoker ] || [ "$user" = leaver ] && u=zhangwei
     toks[$user]="$(token "$u")" || { log "$u could not enrol"; exit 1; }
   done
   for user in admin lina zhangwei; do
-    run "$name, as $user" -H "Authorization: Bearer ${toks[$user]}" --exclude-operation-id revokeDevice
+    run "$name, as $user" -H "Authorization: Bearer ${toks[$user]}" \
+      --exclude-operation-id revokeDevice --exclude-operation-id signOutDevice
   done
-  run "$name, without a token" --exclude-operation-id revokeDevice
+  run "$name, without a token" --exclude-operation-id revokeDevice --exclude-operation-id signOutDevice
   tok="${toks[revoker]}"
   run "$name, revoking devices" -H "Authorization: Bearer $tok" --include-operation-id revokeDevice
+  # Signing out revokes the token it is called with: last, with a token of its own.
+  run "$name, signing out" -H "Authorization: Bearer ${toks[leaver]}" --include-operation-id signOutDevice
   stop
   [ "$name" = postgres ] && psql "$JIANDU_TEST_PG" -qc "DROP DATABASE $pg_db" >/dev/null
 done

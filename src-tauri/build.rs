@@ -70,6 +70,7 @@ const COMMANDS: &[&str] = &[
     "lock_state",
     "set_pin",
     "unlock",
+    "change_pin",
     "lock_now",
     "set_idle_minutes",
 ];

@@ -85,8 +85,11 @@ async fn startup(s: S<'_>) -> AppResult<Startup> {
     .await
 }
 #[tauri::command]
-async fn sign_in(s: S<'_>, input: SignInInput) -> AppResult<Profile> {
-    use_case(&s, "sign_in", move |app| app.sign_in(input)).await
+async fn sign_in(s: S<'_>, input: SignInInput, ca_cert: Option<String>) -> AppResult<Profile> {
+    use_case(&s, "sign_in", move |app| {
+        app.sign_in_trusting(input, ca_cert.as_deref())
+    })
+    .await
 }
 #[tauri::command]
 async fn lock_state(s: S<'_>) -> AppResult<LockView> {
@@ -99,6 +102,13 @@ async fn set_pin(s: S<'_>, pin: String) -> AppResult<LockView> {
 #[tauri::command]
 async fn unlock(s: S<'_>, pin: String) -> AppResult<LockView> {
     use_case(&s, "unlock", move |app| app.unlock(&pin)).await
+}
+#[tauri::command]
+async fn change_pin(s: S<'_>, old: String, new: String, again: String) -> AppResult<LockView> {
+    use_case(&s, "change_pin", move |app| {
+        app.change_pin(&old, &new, &again)
+    })
+    .await
 }
 #[tauri::command]
 async fn lock_now(s: S<'_>) -> AppResult<LockView> {
@@ -469,6 +479,7 @@ pub fn run() {
             lock_state,
             set_pin,
             unlock,
+            change_pin,
             lock_now,
             set_idle_minutes,
             sign_out,

@@ -74,12 +74,15 @@ function edit<T>(command: string, args?: Record<string, unknown>): Promise<T> {
 
 export const api = {
   startup: () => call<Startup>("startup"),
-  signIn: (input: SignInInput) => call<Profile>("sign_in", { input }),
+  signIn: (input: SignInInput, caCert: string | null = null) =>
+    call<Profile>("sign_in", { input, caCert }),
   signOut: () => call<null>("sign_out"),
   /** 应用锁: where it stands, set the PIN (first sign-in), unlock, lock now, idle time. */
   lockState: () => call<LockView>("lock_state"),
   setPin: (pin: string) => call<LockView>("set_pin", { pin }),
   unlock: (pin: string) => call<LockView>("unlock", { pin }),
+  changePin: (old: string, newPin: string, again: string) =>
+    call<LockView>("change_pin", { old, new: newPin, again }),
   lockNow: () => call<LockView>("lock_now"),
   setIdleMinutes: (minutes: number) => call<LockView>("set_idle_minutes", { minutes }),
   syncBadge: () => call<SyncBadge>("sync_badge"),

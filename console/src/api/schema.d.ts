@@ -94,7 +94,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 吊销设备令牌（丢失的平板）；本人也可吊销自己的设备。 */
+        /**
+         * 吊销设备令牌：登记为丢失（设备下次联系平台时清除本机密钥）或停用（本机数据
+         *     可凭 PIN 码导出）；不带请求内容时按停用处理。本人也可吊销自己的设备。
+         */
         post: operations["revokeDevice"];
         delete?: never;
         options?: never;
@@ -390,6 +393,23 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** 退出登录（设备）：吊销本设备自己的访问令牌，此后用它的请求一律 401。 */
+        delete: operations["signOutDevice"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1202,9 +1222,16 @@ export interface components {
              * @description When the device last pushed or pulled (None: never since enrolment).
              */
             last_sync_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When its token last authenticated a request (written at most hourly; None:
+             *     not since enrolment). A token unused for longer than the expiry is refused.
+             */
+            last_used_at?: string | null;
             name: string;
             /** Format: date-time */
             revoked_at?: string | null;
+            revoked_kind?: components["schemas"]["RevokeKind"] | null;
             /** Format: int64 */
             seq: number;
             /** Format: uuid */
@@ -1337,7 +1364,7 @@ export interface components {
          *     these, never on messages.
          * @enum {string}
          */
-        ErrorCode: "MalformedJson" | "InvalidBody" | "InvalidId" | "InvalidQuery" | "UnsupportedMediaType" | "BodyTooLarge" | "MethodNotAllowed" | "Unauthenticated" | "InvalidToken" | "DeviceRevoked" | "UserDisabled" | "InvalidCredentials" | "TooManyAttempts" | "TooManyRequests" | "UploadLimit" | "ChunkTooSmall" | "Forbidden" | "NotFound" | "InvalidUsername" | "InvalidDeviceName" | "InvalidPassword" | "InvalidName" | "UsernameTaken" | "BadgeTaken" | "BadgeRequired" | "InvalidFile" | "InvalidPlan" | "PlanUnchanged" | "InvalidSeed" | "AlreadyDrawn" | "EmptySeed" | "TeamTooSmall" | "UnknownAlgorithm" | "NotEnoughInspectors" | "InvalidDrawInputs" | "NotFrozen" | "CorruptRecord" | "ReasonRequired" | "WrongPlan" | "NotAnInspector" | "ConflictOfInterest" | "InspectedLastCampaign" | "ReassignmentCap" | "NotAssigned" | "AlreadyAssigned" | "Locked" | "WrongState" | "Unanswered" | "ObservationMissing" | "UnknownPoint" | "OutcomeMissing" | "OutcomeInconsistent" | "Stale" | "Empty" | "TooLong" | "NumberIssued" | "PhotosIncomplete" | "InvalidKind" | "NotReady" | "RenderFailed" | "InvalidFormat" | "TooManyItems" | "UnknownBlob" | "BlobMismatch" | "BlobIncomplete" | "InvalidSize" | "NotRegistered" | "MissingOffset" | "OffsetMismatch" | "ChunkTooLarge" | "HashMismatch" | "InvalidCount" | "InvalidAuthority" | "InvalidYear" | "NumbersExhausted" | "InvalidSession" | "SessionExpired" | "CsrfFailed" | "Internal";
+        ErrorCode: "MalformedJson" | "InvalidBody" | "InvalidId" | "InvalidQuery" | "UnsupportedMediaType" | "BodyTooLarge" | "MethodNotAllowed" | "Unauthenticated" | "InvalidToken" | "DeviceRevoked" | "DeviceLost" | "TokenRevoked" | "TokenExpired" | "UserDisabled" | "InvalidCredentials" | "TooManyAttempts" | "TooManyRequests" | "UploadLimit" | "ChunkTooSmall" | "Forbidden" | "NotFound" | "InvalidUsername" | "InvalidDeviceName" | "InvalidPassword" | "InvalidName" | "UsernameTaken" | "BadgeTaken" | "BadgeRequired" | "InvalidFile" | "InvalidPlan" | "PlanUnchanged" | "InvalidSeed" | "AlreadyDrawn" | "EmptySeed" | "TeamTooSmall" | "UnknownAlgorithm" | "NotEnoughInspectors" | "InvalidDrawInputs" | "NotFrozen" | "CorruptRecord" | "ReasonRequired" | "WrongPlan" | "NotAnInspector" | "ConflictOfInterest" | "InspectedLastCampaign" | "ReassignmentCap" | "NotAssigned" | "AlreadyAssigned" | "Locked" | "WrongState" | "Unanswered" | "ObservationMissing" | "UnknownPoint" | "OutcomeMissing" | "OutcomeInconsistent" | "Stale" | "Empty" | "TooLong" | "NumberIssued" | "PhotosIncomplete" | "InvalidKind" | "NotReady" | "RenderFailed" | "InvalidFormat" | "TooManyItems" | "UnknownBlob" | "BlobMismatch" | "BlobIncomplete" | "InvalidSize" | "NotRegistered" | "MissingOffset" | "OffsetMismatch" | "ChunkTooLarge" | "HashMismatch" | "InvalidCount" | "InvalidAuthority" | "InvalidYear" | "NumbersExhausted" | "InvalidSession" | "SessionExpired" | "CsrfFailed" | "Internal";
         /**
          * Format: int64
          * @description An amount in fen (分, 1/100 yuan). Signed so that arithmetic cannot wrap
@@ -2144,6 +2171,20 @@ export interface components {
             photos: components["schemas"]["PhotoRecord"][];
             task: components["schemas"]["StoredTask"];
         };
+        /**
+         * @description How a device is revoked: 丢失 or 停用.
+         * @enum {string}
+         */
+        RevokeChoice: "lost" | "retired";
+        /**
+         * @description Why a device's token is refused.
+         * @enum {string}
+         */
+        RevokeKind: "lost" | "retired" | "signed_out" | "password_reset" | "user_disabled";
+        /** @description `POST /devices/{id}/revoke`'s body. */
+        RevokeRequest: {
+            kind?: components["schemas"]["RevokeChoice"] | null;
+        };
         /** @enum {string} */
         Role: "inspector" | "team_lead" | "admin";
         /**
@@ -2724,7 +2765,12 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description 吊销方式（可省略：停用） */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RevokeRequest"] | null;
+            };
+        };
         responses: {
             /** @description 已吊销 */
             200: {
@@ -2735,7 +2781,7 @@ export interface operations {
                     "application/json": components["schemas"]["Device"];
                 };
             };
-            /** @description 编号格式不正确 */
+            /** @description 编号格式或吊销方式不正确 */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4094,6 +4140,51 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Me"];
                 };
+            };
+            /** @description 缺少、无效或已吊销的访问令牌。 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 账号已停用，或当前角色无权执行此操作。 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 服务器内部错误（只给出请求编号）。 */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    signOutDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 已退出登录，令牌已吊销 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description 缺少、无效或已吊销的访问令牌。 */
             401: {

@@ -64,7 +64,7 @@ impl App {
     ) -> AppResult<ExportView> {
         let s = self.session()?;
         if s.key.is_some() {
-            self.check_pin(&s.dir, pin.unwrap_or_default())?;
+            let _key = self.check_pin(&s.dir, pin.unwrap_or_default())?;
         }
         let profile = s.profile.clone();
         let now = self.clock.now().with_timezone(&cst());

@@ -31,6 +31,7 @@ pub mod jobs;
 pub mod lock;
 pub mod logs;
 pub mod opinion;
+pub mod remote;
 pub mod sync;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
@@ -374,6 +375,7 @@ impl App {
 
     /// The signed-in user's session, if any.
     fn current(&self) -> Option<Arc<Session>> {
+        self.close_if_lost();
         self.session
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -404,6 +406,17 @@ impl App {
     /// device and no server. Any other address enrols this device on that platform
     /// and brings the user's tasks ([`sync`]).
     pub fn sign_in(&self, input: SignInInput) -> AppResult<Profile> {
+        self.sign_in_trusting(input, None)
+    }
+
+    /// [`App::sign_in`] that also trusts `ca_cert` (PEM: the bureau's private CA,
+    /// 首次设置) for that server; kept with the user's data for later syncs.
+    pub fn sign_in_trusting(
+        &self,
+        input: SignInInput,
+        ca_cert: Option<&str>,
+    ) -> AppResult<Profile> {
+        let ca_cert = ca_cert.map(str::trim).filter(|c| !c.is_empty());
         let server_url = input.server_url.trim();
         let username = input.username.trim();
         if server_url.is_empty() {
@@ -417,7 +430,7 @@ impl App {
         }
         let _one_at_a_time = lock(&self.signing);
         if !matches!(server_url, "demo" | "演示") {
-            return self.sign_in_server(&input);
+            return self.sign_in_server(&input, ca_cert);
         }
         let profile = demo::profile(username, self.ids.as_ref());
         self.close_session();
@@ -426,6 +439,7 @@ impl App {
         let user_dir = self.user_dir(&profile.user_id);
         self.clear_unreadable(&user_dir)?;
         self.save_profile(&profile)?;
+        self.clear_lost_notice();
         if self.has_pin(&user_dir) {
             // This user's data is encrypted: it opens with the PIN.
             *lock(&self.locked) = Some(profile.clone());
@@ -473,11 +487,15 @@ impl App {
         Ok(())
     }
 
-    /// 退出登录: the user's data stays on the device. A sync running now is
+    /// 退出登录: the user's data stays on the device; the token is revoked on the
+    /// platform when it can be reached (see [`remote`]). A sync running now is
     /// interrupted (all it did so far is kept); use cases still running finish on
     /// the data they started with.
     pub fn sign_out(&self) -> AppResult<()> {
         let _one_at_a_time = lock(&self.signing);
+        // Online: the platform revokes the token (a short wait); offline it is
+        // only forgotten here.
+        self.revoke_token_online();
         match fs::remove_file(self.data_dir.join(PROFILE_FILE)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

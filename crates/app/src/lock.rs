@@ -45,6 +45,9 @@ pub struct LockView {
     pub wait_ms: i64,
     /// Idle minutes before the app locks itself.
     pub idle_minutes: u32,
+    /// Signed out because the platform declared this device lost (its keys were
+    /// erased): the explanation to show until someone signs in again.
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,6 +112,7 @@ impl App {
             remaining: MAX_PIN_FAILURES,
             wait_ms: 0,
             idle_minutes: self.idle_minutes(),
+            notice: None,
         };
         if let Some(s) = self.current() {
             view.state = if s.key.is_some() { "open" } else { "set_pin" }.into();
@@ -121,6 +125,8 @@ impl App {
                 view.remaining = MAX_PIN_FAILURES.saturating_sub(failures);
                 view.wait_ms = wait;
             }
+        } else {
+            view.notice = self.lost_notice();
         }
         view
     }
@@ -230,11 +236,36 @@ impl App {
         }
     }
 
-    /// Asks for the PIN again while unlocked (导出本机数据): a wrong one counts as
-    /// a try, as at unlock.
-    pub(crate) fn check_pin(&self, user_dir: &Path, pin: &str) -> AppResult<()> {
+    /// 修改 PIN 码: the current PIN (a wrong one counts as a try, as at unlock),
+    /// then the new one twice. The data key is wrapped again with the new PIN
+    /// (`keys.json` replaced atomically); the data itself is not re-encrypted.
+    pub fn change_pin(&self, old: &str, new: &str, again: &str) -> AppResult<LockView> {
+        jiandu_store::crypto::check_pin_format(new)
+            .map_err(|_| AppError::invalid("新 PIN 码应为 6 位数字"))?;
+        if new != again {
+            return Err(AppError::invalid("两次输入的新 PIN 码不一致"));
+        }
+        if new == old {
+            return Err(AppError::invalid("新 PIN 码不能与原 PIN 码相同"));
+        }
+        let _one_at_a_time = lock(&self.signing);
+        let s = self.session()?;
+        if s.key.is_none() {
+            return Err(AppError::new("no_pin", "本机尚未设置 PIN 码"));
+        }
+        let dir = s.dir.clone();
+        drop(s);
+        let key = self.check_pin(&dir, old)?;
+        self.vault(&dir).store(&key, new)?;
+        tracing::info!("PIN changed; the data key was wrapped again");
+        Ok(self.lock_state())
+    }
+
+    /// Asks for the PIN again while unlocked (导出本机数据, 修改 PIN 码): a wrong one
+    /// counts as a try, as at unlock. Answers the data key it unwraps.
+    pub(crate) fn check_pin(&self, user_dir: &Path, pin: &str) -> AppResult<DataKey> {
         match self.vault(user_dir).unlock(pin, self.now_ms())? {
-            Ok(_) => Ok(()),
+            Ok(key) => Ok(key),
             Err(UnlockError::WrongPin { remaining, .. }) => Err(AppError::new(
                 "wrong_pin",
                 format!("PIN 码错误，还可尝试 {remaining} 次"),

@@ -65,6 +65,9 @@ pub enum SyncEventKind {
     Finished,
     Failed,
     Revoked,
+    /// The platform declared this device lost: its keys are erased, the data
+    /// cannot be read any more, the person is signed out.
+    Lost,
 }
 
 /// One sync event, flat for the progress bar.
@@ -150,6 +153,9 @@ pub struct ConflictView {
 pub(crate) struct SyncHub {
     rt: Option<tokio::runtime::Runtime>,
     listener: Arc<RwLock<Option<SyncListener>>>,
+    /// The user folder whose keys were erased because the platform declared this
+    /// device lost; the app closes that session at its next call.
+    pub(crate) lost: Arc<Mutex<Option<std::path::PathBuf>>>,
 }
 
 impl SyncHub {
@@ -163,6 +169,7 @@ impl SyncHub {
         Ok(Self {
             rt: Some(rt),
             listener: Arc::new(RwLock::new(None)),
+            lost: Arc::default(),
         })
     }
 
@@ -173,7 +180,7 @@ impl SyncHub {
 
     /// Runs `f` on the sync runtime and waits for its answer. Works from any thread,
     /// including one of another runtime (Tauri's), where `block_on` would panic.
-    fn block<T: Send + 'static>(
+    pub(crate) fn block<T: Send + 'static>(
         &self,
         f: impl std::future::Future<Output = T> + Send + 'static,
     ) -> AppResult<T> {
@@ -287,6 +294,14 @@ impl Live {
                 view.message = Some(message.clone());
                 self.remember(now, "device_revoked", message);
             }
+            SyncEvent::Lost { message } => {
+                view.event = SyncEventKind::Lost;
+                self.running = false;
+                self.online = false;
+                self.last_error = Some(message.clone());
+                view.message = Some(message.clone());
+                self.remember(now, "device_lost", message);
+            }
         }
         let p = &self.progress;
         view.items_left = clamp(p.items_left);
@@ -361,6 +376,7 @@ impl Link {
         let token_store: Arc<dyn TokenStore> = tokens.clone();
         let config = SyncConfig {
             doc_numbers,
+            root_ca_pem: crate::remote::trusted_ca(user_dir),
             ..SyncConfig::default()
         };
         let engine = SyncEngine::new(store, token_store, config).map_err(|e| {
@@ -382,6 +398,7 @@ impl Link {
             Arc::clone(&hub.listener),
             processed.clone(),
         );
+        let (lost, dir) = (Arc::clone(&hub.lost), user_dir.to_owned());
         hub.rt().spawn(async move {
             loop {
                 let event = match rx.recv().await {
@@ -389,6 +406,11 @@ impl Link {
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => return,
                 };
+                if let SyncEvent::Lost { message } = &event {
+                    // Before anyone hears of it: the keys go now, whatever the UI does.
+                    crate::remote::erase_lost(&dir, message, clock.now());
+                    *lock(&lost) = Some(dir.clone());
+                }
                 let view = lock(&live2).apply(&event, clock.now());
                 let _ = processed2.send(view.clone());
                 let f = listener
@@ -461,7 +483,9 @@ impl Link {
                             SyncEventKind::Started => started = true,
                             _ if !started => {}
                             SyncEventKind::Finished => return Ok(()),
-                            SyncEventKind::Failed | SyncEventKind::Revoked => {
+                            SyncEventKind::Failed
+                            | SyncEventKind::Revoked
+                            | SyncEventKind::Lost => {
                                 return Err(v.message.unwrap_or_default());
                             }
                             SyncEventKind::Progress => {}
@@ -507,6 +531,7 @@ fn sync_error(e: SyncError) -> AppError {
     match e {
         SyncError::Network(n) => AppError::new("server_unreachable", n.to_string()),
         SyncError::Revoked(m) => AppError::new("device_revoked", m),
+        SyncError::Lost(m) => AppError::new("device_lost", m),
         SyncError::Server { ref code, .. } => AppError::new(&code.clone(), e.to_string()),
         other => AppError::new(other.code(), other.to_string()),
     }
@@ -647,15 +672,29 @@ impl App {
     /// user's own folder, saves the profile, starts syncing and waits for the first
     /// sync (bounded), so the drawn tasks are there when the list opens. Called
     /// with `signing` held; no other lock is held while the platform answers.
-    pub(crate) fn sign_in_server(&self, input: &SignInInput) -> AppResult<Profile> {
+    pub(crate) fn sign_in_server(
+        &self,
+        input: &SignInInput,
+        ca_cert: Option<&str>,
+    ) -> AppResult<Profile> {
         let url = normalise_server_url(&input.server_url)?;
+        if let Some(pem) = ca_cert {
+            if !url.starts_with("https://") {
+                return Err(AppError::new(
+                    "bad_ca",
+                    "CA 证书只用于 https:// 地址，请核对服务器地址",
+                ));
+            }
+            jiandu_sync::client::parse_ca_pem(pem).map_err(|e| AppError::new("bad_ca", e))?;
+        }
         let request = EnrollRequest {
             username: input.username.trim().to_owned(),
             password: input.password.clone(),
             device_name: format!("监督应用（{}）", std::env::consts::OS),
         };
         tracing::info!(%url, user = %request.username, "enrolling this device");
-        let client = ApiClient::new(&url, REQUEST_TIMEOUT).map_err(|e| enroll_error(e, &url))?;
+        let client = ApiClient::with_trust(&url, REQUEST_TIMEOUT, true, ca_cert)
+            .map_err(|e| enroll_error(e, &url))?;
         let resp = self
             .sync
             .block(async move { client.enroll(&request).await })?
@@ -669,6 +708,7 @@ impl App {
         let user_dir = self.user_dir(&resp.user.id.to_string());
         self.clear_unreadable(&user_dir)?;
         std::fs::create_dir_all(&user_dir).map_err(AppError::storage)?;
+        crate::remote::keep_ca(&user_dir, ca_cert)?;
         let locked = self.has_pin(&user_dir);
         if locked {
             // This user's data is encrypted: the enrolment is stored once the PIN
@@ -705,6 +745,7 @@ impl App {
             demo: false,
         };
         self.save_profile(&profile)?;
+        self.clear_lost_notice();
         if locked {
             *lock(&self.locked) = Some(profile.clone());
             return Ok(profile);
@@ -901,7 +942,7 @@ impl App {
         version: u64,
         comment: Option<String>,
     ) -> AppResult<Inspection> {
-        let (client, token) = server_client(s)?;
+        let (client, token) = server_client(s, REQUEST_TIMEOUT)?;
         tracing::info!(inspection = %inspection_id, version, approve = comment.is_none(), "sending a review decision");
         let answer = self.sync.block(async move {
             client
@@ -909,6 +950,7 @@ impl App {
                 .await
         })?;
         answer.map_err(|e| {
+            self.note_platform_error(s, &e);
             request_error(
                 e,
                 "审核结果需要立即报送平台，未能送达",
@@ -935,14 +977,16 @@ impl App {
         }
         let (_, insp) = s.load(task_id)?;
         let insp = insp.ok_or_else(|| AppError::not_found("该任务的检查记录"))?;
-        let (client, token) = server_client(&s)?;
+        let (client, token) = server_client(&s, REQUEST_TIMEOUT)?;
         let id = insp.id;
         let kind = kind.key();
         let answer = self
             .sync
             .block(async move { client.archive_document(&token, id, kind).await })?;
-        let pdf = answer
-            .map_err(|e| request_error(e, "查看平台存档的文书需要连接服务器", "请稍后重试"))?;
+        let pdf = answer.map_err(|e| {
+            self.note_platform_error(&s, &e);
+            request_error(e, "查看平台存档的文书需要连接服务器", "请稍后重试")
+        })?;
         tracing::info!(inspection = %id, kind, bytes = pdf.len(), "archive copy downloaded");
         Ok(pdf)
     }
@@ -978,8 +1022,9 @@ impl App {
     }
 }
 
-/// A client for the session's platform and this device's token.
-fn server_client(s: &Session) -> AppResult<(ApiClient, String)> {
+/// A client for the session's platform and this device's token; `timeout` for
+/// the whole request.
+pub(crate) fn server_client(s: &Session, timeout: Duration) -> AppResult<(ApiClient, String)> {
     let url = s.profile.server_url.clone();
     let tokens = s
         .link
@@ -990,7 +1035,8 @@ fn server_client(s: &Session) -> AppResult<(ApiClient, String)> {
         .load()
         .map_err(AppError::storage)?
         .ok_or_else(|| AppError::new("not_enrolled", "本机的登记已失效，请重新登录"))?;
-    let client = ApiClient::new(&url, REQUEST_TIMEOUT).map_err(sync_error)?;
+    let ca = crate::remote::trusted_ca(&s.dir);
+    let client = ApiClient::with_trust(&url, timeout, true, ca.as_deref()).map_err(sync_error)?;
     Ok((client, token))
 }
 

@@ -385,3 +385,54 @@ fn a_platform_user_syncs_with_the_sealed_token_and_exports_with_the_pin() {
     app.unlock(PIN).unwrap();
     synced(&app);
 }
+
+#[test]
+fn changing_the_pin_rewraps_the_key_and_the_old_pin_opens_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, ids) = (clock(), CountingIds(Default::default()));
+    let app = open_at(dir.path(), &clock, &ids);
+    let (task, photo_id, photo) = demo_with_work(&app);
+    app.set_pin(PIN).unwrap();
+    let keys = files_under(dir.path())
+        .into_iter()
+        .find(|p| p.ends_with("keys.json"))
+        .unwrap();
+    let wrapped = |path: &Path| -> String {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        v["wrapped"].as_str().unwrap().to_owned()
+    };
+    let before = wrapped(&keys);
+
+    // Refused in Chinese, nothing changed: a bad new PIN, a mismatch, a wrong old.
+    let e = app.change_pin(PIN, "12345", "12345").unwrap_err();
+    assert!(e.message.contains("6 位数字"), "{}", e.message);
+    let e = app.change_pin(PIN, "111111", "222222").unwrap_err();
+    assert!(e.message.contains("不一致"), "{}", e.message);
+    let e = app.change_pin("000000", "111111", "111111").unwrap_err();
+    assert_eq!(e.code, "wrong_pin", "{}", e.message);
+    assert_eq!(app.lock_state().state, "open", "still open");
+    assert_eq!(wrapped(&keys), before, "the key is wrapped as before");
+
+    const NEW: &str = "975310";
+    assert_eq!(app.change_pin(PIN, NEW, NEW).unwrap().state, "open");
+    assert_ne!(wrapped(&keys), before, "wrapped again");
+    assert_eq!(
+        app.lock_state().failures,
+        0,
+        "the right PIN reset the count"
+    );
+    // The data did not move: the same key opens it.
+    assert_eq!(app.photo_original(&photo_id).unwrap(), photo);
+
+    // Locked and restarted: the old PIN is wrong, the new one opens everything.
+    app.lock_now().unwrap();
+    drop(app);
+    let app = open_at(dir.path(), &clock, &ids);
+    assert_eq!(app.unlock(PIN).unwrap_err().code, "wrong_pin");
+    assert_eq!(app.unlock(NEW).unwrap().state, "open");
+    assert_eq!(
+        app.task_detail(&task).unwrap().summary.unit_name,
+        "仁和诊所"
+    );
+    assert_eq!(app.photo_original(&photo_id).unwrap(), photo);
+}

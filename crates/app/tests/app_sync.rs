@@ -410,7 +410,11 @@ fn sign_in_failures_read_clearly() {
         for d in platform.store.list_devices(Some(user)).await.unwrap() {
             platform
                 .store
-                .revoke_device(&Stamp::system(chrono::Utc::now()), d.id)
+                .revoke_device(
+                    &Stamp::system(chrono::Utc::now()),
+                    d.id,
+                    jiandu_server::model::RevokeKind::Retired,
+                )
                 .await
                 .unwrap();
         }

@@ -579,6 +579,11 @@ pub enum SyncEvent {
     Revoked {
         message: String,
     },
+    /// The platform declared this device lost (丢失): its token is forgotten and
+    /// its keys must be erased now; sync stops for good.
+    Lost {
+        message: String,
+    },
 }
 
 #[cfg(test)]

@@ -730,6 +730,8 @@ async fn bench_pull(b: &Backend, sizes: Sizes) {
                     revoked_at: None,
                     seq: 0,
                     last_sync_at: None,
+                    revoked_kind: None,
+                    last_used_at: None,
                 },
                 &auth::token_hash(&token),
             )

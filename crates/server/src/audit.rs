@@ -200,7 +200,7 @@ pub(crate) mod events {
     use super::AuditEvent;
     use crate::model::{
         Device, DrawFreeze, DrawRecord, NewUser, PlanVersionRow, Reassignment, RegistryImport,
-        ReviewRecord, StoredTask,
+        ReviewRecord, RevokeKind, StoredTask,
     };
     use crate::store::PreparedItem;
     use chrono::{DateTime, SecondsFormat, Utc};
@@ -244,13 +244,19 @@ pub(crate) mod events {
                 "user.enable"
             },
             username,
-            json!({ "disabled": disabled }),
+            // Disabling revokes every device of the user in the same transaction.
+            json!({ "disabled": disabled, "devices_revoked": disabled }),
         )
     }
 
-    /// The hash itself is never logged.
+    /// The hash itself is never logged. Every device of the user is revoked in the
+    /// same transaction (kind `password_reset`).
     pub fn set_password(username: &str) -> AuditEvent {
-        AuditEvent::new("user.password", username, json!({}))
+        AuditEvent::new(
+            "user.password",
+            username,
+            json!({ "devices_revoked": true }),
+        )
     }
 
     pub fn create_device(d: &Device) -> AuditEvent {
@@ -261,11 +267,14 @@ pub(crate) mod events {
         )
     }
 
-    pub fn revoke_device(id: Uuid, at: DateTime<Utc>) -> AuditEvent {
+    pub fn revoke_device(id: Uuid, at: DateTime<Utc>, kind: RevokeKind) -> AuditEvent {
         AuditEvent::new(
             "device.revoke",
             id,
-            json!({ "at": at.to_rfc3339_opts(SecondsFormat::Micros, true) }),
+            json!({
+                "at": at.to_rfc3339_opts(SecondsFormat::Micros, true),
+                "kind": kind.as_str(),
+            }),
         )
     }
 

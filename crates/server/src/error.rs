@@ -51,6 +51,12 @@ error_codes! {
     Unauthenticated => "unauthenticated",
     InvalidToken => "invalid_token",
     DeviceRevoked => "device_revoked",
+    /// The device was revoked as lost (丢失): it must erase its keys now.
+    DeviceLost => "device_lost",
+    /// The token was revoked by a password reset or a disabled account.
+    TokenRevoked => "token_revoked",
+    /// The token went unused for longer than the expiry.
+    TokenExpired => "token_expired",
     UserDisabled => "user_disabled",
     InvalidCredentials => "invalid_credentials",
     TooManyAttempts => "too_many_attempts",

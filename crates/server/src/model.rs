@@ -89,6 +89,64 @@ pub struct Device {
     /// When the device last pushed or pulled (None: never since enrolment).
     #[serde(default)]
     pub last_sync_at: Option<DateTime<Utc>>,
+    /// Why it was revoked (set with `revoked_at`; a device revoked before kinds
+    /// existed reads as `retired`).
+    #[serde(default)]
+    pub revoked_kind: Option<RevokeKind>,
+    /// When its token last authenticated a request (written at most hourly; None:
+    /// not since enrolment). A token unused for longer than the expiry is refused.
+    #[serde(default)]
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// Why a device's token is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokeKind {
+    /// 丢失: at its next contact the device is told to erase its keys.
+    Lost,
+    /// 停用: the device stops syncing; its data stays locked, exportable with the PIN.
+    Retired,
+    /// The device signed out (its own token, `DELETE /me/token`).
+    SignedOut,
+    /// The user's password was reset: every device signs in again.
+    PasswordReset,
+    /// The user was disabled: every device of the user, for good.
+    UserDisabled,
+}
+
+impl RevokeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevokeKind::Lost => "lost",
+            RevokeKind::Retired => "retired",
+            RevokeKind::SignedOut => "signed_out",
+            RevokeKind::PasswordReset => "password_reset",
+            RevokeKind::UserDisabled => "user_disabled",
+        }
+    }
+
+    /// A stored kind; anything unknown (or none) reads as `retired`.
+    pub fn parse(s: Option<&str>) -> RevokeKind {
+        match s {
+            Some("lost") => RevokeKind::Lost,
+            Some("signed_out") => RevokeKind::SignedOut,
+            Some("password_reset") => RevokeKind::PasswordReset,
+            Some("user_disabled") => RevokeKind::UserDisabled,
+            _ => RevokeKind::Retired,
+        }
+    }
+
+    /// As the console and the command line name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            RevokeKind::Lost => "丢失",
+            RevokeKind::Retired => "停用",
+            RevokeKind::SignedOut => "已退出登录",
+            RevokeKind::PasswordReset => "密码已重置",
+            RevokeKind::UserDisabled => "账号已停用",
+        }
+    }
 }
 
 /// A signed-in browser of the web console (控制台会话, console session). The cookie's

@@ -142,6 +142,9 @@ pub struct FileSettings {
     pub session_max_hours: Option<u32>,
     /// Always mark the session cookie `Secure` (behind TLS).
     pub secure_cookies: Option<bool>,
+    /// Device tokens unused this many days are refused (default 30; each use
+    /// renews; a fraction is allowed, e.g. 0.5).
+    pub device_token_idle_days: Option<f64>,
     /// Photos per inspection (not voided; default 300).
     pub photos_per_inspection: Option<u64>,
     /// Megabytes of photos per inspection (default 2048).
@@ -177,6 +180,7 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub max_body_bytes: usize,
     pub sessions: crate::service::sessions::SessionSettings,
+    pub tokens: crate::service::people::TokenSettings,
     pub uploads: crate::service::sync::UploadLimits,
     pub audit_head_file: PathBuf,
     /// As the file says (checked by `TrustedProxies::parse` before serving).
@@ -212,6 +216,15 @@ impl Settings {
                     .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)))
             }),
             max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            tokens: match file.device_token_idle_days {
+                // At least a second; at most a century.
+                Some(days) if days.is_finite() => crate::service::people::TokenSettings {
+                    idle: chrono::Duration::milliseconds(
+                        (days.clamp(1.0 / 86_400.0, 36_500.0) * 86_400_000.0) as i64,
+                    ),
+                },
+                _ => crate::service::people::TokenSettings::default(),
+            },
             uploads: {
                 let d = crate::service::sync::UploadLimits::default();
                 let mb = |m: u64| m.max(1).saturating_mul(1024 * 1024);
@@ -281,5 +294,19 @@ mod tests {
         assert_eq!(s.listen.port(), 9000);
         assert_eq!(s.blobs, PathBuf::from(".jiandu-data/blobs"));
         assert!(toml::from_str::<FileSettings>("unknown = 1").is_err());
+    }
+
+    #[test]
+    fn device_tokens_expire_after_the_set_days() {
+        let d = Settings::resolve(None, None, None, FileSettings::default());
+        assert_eq!(d.tokens.idle, chrono::Duration::days(30));
+        for (text, want) in [
+            ("device_token_idle_days = 7", chrono::Duration::days(7)),
+            ("device_token_idle_days = 0.5", chrono::Duration::hours(12)),
+        ] {
+            let file: FileSettings = toml::from_str(text).expect("toml");
+            let s = Settings::resolve(None, None, None, file);
+            assert_eq!(s.tokens.idle, want, "{text}");
+        }
     }
 }

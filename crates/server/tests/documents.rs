@@ -111,6 +111,8 @@ async fn sync_evidence(
         revoked_at: None,
         seq: 0,
         last_sync_at: None,
+        revoked_kind: None,
+        last_used_at: None,
     };
     store
         .create_device(&common::stamp(), device.clone(), "hash-of-archive-device")

@@ -60,7 +60,8 @@ async fn enrolment_checks_credentials_and_rate_limits_per_user() {
             enroll("lead", PASSWORD).await.unwrap().status(),
             StatusCode::CREATED
         );
-        // A disabled user cannot enrol, and their existing token stops working.
+        // A disabled user cannot enrol, and their existing token stops working: it
+        // was revoked with the disabling (for good: re-enabling revives no device).
         w.b.store
             .set_user_disabled(&common::stamp(), "other_insp", true)
             .await
@@ -70,7 +71,7 @@ async fn enrolment_checks_credentials_and_rate_limits_per_user() {
         let (st, v) = w.call("other_insp", Method::GET, "/me", None).await;
         assert_eq!(
             (st, v["code"].as_str()),
-            (StatusCode::FORBIDDEN, Some("user_disabled"))
+            (StatusCode::UNAUTHORIZED, Some("token_revoked"))
         );
         // Tokens are stored only as hashes: the token itself is nowhere in the store.
         let (_, me) = w.call("insp1", Method::GET, "/me", None).await;

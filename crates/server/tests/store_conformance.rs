@@ -13,7 +13,7 @@ use jiandu_core::{CategoryCode, Role};
 use jiandu_server::error::ServiceError;
 use jiandu_server::model::{
     Device, DrawRecord, Institution, NewUser, PenalisedEntry, Reassignment, RegistryImport,
-    ReviewDecision, ReviewRecord, StaffEntry, StoredTask,
+    ReviewDecision, ReviewRecord, RevokeKind, StaffEntry, StoredTask,
 };
 use jiandu_server::service::{draws, review};
 use jiandu_server::store::{self, ReviewState, Stamp, StoreError};
@@ -215,6 +215,8 @@ async fn devices_are_found_by_token_hash_and_revoked_once() {
                     revoked_at: None,
                     seq: 0,
                     last_sync_at: None,
+                    revoked_kind: None,
+                    last_used_at: None,
                 },
                 "hash-1",
             )
@@ -238,14 +240,18 @@ async fn devices_are_found_by_token_hash_and_revoked_once() {
         let t1 = Utc.with_ymd_and_hms(2025, 4, 2, 9, 0, 0).unwrap();
         let r = b
             .store
-            .revoke_device(&Stamp::system(t1), d.id)
+            .revoke_device(&Stamp::system(t1), d.id, RevokeKind::Retired)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(r.revoked_at, Some(t1));
         let again = b
             .store
-            .revoke_device(&Stamp::system(t1 + chrono::Duration::days(1)), d.id)
+            .revoke_device(
+                &Stamp::system(t1 + chrono::Duration::days(1)),
+                d.id,
+                RevokeKind::Retired,
+            )
             .await
             .unwrap()
             .unwrap();
@@ -255,12 +261,84 @@ async fn devices_are_found_by_token_hash_and_revoked_once() {
             "{}: first revocation time kept",
             b.name
         );
+        assert_eq!(again.revoked_kind, Some(RevokeKind::Retired));
+        // A retired device may still be declared lost (the time is kept); a lost
+        // one stays lost.
+        let lost = b
+            .store
+            .revoke_device(&Stamp::system(t1), d.id, RevokeKind::Lost)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (lost.revoked_at, lost.revoked_kind),
+            (Some(t1), Some(RevokeKind::Lost)),
+            "{}",
+            b.name
+        );
+        let still = b
+            .store
+            .revoke_device(&Stamp::system(t1), d.id, RevokeKind::Retired)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(still.revoked_kind, Some(RevokeKind::Lost), "{}", b.name);
         assert!(matches!(
             b.store
-                .revoke_device(&Stamp::system(t1), Uuid::now_v7())
+                .revoke_device(&Stamp::system(t1), Uuid::now_v7(), RevokeKind::Lost)
                 .await,
             Ok(None)
         ));
+
+        // A token's last use is recorded; a password reset revokes every live
+        // device of the user in the same write.
+        let d2 = b
+            .store
+            .create_device(
+                &stamp(),
+                Device {
+                    id: Uuid::now_v7(),
+                    name: "平板 02".into(),
+                    ..d.clone()
+                },
+                "hash-2",
+            )
+            .await
+            .unwrap();
+        b.store.device_used(d2.id, t1).await.unwrap();
+        let (used, _) = b
+            .store
+            .device_by_token_hash("hash-2")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (used.last_used_at, used.revoked_kind),
+            (Some(t1), None),
+            "{}",
+            b.name
+        );
+        let t2 = t1 + chrono::Duration::hours(1);
+        assert!(
+            b.store
+                .set_password(&Stamp::system(t2), &u.username, "new-hash")
+                .await
+                .unwrap()
+        );
+        let after = b.store.device(d2.id).await.unwrap().unwrap();
+        assert_eq!(
+            (after.revoked_at, after.revoked_kind),
+            (Some(t2), Some(RevokeKind::PasswordReset)),
+            "{}",
+            b.name
+        );
+        let first = b.store.device(d.id).await.unwrap().unwrap();
+        assert_eq!(
+            first.revoked_kind,
+            Some(RevokeKind::Lost),
+            "{}: an already revoked device keeps its kind",
+            b.name
+        );
     }
 }
 

@@ -53,9 +53,9 @@ impl NetKind {
         match self {
             NetKind::Refused => Some("请核对服务器地址，或联系本单位信息化人员"),
             NetKind::NameNotResolved => Some("请确认本机已连接网络，并核对服务器地址"),
-            NetKind::UntrustedCertificate => {
-                Some("请核对服务器地址，或请本单位信息化人员为平台配置受信任机构签发的证书")
-            }
+            NetKind::UntrustedCertificate => Some(
+                "请核对服务器地址；如本单位平台使用自建 CA 签发的证书，请在首次设置时导入本单位的 CA 证书，或请信息化人员为平台配置受信任机构签发的证书",
+            ),
             NetKind::Tls => Some("请核对服务器地址开头应为 http:// 还是 https://"),
             NetKind::Timeout | NetKind::Cut | NetKind::Unreachable => None,
         }
@@ -119,6 +119,14 @@ pub enum SyncError {
     /// This device was revoked: sync stops; local data stays for export.
     #[error("{0}")]
     Revoked(String),
+    /// This device was declared lost (丢失): it must erase its keys now.
+    #[error("{0}")]
+    Lost(String),
+    /// The platform no longer accepts this device's token (a password reset, a
+    /// disabled account, an expired or signed-out token): sign in again. The
+    /// platform's own sentence.
+    #[error("{message}")]
+    SignedOff { code: String, message: String },
     /// Not enrolled, or the token is no longer valid: enrol again.
     #[error("平台不再认可本机的登记（登录已失效）：请退出登录后重新登录")]
     NotEnrolled,
@@ -179,6 +187,8 @@ impl SyncError {
             SyncError::Network(_) => "network",
             SyncError::Server { code, .. } => code,
             SyncError::Revoked(_) => "device_revoked",
+            SyncError::Lost(_) => "device_lost",
+            SyncError::SignedOff { code, .. } => code,
             SyncError::NotEnrolled => "not_enrolled",
             SyncError::Store(_) => "store",
             SyncError::Io(_) => "io",
@@ -287,7 +297,8 @@ fn tls_kind(e: &rustls::Error) -> NetKind {
     }
 }
 
-/// Turns a non-2xx answer into an error (401 device_revoked: [`SyncError::Revoked`]).
+/// Turns a non-2xx answer into an error (401 device_revoked: [`SyncError::Revoked`];
+/// device_lost: [`SyncError::Lost`]).
 async fn error_of(resp: Response) -> SyncError {
     let status = resp.status();
     let text = resp.text().await.unwrap_or_default();
@@ -298,12 +309,30 @@ async fn error_of(resp: Response) -> SyncError {
     });
     match (status, body.code.as_str()) {
         (StatusCode::UNAUTHORIZED, "device_revoked") => SyncError::Revoked(body.message),
+        (StatusCode::UNAUTHORIZED, "device_lost") => SyncError::Lost(body.message),
+        (StatusCode::UNAUTHORIZED, "token_revoked" | "token_expired") => SyncError::SignedOff {
+            code: body.code,
+            message: body.message,
+        },
         (StatusCode::UNAUTHORIZED, _) => SyncError::NotEnrolled,
         _ => SyncError::Server {
             status: status.as_u16(),
             code: body.code,
             message: body.message,
         },
+    }
+}
+
+/// The CA certificates of a PEM text (one or more `BEGIN CERTIFICATE` blocks).
+/// `Err`: why it is not one, in Chinese.
+pub fn parse_ca_pem(pem: &str) -> Result<Vec<reqwest::Certificate>, String> {
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err("CA 证书应为 PEM 格式（以“-----BEGIN CERTIFICATE-----”开头的文本）".to_owned());
+    }
+    match reqwest::Certificate::from_pem_bundle(pem.as_bytes()) {
+        Ok(certs) if !certs.is_empty() => Ok(certs),
+        Ok(_) => Err("CA 证书中没有可读取的证书".to_owned()),
+        Err(e) => Err(format!("CA 证书无法读取：{e}")),
     }
 }
 
@@ -338,11 +367,29 @@ impl ApiClient {
         timeout: Duration,
         reuse_connections: bool,
     ) -> Result<Self, SyncError> {
+        Self::with_trust(base_url, timeout, reuse_connections, None)
+    }
+
+    /// [`ApiClient::with_options`] that also trusts the CA certificates in
+    /// `root_ca_pem` (a bureau's private CA, 首次设置), beside the built-in roots.
+    pub fn with_trust(
+        base_url: &str,
+        timeout: Duration,
+        reuse_connections: bool,
+        root_ca_pem: Option<&str>,
+    ) -> Result<Self, SyncError> {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10).min(timeout))
             .timeout(timeout);
         if !reuse_connections {
             builder = builder.pool_max_idle_per_host(0);
+        }
+        if let Some(pem) = root_ca_pem {
+            for cert in parse_ca_pem(pem)
+                .map_err(|e| SyncError::Network(NetError::new(NetKind::UntrustedCertificate, e)))?
+            {
+                builder = builder.add_root_certificate(cert);
+            }
         }
         let http = builder.build().map_err(network)?;
         Ok(Self {
@@ -499,6 +546,12 @@ impl ApiClient {
         let path = format!("/inspections/{inspection_id}/documents/{kind}.pdf");
         let resp = Self::send(self.req(Method::GET, &path, Some(token))).await?;
         Ok(resp.bytes().await.map_err(network)?.to_vec())
+    }
+
+    /// 退出登录: revokes this device's own token on the platform (`DELETE /me/token`).
+    pub async fn sign_out(&self, token: &str) -> Result<(), SyncError> {
+        Self::send(self.req(Method::DELETE, "/me/token", Some(token))).await?;
+        Ok(())
     }
 
     pub async fn lease(

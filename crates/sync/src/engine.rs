@@ -90,6 +90,9 @@ pub struct SyncConfig {
     /// waits for the server's answer to its chunk (fsync included): with one, a
     /// 20 Mbit/s link idled 8% of the day's upload.
     pub upload_lanes: usize,
+    /// A private CA (PEM) trusted for this platform beside the built-in roots
+    /// (首次设置 accepts one).
+    pub root_ca_pem: Option<String>,
 }
 
 impl Default for SyncConfig {
@@ -104,6 +107,7 @@ impl Default for SyncConfig {
             lease_block: 20,
             reuse_connections: true,
             upload_lanes: 2,
+            root_ca_pem: None,
         }
     }
 }
@@ -175,8 +179,12 @@ impl SyncEngine {
             .sync_state()?
             .server_url
             .ok_or(SyncError::NotEnrolled)?;
-        let client =
-            ApiClient::with_options(&url, config.request_timeout, config.reuse_connections)?;
+        let client = ApiClient::with_trust(
+            &url,
+            config.request_timeout,
+            config.reuse_connections,
+            config.root_ca_pem.as_deref(),
+        )?;
         Ok(Self {
             client,
             store,
@@ -188,10 +196,11 @@ impl SyncEngine {
 
     /// Talks to `base_url` instead of the enrolled URL (e.g. through a proxy).
     pub fn with_server(mut self, base_url: &str) -> Result<Self, SyncError> {
-        self.client = ApiClient::with_options(
+        self.client = ApiClient::with_trust(
             base_url,
             self.config.request_timeout,
             self.config.reuse_connections,
+            self.config.root_ca_pem.as_deref(),
         )?;
         Ok(self)
     }
@@ -243,6 +252,9 @@ impl SyncEngine {
             Err(SyncError::Revoked(msg)) => {
                 tracing::error!(ms, message = %msg, "sync refused: this device was revoked")
             }
+            Err(SyncError::Lost(msg)) => {
+                tracing::error!(ms, message = %msg, "sync refused: this device was declared lost")
+            }
             Err(SyncError::Cancelled) => tracing::info!(ms, "sync interrupted"),
             Err(e) => tracing::warn!(
                 ms,
@@ -264,6 +276,16 @@ impl SyncEngine {
             Err(SyncError::Revoked(msg)) => {
                 lock(&self.store).mark_revoked(msg, self.now())?;
                 events(SyncEvent::Revoked {
+                    message: msg.clone(),
+                });
+            }
+            Err(SyncError::Lost(msg)) => {
+                // The token is worth nothing now; the keys go with the event's
+                // receiver (the app), which knows where they are.
+                if let Err(e) = self.tokens.clear() {
+                    tracing::error!(error = %e, "could not forget the token of a lost device");
+                }
+                events(SyncEvent::Lost {
                     message: msg.clone(),
                 });
             }

@@ -132,7 +132,12 @@ async fn run(
                 failures = 0;
                 wait = policy.interval;
             }
-            Err(SyncError::Revoked(_)) | Err(SyncError::NotEnrolled) => {
+            Err(
+                SyncError::Revoked(_)
+                | SyncError::Lost(_)
+                | SyncError::SignedOff { .. }
+                | SyncError::NotEnrolled,
+            ) => {
                 tracing::warn!(
                     "automatic sync stopped: the platform no longer accepts this device"
                 );

@@ -24,4 +24,9 @@ wait_ms: number,
 /**
  * Idle minutes before the app locks itself.
  */
-idle_minutes: number, };
+idle_minutes: number, 
+/**
+ * Signed out because the platform declared this device lost (its keys were
+ * erased): the explanation to show until someone signs in again.
+ */
+notice: string | null, };

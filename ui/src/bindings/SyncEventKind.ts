@@ -3,4 +3,4 @@
 /**
  * Kind of a sync event.
  */
-export type SyncEventKind = "started" | "progress" | "finished" | "failed" | "revoked";
+export type SyncEventKind = "started" | "progress" | "finished" | "failed" | "revoked" | "lost";

@@ -12,7 +12,8 @@ export const useSession = defineStore("session", {
     profile: null as Profile | null,
     sync: null as SyncBadge | null,
     version: "",
-    /** The app lock: `open`, `set_pin`, `locked` or `signed_out`. */
+    /** The app lock: `open`, `set_pin`, `locked` or `signed_out` (with `notice`
+     * when the platform had this device's keys erased). */
     lock: null as LockView | null,
   }),
   getters: {
@@ -30,8 +31,8 @@ export const useSession = defineStore("session", {
       this.loaded = true;
       if (this.open) await this.refreshSync();
     },
-    async signIn(input: SignInInput) {
-      this.profile = await api.signIn(input);
+    async signIn(input: SignInInput, caCert: string | null = null) {
+      this.profile = await api.signIn(input, caCert);
       this.lock = await api.lockState();
       if (this.open) await this.refreshSync();
     },
@@ -63,6 +64,13 @@ export const useSession = defineStore("session", {
         throw e;
       }
       if (this.open) await this.afterOpen();
+    },
+    /** The platform declared this device lost: its keys are erased and nobody is
+     * signed in any more; the lock view carries the explanation. */
+    async afterLost() {
+      this.profile = null;
+      this.sync = null;
+      this.lock = await api.lockState().catch(() => null);
     },
     async lockNow() {
       this.lock = await api.lockNow();

@@ -68,6 +68,23 @@ describe("session store", () => {
       code: "server_unavailable",
       message: "本版本尚不能向服务器登记本机",
     });
+    // The bureau's CA certificate (首次设置) travels with the sign-in.
+    await expect(
+      session.signIn({ server_url: "https://x", username: "u", password: "p" }, "-----BEGIN CERTIFICATE-----"),
+    ).rejects.toMatchObject({ code: "server_unavailable" });
+    expect(calls.filter((c) => c.command === "sign_in").map((c) => (c.args as { caCert: string | null }).caCert)).toEqual([
+      null,
+      "-----BEGIN CERTIFICATE-----",
+    ]);
+  });
+
+  it("forgets who was signed in when the platform declared the device lost", async () => {
+    const session = useSession();
+    session.profile = { user_id: "u", username: "u", display_name: "张伟", role: "inspector", badge_no: "", server_url: "https://x", demo: false };
+    await session.afterLost();
+    expect(session.profile).toBeNull();
+    expect(session.sync).toBeNull();
+    expect(calls.some((c) => c.command === "lock_state")).toBe(true);
   });
 });
 
@@ -75,12 +92,12 @@ describe("app lock", () => {
   it("is open only once the PIN is set or entered; a wrong PIN re-reads where the lock stands", async () => {
     const session = useSession();
     session.profile = { user_id: "u", username: "u", display_name: "张伟", role: "inspector", badge_no: "", server_url: "demo", demo: true };
-    session.lock = { state: "set_pin", failures: 0, remaining: 10, wait_ms: 0, idle_minutes: 5 };
+    session.lock = { state: "set_pin", failures: 0, remaining: 10, wait_ms: 0, idle_minutes: 5, notice: null };
     expect(session.open).toBe(false);
     await session.setPin("246810");
     expect(calls.find((c) => c.command === "set_pin")?.args).toEqual({ pin: "246810" });
     expect(session.open).toBe(true);
-    session.lock = { state: "locked", failures: 0, remaining: 10, wait_ms: 0, idle_minutes: 5 };
+    session.lock = { state: "locked", failures: 0, remaining: 10, wait_ms: 0, idle_minutes: 5, notice: null };
     await expect(session.unlock("000000")).rejects.toMatchObject({ code: "wrong_pin" });
     expect(session.lock?.failures).toBe(1);
     expect(session.open).toBe(false);

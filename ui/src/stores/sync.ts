@@ -65,6 +65,7 @@ export const useSync = defineStore("sync", {
         }
       }
       if (e.event === "finished" && e.changes_pulled > 0) this.pulledTick += 1;
+      if (e.event === "lost") return; // signed out: App.vue goes to the sign-in screen
       if (e.event === "finished" || e.event === "failed" || e.event === "revoked") {
         // The badge (online, last sync) and the panel read the settled state.
         void useSession().refreshSync().catch(() => {});

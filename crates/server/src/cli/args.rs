@@ -108,6 +108,14 @@ pub(super) enum Command {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum RevokeKindArg {
+    #[value(help = "丢失：设备下次联系平台时清除本机密钥")]
+    Lost,
+    #[value(help = "停用：设备停止同步，本机数据可凭 PIN 码导出")]
+    Retired,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub(super) enum DocKindArg {
     #[value(help = "卫生监督意见书")]
     Opinion,
@@ -289,10 +297,18 @@ pub(super) enum UserCmd {
 
 #[derive(Debug, Subcommand)]
 pub(super) enum DeviceCmd {
-    #[command(about = "吊销一台设备的令牌（丢失的平板），不影响该用户的其他设备")]
+    #[command(about = "吊销一台设备的令牌（丢失或停用的平板），不影响该用户的其他设备")]
     Revoke {
         #[arg(value_name = "设备编号", help = "设备编号（见 device list）")]
         device_id: Uuid,
+        #[arg(
+            long,
+            value_enum,
+            default_value = "retired",
+            value_name = "方式",
+            help = "lost：丢失（设备下次联系平台时清除本机密钥）；retired：停用（本机数据可凭 PIN 码导出）"
+        )]
+        kind: RevokeKindArg,
     },
     #[command(about = "列出设备")]
     List {

@@ -137,6 +137,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let p = Platform::new(store, templates()?)
         .with_blobs(settings.blobs.clone())
         .with_sessions(settings.sessions)
+        .with_tokens(settings.tokens)
         .with_uploads(settings.uploads)
         .with_proxies(
             crate::settings::TrustedProxies::parse(&settings.trusted_proxies)
@@ -381,14 +382,19 @@ async fn user_cmd(p: &Platform, me: &Actor, cmd: UserCmd) -> anyhow::Result<()> 
 
 async fn device_cmd(p: &Platform, me: &Actor, cmd: DeviceCmd) -> anyhow::Result<()> {
     match cmd {
-        DeviceCmd::Revoke { device_id } => {
-            let d = people::revoke_device(p, me, Utc::now(), device_id)
+        DeviceCmd::Revoke { device_id, kind } => {
+            let kind = match kind {
+                RevokeKindArg::Lost => crate::model::RevokeKind::Lost,
+                RevokeKindArg::Retired => crate::model::RevokeKind::Retired,
+            };
+            let d = people::revoke_device(p, me, Utc::now(), device_id, kind)
                 .await
                 .map_err(refused)?;
             println!(
-                "已吊销设备 {}（{}），吊销时间 {}",
+                "已吊销设备 {}（{}），方式：{}，吊销时间 {}",
                 d.id,
                 d.name,
+                d.revoked_kind.unwrap_or(kind).label(),
                 d.revoked_at.map(|t| t.to_rfc3339()).unwrap_or_default()
             );
         }
@@ -403,10 +409,10 @@ async fn device_cmd(p: &Platform, me: &Actor, cmd: DeviceCmd) -> anyhow::Result<
                         d.id,
                         d.user_id,
                         d.name,
-                        if d.revoked_at.is_some() {
-                            "已吊销"
-                        } else {
-                            "有效"
+                        match (d.revoked_at, d.revoked_kind) {
+                            (Some(_), Some(k)) => format!("已吊销（{}）", k.label()),
+                            (Some(_), None) => "已吊销".to_owned(),
+                            (None, _) => "有效".to_owned(),
                         }
                     );
                 }

@@ -30,8 +30,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         MalformedJson | InvalidId | InvalidQuery | MissingOffset | ChunkTooSmall | TooManyItems
         | InvalidUsername | InvalidDeviceName | InvalidPassword | InvalidCount
         | InvalidAuthority | InvalidYear | InvalidKind | InvalidFormat => StatusCode::BAD_REQUEST,
-        Unauthenticated | InvalidToken | DeviceRevoked | InvalidCredentials | InvalidSession
-        | SessionExpired => StatusCode::UNAUTHORIZED,
+        Unauthenticated | InvalidToken | DeviceRevoked | DeviceLost | TokenRevoked
+        | TokenExpired | InvalidCredentials | InvalidSession | SessionExpired => {
+            StatusCode::UNAUTHORIZED
+        }
         Forbidden | UserDisabled | CsrfFailed => StatusCode::FORBIDDEN,
         NotFound | UnknownBlob => StatusCode::NOT_FOUND,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -141,7 +141,7 @@ async fn device_actor(parts: &Parts, p: &Platform) -> Result<Actor, ApiError> {
         .ok_or_else(|| {
             ApiError::new(ErrorCode::Unauthenticated, "访问令牌格式应为 Bearer <令牌>")
         })?;
-    Ok(people::authenticate(p, token).await?)
+    Ok(people::authenticate(p, token, Utc::now()).await?)
 }
 
 /// A console session (the `jiandu_session` cookie), checked as [`Authed`] checks it.

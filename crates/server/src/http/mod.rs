@@ -169,6 +169,7 @@ fn api() -> OpenApiRouter<Platform> {
         .routes(routes!(people::me))
         .routes(routes!(people::list_devices))
         .routes(routes!(people::revoke_device))
+        .routes(routes!(people::sign_out_device))
         .routes(routes!(people::list_users, console::create_user))
         .routes(routes!(
             session::sign_in,

@@ -3,13 +3,16 @@
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, Authed};
 use super::{Errors, Public};
-use crate::model::Device;
+use crate::error::ErrorCode;
+use crate::model::{Device, RevokeKind};
 use crate::service::{Platform, people};
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use jiandu_core::protocol::{EnrollRequest, EnrollResponse, ErrorBody, UserView};
+use serde::Deserialize;
 use std::net::SocketAddr;
 use uuid::Uuid;
 
@@ -59,13 +62,34 @@ pub async fn list_devices(
     Ok(Json(people::list_devices(&p, &a).await?))
 }
 
-/// 吊销设备令牌（丢失的平板）；本人也可吊销自己的设备。
+/// How a device is revoked: 丢失 or 停用.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokeChoice {
+    /// 丢失：设备下次联系平台时清除本机密钥，本机数据无法再读取。
+    Lost,
+    /// 停用：设备停止同步；本机数据保持加密，可凭 PIN 码导出。
+    Retired,
+}
+
+/// `POST /devices/{id}/revoke`'s body.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    /// 可省略：停用。
+    #[serde(default)]
+    pub kind: Option<RevokeChoice>,
+}
+
+/// 吊销设备令牌：登记为丢失（设备下次联系平台时清除本机密钥）或停用（本机数据
+/// 可凭 PIN 码导出）；不带请求内容时按停用处理。本人也可吊销自己的设备。
 #[utoipa::path(
     post, path = "/devices/{id}/revoke", tag = "people", operation_id = "revokeDevice",
     params(("id" = Uuid, Path, description = "设备编号")),
+    request_body(content = Option<RevokeRequest>, description = "吊销方式（可省略：停用）"),
     responses(
         (status = 200, description = "已吊销", body = Device),
-        (status = 400, description = "编号格式不正确", body = ErrorBody),
+        (status = 400, description = "编号格式或吊销方式不正确", body = ErrorBody),
         (status = 404, description = "设备不存在（或不是自己的）", body = ErrorBody),
         Errors,
     )
@@ -74,8 +98,44 @@ pub async fn revoke_device(
     State(p): State<Platform>,
     Authed(a): Authed,
     ApiPath(id): ApiPath<Uuid>,
+    body: Bytes,
 ) -> Result<Json<Device>, ApiError> {
-    Ok(Json(people::revoke_device(&p, &a, Utc::now(), id).await?))
+    let kind = if body.iter().all(u8::is_ascii_whitespace) {
+        RevokeChoice::Retired
+    } else {
+        serde_json::from_slice::<RevokeRequest>(&body)
+            .map_err(|e| {
+                ApiError::new(
+                    ErrorCode::InvalidKind,
+                    format!("吊销方式应为 {{\"kind\": \"lost\"}}（丢失）或 {{\"kind\": \"retired\"}}（停用）：{e}"),
+                )
+            })?
+            .kind
+            .unwrap_or(RevokeChoice::Retired)
+    };
+    let kind = match kind {
+        RevokeChoice::Lost => RevokeKind::Lost,
+        RevokeChoice::Retired => RevokeKind::Retired,
+    };
+    Ok(Json(
+        people::revoke_device(&p, &a, Utc::now(), id, kind).await?,
+    ))
+}
+
+/// 退出登录（设备）：吊销本设备自己的访问令牌，此后用它的请求一律 401。
+#[utoipa::path(
+    delete, path = "/me/token", tag = "people", operation_id = "signOutDevice",
+    responses(
+        (status = 204, description = "已退出登录，令牌已吊销"),
+        Errors,
+    )
+)]
+pub async fn sign_out_device(
+    State(p): State<Platform>,
+    Authed(a): Authed,
+) -> Result<StatusCode, ApiError> {
+    people::sign_out_device(&p, &a, Utc::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// 人员列表（管理员）。

@@ -61,6 +61,8 @@ pub struct Platform {
     pub quota: Arc<sync::DeviceQuota>,
     /// Console session expiry and cookie settings.
     pub console: sessions::SessionSettings,
+    /// Device token expiry without use.
+    pub tokens: people::TokenSettings,
     /// The public result lists, ready to send (`public`).
     pub public: Arc<public::PublicCache>,
 }
@@ -82,6 +84,7 @@ impl Platform {
             proxies: Arc::default(),
             quota: Arc::default(),
             console: sessions::SessionSettings::default(),
+            tokens: people::TokenSettings::default(),
             public: Arc::default(),
         }
     }
@@ -89,6 +92,12 @@ impl Platform {
     /// Console sessions expire and cookies are marked as `console` says.
     pub fn with_sessions(mut self, console: sessions::SessionSettings) -> Self {
         self.console = console;
+        self
+    }
+
+    /// Device tokens expire as `tokens` says (settings `device_token_idle_days`).
+    pub fn with_tokens(mut self, tokens: people::TokenSettings) -> Self {
+        self.tokens = tokens;
         self
     }
 

@@ -3,7 +3,7 @@
 
 use super::{Actor, ErrorCode, Platform, ServiceError, ServiceResult, chars};
 use crate::auth;
-use crate::model::{Device, NewUser, User};
+use crate::model::{Device, NewUser, RevokeKind, User};
 use chrono::{DateTime, Utc};
 use jiandu_core::Role;
 use jiandu_core::protocol::{
@@ -103,6 +103,8 @@ pub async fn enroll(
                 revoked_at: None,
                 seq: 0,
                 last_sync_at: None,
+                revoked_kind: None,
+                last_used_at: None,
             },
             &auth::token_hash(&token),
         )
@@ -165,22 +167,84 @@ pub(crate) async fn check_password(
     Ok(user)
 }
 
+/// How long a device token lives without use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenSettings {
+    /// A token unused this long is refused (settings `device_token_idle_days`,
+    /// default 30 days); every use renews it.
+    pub idle: chrono::Duration,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self {
+            idle: chrono::Duration::days(30),
+        }
+    }
+}
+
+impl TokenSettings {
+    /// How often a token's last use is written: at most hourly (not a write per
+    /// request), and often enough that the expiry is off by a tenth at most.
+    pub fn touch_every(&self) -> chrono::Duration {
+        (self.idle / 10).min(chrono::Duration::hours(1))
+    }
+}
+
+/// What a revoked device is told at its next contact, by why it was revoked.
+fn revoked(kind: RevokeKind) -> ServiceError {
+    match kind {
+        RevokeKind::Lost => ServiceError::new(
+            ErrorCode::DeviceLost,
+            "该设备已被管理员登记为丢失：本机密钥已清除，本机数据无法再读取。如设备已找回，请联系管理员后用账号密码重新登录",
+        ),
+        RevokeKind::Retired => ServiceError::new(
+            ErrorCode::DeviceRevoked,
+            "该设备已被吊销，无法继续同步；本机数据仍可导出，请联系管理员",
+        ),
+        RevokeKind::SignedOut => ServiceError::new(
+            ErrorCode::InvalidToken,
+            "访问令牌已失效（本机已退出登录），请重新登录",
+        ),
+        RevokeKind::PasswordReset => ServiceError::new(
+            ErrorCode::TokenRevoked,
+            "账号密码已重置，本机的登录已失效：请退出登录后用新密码重新登录",
+        ),
+        RevokeKind::UserDisabled => ServiceError::new(
+            ErrorCode::TokenRevoked,
+            "账号曾被停用，本机的登录已失效：请退出登录后重新登录",
+        ),
+    }
+}
+
 /// The actor behind a bearer token: its device must not be revoked nor its user
-/// disabled.
-pub async fn authenticate(p: &Platform, token: &str) -> ServiceResult<Actor> {
+/// disabled, and the token must have been used within the expiry (each use renews
+/// it; the last use is written at most every [`TokenSettings::touch_every`]).
+pub async fn authenticate(p: &Platform, token: &str, now: DateTime<Utc>) -> ServiceResult<Actor> {
     let (device, user) = p
         .store
         .device_by_token_hash(&auth::token_hash(token))
         .await?
         .ok_or_else(|| ServiceError::new(ErrorCode::InvalidToken, "访问令牌无效"))?;
     if device.revoked_at.is_some() {
-        return Err(ServiceError::new(
-            ErrorCode::DeviceRevoked,
-            "该设备已被吊销，无法继续同步；本机数据仍可导出，请联系管理员",
-        ));
+        return Err(revoked(device.revoked_kind.unwrap_or(RevokeKind::Retired)));
     }
     if user.disabled {
         return Err(disabled());
+    }
+    let last_used = device.last_used_at.unwrap_or(device.created_at);
+    if now - last_used > p.tokens.idle {
+        tracing::info!(device = %device.id, %last_used, "device token expired");
+        return Err(ServiceError::new(
+            ErrorCode::TokenExpired,
+            format!(
+                "本机的登录已过期（超过 {} 天未与平台联系）：请退出登录后重新登录",
+                p.tokens.idle.num_days().max(1)
+            ),
+        ));
+    }
+    if now - last_used >= p.tokens.touch_every() {
+        p.store.device_used(device.id, now).await?;
     }
     Ok(Actor::device(user, device.id))
 }
@@ -205,14 +269,23 @@ pub async fn list_devices(p: &Platform, actor: &Actor) -> ServiceResult<Vec<Devi
     Ok(p.store.list_devices(scope).await?)
 }
 
-/// Revokes a device (a lost tablet): an administrator any, anyone else their own.
-/// Another user's device answers as a missing one, so it reveals nothing.
+/// Revokes a device as 丢失 (`lost`: told to erase its keys at its next contact)
+/// or 停用 (`retired`: its data stays locked, exportable with the PIN): an
+/// administrator any, anyone else their own. Another user's device answers as a
+/// missing one, so it reveals nothing.
 pub async fn revoke_device(
     p: &Platform,
     actor: &Actor,
     now: DateTime<Utc>,
     id: Uuid,
+    kind: RevokeKind,
 ) -> ServiceResult<Device> {
+    if !matches!(kind, RevokeKind::Lost | RevokeKind::Retired) {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidKind,
+            "吊销方式应为“丢失”（lost）或“停用”（retired）",
+        ));
+    }
     let missing = || ServiceError::not_found(format!("设备 {id} 不存在"));
     let device = p.store.device(id).await?.ok_or_else(missing)?;
     if actor.role() != Role::Admin && actor.user_id() != Some(device.user_id) {
@@ -220,11 +293,27 @@ pub async fn revoke_device(
     }
     let d = p
         .store
-        .revoke_device(&actor.stamp(now), id)
+        .revoke_device(&actor.stamp(now), id, kind)
         .await?
         .ok_or_else(missing)?;
-    tracing::info!(device = %id, by = %actor.audit_name(), "device revoked");
+    tracing::info!(device = %id, kind = kind.as_str(), by = %actor.audit_name(), "device revoked");
     Ok(d)
+}
+
+/// 退出登录 on a device: its own token is revoked (audited), so a copy of it is
+/// worth nothing. Only a device token can sign itself out.
+pub async fn sign_out_device(p: &Platform, actor: &Actor, now: DateTime<Utc>) -> ServiceResult<()> {
+    let id = actor.device.ok_or_else(|| {
+        ServiceError::new(
+            ErrorCode::Unauthenticated,
+            "只有设备的访问令牌可以退出登录（控制台请使用 DELETE /session）",
+        )
+    })?;
+    p.store
+        .revoke_device(&actor.stamp(now), id, RevokeKind::SignedOut)
+        .await?;
+    tracing::info!(device = %id, by = %actor.audit_name(), "device signed out");
+    Ok(())
 }
 
 /// Every user (administrators only).
@@ -312,8 +401,9 @@ fn no_user(username: &str) -> ServiceError {
     ServiceError::not_found(format!("用户“{username}”不存在"))
 }
 
-/// Disables (no sign-in, every device token refused, not drawn) or re-enables a
-/// user (administrators only).
+/// Disables (no sign-in, every device revoked and console session ended, not
+/// drawn) or re-enables a user (administrators only). Re-enabling revives no
+/// device: each signs in again.
 pub async fn set_disabled(
     p: &Platform,
     actor: &Actor,
@@ -334,7 +424,9 @@ pub async fn set_disabled(
     Ok(user)
 }
 
-/// Sets a user's password (administrators only), e.g. for imported staff.
+/// Sets a user's password (administrators only), e.g. for imported staff. Every
+/// device of the user is revoked in the same write (audited): each signs in again
+/// with the new password.
 pub async fn set_password(
     p: &Platform,
     actor: &Actor,

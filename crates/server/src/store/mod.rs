@@ -171,14 +171,16 @@ pub trait PeopleStore: Send + Sync {
     /// The user and their password hash (None: cannot sign in).
     async fn user_credentials(&self, username: &str)
     -> StoreResult<Option<(User, Option<String>)>>;
-    /// None: no such user.
+    /// None: no such user. Disabling also revokes every device of the user not yet
+    /// revoked (kind `user_disabled`), in the same transaction.
     async fn set_user_disabled(
         &self,
         stamp: &Stamp,
         username: &str,
         disabled: bool,
     ) -> StoreResult<Option<User>>;
-    /// False: no such user.
+    /// False: no such user. Also revokes every device of the user not yet revoked
+    /// (kind `password_reset`), in the same transaction.
     async fn set_password(
         &self,
         stamp: &Stamp,
@@ -195,8 +197,15 @@ pub trait PeopleStore: Send + Sync {
     async fn device_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<(Device, User)>>;
     async fn device(&self, id: Uuid) -> StoreResult<Option<Device>>;
     async fn list_devices(&self, user_id: Option<Uuid>) -> StoreResult<Vec<Device>>;
-    /// Revokes a device; revoking twice keeps the first time. None: no such device.
-    async fn revoke_device(&self, stamp: &Stamp, id: Uuid) -> StoreResult<Option<Device>>;
+    /// Revokes a device as `kind`; revoking twice keeps the first time and kind,
+    /// except that a device revoked otherwise may still be declared lost (丢失).
+    /// None: no such device.
+    async fn revoke_device(
+        &self,
+        stamp: &Stamp,
+        id: Uuid,
+        kind: RevokeKind,
+    ) -> StoreResult<Option<Device>>;
 }
 
 // ---------------------------------------------------------------------------------
@@ -450,6 +459,9 @@ pub trait SessionStore: Send + Sync {
     async fn end_user_sessions(&self, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<u64>;
     /// Records that a device pushed or pulled (`devices.last_sync_at`).
     async fn device_synced(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records that a device's token authenticated a request (`devices.last_used_at`;
+    /// token expiry counts from it). Not audited, no change sequence.
+    async fn device_used(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
 }
 
 #[async_trait]

@@ -43,6 +43,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../../../../migrations/server-postgres/0007_draw_fidelity.sql"),
     ),
+    (
+        8,
+        include_str!("../../../../../migrations/server-postgres/0008_device_revocation.sql"),
+    ),
 ];
 
 mod audit;
@@ -270,10 +274,15 @@ fn user_row(r: &Row) -> StoreResult<User> {
     })
 }
 
-const DEVICE_COLS: &str = "id, user_id, name, created_at, revoked_at, seq, last_sync_at";
+const DEVICE_COLS: &str =
+    "id, user_id, name, created_at, revoked_at, seq, last_sync_at, revoked_kind, last_used_at";
 
 fn device_row(r: &Row) -> StoreResult<Device> {
+    let revoked_at: Option<DateTime<Utc>> = r.try_get("revoked_at")?;
+    let kind: Option<String> = r.try_get("revoked_kind")?;
     Ok(Device {
+        revoked_kind: revoked_at.map(|_| RevokeKind::parse(kind.as_deref())),
+        last_used_at: r.try_get("last_used_at")?,
         id: r.try_get("id")?,
         user_id: r.try_get("user_id")?,
         name: r.try_get("name")?,

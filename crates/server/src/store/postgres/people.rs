@@ -124,6 +124,9 @@ impl PeopleStore for PgStore {
             return Ok(None);
         };
         let user = user_row(&r)?;
+        if disabled {
+            revoke_all(&tx, user.id, stamp.at, seq, RevokeKind::UserDisabled).await?;
+        }
         tx.commit().await?;
         Ok(Some(user))
     }
@@ -137,15 +140,17 @@ impl PeopleStore for PgStore {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         let seq = bump(&tx, stamp, &crate::audit::events::set_password(username)).await?;
-        let n = tx
-            .exec(
-                "UPDATE users SET password_hash = $1, seq = $2 WHERE username = $3",
+        let r = tx
+            .q_opt(
+                "UPDATE users SET password_hash = $1, seq = $2 WHERE username = $3 RETURNING id",
                 &[&password_hash, &seq, &username],
             )
             .await?;
-        if n == 0 {
+        let Some(r) = r else {
             return Ok(false);
-        }
+        };
+        let id: Uuid = r.try_get("id")?;
+        revoke_all(&tx, id, stamp.at, seq, RevokeKind::PasswordReset).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -218,14 +223,29 @@ impl PeopleStore for PgStore {
         )
     }
 
-    async fn revoke_device(&self, stamp: &Stamp, id: Uuid) -> StoreResult<Option<Device>> {
+    async fn revoke_device(
+        &self,
+        stamp: &Stamp,
+        id: Uuid,
+        kind: RevokeKind,
+    ) -> StoreResult<Option<Device>> {
         let at = stamp.at;
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx, stamp, &crate::audit::events::revoke_device(id, at)).await?;
+        let seq = bump(
+            &tx,
+            stamp,
+            &crate::audit::events::revoke_device(id, at, kind),
+        )
+        .await?;
+        // A device revoked otherwise may still be declared lost.
         tx.exec(
-            "UPDATE devices SET revoked_at = $1, seq = $2 WHERE id = $3 AND revoked_at IS NULL",
-            &[&at, &seq, &id],
+            "UPDATE devices SET revoked_at = COALESCE(revoked_at, $1), revoked_kind = $2,
+                                seq = $3
+             WHERE id = $4
+               AND (revoked_at IS NULL
+                    OR ($2 = 'lost' AND COALESCE(revoked_kind, '') <> 'lost'))",
+            &[&at, &kind.as_str(), &seq, &id],
         )
         .await?;
         let Some(d) = tx
@@ -241,4 +261,22 @@ impl PeopleStore for PgStore {
         tx.commit().await?;
         Ok(Some(d))
     }
+}
+
+/// Revokes every device of a user not yet revoked (a password reset, a disabled
+/// user), inside the caller's transaction.
+async fn revoke_all(
+    tx: &impl GenericClient,
+    user_id: Uuid,
+    at: DateTime<Utc>,
+    seq: i64,
+    kind: RevokeKind,
+) -> StoreResult<u64> {
+    Ok(tx
+        .exec(
+            "UPDATE devices SET revoked_at = $1, revoked_kind = $2, seq = $3
+         WHERE user_id = $4 AND revoked_at IS NULL",
+            &[&at, &kind.as_str(), &seq, &user_id],
+        )
+        .await?)
 }

@@ -86,6 +86,16 @@ impl SessionStore for PgStore {
         .await?)
     }
 
+    async fn device_used(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        let c = self.pool.get().await?;
+        c.exec(
+            "UPDATE devices SET last_used_at = $1 WHERE id = $2",
+            &[&at, &id],
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn device_synced(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
         let c = self.pool.get().await?;
         c.exec(

@@ -47,6 +47,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../../../../migrations/server-sqlite/0007_draw_fidelity.sql"),
     ),
+    (
+        8,
+        include_str!("../../../../../migrations/server-sqlite/0008_device_revocation.sql"),
+    ),
 ];
 
 mod audit;
@@ -192,9 +196,11 @@ fn user_row(row: &Row) -> rusqlite::Result<User> {
     })
 }
 
-const DEVICE_COLS: &str = "id, user_id, name, created_at, revoked_at, seq, last_sync_at";
+const DEVICE_COLS: &str =
+    "id, user_id, name, created_at, revoked_at, seq, last_sync_at, revoked_kind, last_used_at";
 
 fn device_row(row: &Row) -> rusqlite::Result<Device> {
+    let revoked = row.get::<_, Option<String>>("revoked_at")?.is_some();
     Ok(Device {
         id: uuid_col(row, "id")?,
         user_id: uuid_col(row, "user_id")?,
@@ -207,6 +213,14 @@ fn device_row(row: &Row) -> rusqlite::Result<Device> {
         seq: row.get("seq")?,
         last_sync_at: row
             .get::<_, Option<String>>("last_sync_at")?
+            .map(|s| parse_ts(&s))
+            .transpose()?,
+        revoked_kind: revoked
+            .then(|| row.get::<_, Option<String>>("revoked_kind"))
+            .transpose()?
+            .map(|k| RevokeKind::parse(k.as_deref())),
+        last_used_at: row
+            .get::<_, Option<String>>("last_used_at")?
             .map(|s| parse_ts(&s))
             .transpose()?,
     })

@@ -92,12 +92,17 @@ impl PeopleStore for SqliteStore {
     ) -> StoreResult<Option<User>> {
         let username = username.to_owned();
         let event = crate::audit::events::set_disabled(&username, disabled);
+        let at = stamp.at;
         self.write_if_changed(stamp, event, move |tx, seq| {
             let n = tx.execute(
                 "UPDATE users SET disabled = ?1, seq = ?2 WHERE username = ?3",
                 params![disabled as i64, seq, username],
             )?;
-            Ok((get_user_by_name(tx, &username)?, n > 0))
+            let user = get_user_by_name(tx, &username)?;
+            if disabled && let Some(u) = &user {
+                revoke_all(tx, u.id, at, seq, RevokeKind::UserDisabled)?;
+            }
+            Ok((user, n > 0))
         })
         .await
     }
@@ -111,11 +116,15 @@ impl PeopleStore for SqliteStore {
         let username = username.to_owned();
         let hash = password_hash.to_owned();
         let event = crate::audit::events::set_password(&username);
+        let at = stamp.at;
         self.write_if_changed(stamp, event, move |tx, seq| {
             let n = tx.execute(
                 "UPDATE users SET password_hash = ?1, seq = ?2 WHERE username = ?3",
                 params![hash, seq, username],
             )?;
+            if let Some(u) = get_user_by_name(tx, &username)? {
+                revoke_all(tx, u.id, at, seq, RevokeKind::PasswordReset)?;
+            }
             Ok((n > 0, n > 0))
         })
         .await
@@ -194,13 +203,23 @@ impl PeopleStore for SqliteStore {
         .await
     }
 
-    async fn revoke_device(&self, stamp: &Stamp, id: Uuid) -> StoreResult<Option<Device>> {
+    async fn revoke_device(
+        &self,
+        stamp: &Stamp,
+        id: Uuid,
+        kind: RevokeKind,
+    ) -> StoreResult<Option<Device>> {
         let at = stamp.at;
-        let event = crate::audit::events::revoke_device(id, at);
+        let event = crate::audit::events::revoke_device(id, at, kind);
         self.write_if_changed(stamp, event, move |tx, seq| {
+            // A device revoked otherwise may still be declared lost.
             tx.execute(
-                "UPDATE devices SET revoked_at = ?1, seq = ?2 WHERE id = ?3 AND revoked_at IS NULL",
-                params![ts(at), seq, id.to_string()],
+                "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1), revoked_kind = ?2,
+                                    seq = ?3
+                 WHERE id = ?4
+                   AND (revoked_at IS NULL
+                        OR (?2 = 'lost' AND COALESCE(revoked_kind, '') <> 'lost'))",
+                params![ts(at), kind.as_str(), seq, id.to_string()],
             )?;
             let device = tx
                 .query_row(
@@ -214,4 +233,20 @@ impl PeopleStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Revokes every device of a user not yet revoked (a password reset, a disabled
+/// user), inside the caller's write.
+fn revoke_all(
+    tx: &Connection,
+    user_id: Uuid,
+    at: DateTime<Utc>,
+    seq: i64,
+    kind: RevokeKind,
+) -> StoreResult<usize> {
+    Ok(tx.execute(
+        "UPDATE devices SET revoked_at = ?1, revoked_kind = ?2, seq = ?3
+         WHERE user_id = ?4 AND revoked_at IS NULL",
+        params![ts(at), kind.as_str(), seq, user_id.to_string()],
+    )?)
 }

@@ -95,6 +95,17 @@ impl SessionStore for SqliteStore {
         .await
     }
 
+    async fn device_used(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        self.write_raw(move |c| {
+            c.execute(
+                "UPDATE devices SET last_used_at = ?1 WHERE id = ?2",
+                params![ts(at), id.to_string()],
+            )?;
+            Ok(((), true))
+        })
+        .await
+    }
+
     async fn device_synced(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
         self.write_raw(move |c| {
             c.execute(
