@@ -450,6 +450,27 @@ pub trait SessionStore: Send + Sync {
     async fn end_user_sessions(&self, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<u64>;
     /// Records that a device pushed or pulled (`devices.last_sync_at`).
     async fn device_synced(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Failed sign-ins counted under each of `keys` whose window started after
+    /// `since`: (key, failures, first failure). In the database so that every
+    /// server process counts the same attempts (`crate::auth::LoginLimiter`).
+    async fn sign_in_failures(
+        &self,
+        keys: &[String],
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, u32, DateTime<Utc>)>>;
+
+    /// Counts one failure under each of `keys` at `now`; a key whose window started
+    /// at or before `since` starts a new one (expired rows are deleted).
+    async fn record_sign_in_failure(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Forgets the failures counted under `key` (a successful sign-in).
+    async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -468,6 +489,11 @@ pub trait ServerStore:
 {
     /// Which backend: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+
+    /// How much of the connection pool is in use now (`/metrics`).
+    fn pool_use(&self) -> Option<crate::metrics::PoolUse> {
+        None
+    }
 
     async fn state(&self) -> StoreResult<ServerState>;
 }

@@ -47,6 +47,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../../../../migrations/server-sqlite/0007_draw_fidelity.sql"),
     ),
+    (
+        9,
+        include_str!("../../../../../migrations/server-sqlite/0009_sign_in_failures.sql"),
+    ),
 ];
 
 mod audit;
@@ -477,6 +481,18 @@ fn get_inspection(conn: &Connection, id: Uuid) -> StoreResult<Option<StoredInspe
 impl ServerStore for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    /// The read connections (the one writer is not pooled).
+    fn pool_use(&self) -> Option<crate::metrics::PoolUse> {
+        let idle = self.readers.idle() as u64;
+        let size = self.readers.size() as u64;
+        Some(crate::metrics::PoolUse {
+            size,
+            in_use: size.saturating_sub(idle),
+            max: size,
+            waiting: 0,
+        })
     }
 
     async fn state(&self) -> StoreResult<ServerState> {
