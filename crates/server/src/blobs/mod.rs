@@ -213,13 +213,15 @@ impl BlobStore {
         }
     }
 
-    /// Whether the store can be used now (the health endpoint): the folder exists
-    /// and is a folder; the object store answers with these credentials.
+    /// Whether the store can be used now (the health endpoint): the folder is a
+    /// folder (or not made yet); the object store answers with these credentials.
     pub async fn check(&self) -> Result<(), String> {
         match &self.backend {
             Backend::Folder(f) => match std::fs::metadata(f.root()) {
                 Ok(m) if m.is_dir() => Ok(()),
                 Ok(_) => Err(format!("{} is not a folder", f.root().display())),
+                // Not made yet: the first upload creates it (`serve` does at start).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
                 Err(e) => Err(format!("{}: {e}", f.root().display())),
             },
             Backend::S3(s) => s.check().await,
