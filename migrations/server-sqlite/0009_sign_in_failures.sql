@@ -14,3 +14,7 @@ CREATE TABLE sign_in_failures (
     first_at  TEXT NOT NULL
 );
 CREATE INDEX sign_in_failures_first_at ON sign_in_failures(first_at);
+
+-- Photos pushed whose bytes are not all here yet, counted for /api/v1/metrics
+-- (uploads pending) without reading every blob row.
+CREATE INDEX blobs_pending ON blobs(id) WHERE complete = 0;

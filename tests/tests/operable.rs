@@ -169,6 +169,7 @@ async fn metrics_are_for_administrators_or_allowed_addresses() {
         text.contains("jiandu_http_request_duration_seconds_bucket{route=\"/api/v1/sync/pull\"")
     );
     assert!(text.contains("jiandu_db_pool_connections"));
+    assert!(text.contains("jiandu_uploads_pending 0"), "{text}");
     assert!(text.contains("jiandu_info{database=\"sqlite\",blobs=\"folder\""));
     allowed.kill();
 }

@@ -117,7 +117,13 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition (version 0.0.4).
-    pub fn render(&self, backend: &str, blobs: &str, pool: Option<PoolUse>) -> String {
+    pub fn render(
+        &self,
+        backend: &str,
+        blobs: &str,
+        pool: Option<PoolUse>,
+        pending_uploads: Option<u64>,
+    ) -> String {
         let mut out = String::new();
         let routes = self
             .routes
@@ -207,6 +213,13 @@ impl Metrics {
              # TYPE jiandu_uploads_in_progress gauge\njiandu_uploads_in_progress {}",
             self.uploads_in_progress.load(Ordering::Relaxed).max(0)
         );
+        if let Some(n) = pending_uploads {
+            let _ = writeln!(
+                out,
+                "# HELP jiandu_uploads_pending Photos pushed whose bytes are not all stored yet (database).\n\
+                 # TYPE jiandu_uploads_pending gauge\njiandu_uploads_pending {n}"
+            );
+        }
         if let Some(p) = pool {
             for (name, help, v) in [
                 (

@@ -128,6 +128,17 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
+/// A secret from the settings file: `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
 /// The settings file (`--config FILE`, TOML). Every key is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -143,7 +154,7 @@ pub struct FileSettings {
     /// `JIANDU_S3_ACCESS_KEY_ID`.
     pub s3_access_key_id: Option<String>,
     /// `JIANDU_S3_SECRET_ACCESS_KEY`: never logged.
-    pub s3_secret_access_key: Option<String>,
+    pub s3_secret_access_key: Option<Secret>,
     /// Addresses or CIDR blocks that may read `/api/v1/metrics` without an
     /// administrator's token or session, e.g. `["10.0.0.5"]` for Prometheus.
     pub metrics_allow: Option<Vec<String>>,
@@ -232,7 +243,10 @@ impl Settings {
             };
             let (Some(access_key_id), Some(secret_access_key)) = (
                 pick("JIANDU_S3_ACCESS_KEY_ID", &file.s3_access_key_id),
-                pick("JIANDU_S3_SECRET_ACCESS_KEY", &file.s3_secret_access_key),
+                pick(
+                    "JIANDU_S3_SECRET_ACCESS_KEY",
+                    &file.s3_secret_access_key.as_ref().map(|s| s.0.clone()),
+                ),
             ) else {
                 anyhow::bail!(
                     "照片存于对象存储（{text}）时，须在配置文件（s3_access_key_id、s3_secret_access_key）\
@@ -361,6 +375,7 @@ mod tests {
             "JIANDU_S3_REGION" => Some("cn-north-1".to_owned()),
             _ => None,
         };
+        assert!(!format!("{file:?}").contains("file-secret"), "{file:?}");
         let s = Settings::resolve_with_env(None, None, None, file, env).expect("settings");
         let crate::blobs::BlobLocation::S3(loc) = &s.blobs else {
             panic!("s3 expected: {s:?}");

@@ -47,7 +47,14 @@ enum Backend {
 pub struct BlobStore {
     backend: Backend,
     uploads: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
+    /// Chunks gathered in memory at once (object store): each holds up to
+    /// `MAX_CHUNK_BYTES`, so this bounds the memory of a flood of uploads
+    /// (64 × 4 MiB = 256 MiB); further chunks wait for a slot.
+    buffers: Arc<tokio::sync::Semaphore>,
 }
+
+/// Chunks the object store backend gathers in memory at once.
+pub const CHUNK_BUFFERS: usize = 64;
 
 fn joined<T>(r: Result<std::io::Result<T>, tokio::task::JoinError>) -> std::io::Result<T> {
     r.map_err(std::io::Error::other)?
@@ -75,6 +82,7 @@ impl BlobStore {
         Self {
             backend,
             uploads: Mutex::new(HashMap::new()),
+            buffers: Arc::new(tokio::sync::Semaphore::new(CHUNK_BUFFERS)),
         }
     }
 
@@ -111,8 +119,9 @@ impl BlobStore {
         }
     }
 
-    /// Starts receiving one chunk at `offset` (the current durable offset).
-    pub fn begin_chunk(&self, id: Uuid, offset: u64) -> std::io::Result<ChunkSink> {
+    /// Starts receiving one chunk at `offset` (the current durable offset). With
+    /// the object store, waits for one of [`CHUNK_BUFFERS`] memory slots.
+    pub async fn begin_chunk(&self, id: Uuid, offset: u64) -> std::io::Result<ChunkSink> {
         Ok(match &self.backend {
             Backend::Folder(f) => ChunkSink::File {
                 file: f.append(id)?,
@@ -124,6 +133,12 @@ impl BlobStore {
                 id,
                 offset,
                 bytes: Vec::new(),
+                _slot: self
+                    .buffers
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(std::io::Error::other)?,
             },
         })
     }
@@ -244,6 +259,7 @@ pub enum ChunkSink {
         id: Uuid,
         offset: u64,
         bytes: Vec<u8>,
+        _slot: tokio::sync::OwnedSemaphorePermit,
     },
 }
 
@@ -264,9 +280,12 @@ impl ChunkSink {
             (ChunkSink::File { file, .. }, _) => {
                 joined(tokio::task::spawn_blocking(move || file.sync()).await)
             }
-            (ChunkSink::Buffer { id, offset, bytes }, Backend::S3(s)) => {
-                s.put_chunk(id, offset, bytes).await
-            }
+            (
+                ChunkSink::Buffer {
+                    id, offset, bytes, ..
+                },
+                Backend::S3(s),
+            ) => s.put_chunk(id, offset, bytes).await,
             (ChunkSink::Buffer { .. }, Backend::Folder(_)) => Err(std::io::Error::other(
                 "a buffered chunk on the folder backend",
             )),

@@ -63,9 +63,13 @@ pub async fn metrics(
             ));
         }
     }
-    let text = p
-        .metrics
-        .render(p.store.backend(), p.blobs.kind(), p.store.pool_use());
+    let pending = p.store.pending_uploads().await?;
+    let text = p.metrics.render(
+        p.store.backend(),
+        p.blobs.kind(),
+        p.store.pool_use(),
+        Some(pending),
+    );
     Ok((
         [(
             header::CONTENT_TYPE,

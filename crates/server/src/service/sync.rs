@@ -33,8 +33,10 @@ use uuid::Uuid;
 // Limits
 
 /// How much a device may store (settings file; docs/SERVER.md). Counted over photos
-/// that are not voided (per inspection) and over what each device sent today (UTC;
-/// in memory, like the sign-in limiter: a restart forgets today's count).
+/// that are not voided (per inspection, from the database) and over what each
+/// device sent today (UTC; in memory per server process: a restart forgets today's
+/// count, and N processes let a device send up to N× the daily limit; an abuse
+/// limit, not worth a database write per chunk; docs/SERVER.md "Several servers").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UploadLimits {
     pub photos_per_inspection: u64,
@@ -999,7 +1001,7 @@ where
     }
     check_device_quota(p, actor, now, (size - current).min(MAX_CHUNK_BYTES))?;
     let _receiving = p.metrics.upload_started();
-    let mut sink = p.blobs.begin_chunk(id, current).map_err(io_error)?;
+    let mut sink = p.blobs.begin_chunk(id, current).await.map_err(io_error)?;
     let mut received: u64 = 0;
     let mut too_much = false;
     // A cut connection keeps what arrived (the device resumes from there); a chunk

@@ -451,9 +451,8 @@ pub trait SessionStore: Send + Sync {
     /// Records that a device pushed or pulled (`devices.last_sync_at`).
     async fn device_synced(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
 
-    /// Failed sign-ins counted under each of `keys` whose window started after
-    /// `since`: (key, failures, first failure). In the database so that every
-    /// server process counts the same attempts (`crate::auth::LoginLimiter`).
+    /// Failed sign-ins under `keys` whose window started after `since`: (key,
+    /// failures, first failure). Shared by every server (`auth::LoginLimiter`).
     async fn sign_in_failures(
         &self,
         keys: &[String],
@@ -471,6 +470,9 @@ pub trait SessionStore: Send + Sync {
 
     /// Forgets the failures counted under `key` (a successful sign-in).
     async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()>;
+
+    /// Pushed photos and signatures whose bytes are not all here (`/metrics`).
+    async fn pending_uploads(&self) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -491,9 +493,7 @@ pub trait ServerStore:
     fn backend(&self) -> &'static str;
 
     /// How much of the connection pool is in use now (`/metrics`).
-    fn pool_use(&self) -> Option<crate::metrics::PoolUse> {
-        None
-    }
+    fn pool_use(&self) -> Option<crate::metrics::PoolUse>;
 
     async fn state(&self) -> StoreResult<ServerState>;
 }

@@ -151,4 +151,17 @@ impl SessionStore for PgStore {
             .await?;
         Ok(())
     }
+
+    async fn pending_uploads(&self) -> StoreResult<u64> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .q("SELECT COUNT(*) AS n FROM blobs WHERE NOT complete", &[])
+            .await?;
+        let n: i64 = rows
+            .first()
+            .map(|r| r.try_get("n"))
+            .transpose()?
+            .unwrap_or(0);
+        Ok(n as u64)
+    }
 }

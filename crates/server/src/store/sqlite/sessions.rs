@@ -164,4 +164,14 @@ impl SessionStore for SqliteStore {
         })
         .await
     }
+
+    async fn pending_uploads(&self) -> StoreResult<u64> {
+        self.with(|c| {
+            let n: i64 = c.query_row("SELECT COUNT(*) FROM blobs WHERE complete = 0", [], |r| {
+                r.get(0)
+            })?;
+            Ok(n as u64)
+        })
+        .await
+    }
 }
