@@ -8,6 +8,8 @@
 //!                                  # (b) alone, with one upload at a time (default 2)
 //!     cargo bench -p jiandu-tests --bench sync_bench -- --devices-only --devices 50,500,2000
 //!                                  # (d) alone, for each number of devices
+//!     cargo bench -p jiandu-tests --bench sync_bench -- --photos-only
+//!                                  # (e) alone: a day's photos, local disk vs S3
 //!     JIANDU_BENCH_PG=postgres://user@127.0.0.1:55432/postgres \
 //!       cargo bench -p jiandu-tests --bench sync_bench -- --devices-only
 //!                                  # (d) on SQLite and on PostgreSQL (a scratch database)
@@ -19,7 +21,10 @@
 //! (c) a connection cut mid-photo: bytes sent again after the cut, target ≤ one
 //!     chunk (MAX_CHUNK_BYTES);
 //! (d) 500 devices, each enrolled with its own token and store, pushing a finished
-//!     inspection at once to one server: latency p50 / p99 / max, errors.
+//!     inspection at once to one server: latency p50 / p99 / max, errors;
+//! (e) a day's photos over loopback into the local blob folder, then into a real S3
+//!     server on 127.0.0.1 (src/bin/s3_server.rs, s3s over a folder, its own
+//!     process): wall time and MB/s of photo bytes for each, and their ratio.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use chrono::Utc;
@@ -29,6 +34,7 @@ use jiandu_server::model::{DrawRecord, Institution, NewUser, RegistryImport, Sto
 use jiandu_server::store::{ServerStore, Stamp};
 use jiandu_sync::{CancelToken, SyncConfig, SyncReport, TokenStore};
 use jiandu_tests::proxy::{FaultPlan, FaultProxy};
+use jiandu_tests::s3_fixtures::S3Server;
 use jiandu_tests::store_fixtures::{CHECKLIST, PLAN_ID};
 use jiandu_tests::sync_fixtures::{
     Device, PASSWORD, Person, ServerDb, TestServer, World, inspect, seed,
@@ -63,6 +69,7 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let link_only = args.iter().any(|a| a == "--link-only");
     let devices_only = args.iter().any(|a| a == "--devices-only");
+    let photos_only = args.iter().any(|a| a == "--photos-only");
     let device_counts: Option<Vec<usize>> = args
         .iter()
         .position(|a| a == "--devices")
@@ -117,10 +124,15 @@ fn main() {
             day(&sizes, Some(LINK)).await;
             return;
         }
+        if photos_only {
+            photos_folder_vs_s3(&sizes).await;
+            return;
+        }
         if !devices_only {
             day(&sizes, None).await;
             day(&sizes, Some(LINK)).await;
             cut_mid_photo(&sizes).await;
+            photos_folder_vs_s3(&sizes).await;
         }
         let counts = device_counts.unwrap_or_else(|| vec![sizes.devices]);
         let mut backends = vec![None];
@@ -137,7 +149,11 @@ fn main() {
 
 /// A server with a day's tasks and one device that did the day's work offline.
 async fn offline_day(sizes: &Sizes) -> (ServerDb, TestServer, Device, u64) {
-    let db = ServerDb::sqlite();
+    offline_day_on(sizes, ServerDb::sqlite()).await
+}
+
+/// As [`offline_day`], on `db` (its photos in a folder or an object store).
+async fn offline_day_on(sizes: &Sizes, db: ServerDb) -> (ServerDb, TestServer, Device, u64) {
     let world: World = seed(&*db.open().await, sizes.inspections as u32).await;
     let server = db.start();
     let dev = Device::enrolled(&world.inspectors[0], &server.url()).await;
@@ -226,6 +242,48 @@ async fn day(sizes: &Sizes, rate: Option<u64>) {
         }
     }
     server.kill();
+}
+
+/// (e): the day's photos over loopback, into the blob folder and into the S3 server.
+async fn photos_folder_vs_s3(sizes: &Sizes) {
+    let s3 = S3Server::start(env!("CARGO_BIN_EXE_s3_server"));
+    let mut rates = Vec::new();
+    for (name, db) in [
+        ("local disk", ServerDb::sqlite()),
+        ("S3 (s3s-fs)", ServerDb::sqlite().with_s3(&s3, "bench")),
+    ] {
+        let (db, server, dev, _) = offline_day_on(sizes, db).await;
+        let engine = dev.engine(
+            &server.url(),
+            SyncConfig {
+                upload_lanes: sizes.lanes,
+                ..SyncConfig::default()
+            },
+        );
+        // The day's findings first, so the timed part is the photos.
+        let token = dev.tokens.load().unwrap().unwrap();
+        let mut r = SyncReport::default();
+        engine
+            .push(&token, &CancelToken::new(), &quiet, &mut r)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let report = engine.sync_once(&CancelToken::new(), &quiet).await.unwrap();
+        let wall = started.elapsed().as_secs_f64();
+        let photos = sizes.inspections * sizes.photos_per_inspection;
+        assert_eq!(report.files_uploaded as usize, photos, "{report:?}");
+        let blobs = db.open().await.all_blobs().await.unwrap();
+        assert!(blobs.len() == photos && blobs.iter().all(|b| b.complete));
+        let bytes = (photos * sizes.photo_bytes) as f64;
+        rates.push(bytes / 1e6 / wall);
+        println!(
+            "(e) {name}: {photos} photos, {} in {wall:.2} s ({:.0} MB/s of photos)",
+            mb(bytes as u64),
+            bytes / 1e6 / wall
+        );
+        server.kill();
+    }
+    println!("(e) S3 / local disk throughput: {:.2}", rates[1] / rates[0]);
 }
 
 /// (c): a connection cut in the middle of a photo; how many bytes cross the wire

@@ -95,6 +95,11 @@ impl FaultCounts {
 pub struct FaultProxy {
     pub addr: SocketAddr,
     upstream: Arc<Mutex<SocketAddr>>,
+    /// When set, each new connection goes to the next of these in turn (several
+    /// server processes behind one address, like a load balancer).
+    upstreams: Arc<Mutex<Vec<SocketAddr>>>,
+    /// Connections handed out round-robin so far.
+    turn: Arc<AtomicU64>,
     plan: Arc<Mutex<FaultPlan>>,
     pub counts: Arc<FaultCounts>,
     /// Bytes forwarded device→server (for wire-size figures).
@@ -179,6 +184,8 @@ impl FaultProxy {
         let proxy = FaultProxy {
             addr: listener.local_addr().expect("proxy address"),
             upstream: Arc::new(Mutex::new(upstream)),
+            upstreams: Arc::new(Mutex::new(Vec::new())),
+            turn: Arc::new(AtomicU64::new(0)),
             plan: Arc::new(Mutex::new(plan)),
             counts: Arc::new(FaultCounts::default()),
             bytes_up: Arc::new(AtomicU64::new(0)),
@@ -209,6 +216,18 @@ impl FaultProxy {
 
     pub fn set_upstream(&self, addr: SocketAddr) {
         *self.upstream.lock().unwrap_or_else(|e| e.into_inner()) = addr;
+    }
+
+    /// Sends connection after connection to each of `addrs` in turn (with
+    /// `reuse_connections: false`, request after request alternates between them).
+    pub fn set_upstreams(&self, addrs: Vec<SocketAddr>) {
+        *self.upstreams.lock().unwrap_or_else(|e| e.into_inner()) = addrs;
+    }
+
+    /// Connections sent to each upstream of [`FaultProxy::set_upstreams`] so far, in
+    /// turn order (the first gets the extra one).
+    pub fn turns(&self) -> u64 {
+        self.turn.load(Ordering::Relaxed)
     }
 
     pub fn set_plan(&self, plan: FaultPlan) {
@@ -323,7 +342,15 @@ impl FaultProxy {
             let _ = client.shutdown().await;
             return;
         }
-        let upstream = *self.upstream.lock().unwrap_or_else(|e| e.into_inner());
+        let upstream = {
+            let many = self.upstreams.lock().unwrap_or_else(|e| e.into_inner());
+            if many.is_empty() {
+                *self.upstream.lock().unwrap_or_else(|e| e.into_inner())
+            } else {
+                let n = self.turn.fetch_add(1, Ordering::Relaxed);
+                many[(n % many.len() as u64) as usize]
+            }
+        };
         let Ok(server) = TcpStream::connect(upstream).await else {
             return;
         };

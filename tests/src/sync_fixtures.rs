@@ -7,6 +7,7 @@ use crate::store_fixtures::{PLAN_ID, jpeg, points, templates};
 use chrono::{DateTime, Utc};
 use jiandu_core::protocol::EnrollRequest;
 use jiandu_core::{Actor, CategoryCode, Outcome, PublicCategory, Role, Verdict};
+use jiandu_server::blobs::{BlobLocation, BlobStore, S3Location};
 use jiandu_server::http;
 use jiandu_server::model::{DrawRecord, Institution, NewUser, RegistryImport, StoredTask};
 use jiandu_server::service::Platform;
@@ -41,6 +42,21 @@ impl TestServer {
     /// Starts a server on the database `db` (a SQLite path or a PostgreSQL URL, as
     /// `jiandu-server --db` takes it) with blobs in `blobs`.
     pub fn start_on(db: &str, blobs: PathBuf) -> TestServer {
+        Self::start_with(db, BlobLocation::Folder(blobs))
+    }
+
+    /// Starts a server on the database `db` with photos in `blobs` (a folder or an
+    /// S3-compatible object store).
+    pub fn start_with(db: &str, blobs: BlobLocation) -> TestServer {
+        Self::start_configured(db, blobs, |p| p)
+    }
+
+    /// As [`TestServer::start_with`], the platform then changed by `configure`.
+    pub fn start_configured(
+        db: &str,
+        blobs: BlobLocation,
+        configure: fn(Platform) -> Platform,
+    ) -> TestServer {
         let db = db.to_owned();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (kill_tx, kill_rx) = tokio::sync::oneshot::channel::<()>();
@@ -59,8 +75,9 @@ impl TestServer {
                     .send(listener.local_addr().expect("address"))
                     .expect("reports address");
                 let state = Platform::new(store, templates())
-                    .with_blobs(blobs)
+                    .with_blob_store(BlobStore::open(&blobs).expect("blob store"))
                     .with_authority(AUTHORITY);
+                let state = configure(state);
                 tokio::select! {
                     r = http::serve(listener, state, 1024 * 1024, std::future::pending()) => {
                         r.expect("serves");
@@ -113,6 +130,9 @@ pub struct ServerDb {
     /// What `store::open` and `jiandu-server --db` take.
     pub url: String,
     pub dir: tempfile::TempDir,
+    /// Photos in an object store instead of `dir/blobs`: where, and the folder the
+    /// S3 server keeps those objects in.
+    pub s3: Option<(S3Location, PathBuf)>,
 }
 
 impl ServerDb {
@@ -127,6 +147,7 @@ impl ServerDb {
             backend: "sqlite",
             url,
             dir,
+            s3: None,
         }
     }
 
@@ -161,6 +182,7 @@ impl ServerDb {
             backend: "postgres",
             url,
             dir: tempfile::tempdir().expect("temp dir"),
+            s3: None,
         }
     }
 
@@ -169,13 +191,32 @@ impl ServerDb {
         store::open(&self.url).await.expect("server store opens")
     }
 
+    /// Keeps photos in `s3` under `prefix` instead of a local folder.
+    pub fn with_s3(mut self, s3: &crate::s3_fixtures::S3Server, prefix: &str) -> ServerDb {
+        self.s3 = Some((s3.location(prefix), s3.folder(prefix)));
+        self
+    }
+
+    /// The folder the verified photos are files in (`<sha[0..2]>/<sha>`): the blob
+    /// folder, or the S3 server's folder of the bucket and prefix.
     pub fn blobs(&self) -> PathBuf {
-        self.dir.path().join("blobs")
+        match &self.s3 {
+            Some((_, folder)) => folder.clone(),
+            None => self.dir.path().join("blobs"),
+        }
+    }
+
+    /// Where the servers keep photos.
+    pub fn blob_location(&self) -> BlobLocation {
+        match &self.s3 {
+            Some((loc, _)) => BlobLocation::S3(loc.clone()),
+            None => BlobLocation::Folder(self.blobs()),
+        }
     }
 
     /// A server on this database.
     pub fn start(&self) -> TestServer {
-        TestServer::start_on(&self.url, self.blobs())
+        TestServer::start_with(&self.url, self.blob_location())
     }
 }
 

@@ -16,7 +16,8 @@
 //!   with one new item, the counter moves once.
 //!
 //! Each runs on SQLite and on PostgreSQL (`*_postgres`, when `JIANDU_TEST_PG` is set;
-//! required with `JIANDU_REQUIRE_PG=1`).
+//! required with `JIANDU_REQUIRE_PG=1`); the first two also with the photos in a
+//! real S3 server (`*_s3`: src/bin/s3_server.rs, s3s over a folder, its own process).
 #![allow(clippy::unwrap_used)]
 
 use jiandu_core::protocol::{PushItem, PushRequest, RejectReason};
@@ -25,6 +26,7 @@ use jiandu_server::store::ServerStore;
 use jiandu_store::Answer;
 use jiandu_sync::{ApiClient, CancelToken, SyncConfig, SyncError};
 use jiandu_tests::proxy::{FaultPlan, FaultProxy};
+use jiandu_tests::s3_fixtures::S3Server;
 use jiandu_tests::store_fixtures::{points, templates};
 use jiandu_tests::sync_fixtures::{
     AUTHORITY, Device, ServerDb, World, YEAR, at, finish, inspect, seed, start,
@@ -124,17 +126,62 @@ async fn assert_server_matches(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn day_of_two_inspectors_and_a_lead_sqlite() {
-    day_of_two_inspectors_and_a_lead(ServerDb::sqlite()).await;
+    day_of_two_inspectors_and_a_lead(&ServerDb::sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn day_of_two_inspectors_and_a_lead_postgres() {
     if let Some(db) = ServerDb::postgres("day_of_two_inspectors_and_a_lead_postgres").await {
-        day_of_two_inspectors_and_a_lead(db).await;
+        day_of_two_inspectors_and_a_lead(&db).await;
     }
 }
 
-async fn day_of_two_inspectors_and_a_lead(db: ServerDb) {
+/// The same day with the photos in a real S3 server (s3s over a folder, its own
+/// process): every photo verified and stored as an object under the prefix, no
+/// staged chunk left behind, nothing in a local blob folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn day_of_two_inspectors_and_a_lead_s3() {
+    let s3 = S3Server::start(env!("CARGO_BIN_EXE_s3_server"));
+    let db = ServerDb::sqlite().with_s3(&s3, "city/photos");
+    day_of_two_inspectors_and_a_lead(&db).await;
+    assert_objects_settled(&db);
+}
+
+/// Content objects only: every staged chunk was removed once its photo was
+/// verified, and no server wrote a local blob folder.
+fn assert_objects_settled(db: &ServerDb) {
+    let folder = db.blobs();
+    let mut content = 0;
+    for entry in walk(&folder) {
+        let rel = entry
+            .strip_prefix(&folder)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(!rel.starts_with("partial"), "staged chunk left: {rel}");
+        content += 1;
+    }
+    assert!(content > 0, "photos are objects under the prefix");
+    assert!(
+        !db.dir.path().join("blobs").exists(),
+        "no local blob folder"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+async fn day_of_two_inspectors_and_a_lead(db: &ServerDb) {
     let world: World = seed(&*db.open().await, 4).await;
     let server = db.start();
     let url = server.url();
@@ -338,6 +385,15 @@ async fn day_of_two_inspectors_and_a_lead(db: ServerDb) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_lose_nothing_and_duplicate_nothing_sqlite() {
     faults_lose_nothing_and_duplicate_nothing(ServerDb::sqlite(), 500).await;
+}
+
+/// The fault run with the photos in a real S3 server: chunks cut mid-way, bytes
+/// changed in flight and server restarts, staged as chunk objects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_lose_nothing_and_duplicate_nothing_s3() {
+    let s3 = S3Server::start(env!("CARGO_BIN_EXE_s3_server"));
+    let db = ServerDb::sqlite().with_s3(&s3, "faults");
+    faults_lose_nothing_and_duplicate_nothing(db, 300).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

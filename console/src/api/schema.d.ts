@@ -266,7 +266,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 服务状态、数据库后端和数据库标识（epoch）。 */
+        /** 服务状态：数据库与照片存储（文件夹或对象存储）均可用时为 ok；另给出数据库后端、照片存储方式和数据库标识（epoch）。负载均衡器据此判断本服务器能否接收请求。 */
         get: operations["health"];
         put?: never;
         post?: never;
@@ -410,6 +410,23 @@ export interface paths {
         post?: never;
         /** 退出登录（设备）：吊销本设备自己的访问令牌，此后用它的请求一律 401。 */
         delete: operations["signOutDevice"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 本服务器进程的运行指标（Prometheus 文本格式）：各接口的请求数与耗时分布、推送条目的接受与拒绝数、上传字节数、正在上传的照片、数据库连接池使用情况。仅限管理员（令牌或控制台会话），或配置文件 metrics_allow 中的地址（供 Prometheus 抓取）。 */
+        get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -767,7 +784,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 拉取自 since 以来对本用户可见的变更（分页）。 */
+        /** 拉取自 since 以来对本用户可见的变更（分页）。请求带 Accept-Encoding: gzip 时以 gzip 压缩返回。 */
         get: operations["syncPull"];
         put?: never;
         post?: never;
@@ -1364,7 +1381,7 @@ export interface components {
          *     these, never on messages.
          * @enum {string}
          */
-        ErrorCode: "MalformedJson" | "InvalidBody" | "InvalidId" | "InvalidQuery" | "UnsupportedMediaType" | "BodyTooLarge" | "MethodNotAllowed" | "Unauthenticated" | "InvalidToken" | "DeviceRevoked" | "DeviceLost" | "TokenRevoked" | "TokenExpired" | "UserDisabled" | "InvalidCredentials" | "TooManyAttempts" | "TooManyRequests" | "UploadLimit" | "ChunkTooSmall" | "Forbidden" | "NotFound" | "InvalidUsername" | "InvalidDeviceName" | "InvalidPassword" | "InvalidName" | "UsernameTaken" | "BadgeTaken" | "BadgeRequired" | "InvalidFile" | "InvalidPlan" | "PlanUnchanged" | "InvalidSeed" | "AlreadyDrawn" | "EmptySeed" | "TeamTooSmall" | "UnknownAlgorithm" | "NotEnoughInspectors" | "InvalidDrawInputs" | "NotFrozen" | "CorruptRecord" | "ReasonRequired" | "WrongPlan" | "NotAnInspector" | "ConflictOfInterest" | "InspectedLastCampaign" | "ReassignmentCap" | "NotAssigned" | "AlreadyAssigned" | "Locked" | "WrongState" | "Unanswered" | "ObservationMissing" | "UnknownPoint" | "OutcomeMissing" | "OutcomeInconsistent" | "Stale" | "Empty" | "TooLong" | "NumberIssued" | "PhotosIncomplete" | "InvalidKind" | "NotReady" | "RenderFailed" | "InvalidFormat" | "TooManyItems" | "UnknownBlob" | "BlobMismatch" | "BlobIncomplete" | "InvalidSize" | "NotRegistered" | "MissingOffset" | "OffsetMismatch" | "ChunkTooLarge" | "HashMismatch" | "InvalidCount" | "InvalidAuthority" | "InvalidYear" | "NumbersExhausted" | "InvalidSession" | "SessionExpired" | "CsrfFailed" | "Internal";
+        ErrorCode: "MalformedJson" | "InvalidBody" | "InvalidId" | "InvalidQuery" | "UnsupportedMediaType" | "BodyTooLarge" | "MethodNotAllowed" | "Unauthenticated" | "InvalidToken" | "DeviceRevoked" | "DeviceLost" | "TokenRevoked" | "TokenExpired" | "UserDisabled" | "InvalidCredentials" | "TooManyAttempts" | "TooManyRequests" | "UploadLimit" | "ChunkTooSmall" | "Forbidden" | "NotFound" | "InvalidUsername" | "InvalidDeviceName" | "InvalidPassword" | "InvalidName" | "UsernameTaken" | "BadgeTaken" | "BadgeRequired" | "InvalidFile" | "InvalidPlan" | "PlanUnchanged" | "InvalidSeed" | "AlreadyDrawn" | "EmptySeed" | "TeamTooSmall" | "UnknownAlgorithm" | "NotEnoughInspectors" | "InvalidDrawInputs" | "NotFrozen" | "CorruptRecord" | "ReasonRequired" | "WrongPlan" | "NotAnInspector" | "ConflictOfInterest" | "InspectedLastCampaign" | "ReassignmentCap" | "NotAssigned" | "AlreadyAssigned" | "Locked" | "WrongState" | "Unanswered" | "ObservationMissing" | "UnknownPoint" | "OutcomeMissing" | "OutcomeInconsistent" | "Stale" | "Empty" | "TooLong" | "NumberIssued" | "PhotosIncomplete" | "InvalidKind" | "NotReady" | "RenderFailed" | "InvalidFormat" | "TooManyItems" | "UnknownBlob" | "BlobMismatch" | "BlobIncomplete" | "InvalidSize" | "NotRegistered" | "MissingOffset" | "OffsetMismatch" | "ChunkTooLarge" | "HashMismatch" | "InvalidCount" | "InvalidAuthority" | "InvalidYear" | "NumbersExhausted" | "InvalidSession" | "SessionExpired" | "CsrfFailed" | "StorageUnavailable" | "Internal";
         /**
          * Format: int64
          * @description An amount in fen (分, 1/100 yuan). Signed so that arithmetic cannot wrap
@@ -1422,6 +1439,8 @@ export interface components {
         Health: {
             /** @description `sqlite` or `postgres`. */
             backend: string;
+            /** @description Where photos are kept: `folder` or `s3`. */
+            blobs: string;
             /**
              * Format: uuid
              * @description The database's identity: a restored database has a new one.
@@ -1509,7 +1528,12 @@ export interface components {
         Institution: {
             address: string;
             category: components["schemas"]["CategoryCode"];
-            /** @description 统一社会信用代码 (unified social credit code, GB 32100). */
+            /**
+             * @description 统一社会信用代码 (unified social credit code, GB 32100); for a unit without one
+             *     (an unlicensed place or a person on the 回头看名单) its masked identity
+             *     `名称|地址|证件号` (see [`crate::draw::masked_identity`]; printed through
+             *     [`crate::draw::credit_code_label`]).
+             */
             credit_code: string;
             district: string;
             /** Format: uuid */
@@ -3634,6 +3658,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description 照片存储不可用（storage_unavailable） */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     showInspection: {
@@ -4205,6 +4238,53 @@ export interface operations {
                 };
             };
             /** @description 服务器内部错误（只给出请求编号）。 */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus 文本格式（text/plain; version=0.0.4） */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description 缺少访问令牌且地址不在 metrics_allow 中 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 不是管理员 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 服务器内部错误 */
             500: {
                 headers: {
                     [name: string]: unknown;

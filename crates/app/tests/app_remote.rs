@@ -162,7 +162,7 @@ fn a_retired_device_keeps_its_data_locked_and_exportable_with_the_pin() {
         "encrypted export"
     );
     assert!(
-        !app.sync_and_wait(WAIT).unwrap().is_ok(),
+        app.sync_and_wait(WAIT).unwrap().is_err(),
         "sync stays stopped"
     );
 }

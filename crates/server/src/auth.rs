@@ -9,19 +9,19 @@
 //!   [`LoginLimiter::MAX_FAILURES`] failures within [`LoginLimiter::WINDOW`] that pair is
 //!   refused until the window has passed, whatever the password; and per client
 //!   address alone ([`LoginLimiter::MAX_FAILURES_PER_IP`], an IPv6 client by its /64),
-//!   so random usernames cannot avoid the limit.
+//!   so random usernames cannot avoid the limit. The counts are in the database,
+//!   shared by every server process.
 //! - Hashing and verification run on their own small pool ([`PasswordPool`]: two at
 //!   a time, a bounded queue), never on the blocking pool the SQLite store uses; a
 //!   request that finds the queue full is refused at once.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Shortest password accepted (the rule is `crate::service::people`'s).
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -129,20 +129,12 @@ impl PasswordPool {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    first: Instant,
-}
-
-/// Counts failed sign-ins per (username, IP). In memory: a restart forgets, which
-/// only helps an attacker by one window; a multi-process deployment limits per
-/// process.
+/// The sign-in limit's rules. The counts are in the database
+/// (`SessionStore::sign_in_failures`), so every server process on it counts the
+/// same attempts: a client cannot multiply its tries by the number of servers
+/// behind the load balancer, and a restart forgets nothing.
 #[derive(Debug, Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<(String, IpAddr), Failures>>,
-    per_ip: Mutex<HashMap<IpAddr, Failures>>,
-}
+pub struct LoginLimiter;
 
 impl LoginLimiter {
     /// Failed attempts allowed per window.
@@ -150,10 +142,6 @@ impl LoginLimiter {
     pub const WINDOW: Duration = Duration::from_secs(15 * 60);
     /// Failed attempts allowed per client address (any usernames) per window.
     pub const MAX_FAILURES_PER_IP: u32 = 30;
-
-    fn key(username: &str, ip: IpAddr) -> (String, IpAddr) {
-        (username.trim().to_lowercase(), Self::client(ip))
-    }
 
     /// The client an address stands for: an IPv6 host by its /64 (one subscriber
     /// holds a whole /64), an IPv4 host (or IPv4-mapped address) by itself.
@@ -170,65 +158,46 @@ impl LoginLimiter {
         }
     }
 
-    /// `Err(seconds to wait)` when this pair, or this client address, is locked out.
-    pub fn check(&self, username: &str, ip: IpAddr, now: Instant) -> Result<(), u64> {
-        {
-            let mut per_ip = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-            let client = Self::client(ip);
-            match per_ip.get(&client) {
-                Some(f) if now.duration_since(f.first) >= Self::WINDOW => {
-                    per_ip.remove(&client);
-                }
-                Some(f) if f.count >= Self::MAX_FAILURES_PER_IP => {
-                    return Err((Self::WINDOW - now.duration_since(f.first))
-                        .as_secs()
-                        .max(1));
-                }
-                _ => {}
-            }
-        }
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let key = Self::key(username, ip);
-        match map.get(&key) {
-            Some(f) if now.duration_since(f.first) >= Self::WINDOW => {
-                map.remove(&key);
-                Ok(())
-            }
-            Some(f) if f.count >= Self::MAX_FAILURES => Err((Self::WINDOW
-                - now.duration_since(f.first))
-            .as_secs()
-            .max(1)),
-            _ => Ok(()),
-        }
+    /// The keys failures are counted under: (this username from this client, this
+    /// client with any username).
+    pub fn keys(username: &str, ip: IpAddr) -> (String, String) {
+        let client = Self::client(ip);
+        (
+            format!("u:{}|{client}", username.trim().to_lowercase()),
+            format!("ip:{client}"),
+        )
     }
 
-    pub fn record_failure(&self, username: &str, ip: IpAddr, now: Instant) {
-        {
-            let mut per_ip = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-            if per_ip.len() > 100_000 {
-                per_ip.retain(|_, f| now.duration_since(f.first) < Self::WINDOW);
+    /// `Err(seconds to wait)` when the counts (as the store answers them for
+    /// [`LoginLimiter::keys`]) lock this pair or this client out at `now`.
+    pub fn check(
+        counts: &[(String, u32, DateTime<Utc>)],
+        username: &str,
+        ip: IpAddr,
+        now: DateTime<Utc>,
+    ) -> Result<(), u64> {
+        let (pair, client) = Self::keys(username, ip);
+        let window = chrono::Duration::from_std(Self::WINDOW).unwrap_or_default();
+        let mut wait = None;
+        for (key, n, first) in counts {
+            let limit = if *key == pair {
+                Self::MAX_FAILURES
+            } else if *key == client {
+                Self::MAX_FAILURES_PER_IP
+            } else {
+                continue;
+            };
+            let left = (*first + window - now).num_seconds();
+            if *n >= limit && left > 0 {
+                wait = Some(wait.unwrap_or(0).max(left as u64));
             }
-            let f = per_ip.entry(Self::client(ip)).or_insert(Failures {
-                count: 0,
-                first: now,
-            });
-            f.count += 1;
         }
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        // Bound memory under a flood of distinct usernames: forget expired entries.
-        if map.len() > 100_000 {
-            map.retain(|_, f| now.duration_since(f.first) < Self::WINDOW);
-        }
-        let f = map.entry(Self::key(username, ip)).or_insert(Failures {
-            count: 0,
-            first: now,
-        });
-        f.count += 1;
+        wait.map_or(Ok(()), Err)
     }
 
-    pub fn record_success(&self, username: &str, ip: IpAddr) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&Self::key(username, ip));
+    /// Failures counted from this instant on are in the current window.
+    pub fn window_start(now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::from_std(Self::WINDOW).unwrap_or_default()
     }
 }
 
@@ -257,20 +226,41 @@ mod tests {
 
     #[test]
     fn limiter_locks_after_max_failures_per_user_and_ip() {
-        let l = LoginLimiter::default();
         let ip: IpAddr = "127.0.0.1".parse().expect("ip");
         let other: IpAddr = "127.0.0.2".parse().expect("ip");
-        let t0 = Instant::now();
-        for _ in 0..LoginLimiter::MAX_FAILURES {
-            assert!(l.check("Zhang", ip, t0).is_ok());
-            l.record_failure("zhang", ip, t0);
-        }
-        assert!(l.check("zhang", ip, t0).is_err(), "locked");
-        assert!(l.check("zhang", other, t0).is_ok(), "other IP not locked");
-        assert!(l.check("li", ip, t0).is_ok(), "other user not locked");
+        let t0 = chrono::Utc::now();
+        let (pair, client) = LoginLimiter::keys("Zhang ", ip);
+        assert_eq!(pair, "u:zhang|127.0.0.1");
+        assert_eq!(client, "ip:127.0.0.1");
+        let counts = vec![(pair, LoginLimiter::MAX_FAILURES, t0)];
         assert!(
-            l.check("zhang", ip, t0 + LoginLimiter::WINDOW).is_ok(),
-            "unlocked after the window"
+            LoginLimiter::check(&counts, "zhang", ip, t0).is_err(),
+            "locked"
+        );
+        assert!(
+            LoginLimiter::check(&counts, "zhang", other, t0).is_ok(),
+            "other IP"
+        );
+        assert!(
+            LoginLimiter::check(&counts, "li", ip, t0).is_ok(),
+            "other user"
+        );
+        let later = t0 + chrono::Duration::minutes(15);
+        assert!(
+            LoginLimiter::check(&counts, "zhang", ip, later).is_ok(),
+            "window over"
+        );
+        let per_ip = vec![(client, LoginLimiter::MAX_FAILURES_PER_IP, t0)];
+        assert!(
+            LoginLimiter::check(&per_ip, "anyone", ip, t0).is_err(),
+            "client locked"
+        );
+        let v6a: IpAddr = "2001:db8:1:2::1".parse().expect("ip");
+        let v6b: IpAddr = "2001:db8:1:2::ffff".parse().expect("ip");
+        assert_eq!(
+            LoginLimiter::keys("x", v6a),
+            LoginLimiter::keys("x", v6b),
+            "one /64"
         );
     }
 }

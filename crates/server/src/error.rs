@@ -129,6 +129,8 @@ error_codes! {
     /// A state-changing console request without the session's CSRF token, or sent
     /// from another site.
     CsrfFailed => "csrf_failed",
+    /// The photo store (folder or object store) cannot be used now (`/health`).
+    StorageUnavailable => "storage_unavailable",
     /// A bug or an outage: logged with the request id, never described.
     Internal => "internal",
 }

@@ -36,6 +36,7 @@ pub mod demo;
 pub mod error;
 pub mod formats;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod service;
 pub mod settings;

@@ -128,12 +128,36 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
+/// A secret from the settings file: `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
 /// The settings file (`--config FILE`, TOML). Every key is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSettings {
     pub db: Option<String>,
+    /// A folder, or `s3://BUCKET/PREFIX` (then the `s3_*` keys below).
     pub blobs: Option<PathBuf>,
+    /// Object store endpoint, e.g. `http://minio.internal:9000` (`JIANDU_S3_ENDPOINT`;
+    /// unset: AWS S3).
+    pub s3_endpoint: Option<String>,
+    /// Object store region (`JIANDU_S3_REGION`; default `us-east-1`).
+    pub s3_region: Option<String>,
+    /// `JIANDU_S3_ACCESS_KEY_ID`.
+    pub s3_access_key_id: Option<String>,
+    /// `JIANDU_S3_SECRET_ACCESS_KEY`: never logged.
+    pub s3_secret_access_key: Option<Secret>,
+    /// Addresses or CIDR blocks that may read `/api/v1/metrics` without an
+    /// administrator's token or session, e.g. `["10.0.0.5"]` for Prometheus.
+    pub metrics_allow: Option<Vec<String>>,
     pub listen: Option<SocketAddr>,
     pub max_body_bytes: Option<usize>,
     /// Console sessions end after this many minutes without use (default 30).
@@ -176,7 +200,9 @@ impl FileSettings {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub db: DatabaseUrl,
-    pub blobs: PathBuf,
+    pub blobs: crate::blobs::BlobLocation,
+    /// Who may read `/metrics` without the admin token (settings `metrics_allow`).
+    pub metrics_allow: Vec<String>,
     pub listen: SocketAddr,
     pub max_body_bytes: usize,
     pub sessions: crate::service::sessions::SessionSettings,
@@ -195,15 +221,65 @@ impl Settings {
         blobs: Option<PathBuf>,
         listen: Option<SocketAddr>,
         file: FileSettings,
-    ) -> Settings {
+    ) -> anyhow::Result<Settings> {
+        Self::resolve_with_env(db, blobs, listen, file, |k| std::env::var(k).ok())
+    }
+
+    /// As [`Settings::resolve`], with the `JIANDU_S3_*` variables read by `env`.
+    pub fn resolve_with_env(
+        db: Option<String>,
+        blobs: Option<PathBuf>,
+        listen: Option<SocketAddr>,
+        file: FileSettings,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Settings> {
         let data = PathBuf::from(DEFAULT_DATA_DIR);
-        let blobs = blobs.or(file.blobs).unwrap_or_else(|| data.join("blobs"));
+        let blobs = blobs
+            .or(file.blobs.clone())
+            .unwrap_or_else(|| data.join("blobs"));
+        let text = blobs.to_string_lossy();
+        let (blobs, blobs_dir) = if text.starts_with("s3://") {
+            let Some((bucket, prefix)) = crate::blobs::s3::parse_url(&text) else {
+                anyhow::bail!("照片存储地址“{text}”无效：应为 s3://存储桶/前缀");
+            };
+            let pick = |var: &str, key: &Option<String>| {
+                env(var).filter(|v| !v.is_empty()).or_else(|| key.clone())
+            };
+            let (Some(access_key_id), Some(secret_access_key)) = (
+                pick("JIANDU_S3_ACCESS_KEY_ID", &file.s3_access_key_id),
+                pick(
+                    "JIANDU_S3_SECRET_ACCESS_KEY",
+                    &file.s3_secret_access_key.as_ref().map(|s| s.0.clone()),
+                ),
+            ) else {
+                anyhow::bail!(
+                    "照片存于对象存储（{text}）时，须在配置文件（s3_access_key_id、s3_secret_access_key）\
+                     或环境变量（JIANDU_S3_ACCESS_KEY_ID、JIANDU_S3_SECRET_ACCESS_KEY）中给出访问密钥"
+                );
+            };
+            (
+                crate::blobs::BlobLocation::S3(crate::blobs::S3Location {
+                    bucket,
+                    prefix,
+                    endpoint: pick("JIANDU_S3_ENDPOINT", &file.s3_endpoint),
+                    region: pick("JIANDU_S3_REGION", &file.s3_region)
+                        .unwrap_or_else(|| "us-east-1".into()),
+                    access_key_id,
+                    secret_access_key,
+                }),
+                data.clone(),
+            )
+        } else {
+            let dir = blobs.parent().unwrap_or(&data).to_owned();
+            (crate::blobs::BlobLocation::Folder(blobs), dir)
+        };
         let audit_head_file = file
             .audit_head_file
             .clone()
-            .unwrap_or_else(|| blobs.parent().unwrap_or(&data).join("audit-heads.txt"));
-        Settings {
+            .unwrap_or_else(|| blobs_dir.join("audit-heads.txt"));
+        Ok(Settings {
             audit_head_file,
+            metrics_allow: file.metrics_allow.clone().unwrap_or_default(),
             trusted_proxies: file.trusted_proxies.clone().unwrap_or_default(),
             db: DatabaseUrl::new(
                 db.or(file.db)
@@ -263,7 +339,7 @@ impl Settings {
                     secure_cookies: file.secure_cookies.unwrap_or(d.secure_cookies),
                 }
             },
-        }
+        })
     }
 }
 
@@ -281,7 +357,8 @@ mod tests {
             u.expose(),
             "postgres://jiandu:s3cret@db.example:5432/jiandu"
         );
-        let s = Settings::resolve(Some(u.expose().into()), None, None, FileSettings::default());
+        let s = Settings::resolve(Some(u.expose().into()), None, None, FileSettings::default())
+            .expect("settings");
         assert!(!format!("{s:?}").contains("s3cret"));
     }
 
@@ -289,24 +366,71 @@ mod tests {
     fn flags_beat_file_beat_defaults() {
         let file: FileSettings =
             toml::from_str("db = \"file.sqlite\"\nlisten = \"127.0.0.1:9000\"").expect("toml");
-        let s = Settings::resolve(Some("flag.sqlite".into()), None, None, file);
+        let s = Settings::resolve(Some("flag.sqlite".into()), None, None, file).expect("settings");
         assert_eq!(s.db.expose(), "flag.sqlite");
         assert_eq!(s.listen.port(), 9000);
-        assert_eq!(s.blobs, PathBuf::from(".jiandu-data/blobs"));
+        assert_eq!(
+            s.blobs,
+            crate::blobs::BlobLocation::Folder(PathBuf::from(".jiandu-data/blobs"))
+        );
         assert!(toml::from_str::<FileSettings>("unknown = 1").is_err());
     }
 
     #[test]
     fn device_tokens_expire_after_the_set_days() {
-        let d = Settings::resolve(None, None, None, FileSettings::default());
+        let d = Settings::resolve(None, None, None, FileSettings::default()).expect("settings");
         assert_eq!(d.tokens.idle, chrono::Duration::days(30));
         for (text, want) in [
             ("device_token_idle_days = 7", chrono::Duration::days(7)),
             ("device_token_idle_days = 0.5", chrono::Duration::hours(12)),
         ] {
             let file: FileSettings = toml::from_str(text).expect("toml");
-            let s = Settings::resolve(None, None, None, file);
+            let s = Settings::resolve(None, None, None, file).expect("settings");
             assert_eq!(s.tokens.idle, want, "{text}");
         }
+    }
+
+    #[test]
+    fn s3_blobs_take_credentials_from_env_over_file_and_never_show_the_secret() {
+        let file: FileSettings = toml::from_str(
+            "blobs = \"s3://photos/jiandu/prod/\"\ns3_endpoint = \"http://file:9000\"\n\
+             s3_access_key_id = \"file-key\"\ns3_secret_access_key = \"file-secret\"",
+        )
+        .expect("toml");
+        let env = |k: &str| match k {
+            "JIANDU_S3_SECRET_ACCESS_KEY" => Some("env-secret".to_owned()),
+            "JIANDU_S3_REGION" => Some("cn-north-1".to_owned()),
+            _ => None,
+        };
+        assert!(!format!("{file:?}").contains("file-secret"), "{file:?}");
+        let s = Settings::resolve_with_env(None, None, None, file, env).expect("settings");
+        let crate::blobs::BlobLocation::S3(loc) = &s.blobs else {
+            panic!("s3 expected: {s:?}");
+        };
+        assert_eq!(
+            (loc.bucket.as_str(), loc.prefix.as_str()),
+            ("photos", "jiandu/prod")
+        );
+        assert_eq!(loc.endpoint.as_deref(), Some("http://file:9000"));
+        assert_eq!(loc.region, "cn-north-1");
+        assert_eq!(loc.access_key_id, "file-key");
+        assert_eq!(loc.secret_access_key, "env-secret");
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("env-secret") && !shown.contains("file-key"),
+            "{shown}"
+        );
+        assert_eq!(
+            s.audit_head_file,
+            PathBuf::from(".jiandu-data/audit-heads.txt")
+        );
+        let missing = Settings::resolve_with_env(
+            None,
+            Some("s3://photos".into()),
+            None,
+            FileSettings::default(),
+            |_| None,
+        );
+        assert!(missing.is_err(), "credentials are required");
     }
 }

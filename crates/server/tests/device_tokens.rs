@@ -299,7 +299,7 @@ async fn a_password_reset_or_a_disabled_user_revokes_every_device() {
 async fn tokens_expire_without_use_and_each_use_renews_them() {
     // About two seconds, from the settings file as an administrator writes it.
     let file: FileSettings = toml::from_str("device_token_idle_days = 0.000025").unwrap();
-    let settings = Settings::resolve(None, None, None, file);
+    let settings = Settings::resolve(None, None, None, file).unwrap();
     assert!(settings.tokens.idle < chrono::Duration::seconds(3));
     assert!(settings.tokens.idle > chrono::Duration::seconds(1));
     let idle = settings.tokens.idle.to_std().unwrap();

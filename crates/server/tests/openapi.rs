@@ -17,6 +17,7 @@ use std::collections::BTreeSet;
 /// is open to any enrolled device, and `PUBLIC` ones need no token.
 const RESTRICTED: &[(&str, &[&str])] = &[
     ("listUsers", &["admin"]),
+    ("metrics", &["admin"]),
     ("createDraw", &["admin"]),
     ("reassignTask", &["admin"]),
     ("listInstitutions", &["admin", "team_lead"]),

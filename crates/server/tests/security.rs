@@ -527,9 +527,22 @@ async fn random_usernames_meet_a_per_address_limit_and_hashing_is_bounded() {
     let (st, _) = enrol(&w.s, "insp1", PASSWORD).await;
     assert_eq!(st, StatusCode::TOO_MANY_REQUESTS);
     w.s.stop().await;
+    // The counts are in the database: another server process on it (or this one
+    // restarted) refuses that address too.
+    let other = TestServer::start_platform(
+        jiandu_server::service::Platform::new(w.b.store.clone(), TemplateSet::builtin().unwrap()),
+        64 * 1024,
+    )
+    .await;
+    let (st, _) = enrol(&other, "insp1", PASSWORD).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "shared by every server");
+    other.stop().await;
 
     // A flood on a server whose pool takes one at a time and queues one: the rest
-    // are refused at once with 429 and a Chinese message, none with a 5xx.
+    // are refused at once with 429 and a Chinese message, none with a 5xx. (A
+    // fresh database: the one above locked this address out.)
+    let w = world(common::sqlite().await).await;
+    w.s.stop().await;
     let mut platform =
         jiandu_server::service::Platform::new(w.b.store.clone(), TemplateSet::builtin().unwrap());
     platform.passwords = std::sync::Arc::new(jiandu_server::auth::PasswordPool::new(1, 1));

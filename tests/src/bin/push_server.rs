@@ -2,8 +2,11 @@
 //! (tests/tests/group_commit.rs): the real HTTP API over `store::open(DB)`, with
 //! the fixture plans the device stores use.
 //!
-//! Usage: `push_server <database> <blob folder>`. Prints `listening ADDR` once it
-//! accepts connections; the test kills it with SIGKILL.
+//! Usage: `push_server <database> <blob folder | s3://BUCKET/PREFIX>`, the object
+//! store's endpoint and credentials in `JIANDU_S3_*` (read by the server's own
+//! settings). Prints `listening ADDR` once it accepts connections; the tests kill
+//! it with SIGKILL. Also the server processes of the two-server test
+//! (tests/tests/two_servers.rs).
 
 use jiandu_server::http;
 use jiandu_server::service::Platform;
@@ -38,7 +41,22 @@ fn main() -> ExitCode {
         let mut out = std::io::stdout();
         writeln!(out, "listening {addr}").map_err(|e| e.to_string())?;
         out.flush().map_err(|e| e.to_string())?;
-        let state = Platform::new(store, templates()).with_blobs(blobs.into());
+        let settings = jiandu_server::settings::Settings::resolve(
+            Some(db.clone()),
+            Some(blobs.into()),
+            None,
+            Default::default(),
+        )
+        .map_err(|e| e.to_string())?;
+        let blobs = jiandu_server::blobs::BlobStore::open(&settings.blobs)?;
+        // JIANDU_METRICS_ALLOW: addresses that may read /api/v1/metrics (the tests).
+        let allow: Vec<String> = std::env::var("JIANDU_METRICS_ALLOW")
+            .map(|v| v.split(',').map(str::to_owned).collect())
+            .unwrap_or_default();
+        let allow = jiandu_server::settings::TrustedProxies::parse(&allow)?;
+        let state = Platform::new(store, templates())
+            .with_blob_store(blobs)
+            .with_metrics_allow(allow);
         http::serve(listener, state, 1024 * 1024, std::future::pending())
             .await
             .map_err(|e| e.to_string())

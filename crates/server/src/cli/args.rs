@@ -40,8 +40,8 @@ pub struct Cli {
         global = true,
         env = "JIANDU_BLOBS",
         hide_env = true,
-        value_name = "文件夹",
-        help = "照片文件夹（默认 .jiandu-data/blobs）（环境变量 JIANDU_BLOBS）"
+        value_name = "文件夹或 s3://…",
+        help = "照片存储：文件夹（默认 .jiandu-data/blobs），或对象存储 s3://存储桶/前缀（地址、区域、密钥见配置文件 s3_* 或环境变量 JIANDU_S3_*）（环境变量 JIANDU_BLOBS）"
     )]
     pub(super) blobs: Option<PathBuf>,
     #[command(subcommand)]

@@ -129,19 +129,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { listen, .. } => *listen,
         _ => None,
     };
-    let settings = Settings::resolve(cli.db.clone(), cli.blobs.clone(), listen, file);
+    let settings = Settings::resolve(cli.db.clone(), cli.blobs.clone(), listen, file)?;
+    let blobs = crate::blobs::BlobStore::open(&settings.blobs)
+        .map_err(|e| anyhow!("无法使用照片存储 {:?}：{e}", settings.blobs))?;
     let store = crate::store::open(settings.db.expose())
         .await
         .map_err(|e| refused(e.into()))
         .with_context(|| format!("无法打开数据库 {}", settings.db))?;
     let p = Platform::new(store, templates()?)
-        .with_blobs(settings.blobs.clone())
+        .with_blob_store(blobs)
         .with_sessions(settings.sessions)
         .with_tokens(settings.tokens)
         .with_uploads(settings.uploads)
         .with_proxies(
             crate::settings::TrustedProxies::parse(&settings.trusted_proxies)
                 .map_err(|e| anyhow!("配置文件中 trusted_proxies 的“{e}”不是有效的地址或网段"))?,
+        )
+        .with_metrics_allow(
+            crate::settings::TrustedProxies::parse(&settings.metrics_allow)
+                .map_err(|e| anyhow!("配置文件中 metrics_allow 的“{e}”不是有效的地址或网段"))?,
         );
     let me = Actor::operator(operator(None));
     let now = Utc::now();
@@ -234,8 +240,16 @@ async fn serve(
     if let Some(files) = &tls {
         crate::http::tls::load(files).map_err(|e| anyhow!("无法读取 TLS 证书或私钥：{e}"))?;
     }
-    std::fs::create_dir_all(&settings.blobs)
-        .with_context(|| format!("无法创建文件夹 {}", settings.blobs.display()))?;
+    match &settings.blobs {
+        crate::blobs::BlobLocation::Folder(dir) => std::fs::create_dir_all(dir)
+            .with_context(|| format!("无法创建文件夹 {}", dir.display()))?,
+        // Reachable with these credentials, or the operator learns it now.
+        crate::blobs::BlobLocation::S3(loc) => p
+            .blobs
+            .check()
+            .await
+            .map_err(|e| anyhow!("无法连接对象存储 {loc}：{e}"))?,
+    }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("无法监听 {}", settings.listen))?;

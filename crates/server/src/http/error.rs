@@ -73,6 +73,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | HashMismatch => StatusCode::UNPROCESSABLE_ENTITY,
         TooManyAttempts | TooManyRequests | UploadLimit => StatusCode::TOO_MANY_REQUESTS,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 

@@ -32,6 +32,8 @@ pub mod tls;
 
 // The draw and task handlers.
 mod draws;
+// /metrics and the per-route counters.
+mod ops;
 
 use crate::error::ErrorCode;
 use crate::service::Platform;
@@ -165,6 +167,7 @@ impl Modify for BearerAuth {
 fn api() -> OpenApiRouter<Platform> {
     OpenApiRouter::new()
         .routes(routes!(health))
+        .routes(routes!(ops::metrics))
         .routes(routes!(people::enroll))
         .routes(routes!(people::me))
         .routes(routes!(people::list_devices))
@@ -244,6 +247,17 @@ pub fn router_and_document(state: Platform, max_body_bytes: usize) -> (axum::Rou
         .fallback(assets::serve)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        // Pull pages (marked by their handler) are gzip-compressed for clients that
+        // accept it; everything else goes as it is.
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .gzip(true)
+                .compress_when(ops::compressible),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::count_request,
+        ))
         .layer(axum::middleware::from_fn(
             error::internal_error_with_request_id,
         ))
@@ -334,24 +348,36 @@ pub struct Health {
     status: &'static str,
     /// `sqlite` or `postgres`.
     backend: &'static str,
+    /// Where photos are kept: `folder` or `s3`.
+    blobs: &'static str,
     /// The database's identity: a restored database has a new one.
     epoch: Uuid,
 }
 
-/// 服务状态、数据库后端和数据库标识（epoch）。
+/// 服务状态：数据库与照片存储（文件夹或对象存储）均可用时为 ok；另给出数据库后端、照片存储方式和数据库标识（epoch）。负载均衡器据此判断本服务器能否接收请求。
 #[utoipa::path(
     get, path = "/health", tag = "system", operation_id = "health",
     responses(
         (status = 200, description = "正常", body = Health),
         (status = 500, description = "数据库不可用", body = ErrorBody),
+        (status = 503, description = "照片存储不可用（storage_unavailable）", body = ErrorBody),
     ),
     security(())
 )]
 async fn health(State(p): State<Platform>) -> Result<Json<Health>, ApiError> {
     let st = p.store.state().await?;
+    if let Err(e) = p.blobs.check().await {
+        // The cause is for the operator's log, not for whoever asks.
+        tracing::warn!(error = %e, blobs = p.blobs.kind(), "photo store unavailable");
+        return Err(ApiError::new(
+            ErrorCode::StorageUnavailable,
+            "照片存储暂时不可用",
+        ));
+    }
     Ok(Json(Health {
         status: "ok",
         backend: p.store.backend(),
+        blobs: p.blobs.kind(),
         epoch: st.epoch,
     }))
 }

@@ -110,10 +110,30 @@ pub async fn render(
         .checklist(&task.checklist)
         .ok_or_else(|| ServiceError::internal("task of an unknown checklist"))?
         .clone();
-    let blobs = p.blobs.clone();
+    // The photos and signature images, read first (the blob store is async).
+    let mut blobs: std::collections::HashMap<String, Vec<u8>> = Default::default();
+    let wanted = bundle.photos.iter().map(|p| p.sha256.clone()).chain(
+        bundle
+            .signatures
+            .iter()
+            .filter_map(|s| s.image_sha256.clone()),
+    );
+    for sha in wanted {
+        if blobs.contains_key(&sha) {
+            continue;
+        }
+        let read = p.blobs.read(&sha).await;
+        match read {
+            Ok(Some(bytes)) => {
+                blobs.insert(sha, bytes);
+            }
+            Ok(None) => {}
+            Err(e) => return Err(ServiceError::internal(format!("blob {sha}: {e}"))),
+        }
+    }
     let authority = authority.to_owned();
     tokio::task::spawn_blocking(move || {
-        let files = |sha: &str| -> Option<Vec<u8>> { blobs.read(sha) };
+        let files = |sha: &str| -> Option<Vec<u8>> { blobs.get(sha).cloned() };
         let input = ArchiveInput {
             checklist: &checklist,
             task: &core_task,

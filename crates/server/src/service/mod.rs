@@ -29,7 +29,7 @@ pub mod sync;
 
 pub use crate::error::{ErrorCode, ServiceError, ServiceResult};
 
-use crate::blobs::BlobFolder;
+use crate::blobs::BlobStore;
 use crate::model::User;
 use crate::store::{ServerStore, Stamp, StoreError, Unique};
 use chrono::{DateTime, Utc};
@@ -45,13 +45,12 @@ pub struct Platform {
     pub store: Arc<dyn ServerStore>,
     /// Built-in plans and the stored versions read so far (`plans`).
     pub plans: Arc<plans::PlanLibrary>,
-    pub blobs: Arc<BlobFolder>,
+    /// Photos and signature images: a folder or an object store (`crate::blobs`).
+    pub blobs: Arc<BlobStore>,
     /// 执法机关 (issuing authority) printed on the documents (`JIANDU_AUTHORITY`);
     /// told to each device at enrolment, so its on-site copies and the platform's
     /// archive copies agree.
     pub authority: Arc<str>,
-    /// Failed sign-ins per (username, client address) and per client address.
-    pub limiter: Arc<crate::auth::LoginLimiter>,
     /// Password hashing and verification, bounded (`auth::PasswordPool`).
     pub passwords: Arc<crate::auth::PasswordPool>,
     /// Limits on photos (settings file) and each device's uploads today.
@@ -65,6 +64,10 @@ pub struct Platform {
     pub tokens: people::TokenSettings,
     /// The public result lists, ready to send (`public`).
     pub public: Arc<public::PublicCache>,
+    /// This process's counters (`GET /metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Who may read `/metrics` without the admin token (settings `metrics_allow`).
+    pub metrics_allow: Arc<crate::settings::TrustedProxies>,
 }
 
 impl Platform {
@@ -74,11 +77,10 @@ impl Platform {
         Self {
             store,
             plans: Arc::new(plans::PlanLibrary::new(plans)),
-            blobs: Arc::new(BlobFolder::new(
+            blobs: Arc::new(BlobStore::folder(
                 std::path::Path::new(crate::settings::DEFAULT_DATA_DIR).join("blobs"),
             )),
             authority: documents::authority().into(),
-            limiter: Arc::new(crate::auth::LoginLimiter::default()),
             passwords: Arc::new(crate::auth::PasswordPool::default()),
             uploads: sync::UploadLimits::default(),
             proxies: Arc::default(),
@@ -86,7 +88,15 @@ impl Platform {
             console: sessions::SessionSettings::default(),
             tokens: people::TokenSettings::default(),
             public: Arc::default(),
+            metrics: Arc::default(),
+            metrics_allow: Arc::default(),
         }
+    }
+
+    /// Lets these addresses read `/metrics` without the admin token.
+    pub fn with_metrics_allow(mut self, allow: crate::settings::TrustedProxies) -> Self {
+        self.metrics_allow = Arc::new(allow);
+        self
     }
 
     /// Console sessions expire and cookies are marked as `console` says.
@@ -121,7 +131,13 @@ impl Platform {
 
     /// Keeps photos and signature images in `dir` (settings `blobs`).
     pub fn with_blobs(mut self, dir: std::path::PathBuf) -> Self {
-        self.blobs = Arc::new(BlobFolder::new(dir));
+        self.blobs = Arc::new(BlobStore::folder(dir));
+        self
+    }
+
+    /// Keeps photos and signature images in `blobs` (a folder or an object store).
+    pub fn with_blob_store(mut self, blobs: BlobStore) -> Self {
+        self.blobs = Arc::new(blobs);
         self
     }
 

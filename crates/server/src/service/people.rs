@@ -11,7 +11,6 @@ use jiandu_core::protocol::{
 };
 use serde::Serialize;
 use std::net::IpAddr;
-use std::time::Instant;
 use uuid::Uuid;
 
 /// The user and device a token belongs to (`GET /me`).
@@ -132,7 +131,12 @@ pub(crate) async fn check_password(
     if chars(&password) > MAX_PASSWORD_CHARS {
         return Err(ServiceError::new(ErrorCode::InvalidPassword, "密码过长"));
     }
-    if let Err(wait) = p.limiter.check(username, client, Instant::now()) {
+    let (pair, client_key) = auth::LoginLimiter::keys(username, client);
+    let now = Utc::now();
+    let window = auth::LoginLimiter::window_start(now);
+    let keys = [pair.clone(), client_key];
+    let counts = p.store.sign_in_failures(&keys, window).await?;
+    if let Err(wait) = auth::LoginLimiter::check(&counts, username, client, now) {
         return Err(ServiceError::new(
             ErrorCode::TooManyAttempts,
             format!("登录失败次数过多，请 {} 分钟后再试", wait.div_ceil(60)),
@@ -153,14 +157,18 @@ pub(crate) async fn check_password(
     let user = match (user, ok) {
         (Some(user), true) => user,
         _ => {
-            p.limiter.record_failure(username, client, Instant::now());
+            p.store
+                .record_sign_in_failure(&keys, Utc::now(), window)
+                .await?;
             return Err(ServiceError::new(
                 ErrorCode::InvalidCredentials,
                 "用户名或密码错误",
             ));
         }
     };
-    p.limiter.record_success(username, client);
+    if counts.iter().any(|(k, ..)| *k == pair) {
+        p.store.clear_sign_in_failures(&pair).await?;
+    }
     if user.disabled {
         return Err(disabled());
     }

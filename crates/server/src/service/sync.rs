@@ -5,8 +5,9 @@
 //!   (`SyncStore::push`); answered per item;
 //! - pull: tasks (own; a team lead's team), tombstones and inspections in
 //!   change-sequence order, with the epoch;
-//! - photos: resumable upload (tus header names); the partial file's length is the
-//!   durable offset; the last byte triggers the SHA-256 check; verified bytes move
+//! - photos: resumable upload (tus header names); what the blob store staged is the
+//!   durable offset (a partial file's length, or the chain of chunk objects in an
+//!   object store); the last byte triggers the SHA-256 check; verified bytes move
 //!   to content-addressed storage (`crate::blobs`);
 //! - 文号 (document numbers): blocks per device, authority and year.
 
@@ -32,8 +33,10 @@ use uuid::Uuid;
 // Limits
 
 /// How much a device may store (settings file; docs/SERVER.md). Counted over photos
-/// that are not voided (per inspection) and over what each device sent today (UTC;
-/// in memory, like the sign-in limiter: a restart forgets today's count).
+/// that are not voided (per inspection, from the database) and over what each
+/// device sent today (UTC; in memory per server process: a restart forgets today's
+/// count, and N processes let a device send up to N× the daily limit; an abuse
+/// limit, not worth a database write per chunk; docs/SERVER.md "Several servers").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UploadLimits {
     pub photos_per_inspection: u64,
@@ -108,11 +111,9 @@ pub async fn sweep_partial_uploads(
     p: &Platform,
     now: std::time::SystemTime,
 ) -> ServiceResult<usize> {
-    let blobs = p.blobs.clone();
-    let expiry = p.uploads.partial_upload_expiry;
-    tokio::task::spawn_blocking(move || blobs.drop_partials_older_than(now, expiry))
+    p.blobs
+        .drop_partials_older_than(now, p.uploads.partial_upload_expiry)
         .await
-        .map_err(ServiceError::internal)?
         .map_err(io_error)
 }
 
@@ -244,6 +245,17 @@ pub async fn push(
         })
         .collect();
     let results = p.store.push(&actor.stamp(now), device, items).await?;
+    let applied = results
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.outcome,
+                jiandu_core::protocol::ItemOutcome::Applied { .. }
+            )
+        })
+        .count() as u64;
+    p.metrics
+        .push_items(applied, results.len() as u64 - applied);
     Ok(PushResponse { results })
 }
 
@@ -871,18 +883,18 @@ fn io_error(e: std::io::Error) -> ServiceError {
     ServiceError::internal(format!("blob file: {e}"))
 }
 
-fn status_of(p: &Platform, b: &BlobRow) -> BlobStatus {
+async fn status_of(p: &Platform, b: &BlobRow) -> ServiceResult<BlobStatus> {
     let size = b.size.unwrap_or(0);
-    BlobStatus {
+    Ok(BlobStatus {
         id: b.id,
         offset: if b.complete {
             size
         } else {
-            p.blobs.partial_len(b.id)
+            p.blobs.partial_len(b.id).await.map_err(io_error)?
         },
         size,
         complete: b.complete,
-    }
+    })
 }
 
 /// Registers the bytes of a photo or signature image the device is about to
@@ -930,14 +942,14 @@ pub async fn register_blob(
     // Every uploader sends the bytes, even when the server holds a file with this
     // hash: knowing a hash must not attach (and then download) someone else's
     // photo, and the answer must not tell whether the server holds it. Storage is
-    // de-duplicated underneath (`BlobFolder::commit_partial`).
-    Ok(status_of(p, &blob))
+    // de-duplicated underneath (`BlobStore::finish`).
+    status_of(p, &blob).await
 }
 
 /// Where an upload stands (`HEAD`): the durable offset to resume from.
 pub async fn blob_status(p: &Platform, actor: &Actor, id: Uuid) -> ServiceResult<BlobStatus> {
     let blob = visible_blob(p, actor, id).await?;
-    Ok(status_of(p, &blob))
+    status_of(p, &blob).await
 }
 
 /// What a chunk did.
@@ -976,9 +988,9 @@ where
     let _guard = lock.lock().await;
     let blob = p.store.blob(id).await?.unwrap_or(blob);
     if blob.complete {
-        return Ok(ChunkOutcome::Written(status_of(p, &blob)));
+        return Ok(ChunkOutcome::Written(status_of(p, &blob).await?));
     }
-    let current = p.blobs.partial_len(id);
+    let current = p.blobs.partial_len(id).await.map_err(io_error)?;
     if offset != current {
         return Ok(ChunkOutcome::OffsetMismatch(BlobStatus {
             id,
@@ -988,7 +1000,8 @@ where
         }));
     }
     check_device_quota(p, actor, now, (size - current).min(MAX_CHUNK_BYTES))?;
-    let mut file = p.blobs.append(id).map_err(io_error)?;
+    let _receiving = p.metrics.upload_started();
+    let mut sink = p.blobs.begin_chunk(id, current).await.map_err(io_error)?;
     let mut received: u64 = 0;
     let mut too_much = false;
     // A cut connection keeps what arrived (the device resumes from there); a chunk
@@ -1004,11 +1017,10 @@ where
             too_much = true;
             break;
         }
-        file.write(&data).map_err(io_error)?;
+        sink.write(&data).map_err(io_error)?;
     }
     if !too_much && !cut && received < MIN_CHUNK_BYTES && current + received < size {
-        drop(file);
-        p.blobs.truncate_partial(id, current).map_err(io_error)?;
+        sink.abandon().await.map_err(io_error)?;
         return Err(ServiceError::new(
             ErrorCode::ChunkTooSmall,
             format!(
@@ -1017,28 +1029,28 @@ where
             ),
         ));
     }
-    file.sync().map_err(io_error)?;
     p.quota
         .with(actor.device.unwrap_or_default(), now, |u| u.1 += received);
     if too_much {
-        p.blobs.drop_partial(id);
+        sink.abandon().await.map_err(io_error)?;
+        p.blobs.drop_partial(id).await.map_err(io_error)?;
         return Err(ServiceError::new(
             ErrorCode::ChunkTooLarge,
             "上传内容超过登记的大小或单次上限（4 MB），已丢弃，请从头上传",
         ));
     }
-    let now_len = p.blobs.partial_len(id);
+    sink.commit(&p.blobs).await.map_err(io_error)?;
+    p.metrics.bytes_uploaded(received);
+    let now_len = current + received;
     if now_len == size {
-        let sha = p.blobs.hash_partial(id).map_err(io_error)?;
-        if sha != blob.sha256 {
-            p.blobs.drop_partial(id);
+        if !p.blobs.finish(id, &blob.sha256).await.map_err(io_error)? {
             return Err(ServiceError::new(
                 ErrorCode::HashMismatch,
                 "照片校验失败（内容在传输中被改变），已丢弃，请重新上传",
             ));
         }
-        p.blobs.commit_partial(id, &sha).map_err(io_error)?;
         p.store.complete_blob(&actor.stamp(now), id).await?;
+        p.metrics.photo_completed();
         p.quota
             .with(actor.device.unwrap_or_default(), now, |u| u.0 += 1);
     }
@@ -1064,12 +1076,12 @@ pub async fn blob_content(
             "照片尚未上传完成",
         ));
     }
-    let blobs = p.blobs.clone();
-    let sha = blob.sha256.clone();
-    let bytes = tokio::task::spawn_blocking(move || std::fs::read(blobs.content_path(&sha)))
+    let bytes = p
+        .blobs
+        .read(&blob.sha256)
         .await
-        .map_err(ServiceError::internal)?
-        .map_err(io_error)?;
+        .map_err(io_error)?
+        .ok_or_else(|| ServiceError::internal(format!("blob {id}: verified bytes missing")))?;
     Ok((blob.mime, bytes))
 }
 

@@ -462,6 +462,29 @@ pub trait SessionStore: Send + Sync {
     /// Records that a device's token authenticated a request (`devices.last_used_at`;
     /// token expiry counts from it). Not audited, no change sequence.
     async fn device_used(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Failed sign-ins under `keys` whose window started after `since`: (key,
+    /// failures, first failure). Shared by every server (`auth::LoginLimiter`).
+    async fn sign_in_failures(
+        &self,
+        keys: &[String],
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, u32, DateTime<Utc>)>>;
+
+    /// Counts one failure under each of `keys` at `now`; a key whose window started
+    /// at or before `since` starts a new one (expired rows are deleted).
+    async fn record_sign_in_failure(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Forgets the failures counted under `key` (a successful sign-in).
+    async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()>;
+
+    /// Pushed photos and signatures whose bytes are not all here (`/metrics`).
+    async fn pending_uploads(&self) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -480,6 +503,9 @@ pub trait ServerStore:
 {
     /// Which backend: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+
+    /// How much of the connection pool is in use now (`/metrics`).
+    fn pool_use(&self) -> Option<crate::metrics::PoolUse>;
 
     async fn state(&self) -> StoreResult<ServerState>;
 }

@@ -47,6 +47,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../../../../migrations/server-postgres/0008_device_revocation.sql"),
     ),
+    (
+        9,
+        include_str!("../../../../../migrations/server-postgres/0009_sign_in_failures.sql"),
+    ),
 ];
 
 mod audit;
@@ -425,6 +429,16 @@ async fn get_task(c: &impl GenericClient, id: Uuid) -> StoreResult<Option<Stored
 impl ServerStore for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn pool_use(&self) -> Option<crate::metrics::PoolUse> {
+        let s = self.pool.status();
+        Some(crate::metrics::PoolUse {
+            size: s.size as u64,
+            in_use: s.size.saturating_sub(s.available) as u64,
+            max: s.max_size as u64,
+            waiting: s.waiting as u64,
+        })
     }
 
     async fn state(&self) -> StoreResult<ServerState> {

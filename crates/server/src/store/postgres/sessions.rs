@@ -105,4 +105,73 @@ impl SessionStore for PgStore {
         .await?;
         Ok(())
     }
+
+    async fn sign_in_failures(
+        &self,
+        keys: &[String],
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, u32, DateTime<Utc>)>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .q(
+                "SELECT key, failures, first_at FROM sign_in_failures
+                 WHERE key = ANY($1) AND first_at > $2",
+                &[&keys, &since],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<_, String>("key")?,
+                    r.try_get::<_, i32>("failures")? as u32,
+                    r.try_get("first_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn record_sign_in_failure(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        tx.exec(
+            "DELETE FROM sign_in_failures WHERE first_at <= $1",
+            &[&since],
+        )
+        .await?;
+        for k in keys {
+            tx.exec(
+                "INSERT INTO sign_in_failures (key, failures, first_at) VALUES ($1, 1, $2)
+                 ON CONFLICT (key) DO UPDATE SET failures = sign_in_failures.failures + 1",
+                &[k, &now],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()> {
+        let c = self.pool.get().await?;
+        c.exec("DELETE FROM sign_in_failures WHERE key = $1", &[&key])
+            .await?;
+        Ok(())
+    }
+
+    async fn pending_uploads(&self) -> StoreResult<u64> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .q("SELECT COUNT(*) AS n FROM blobs WHERE NOT complete", &[])
+            .await?;
+        let n: i64 = rows
+            .first()
+            .map(|r| r.try_get("n"))
+            .transpose()?
+            .unwrap_or(0);
+        Ok(n as u64)
+    }
 }

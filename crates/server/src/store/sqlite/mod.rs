@@ -17,41 +17,8 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Embedded migrations: (version, SQL), applied in order.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (
-        1,
-        include_str!("../../../../../migrations/server-sqlite/0001_init.sql"),
-    ),
-    (
-        2,
-        include_str!("../../../../../migrations/server-sqlite/0002_sync.sql"),
-    ),
-    (
-        3,
-        include_str!("../../../../../migrations/server-sqlite/0003_audit.sql"),
-    ),
-    (
-        4,
-        include_str!("../../../../../migrations/server-sqlite/0004_inspection_results.sql"),
-    ),
-    (
-        5,
-        include_str!("../../../../../migrations/server-sqlite/0005_plans.sql"),
-    ),
-    (
-        6,
-        include_str!("../../../../../migrations/server-sqlite/0006_console_sessions.sql"),
-    ),
-    (
-        7,
-        include_str!("../../../../../migrations/server-sqlite/0007_draw_fidelity.sql"),
-    ),
-    (
-        8,
-        include_str!("../../../../../migrations/server-sqlite/0008_device_revocation.sql"),
-    ),
-];
+mod migrations;
+use migrations::MIGRATIONS;
 
 mod audit;
 mod draws;
@@ -491,6 +458,18 @@ fn get_inspection(conn: &Connection, id: Uuid) -> StoreResult<Option<StoredInspe
 impl ServerStore for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    /// The read connections (the one writer is not pooled).
+    fn pool_use(&self) -> Option<crate::metrics::PoolUse> {
+        let idle = self.readers.idle() as u64;
+        let size = self.readers.size() as u64;
+        Some(crate::metrics::PoolUse {
+            size,
+            in_use: size.saturating_sub(idle),
+            max: size,
+            waiting: 0,
+        })
     }
 
     async fn state(&self) -> StoreResult<ServerState> {

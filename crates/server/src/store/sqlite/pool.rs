@@ -40,6 +40,11 @@ impl ReadPool {
         self.size
     }
 
+    /// Connections not in use now.
+    pub(super) fn idle(&self) -> usize {
+        self.idle.lock().map(|i| i.len()).unwrap_or(0)
+    }
+
     /// Runs `f` on an idle connection in a read transaction (one snapshot for all
     /// of `f`'s queries), waiting for a connection (blocking: call from the
     /// blocking pool).

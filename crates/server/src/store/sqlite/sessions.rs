@@ -116,4 +116,73 @@ impl SessionStore for SqliteStore {
         })
         .await
     }
+
+    async fn sign_in_failures(
+        &self,
+        keys: &[String],
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, u32, DateTime<Utc>)>> {
+        let keys = keys.to_vec();
+        self.with(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT failures, first_at FROM sign_in_failures WHERE key = ?1 AND first_at > ?2",
+            )?;
+            let mut out = Vec::new();
+            for k in keys {
+                if let Some((n, at)) = st
+                    .query_row(params![k, ts(since)], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .optional()?
+                {
+                    out.push((k, n as u32, parse_ts(&at)?));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn record_sign_in_failure(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let keys = keys.to_vec();
+        self.write_raw(move |c| {
+            c.execute(
+                "DELETE FROM sign_in_failures WHERE first_at <= ?1",
+                params![ts(since)],
+            )?;
+            for k in keys {
+                c.execute(
+                    "INSERT INTO sign_in_failures (key, failures, first_at) VALUES (?1, 1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET failures = failures + 1",
+                    params![k, ts(now)],
+                )?;
+            }
+            Ok(((), true))
+        })
+        .await
+    }
+
+    async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()> {
+        let key = key.to_owned();
+        self.write_raw(move |c| {
+            c.execute("DELETE FROM sign_in_failures WHERE key = ?1", params![key])?;
+            Ok(((), true))
+        })
+        .await
+    }
+
+    async fn pending_uploads(&self) -> StoreResult<u64> {
+        self.with(|c| {
+            let n: i64 = c.query_row("SELECT COUNT(*) FROM blobs WHERE complete = 0", [], |r| {
+                r.get(0)
+            })?;
+            Ok(n as u64)
+        })
+        .await
+    }
 }

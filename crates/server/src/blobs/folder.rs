@@ -1,51 +1,27 @@
-//! The blob folder: photos and signature images as files, content-addressed by
-//! SHA-256 (`<root>/<sha[0..2]>/<sha>`), with partial uploads beside them
-//! (`<root>/partial/<id>`) whose length is the durable upload offset.
-//!
-//! Storage only, like `crate::store`: which upload may write where, and when a
-//! file is complete, is decided by `crate::service::sync`.
+//! The blob folder (the default backend): photos and signature images as files,
+//! content-addressed by SHA-256 (`<root>/<sha[0..2]>/<sha>`), with partial uploads
+//! beside them (`<root>/partial/<id>`) whose length is the durable upload offset.
+//! Blocking file calls: [`super::BlobStore`] runs the slow ones off the runtime.
 
+use super::is_sha256;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
-/// A local folder of blobs, and one lock per upload so a retried chunk waits for
-/// the cut request it replaces instead of interleaving with it.
+/// A local folder of blobs.
 #[derive(Debug)]
 pub struct BlobFolder {
     root: PathBuf,
-    uploads: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-/// A SHA-256 in lower-case hex, the only names content files have.
-pub fn is_sha256(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl BlobFolder {
     pub fn new(root: PathBuf) -> Self {
-        Self {
-            root,
-            uploads: Mutex::new(HashMap::new()),
-        }
+        Self { root }
     }
 
     pub fn root(&self) -> &Path {
         &self.root
-    }
-
-    /// The lock of one upload (held while a chunk is written).
-    pub fn upload_lock(&self, id: Uuid) -> Arc<tokio::sync::Mutex<()>> {
-        let mut map = self.uploads.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 10_000 {
-            map.retain(|_, l| Arc::strong_count(l) > 1);
-        }
-        map.entry(id).or_default().clone()
     }
 
     fn partial(&self, id: Uuid) -> PathBuf {
@@ -62,11 +38,6 @@ impl BlobFolder {
         std::fs::metadata(self.partial(id))
             .map(|m| m.len())
             .unwrap_or(0)
-    }
-
-    /// Whether verified bytes with this hash are here.
-    pub fn has(&self, sha256: &str) -> bool {
-        is_sha256(sha256) && self.content_path(sha256).exists()
     }
 
     /// The verified bytes with this hash (None: not here).
