@@ -18,7 +18,9 @@ pub struct ItemState {
     pub blob: Option<BlobRow>,
     /// An earlier item of this device for this inspection was rejected.
     pub earlier_rejected: bool,
-    /// Photos of the inspection that are not voided, and their bytes.
+    /// Photos of the inspection that are not voided, and their bytes: read for
+    /// photo items only (the per-inspection limits are their one rule), (0, 0) for
+    /// every other item, so a push of findings costs no query for it.
     pub photos: (u64, u64),
 }
 

@@ -140,19 +140,27 @@ impl SyncStore for PgStore {
                 _ => None,
             };
             let earlier_rejected = work.earlier_rejected(&tx, device_id, inspection_id).await?;
-            let row = tx
-                .q_one(
-                    "SELECT count(*), coalesce(sum(size), 0)::bigint FROM blobs
-                     WHERE inspection_id = $1 AND kind = 'photo' AND NOT voided",
-                    &[&inspection_id],
+            let photos = if p.item.entity == "photo" {
+                let row = tx
+                    .q_one(
+                        "SELECT count(*), coalesce(sum(size), 0)::bigint FROM blobs
+                         WHERE inspection_id = $1 AND kind = 'photo' AND NOT voided",
+                        &[&inspection_id],
+                    )
+                    .await?;
+                (
+                    row.try_get::<_, i64>(0)? as u64,
+                    row.try_get::<_, i64>(1)? as u64,
                 )
-                .await?;
+            } else {
+                (0, 0)
+            };
             let state = ItemState {
                 inspection: stored.as_ref().map(|s| s.inspection.clone()),
                 task_inspection,
                 blob,
                 earlier_rejected,
-                photos: (row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64),
+                photos,
             };
             let outcome = match (p.decide)(&state) {
                 ItemDecision::Apply {

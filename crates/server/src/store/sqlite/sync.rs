@@ -154,12 +154,17 @@ fn item_state(
         )
         .optional()?
         .is_some();
-    let photos = tx.query_row(
-        "SELECT count(*), coalesce(sum(size), 0) FROM blobs
-         WHERE inspection_id = ?1 AND kind = 'photo' AND voided = 0",
-        params![p.item.inspection_id.to_string()],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
-    )?;
+    let photos = if p.item.entity == "photo" {
+        tx.prepare_cached(
+            "SELECT count(*), coalesce(sum(size), 0) FROM blobs
+             WHERE inspection_id = ?1 AND kind = 'photo' AND voided = 0",
+        )?
+        .query_row(params![p.item.inspection_id.to_string()], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+        })?
+    } else {
+        (0, 0)
+    };
     Ok((
         ItemState {
             inspection: stored.as_ref().map(|s| s.inspection.clone()),
