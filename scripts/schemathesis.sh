@@ -38,7 +38,9 @@ trap cleanup EXIT
 start() {
   local db="$1"
   "$SERVER" --db "$db" --blobs "$work/blobs" demo >/dev/null
-  rm -f "$work/serve.out"
+  # Made here, not by the background job's redirection: the loop below may read it
+  # before that job has started (sed on a missing file ends the script).
+  : >"$work/serve.out"
   "$SERVER" --db "$db" --blobs "$work/blobs" serve --listen 127.0.0.1:0 \
     >"$work/serve.out" 2>"$work/serve.log" &
   server_pid=$!

@@ -103,14 +103,15 @@ pub async fn revoke_device(
     let kind = if body.iter().all(u8::is_ascii_whitespace) {
         RevokeChoice::Retired
     } else {
-        serde_json::from_slice::<RevokeRequest>(&body)
+        // `null` is the schema's "no body" as much as an empty one.
+        serde_json::from_slice::<Option<RevokeRequest>>(&body)
             .map_err(|e| {
                 ApiError::new(
                     ErrorCode::InvalidKind,
                     format!("吊销方式应为 {{\"kind\": \"lost\"}}（丢失）或 {{\"kind\": \"retired\"}}（停用）：{e}"),
                 )
             })?
-            .kind
+            .and_then(|r| r.kind)
             .unwrap_or(RevokeChoice::Retired)
     };
     let kind = match kind {
