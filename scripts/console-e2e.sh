@@ -13,9 +13,14 @@ export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}"
 OUT="$CARGO_TARGET_DIR/console-e2e"
 rm -rf "$OUT" && mkdir -p "$OUT"
 
-if ! command -v chromium >/dev/null; then
+# The browser, and a CJK font for it: without one every label in the screenshots
+# is a row of boxes.
+pkgs=()
+command -v chromium >/dev/null || pkgs+=(chromium)
+fc-list :lang=zh 2>/dev/null | grep -q . || pkgs+=(fonts-wqy-microhei)
+if [ ${#pkgs[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get install -y --no-install-recommends chromium >/dev/null
+  $SUDO apt-get install -y --no-install-recommends "${pkgs[@]}" >/dev/null
 fi
 (
   cd console

@@ -11,6 +11,9 @@ command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v curl >/dev/null || need+=(curl)
 # The web console's browser walk (scripts/console-e2e.sh) drives Debian's chromium.
 command -v chromium >/dev/null || need+=(chromium)
+# CJK glyphs for the console's pages in that browser (and the app's window): without
+# a font every label in its screenshots is a row of boxes (WenQuanYi Micro Hei, 4 MB).
+fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
 # The device store is SQLCipher linked to the system libcrypto (crates/store); the
 # lost-tablet tests read a copied data folder with the sqlite3 CLI and `file`.
 [ -f /usr/include/openssl/evp.h ] || need+=(libssl-dev)
