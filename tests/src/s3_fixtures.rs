@@ -3,11 +3,9 @@
 //! (`env!("CARGO_BIN_EXE_s3_server")`, known only to the tests themselves).
 
 use jiandu_server::blobs::S3Location;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 /// The bucket every test uses.
 pub const BUCKET: &str = "jiandu-photos";
@@ -42,23 +40,10 @@ impl S3Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("s3_server starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            // Keep reading so the server never blocks on a full pipe.
-            for _ in lines {}
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("s3_server prints its address");
+        let line = crate::process::announced(&mut child, "listening ", "s3_server");
         let addr = line
-            .strip_prefix("listening ")
-            .and_then(|a| a.trim().parse().ok())
-            .unwrap_or_else(|| panic!("unexpected s3_server output: {line}"));
+            .parse()
+            .unwrap_or_else(|_| panic!("unexpected s3_server address: {line}"));
         S3Server { addr, root, child }
     }
 

@@ -14,7 +14,9 @@ use jiandu_server::service::Platform;
 use jiandu_server::store::{self, ServerStore, Stamp};
 use jiandu_store::Store;
 use jiandu_store::{Answer, FileSource, PhotoMeta};
-use jiandu_sync::{FileTokenStore, SharedStore, SyncConfig, SyncEngine, TokenStore};
+use jiandu_sync::{
+    FileTokenStore, SharedStore, SyncConfig, SyncEngine, SyncError, SyncReport, TokenStore,
+};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -424,6 +426,34 @@ impl Device {
 
     pub fn with<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
         f(&mut self.store.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Nothing left to send: no pending outbox row, no file still to upload.
+    pub fn settled(&self) -> bool {
+        self.with(|s| {
+            s.outbox_stats().expect("outbox").pending == 0
+                && s.uploads_left().expect("uploads").0 == 0
+        })
+    }
+}
+
+/// A sync round through the fault proxy may fail only as a cut connection does:
+/// transport trouble, or the refusals of a request cut short (a partial body).
+pub fn assert_only_transport_trouble(results: &[&Result<SyncReport, SyncError>]) {
+    for r in results {
+        if let Err(e) = r {
+            assert!(
+                e.is_transient()
+                    || matches!(
+                        e,
+                        SyncError::Server {
+                            status: 400 | 409 | 413 | 422,
+                            ..
+                        }
+                    ),
+                "only transport trouble expected, got {e:?}"
+            );
+        }
     }
 }
 

@@ -16,9 +16,9 @@
 
 use jiandu_server::store::ServerStore;
 use jiandu_sync::{CancelToken, SyncConfig, SyncReport, TokenStore};
+use jiandu_tests::process::announced;
 use jiandu_tests::sync_fixtures::{AUTHORITY, Device, ServerDb, TestServer, YEAR, inspect, seed};
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -228,11 +228,7 @@ async fn answered_pushes_survive_kill_9_of_the_server() {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line.trim().strip_prefix("listening ").unwrap().to_owned();
+    let addr = announced(&mut child, "listening ", "push_server");
     let url = format!("http://{addr}");
     let (devices, mutations, tasks) = devices(&db, &url, n).await;
     let mut set = tokio::task::JoinSet::new();

@@ -14,10 +14,11 @@
 use jiandu_server::service::Platform;
 use jiandu_server::settings::TrustedProxies;
 use jiandu_sync::CancelToken;
+use jiandu_tests::process::announced;
 use jiandu_tests::proxy::{FaultPlan, FaultProxy};
 use jiandu_tests::s3_fixtures::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY};
 use jiandu_tests::sync_fixtures::{Device, ServerDb, TestServer, seed};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::process::{Command, Stdio};
 
 fn quiet(_: jiandu_core::protocol::SyncEvent) {}
@@ -197,15 +198,7 @@ fn serve_with_photos_in_s3_takes_credentials_from_the_environment() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("jiandu-server listening on ")
-        .unwrap_or_else(|| panic!("{line}"))
-        .to_owned();
+    let addr = announced(&mut child, "jiandu-server listening on ", "jiandu-server");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let health: serde_json::Value = rt.block_on(async {
         reqwest::get(format!("{addr}/api/v1/health"))

@@ -29,7 +29,8 @@ use jiandu_tests::proxy::{FaultPlan, FaultProxy};
 use jiandu_tests::s3_fixtures::S3Server;
 use jiandu_tests::store_fixtures::{points, templates};
 use jiandu_tests::sync_fixtures::{
-    AUTHORITY, Device, ServerDb, World, YEAR, at, finish, inspect, seed, start,
+    AUTHORITY, Device, ServerDb, World, YEAR, assert_only_transport_trouble, at, finish, inspect,
+    seed, start,
 };
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -481,27 +482,10 @@ async fn faults_lose_nothing_and_duplicate_nothing(db: ServerDb, min_faults: u64
         }
         let (ca, cb) = (CancelToken::new(), CancelToken::new());
         let (ra, rb) = tokio::join!(ea.sync_once(&ca, &quiet), eb.sync_once(&cb, &quiet));
-        for r in [&ra, &rb] {
-            if let Err(e) = r {
-                assert!(
-                    e.is_transient()
-                        || matches!(
-                            e,
-                            SyncError::Server {
-                                status: 400 | 409 | 413 | 422,
-                                ..
-                            }
-                        ),
-                    "only transport trouble expected, got {e:?}"
-                );
-            }
-        }
-        let settled = |d: &Device| {
-            d.with(|s| s.outbox_stats().unwrap().pending == 0 && s.uploads_left().unwrap().0 == 0)
-        };
+        assert_only_transport_trouble(&[&ra, &rb]);
         done = (
-            done.0 || (ra.is_ok() && settled(&a)),
-            done.1 || (rb.is_ok() && settled(&b)),
+            done.0 || (ra.is_ok() && a.settled()),
+            done.1 || (rb.is_ok() && b.settled()),
         );
         if done.0 && done.1 && proxy.counts.total() >= min_faults && restarts == 2 {
             break;

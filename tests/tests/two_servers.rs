@@ -17,13 +17,15 @@
 //! `JIANDU_REQUIRE_PG=1`).
 #![allow(clippy::unwrap_used)]
 
-use jiandu_sync::{CancelToken, SyncConfig, SyncError};
+use jiandu_sync::{CancelToken, SyncConfig};
+use jiandu_tests::process::announced;
 use jiandu_tests::proxy::{FaultPlan, FaultProxy};
 use jiandu_tests::s3_fixtures::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY};
-use jiandu_tests::sync_fixtures::{AUTHORITY, Device, ServerDb, YEAR, at, inspect, seed};
+use jiandu_tests::sync_fixtures::{
+    AUTHORITY, Device, ServerDb, YEAR, assert_only_transport_trouble, at, inspect, seed,
+};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -53,14 +55,7 @@ impl ServerProcess {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening ")
-            .unwrap_or_else(|| panic!("push_server: {line}"))
+        let addr = announced(&mut child, "listening ", "push_server")
             .parse()
             .unwrap();
         ServerProcess { child, addr }
@@ -230,27 +225,10 @@ async fn two_servers_one_database_one_object_store_lose_nothing() {
         }
         let (ca, cb) = (CancelToken::new(), CancelToken::new());
         let (ra, rb) = tokio::join!(ea.sync_once(&ca, &quiet), eb.sync_once(&cb, &quiet));
-        for r in [&ra, &rb] {
-            if let Err(e) = r {
-                assert!(
-                    e.is_transient()
-                        || matches!(
-                            e,
-                            SyncError::Server {
-                                status: 400 | 409 | 413 | 422,
-                                ..
-                            }
-                        ),
-                    "only transport trouble expected, got {e:?}"
-                );
-            }
-        }
-        let settled = |d: &Device| {
-            d.with(|s| s.outbox_stats().unwrap().pending == 0 && s.uploads_left().unwrap().0 == 0)
-        };
+        assert_only_transport_trouble(&[&ra, &rb]);
         done = (
-            done.0 || (ra.is_ok() && settled(&a)),
-            done.1 || (rb.is_ok() && settled(&b)),
+            done.0 || (ra.is_ok() && a.settled()),
+            done.1 || (rb.is_ok() && b.settled()),
         );
         if done.0 && done.1 && killed && proxy.counts.total() >= 100 {
             break;
