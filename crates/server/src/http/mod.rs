@@ -248,10 +248,13 @@ pub fn router_and_document(state: Platform, max_body_bytes: usize) -> (axum::Rou
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         // Pull pages (marked by their handler) are gzip-compressed for clients that
-        // accept it; everything else goes as it is.
+        // accept it; everything else goes as it is. At the fastest level: JSON of
+        // repeated keys shrinks nearly as much, for a fraction of the CPU a day's end
+        // of hundreds of pulls at once would otherwise spend compressing.
         .layer(
             tower_http::compression::CompressionLayer::new()
                 .gzip(true)
+                .quality(tower_http::CompressionLevel::Fastest)
                 .compress_when(ops::compressible),
         )
         .layer(axum::middleware::from_fn_with_state(

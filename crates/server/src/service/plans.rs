@@ -36,13 +36,26 @@ pub const MAX_PLAN_BYTES: usize = 2 * 1024 * 1024;
 #[derive(Debug)]
 pub struct PlanLibrary {
     builtin: TemplateSet,
+    /// Each built-in plan as version 1, with the hash of its source: made once (a
+    /// push or pull of a task on a built-in plan reads it, and finding a plan's
+    /// source means parsing every built-in file).
+    builtin_versions: HashMap<String, (Arc<Plan>, String)>,
     cache: RwLock<HashMap<(String, u32), Arc<Plan>>>,
 }
 
 impl PlanLibrary {
     pub fn new(builtin: TemplateSet) -> Self {
+        let builtin_versions = builtin
+            .plans
+            .iter()
+            .map(|plan| {
+                let sha = builtin_source(&plan.id).map(sha256).unwrap_or_default();
+                (plan.id.clone(), (Arc::new(plan.clone()), sha))
+            })
+            .collect();
         Self {
             builtin,
+            builtin_versions,
             cache: RwLock::new(HashMap::new()),
         }
     }
@@ -171,14 +184,14 @@ fn from_row(p: &Platform, row: &PlanVersionRow) -> ServiceResult<PlanVersion> {
 }
 
 fn builtin_version(p: &Platform, id: &str) -> Option<PlanVersion> {
-    let plan = p.plans.builtin.plan(id)?;
+    let (plan, sha) = p.plans.builtin_versions.get(id)?;
     Some(PlanVersion {
         version: 1,
         state: PlanState::Published,
         source: PlanSource::Builtin,
-        sha256: builtin_source(id).map(sha256).unwrap_or_default(),
+        sha256: sha.clone(),
         published_at: None,
-        plan: Arc::new(plan.clone()),
+        plan: plan.clone(),
     })
 }
 

@@ -136,7 +136,7 @@ struct PushContext {
 impl PushContext {
     /// A refusal carries the server's record only for someone who may read it;
     /// anyone else learns nothing about the named inspection (SYNC.md, Trust).
-    fn answer(&self, st: &ItemState, decision: ItemDecision) -> ItemDecision {
+    fn answer(&self, st: &ItemState<'_>, decision: ItemDecision) -> ItemDecision {
         let ItemDecision::Reject {
             reason, message, ..
         } = decision
@@ -234,7 +234,7 @@ pub async fn push(
             PreparedItem {
                 item,
                 task_id,
-                decide: Box::new(move |st: &ItemState| {
+                decide: Box::new(move |st: &ItemState<'_>| {
                     let decision = match parsed {
                         Ok(m) => decide(&ctx, &it, m, st, now),
                         Err(message) => reject(RejectReason::Invalid, message),
@@ -324,7 +324,7 @@ fn decide(
     ctx: &PushContext,
     item: &PushItem,
     m: Mutation,
-    st: &ItemState,
+    st: &ItemState<'_>,
     now: DateTime<Utc>,
 ) -> ItemDecision {
     if ctx.actor.role != Role::Inspector {
@@ -368,7 +368,7 @@ fn decide(
     let category = &task.category;
     let mut insp = st
         .inspection
-        .clone()
+        .cloned()
         .unwrap_or_else(|| Inspection::new(item.inspection_id, task_id));
     let actor = &ctx.actor;
     let no_checklist = || {

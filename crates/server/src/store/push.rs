@@ -6,11 +6,14 @@ use jiandu_core::inspection::{Inspection, Signature};
 use jiandu_core::protocol::{BlobKind, PhotoRecord, PushItem, RejectReason};
 use uuid::Uuid;
 
-/// What a push item's decision reads: the state inside the transaction.
+/// What a push item's decision reads: the state inside the transaction, borrowed
+/// from the store's working copy (an inspection of 60 findings is not copied per
+/// item to be read).
 #[derive(Debug, Clone)]
-pub struct ItemState {
-    /// The inspection as stored now (None: not on the server yet).
-    pub inspection: Option<Inspection>,
+pub struct ItemState<'a> {
+    /// The inspection as stored now, with the batch's earlier items applied (None:
+    /// not on the server yet).
+    pub inspection: Option<&'a Inspection>,
     /// The inspection the item's task already has, when it is another one (a second
     /// device started the same task).
     pub task_inspection: Option<Uuid>,
@@ -55,7 +58,7 @@ pub enum ItemDecision {
 }
 
 /// The decision of one item, run inside the push transaction.
-pub type DecideItem = Box<dyn FnOnce(&ItemState) -> ItemDecision + Send>;
+pub type DecideItem = Box<dyn FnOnce(&ItemState<'_>) -> ItemDecision + Send>;
 
 /// A push item with its decision.
 pub struct PreparedItem {

@@ -58,6 +58,7 @@ mod cached;
 mod draws;
 mod inspections;
 mod people;
+mod pipeline;
 mod plans;
 mod push;
 mod registry;
@@ -216,6 +217,10 @@ async fn next_seq(tx: &impl GenericClient) -> StoreResult<i64> {
         .try_get(0)?)
 }
 
+const INSERT_AUDIT: &str =
+    "INSERT INTO audit_log (change_seq, at, actor, action, subject, detail, prev_hash, hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
 /// Appends the audit entry of change `seq`, chained to the last entry. Call only
 /// under the change-sequence row lock.
 async fn append_audit(
@@ -242,8 +247,7 @@ async fn append_audit(
         prev.unwrap_or_else(|| crate::audit::GENESIS.to_owned()),
     );
     tx.exec(
-        "INSERT INTO audit_log (change_seq, at, actor, action, subject, detail, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        INSERT_AUDIT,
         &[
             &e.change_seq,
             &e.at,

@@ -2,14 +2,13 @@
 //! and document-number leases. The change-sequence bump's row lock serialises
 //! writers.
 
-use super::push::Work;
+use super::push::{Keys, Work};
 use super::*;
 use jiandu_core::protocol::ItemOutcome;
-use std::collections::HashMap;
 
 const BLOB_COLS: &str = "id, kind, inspection_id, sha256, size, mime, complete, voided, meta, seq";
 
-fn blob_row(r: &Row) -> StoreResult<BlobRow> {
+pub(super) fn blob_row(r: &Row) -> StoreResult<BlobRow> {
     let kind: String = r.try_get("kind")?;
     let meta: Option<serde_json::Value> = r.try_get("meta")?;
     Ok(BlobRow {
@@ -95,27 +94,16 @@ impl SyncStore for PgStore {
         device_id: Uuid,
         items: Vec<PreparedItem>,
     ) -> StoreResult<Vec<PushResult>> {
+        let event = crate::audit::events::push(device_id, &items);
+        let keys = Keys::of(&items);
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = bump(&tx, stamp, &crate::audit::events::push(device_id, &items)).await?;
-        // Answers stored before, for the whole batch in one query.
-        let ids: Vec<Uuid> = items.iter().map(|p| p.item.mutation_id).collect();
-        let mut known: HashMap<Uuid, serde_json::Value> = HashMap::new();
-        for r in tx
-            .q(
-                "SELECT mutation_id, outcome FROM sync_results
-                 WHERE device_id = $1 AND mutation_id = ANY($2)",
-                &[&device_id, &ids],
-            )
-            .await?
-        {
-            known.insert(r.try_get(0)?, r.try_get(1)?);
-        }
+        let mut work = Work::read(&tx, device_id, keys).await?;
+        let seq = work.seq;
         let mut out = Vec::with_capacity(items.len());
-        let mut work = Work::default();
         for p in items {
             let mutation_id = p.item.mutation_id;
-            if let Some(outcome) = known.get(&mutation_id) {
+            if let Some(outcome) = work.known.get(&mutation_id) {
                 out.push(PushResult {
                     mutation_id,
                     outcome: serde_json::from_value(outcome.clone())?,
@@ -123,44 +111,23 @@ impl SyncStore for PgStore {
                 continue;
             }
             let inspection_id = p.item.inspection_id;
-            let stored = work.stored(&tx, inspection_id).await?;
-            let task_inspection = match (&stored, p.task_id) {
-                (None, Some(task)) => match work.task_inspection(task) {
-                    Some(id) => Some(id),
-                    None => tx
-                        .q_opt("SELECT id FROM inspections WHERE task_id = $1", &[&task])
-                        .await?
-                        .map(|r| r.try_get::<_, Uuid>(0))
-                        .transpose()?,
-                },
-                _ => None,
-            };
-            let blob = match p.item.entity.as_str() {
-                "photo" | "signature" => get_blob(&tx, p.item.entity_id).await?,
-                _ => None,
-            };
-            let earlier_rejected = work.earlier_rejected(&tx, device_id, inspection_id).await?;
-            let photos = if p.item.entity == "photo" {
-                let row = tx
-                    .q_one(
-                        "SELECT count(*), coalesce(sum(size), 0)::bigint FROM blobs
-                         WHERE inspection_id = $1 AND kind = 'photo' AND NOT voided",
-                        &[&inspection_id],
-                    )
-                    .await?;
-                (
-                    row.try_get::<_, i64>(0)? as u64,
-                    row.try_get::<_, i64>(1)? as u64,
-                )
-            } else {
-                (0, 0)
-            };
+            let stored = work.stored(inspection_id);
             let state = ItemState {
-                inspection: stored.as_ref().map(|s| s.inspection.clone()),
-                task_inspection,
-                blob,
-                earlier_rejected,
-                photos,
+                inspection: stored.map(|s| &s.inspection),
+                task_inspection: match (stored, p.task_id) {
+                    (None, Some(task)) => work.task_inspection(task),
+                    _ => None,
+                },
+                blob: match p.item.entity.as_str() {
+                    "photo" | "signature" => work.blob(p.item.entity_id),
+                    _ => None,
+                },
+                earlier_rejected: work.earlier_rejected(inspection_id),
+                photos: if p.item.entity == "photo" {
+                    work.photos(inspection_id)
+                } else {
+                    (0, 0)
+                },
             };
             let outcome = match (p.decide)(&state) {
                 ItemDecision::Apply {
@@ -169,40 +136,12 @@ impl SyncStore for PgStore {
                     signature,
                 } => {
                     let version = inspection.version;
-                    work.keep(*inspection, seq);
-                    if blob.is_some() || signature.is_some() {
-                        // The rows refer to the inspection: write it first.
-                        work.flush(&tx, seq, stamp.at).await?;
-                    }
+                    work.keep(*inspection);
                     if let Some(b) = &blob {
-                        tx.exec(
-                            "INSERT INTO blobs (id, kind, inspection_id, sha256, size, mime, voided,
-                                                meta, seq)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                             ON CONFLICT (id) DO UPDATE SET voided = excluded.voided,
-                                 meta = coalesce(excluded.meta, blobs.meta),
-                                 size = coalesce(blobs.size, excluded.size), seq = excluded.seq",
-                            &[
-                                &b.id,
-                                &b.kind.as_str(),
-                                &inspection_id,
-                                &b.sha256,
-                                &b.size.map(|s| s as i64),
-                                &b.mime,
-                                &b.voided,
-                                &b.meta.as_ref().map(serde_json::to_value).transpose()?,
-                                &seq,
-                            ],
-                        )
-                        .await?;
+                        work.write_blob(inspection_id, b)?;
                     }
                     if let Some(s) = &signature {
-                        tx.exec(
-                            "INSERT INTO inspection_signatures (id, inspection_id, body, seq)
-                             VALUES ($1, $2, $3, $4)",
-                            &[&s.id, &inspection_id, &serde_json::to_value(&**s)?, &seq],
-                        )
-                        .await?;
+                        work.write_signature(inspection_id, s)?;
                     }
                     ItemOutcome::Applied {
                         version,
@@ -214,9 +153,15 @@ impl SyncStore for PgStore {
                     message,
                     show_current,
                 } => {
-                    work.rejected.insert(inspection_id);
-                    let current = match stored.filter(|_| show_current) {
-                        Some(s) => Some(Box::new(bundle(&tx, s).await?)),
+                    work.reject(inspection_id);
+                    let current = match work.stored(inspection_id).filter(|_| show_current) {
+                        Some(s) => {
+                            let s = s.clone();
+                            // The record shown is the one stored: with this batch's
+                            // earlier photos and signatures.
+                            work.flush(&tx, stamp.at, None).await?;
+                            Some(Box::new(bundle(&tx, s).await?))
+                        }
                         None => None,
                     };
                     ItemOutcome::Rejected {
@@ -228,7 +173,7 @@ impl SyncStore for PgStore {
             };
             let value = serde_json::to_value(&outcome)?;
             // The same mutation twice in one batch gets the first answer.
-            known.insert(mutation_id, value.clone());
+            work.known.insert(mutation_id, value.clone());
             work.results.push((
                 mutation_id,
                 inspection_id,
@@ -245,13 +190,15 @@ impl SyncStore for PgStore {
             });
         }
         // A batch whose every item is already answered (a replay) changes nothing:
-        // rolled back, bump and audit entry included.
+        // rolled back, bump included.
         if work.results.is_empty() {
             tx.rollback().await?;
             return Ok(out);
         }
-        work.flush(&tx, seq, stamp.at).await?;
-        work.write_results(&tx, device_id, seq).await?;
+        let audit = work.audit(stamp, &event);
+        let results = work.results(device_id);
+        work.rows.push(results);
+        work.flush(&tx, stamp.at, Some(audit)).await?;
         tx.commit().await?;
         Ok(out)
     }

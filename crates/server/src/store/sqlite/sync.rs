@@ -28,12 +28,11 @@ fn blob_row(r: &Row) -> rusqlite::Result<BlobRow> {
 }
 
 fn get_blob(c: &Connection, id: Uuid) -> StoreResult<Option<BlobRow>> {
-    Ok(c.query_row(
-        &format!("SELECT {BLOB_COLS} FROM blobs WHERE id = ?1"),
-        params![id.to_string()],
-        blob_row,
+    Ok(
+        c.prepare_cached(&format!("SELECT {BLOB_COLS} FROM blobs WHERE id = ?1"))?
+            .query_row(params![id.to_string()], blob_row)
+            .optional()?,
     )
-    .optional()?)
 }
 
 /// Photos and signatures of one inspection, as a bundle with the inspection.
@@ -110,29 +109,21 @@ impl Changed {
     }
 }
 
-fn item_state(
+/// What `p`'s decision reads; `current`: its inspection as stored or as changed by
+/// the batch's earlier items (borrowed, not copied).
+fn item_state<'a>(
     tx: &Connection,
     device_id: Uuid,
     p: &PreparedItem,
     changed: &Changed,
-    seq: i64,
-) -> StoreResult<(ItemState, Option<StoredInspection>)> {
-    let stored = match changed.inspections.get(&p.item.inspection_id) {
-        Some(i) => Some(StoredInspection {
-            inspection: i.clone(),
-            seq,
-        }),
-        None => get_inspection(tx, p.item.inspection_id)?,
-    };
-    let task_inspection = match (&stored, p.task_id) {
+    current: Option<&'a Inspection>,
+) -> StoreResult<ItemState<'a>> {
+    let task_inspection = match (current, p.task_id) {
         (None, Some(task)) => match changed.inspections.values().find(|i| i.task_id == task) {
             Some(i) => Some(i.id),
             None => tx
-                .query_row(
-                    "SELECT id FROM inspections WHERE task_id = ?1",
-                    params![task.to_string()],
-                    |r| r.get::<_, String>(0),
-                )
+                .prepare_cached("SELECT id FROM inspections WHERE task_id = ?1")?
+                .query_row(params![task.to_string()], |r| r.get::<_, String>(0))
                 .optional()?
                 .map(|s| Uuid::parse_str(&s).map_err(StoreError::internal))
                 .transpose()?,
@@ -165,16 +156,13 @@ fn item_state(
     } else {
         (0, 0)
     };
-    Ok((
-        ItemState {
-            inspection: stored.as_ref().map(|s| s.inspection.clone()),
-            task_inspection,
-            blob,
-            earlier_rejected,
-            photos,
-        },
-        stored,
-    ))
+    Ok(ItemState {
+        inspection: current,
+        task_inspection,
+        blob,
+        earlier_rejected,
+        photos,
+    })
 }
 
 fn write_inspection(
@@ -210,36 +198,36 @@ fn write_attached(
     signature: Option<&Signature>,
 ) -> StoreResult<()> {
     if let Some(b) = blob {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO blobs (id, kind, inspection_id, sha256, size, mime, voided, meta, seq)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (id) DO UPDATE SET voided = excluded.voided,
                  meta = coalesce(excluded.meta, blobs.meta),
                  size = coalesce(blobs.size, excluded.size), seq = excluded.seq",
-            params![
-                b.id.to_string(),
-                b.kind.as_str(),
-                inspection.to_string(),
-                b.sha256,
-                b.size.map(|s| s as i64),
-                b.mime,
-                i64::from(b.voided),
-                b.meta.as_ref().map(serde_json::to_string).transpose()?,
-                seq
-            ],
-        )?;
+        )?
+        .execute(params![
+            b.id.to_string(),
+            b.kind.as_str(),
+            inspection.to_string(),
+            b.sha256,
+            b.size.map(|s| s as i64),
+            b.mime,
+            i64::from(b.voided),
+            b.meta.as_ref().map(serde_json::to_string).transpose()?,
+            seq
+        ])?;
     }
     if let Some(s) = signature {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO inspection_signatures (id, inspection_id, body, seq)
              VALUES (?1, ?2, ?3, ?4)",
-            params![
-                s.id.to_string(),
-                inspection.to_string(),
-                serde_json::to_string(s)?,
-                seq
-            ],
-        )?;
+        )?
+        .execute(params![
+            s.id.to_string(),
+            inspection.to_string(),
+            serde_json::to_string(s)?,
+            seq
+        ])?;
     }
     Ok(())
 }
@@ -278,9 +266,20 @@ impl SyncStore for SqliteStore {
                     continue;
                 }
                 wrote = true;
-                let (state, stored) = item_state(tx, device_id, &p, &changed, seq)?;
                 let inspection_id = p.item.inspection_id;
-                let outcome = match (p.decide)(&state) {
+                // Read from the database only when the batch has not changed it.
+                let loaded = match changed.inspections.contains_key(&inspection_id) {
+                    true => None,
+                    false => get_inspection(tx, inspection_id)?,
+                };
+                let current = changed
+                    .inspections
+                    .get(&inspection_id)
+                    .or(loaded.as_ref().map(|s| &s.inspection));
+                let state = item_state(tx, device_id, &p, &changed, current)?;
+                let decision = (p.decide)(&state);
+                drop(state);
+                let outcome = match decision {
                     ItemDecision::Apply {
                         inspection,
                         blob,
@@ -306,8 +305,14 @@ impl SyncStore for SqliteStore {
                     } => ItemOutcome::Rejected {
                         reason,
                         message,
-                        current: stored
-                            .filter(|_| show_current)
+                        current: match changed.inspections.get(&inspection_id) {
+                            _ if !show_current => None,
+                            Some(i) => Some(StoredInspection {
+                                inspection: i.clone(),
+                                seq,
+                            }),
+                            None => loaded,
+                        }
                             .map(|s| bundle(tx, s).map(Box::new))
                             .transpose()?,
                     },

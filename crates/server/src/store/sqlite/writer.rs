@@ -146,12 +146,12 @@ fn commit_group(conn: &Connection, group: Vec<Job>) {
 /// Runs one request in its savepoint: `Ok` is the request's own result; `Err` is
 /// a failure of the savepoint itself, which ends the group.
 fn in_savepoint(conn: &Connection, run: Run) -> StoreResult<StoreResult<Answer>> {
-    conn.execute_batch("SAVEPOINT request")?;
+    conn.prepare_cached("SAVEPOINT request")?.execute([])?;
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(conn)))
         .unwrap_or_else(|_| Err(StoreError::Internal("a write panicked".into())));
     match result {
         Ok((answer, true)) => {
-            conn.execute_batch("RELEASE request")?;
+            conn.prepare_cached("RELEASE request")?.execute([])?;
             Ok(Ok(answer))
         }
         Ok((answer, false)) => {
