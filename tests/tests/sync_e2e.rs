@@ -20,19 +20,17 @@
 //! real S3 server (`*_s3`: src/bin/s3_server.rs, s3s over a folder, its own process).
 #![allow(clippy::unwrap_used)]
 
-use jiandu_core::protocol::{PushItem, PushRequest, RejectReason};
+use jiandu_core::protocol::{PushRequest, RejectReason};
 use jiandu_core::{InspectionStatus, Verdict};
-use jiandu_server::store::ServerStore;
 use jiandu_store::Answer;
 use jiandu_sync::{ApiClient, CancelToken, SyncConfig, SyncError};
 use jiandu_tests::proxy::{FaultPlan, FaultProxy};
 use jiandu_tests::s3_fixtures::S3Server;
 use jiandu_tests::store_fixtures::{points, templates};
 use jiandu_tests::sync_fixtures::{
-    AUTHORITY, Device, ServerDb, World, YEAR, assert_only_transport_trouble, at, finish, inspect,
-    seed, start,
+    AUTHORITY, Device, ServerDb, World, YEAR, assert_only_transport_trouble, assert_server_matches,
+    at, finish, inspect, push_items, seed, start,
 };
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -85,44 +83,6 @@ async fn review(
         .send()
         .await
         .unwrap()
-}
-
-/// The server holds exactly what the device holds for `ids`: same inspection
-/// (version, findings, photos attached, outcome, status), every photo's bytes
-/// present, verified and hash-equal.
-async fn assert_server_matches(
-    server: &dyn ServerStore,
-    blobs: &std::path::Path,
-    dev: &Device,
-    ids: &[Uuid],
-) {
-    let all_blobs: HashMap<Uuid, _> = server
-        .all_blobs()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|b| (b.id, b))
-        .collect();
-    for id in ids {
-        let local = dev.with(|s| s.load_inspection(*id)).unwrap();
-        let remote = server.inspection(*id).await.unwrap().unwrap().inspection;
-        assert_eq!(
-            remote, local,
-            "server and device agree on inspection {id}, version {}",
-            local.version
-        );
-        for p in dev.with(|s| s.list_photos(*id)).unwrap() {
-            let b = all_blobs.get(&p.id).expect("every photo is on the server");
-            assert!(b.complete, "photo {} verified", p.id);
-            assert_eq!(b.sha256, p.sha256, "same hash as taken");
-            let bytes = std::fs::read(blobs.join(&b.sha256[..2]).join(&b.sha256)).unwrap();
-            assert_eq!(
-                hex::encode(Sha256::digest(&bytes)),
-                p.sha256,
-                "stored bytes re-hash to the photo's SHA-256"
-            );
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -554,25 +514,7 @@ async fn faults_lose_nothing_and_duplicate_nothing(db: ServerDb, min_faults: u64
     }
 
     // The same push replayed: the stored answers come back, nothing changes.
-    let entries = a.with(|s| {
-        let conn_entries: Vec<_> = (1..=5)
-            .filter_map(|seq| s.outbox_entry(seq).unwrap())
-            .collect();
-        conn_entries
-    });
-    let items: Vec<PushItem> = entries
-        .iter()
-        .map(|e| PushItem {
-            mutation_id: e.mutation_id,
-            device_seq: e.device_seq,
-            entity: e.entity.clone(),
-            entity_id: e.entity_id,
-            inspection_id: e.inspection_id,
-            op: e.op.clone(),
-            base_version: e.base_version,
-            payload: e.payload.clone(),
-        })
-        .collect();
+    let items = push_items(&a, 1..=5);
     let before = st.inspections_of_tasks(&world.tasks).await.unwrap();
     let token = jiandu_sync::TokenStore::load(a.tokens.as_ref())
         .unwrap()
@@ -600,24 +542,6 @@ async fn faults_lose_nothing_and_duplicate_nothing(db: ServerDb, min_faults: u64
     );
     server.kill();
     println!("{backend} fault test took {:?}", started.elapsed());
-}
-
-/// Every outbox entry `dev` holds with `device_seq` in `seqs`, as push items.
-fn push_items(dev: &Device, seqs: std::ops::RangeInclusive<i64>) -> Vec<PushItem> {
-    dev.with(|s| {
-        seqs.filter_map(|seq| s.outbox_entry(seq).unwrap())
-            .map(|e| PushItem {
-                mutation_id: e.mutation_id,
-                device_seq: e.device_seq,
-                entity: e.entity,
-                entity_id: e.entity_id,
-                inspection_id: e.inspection_id,
-                op: e.op,
-                base_version: e.base_version,
-                payload: e.payload,
-            })
-            .collect()
-    })
 }
 
 async fn replayed_push_changes_nothing(db: ServerDb) {
