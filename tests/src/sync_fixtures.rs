@@ -107,6 +107,11 @@ impl TestServer {
 
     /// Kills the server at once (requests in flight are dropped mid-way).
     pub fn kill(mut self) {
+        self.stop();
+    }
+
+    /// As [`TestServer::kill`], for a server held in place.
+    fn stop(&mut self) {
         if let Some(k) = self.kill.take() {
             let _ = k.send(());
         }
@@ -121,6 +126,16 @@ impl Drop for TestServer {
         if let Some(k) = self.kill.take() {
             let _ = k.send(());
         }
+    }
+}
+
+impl crate::day::Server for TestServer {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn kill(&mut self) {
+        self.stop();
     }
 }
 
