@@ -1,5 +1,6 @@
 //! Shared helpers for the end-to-end tests in tests/tests/.
 
+pub mod day;
 pub mod process;
 pub mod proxy;
 pub mod s3_fixtures;

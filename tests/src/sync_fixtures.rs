@@ -5,7 +5,7 @@
 
 use crate::store_fixtures::{PLAN_ID, jpeg, points, templates};
 use chrono::{DateTime, Utc};
-use jiandu_core::protocol::EnrollRequest;
+use jiandu_core::protocol::{EnrollRequest, PushItem};
 use jiandu_core::{Actor, CategoryCode, Outcome, PublicCategory, Role, Verdict};
 use jiandu_server::blobs::{BlobLocation, BlobStore, S3Location};
 use jiandu_server::http;
@@ -17,6 +17,8 @@ use jiandu_store::{Answer, FileSource, PhotoMeta};
 use jiandu_sync::{
     FileTokenStore, SharedStore, SyncConfig, SyncEngine, SyncError, SyncReport, TokenStore,
 };
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -105,6 +107,11 @@ impl TestServer {
 
     /// Kills the server at once (requests in flight are dropped mid-way).
     pub fn kill(mut self) {
+        self.stop();
+    }
+
+    /// As [`TestServer::kill`], for a server held in place.
+    fn stop(&mut self) {
         if let Some(k) = self.kill.take() {
             let _ = k.send(());
         }
@@ -119,6 +126,16 @@ impl Drop for TestServer {
         if let Some(k) = self.kill.take() {
             let _ = k.send(());
         }
+    }
+}
+
+impl crate::day::Server for TestServer {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn kill(&mut self) {
+        self.stop();
     }
 }
 
@@ -455,6 +472,68 @@ pub fn assert_only_transport_trouble(results: &[&Result<SyncReport, SyncError>])
             );
         }
     }
+}
+
+/// The server holds exactly what the device holds for `ids`: same inspection
+/// (version, findings, photos attached, outcome, status), every photo's bytes
+/// present, verified and hash-equal.
+pub async fn assert_server_matches(
+    server: &dyn ServerStore,
+    blobs: &Path,
+    dev: &Device,
+    ids: &[Uuid],
+) {
+    let all_blobs: HashMap<Uuid, _> = server
+        .all_blobs()
+        .await
+        .expect("photos")
+        .into_iter()
+        .map(|b| (b.id, b))
+        .collect();
+    for id in ids {
+        let local = dev.with(|s| s.load_inspection(*id)).expect("on the device");
+        let remote = server
+            .inspection(*id)
+            .await
+            .expect("read")
+            .expect("on the server")
+            .inspection;
+        assert_eq!(
+            remote, local,
+            "server and device agree on inspection {id}, version {}",
+            local.version
+        );
+        for p in dev.with(|s| s.list_photos(*id)).expect("photos") {
+            let b = all_blobs.get(&p.id).expect("every photo is on the server");
+            assert!(b.complete, "photo {} verified", p.id);
+            assert_eq!(b.sha256, p.sha256, "same hash as taken");
+            let bytes =
+                std::fs::read(blobs.join(&b.sha256[..2]).join(&b.sha256)).expect("stored bytes");
+            assert_eq!(
+                hex::encode(Sha256::digest(&bytes)),
+                p.sha256,
+                "stored bytes re-hash to the photo's SHA-256"
+            );
+        }
+    }
+}
+
+/// Every outbox entry `dev` holds with `device_seq` in `seqs`, as push items.
+pub fn push_items(dev: &Device, seqs: std::ops::RangeInclusive<i64>) -> Vec<PushItem> {
+    dev.with(|s| {
+        seqs.filter_map(|seq| s.outbox_entry(seq).expect("outbox"))
+            .map(|e| PushItem {
+                mutation_id: e.mutation_id,
+                device_seq: e.device_seq,
+                entity: e.entity,
+                entity_id: e.entity_id,
+                inspection_id: e.inspection_id,
+                op: e.op,
+                base_version: e.base_version,
+                payload: e.payload,
+            })
+            .collect()
+    })
 }
 
 /// Clock for device edits (whole seconds; the server keeps them verbatim).

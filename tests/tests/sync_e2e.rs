@@ -6,11 +6,12 @@
 //!   rejected and shown in the conflicts list with the server's version, a return
 //!   with comments reaching the device, the lead's device seeing the team; then a
 //!   wiped device re-enrolled gets everything back, and a revoked device stops.
-//! - `faults_lose_nothing_and_duplicate_nothing`: the same day through a proxy
-//!   that cuts connections at random byte offsets, delays, answers 503 and flips
-//!   bytes of photo chunks (≥ 500 faults), the server killed and restarted
+//! - `faults_lose_nothing_and_duplicate_nothing`: a day's offline work through a
+//!   proxy that cuts connections at random byte offsets, delays, answers 503 and
+//!   flips bytes of photo chunks (≥ 500 faults), the server killed and restarted
 //!   mid-sync on the same database file, a push replayed; afterwards the server
-//!   holds exactly the devices' data.
+//!   holds exactly the devices' data. Its body is src/day.rs, shared with
+//!   two_servers.rs (the same day on two server processes).
 //! - `replayed_push_changes_nothing`: a push replayed whole leaves the server's
 //!   change counter, the audit log and every pull cursor where they were; mixed
 //!   with one new item, the counter moves once.
@@ -20,23 +21,19 @@
 //! real S3 server (`*_s3`: src/bin/s3_server.rs, s3s over a folder, its own process).
 #![allow(clippy::unwrap_used)]
 
-use jiandu_core::protocol::{PushItem, PushRequest, RejectReason};
+use jiandu_core::protocol::{PushRequest, RejectReason};
 use jiandu_core::{InspectionStatus, Verdict};
-use jiandu_server::store::ServerStore;
 use jiandu_store::Answer;
 use jiandu_sync::{ApiClient, CancelToken, SyncConfig, SyncError};
-use jiandu_tests::proxy::{FaultPlan, FaultProxy};
+use jiandu_tests::day::{FaultDay, Kill, Topology};
+use jiandu_tests::proxy::FaultPlan;
 use jiandu_tests::s3_fixtures::S3Server;
 use jiandu_tests::store_fixtures::{points, templates};
 use jiandu_tests::sync_fixtures::{
-    AUTHORITY, Device, ServerDb, World, YEAR, assert_only_transport_trouble, at, finish, inspect,
-    seed, start,
+    AUTHORITY, Device, ServerDb, World, YEAR, assert_server_matches, at, finish, inspect,
+    push_items, seed, start,
 };
-use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use uuid::Uuid;
 
 fn config() -> SyncConfig {
@@ -85,44 +82,6 @@ async fn review(
         .send()
         .await
         .unwrap()
-}
-
-/// The server holds exactly what the device holds for `ids`: same inspection
-/// (version, findings, photos attached, outcome, status), every photo's bytes
-/// present, verified and hash-equal.
-async fn assert_server_matches(
-    server: &dyn ServerStore,
-    blobs: &std::path::Path,
-    dev: &Device,
-    ids: &[Uuid],
-) {
-    let all_blobs: HashMap<Uuid, _> = server
-        .all_blobs()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|b| (b.id, b))
-        .collect();
-    for id in ids {
-        let local = dev.with(|s| s.load_inspection(*id)).unwrap();
-        let remote = server.inspection(*id).await.unwrap().unwrap().inspection;
-        assert_eq!(
-            remote, local,
-            "server and device agree on inspection {id}, version {}",
-            local.version
-        );
-        for p in dev.with(|s| s.list_photos(*id)).unwrap() {
-            let b = all_blobs.get(&p.id).expect("every photo is on the server");
-            assert!(b.complete, "photo {} verified", p.id);
-            assert_eq!(b.sha256, p.sha256, "same hash as taken");
-            let bytes = std::fs::read(blobs.join(&b.sha256[..2]).join(&b.sha256)).unwrap();
-            assert_eq!(
-                hex::encode(Sha256::digest(&bytes)),
-                p.sha256,
-                "stored bytes re-hash to the photo's SHA-256"
-            );
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -405,44 +364,26 @@ async fn faults_lose_nothing_and_duplicate_nothing_postgres() {
     }
 }
 
+/// The fault day (src/day.rs) on one server, killed mid-sync twice and started
+/// again at once on the same database.
 async fn faults_lose_nothing_and_duplicate_nothing(db: ServerDb, min_faults: u64) {
-    let started = Instant::now();
-    let backend = db.backend;
-    let world = seed(&*db.open().await, 6).await;
-    let mut server = db.start();
-    let a = Device::enrolled(&world.inspectors[0], &server.url()).await;
-    let b = Device::enrolled(&world.inspectors[1], &server.url()).await;
-    sync(&a, &server.url()).await;
-    sync(&b, &server.url()).await;
-    // A day offline: three inspections each, two photos of 1.1–2.6 MB each.
-    let mut mine: HashMap<&str, Vec<Uuid>> = HashMap::new();
-    for (k, task) in world.tasks.iter().enumerate() {
-        let (dev, key) = if k < 3 { (&a, "a") } else { (&b, "b") };
-        let len1 = 1_100_000 + 250_000 * k;
-        let insp = inspect(
-            dev,
-            *task,
-            &[len1, 2_600_000 - 100_000 * k],
-            10 + k as u64,
-            true,
-        );
-        mine.entry(key).or_default().push(insp);
-    }
-    let mut numbers: Vec<(Uuid, u32)> = Vec::new();
-    for dev in [&a, &b] {
-        let device = dev.with(|s| s.sync_state()).unwrap().device_id.unwrap();
-        for i in 0..9 {
-            let n = dev
-                .with(|s| s.take_doc_number(AUTHORITY, YEAR, at(100 + i)))
-                .unwrap()
-                .expect("numbers leased at the first sync");
-            numbers.push((device, n));
-        }
-    }
-
-    let proxy = FaultProxy::start(
-        server.addr,
-        FaultPlan {
+    let restart = |round, after| Kill {
+        round,
+        server: 0,
+        after: Duration::from_millis(after),
+        back_mid_sync: true,
+    };
+    let topology = Topology {
+        name: db.backend.to_owned(),
+        servers: 1,
+        start: ServerDb::start,
+        config: SyncConfig {
+            request_timeout: Duration::from_secs(8),
+            upload_retries: 2,
+            reuse_connections: false,
+            ..config()
+        },
+        faults: FaultPlan {
             cut_upstream: 0.09,
             cut_downstream: 0.07,
             unavailable: 0.07,
@@ -452,172 +393,12 @@ async fn faults_lose_nothing_and_duplicate_nothing(db: ServerDb, min_faults: u64
             max_cut_up: 1_500_000,
             max_cut_down: 8_000,
         },
-    )
-    .await;
-    let cfg = SyncConfig {
-        request_timeout: Duration::from_secs(8),
-        upload_retries: 2,
-        reuse_connections: false,
-        ..config()
+        min_faults,
+        min_corrupted: 1,
+        max_rounds: 3000,
+        kills: vec![restart(6, 120), restart(25, 320)],
     };
-    let ea = Arc::new(a.engine(&proxy.url(), cfg.clone()));
-    let eb = Arc::new(b.engine(&proxy.url(), cfg.clone()));
-    let mut attempts = 0u32;
-    let mut restarts = 0u32;
-    let mut done = (false, false);
-    loop {
-        attempts += 1;
-        // Kill the server mid-sync twice, restart it on the same database file.
-        if attempts == 6 || attempts == 25 {
-            let (ta, tb) = (ea.clone(), eb.clone());
-            let ja = tokio::spawn(async move { ta.sync_once(&CancelToken::new(), &quiet).await });
-            let jb = tokio::spawn(async move { tb.sync_once(&CancelToken::new(), &quiet).await });
-            tokio::time::sleep(Duration::from_millis(120 + 200 * u64::from(restarts))).await;
-            server.kill();
-            server = db.start();
-            proxy.set_upstream(server.addr);
-            restarts += 1;
-            let _ = (ja.await, jb.await);
-            continue;
-        }
-        let (ca, cb) = (CancelToken::new(), CancelToken::new());
-        let (ra, rb) = tokio::join!(ea.sync_once(&ca, &quiet), eb.sync_once(&cb, &quiet));
-        assert_only_transport_trouble(&[&ra, &rb]);
-        done = (
-            done.0 || (ra.is_ok() && a.settled()),
-            done.1 || (rb.is_ok() && b.settled()),
-        );
-        if done.0 && done.1 && proxy.counts.total() >= min_faults && restarts == 2 {
-            break;
-        }
-        assert!(
-            attempts < 3000,
-            "sync must converge: {}",
-            proxy.counts.summary()
-        );
-    }
-    println!(
-        "{backend} fault run: {attempts} sync rounds, {restarts} server restarts, {} ({:?})",
-        proxy.counts.summary(),
-        started.elapsed()
-    );
-    assert!(proxy.counts.total() >= min_faults);
-    assert!(
-        proxy.counts.corrupted.load(Ordering::Relaxed) > 0,
-        "some photo bytes were changed in flight"
-    );
-    // A final clean sync on both, then: exactly the devices' data on the server.
-    proxy.set_faults(false);
-    sync(&a, &proxy.url()).await;
-    sync(&b, &proxy.url()).await;
-    let st = db.open().await;
-    let blobs = db.blobs();
-    assert_server_matches(&*st, &blobs, &a, &mine["a"]).await;
-    assert_server_matches(&*st, &blobs, &b, &mine["b"]).await;
-    let all: Vec<_> = st.inspections_of_tasks(&world.tasks).await.unwrap();
-    assert_eq!(all.len(), 6, "one inspection per task, none duplicated");
-    let server_blobs = st.all_blobs().await.unwrap();
-    assert_eq!(server_blobs.len(), 12, "12 photos, none duplicated");
-    assert!(server_blobs.iter().all(|b| b.complete));
-    for d in [&a, &b] {
-        assert!(
-            d.with(|s| s.conflicts(true)).unwrap().is_empty(),
-            "no rejections"
-        );
-        assert!(
-            d.with(|s| s.blocked_uploads()).unwrap().is_empty(),
-            "no intact photo is ever blocked, however often its bytes change in flight"
-        );
-    }
-    // Document numbers: blocks of a series (authority, year) never overlap,
-    // numbers used are unique.
-    let leases = st.doc_number_leases().await.unwrap();
-    let mut seen = HashSet::new();
-    for (_, l) in &leases {
-        for n in l.first..=l.last {
-            assert!(
-                seen.insert((l.authority.clone(), l.year, n)),
-                "number {n} of {} leased twice: {leases:?}",
-                l.authority
-            );
-        }
-    }
-    let used: HashSet<u32> = numbers.iter().map(|(_, n)| *n).collect();
-    assert_eq!(used.len(), numbers.len(), "every 文号 used once");
-    for (device, n) in &numbers {
-        assert!(
-            leases
-                .iter()
-                .any(|(d, l)| d == device && (l.first..=l.last).contains(n)),
-            "number {n} comes from a block leased to its device"
-        );
-    }
-
-    // The same push replayed: the stored answers come back, nothing changes.
-    let entries = a.with(|s| {
-        let conn_entries: Vec<_> = (1..=5)
-            .filter_map(|seq| s.outbox_entry(seq).unwrap())
-            .collect();
-        conn_entries
-    });
-    let items: Vec<PushItem> = entries
-        .iter()
-        .map(|e| PushItem {
-            mutation_id: e.mutation_id,
-            device_seq: e.device_seq,
-            entity: e.entity.clone(),
-            entity_id: e.entity_id,
-            inspection_id: e.inspection_id,
-            op: e.op.clone(),
-            base_version: e.base_version,
-            payload: e.payload.clone(),
-        })
-        .collect();
-    let before = st.inspections_of_tasks(&world.tasks).await.unwrap();
-    let token = jiandu_sync::TokenStore::load(a.tokens.as_ref())
-        .unwrap()
-        .unwrap();
-    let client = ApiClient::new(&server.url(), Duration::from_secs(10)).unwrap();
-    let replay = client
-        .push(
-            &token,
-            &PushRequest {
-                items: items.clone(),
-            },
-        )
-        .await
-        .unwrap();
-    let again = client.push(&token, &PushRequest { items }).await.unwrap();
-    assert_eq!(replay, again, "a replay gets the same answers");
-    assert!(replay.results.iter().all(|r| matches!(
-        r.outcome,
-        jiandu_core::protocol::ItemOutcome::Applied { .. }
-    )));
-    assert_eq!(
-        st.inspections_of_tasks(&world.tasks).await.unwrap(),
-        before,
-        "replays change no inspection"
-    );
-    server.kill();
-    println!("{backend} fault test took {:?}", started.elapsed());
-}
-
-/// Every outbox entry `dev` holds with `device_seq` in `seqs`, as push items.
-fn push_items(dev: &Device, seqs: std::ops::RangeInclusive<i64>) -> Vec<PushItem> {
-    dev.with(|s| {
-        seqs.filter_map(|seq| s.outbox_entry(seq).unwrap())
-            .map(|e| PushItem {
-                mutation_id: e.mutation_id,
-                device_seq: e.device_seq,
-                entity: e.entity,
-                entity_id: e.entity_id,
-                inspection_id: e.inspection_id,
-                op: e.op,
-                base_version: e.base_version,
-                payload: e.payload,
-            })
-            .collect()
-    })
+    FaultDay::start(db, topology).await.run().await;
 }
 
 async fn replayed_push_changes_nothing(db: ServerDb) {

@@ -9,6 +9,7 @@
 
 use jiandu_app::App;
 use jiandu_app::dto::*;
+use jiandu_server::http::tls::TlsFiles;
 use jiandu_server::model::RevokeKind;
 use jiandu_server::store::Stamp;
 use jiandu_store::crypto::KdfParams;
@@ -324,59 +325,12 @@ fn private_ca(dir: &Path) -> (String, PathBuf, PathBuf) {
     )
 }
 
-/// The demo platform served over TLS (`serve --tls-cert --tls-key`) in-process.
-fn tls_platform(
-    cert: &Path,
-    key: &Path,
-) -> (
-    tokio::runtime::Runtime,
-    std::net::SocketAddr,
-    tempfile::TempDir,
-) {
-    let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let db = dir.path().join("server.sqlite");
-    let files = jiandu_server::http::tls::TlsFiles {
-        cert: cert.to_owned(),
-        key: key.to_owned(),
-    };
-    let blobs = dir.path().join("blobs");
-    let addr = rt.block_on(async {
-        let store = jiandu_server::store::open(&db.to_string_lossy())
-            .await
-            .unwrap();
-        let state = jiandu_server::service::Platform::new(
-            store,
-            jiandu_core::templates::TemplateSet::builtin().unwrap(),
-        )
-        .with_blobs(blobs);
-        jiandu_server::demo::run(&state, &jiandu_server::service::Actor::system(), "ca-test")
-            .await
-            .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(jiandu_server::http::tls::serve(
-            listener,
-            state,
-            16 * 1024 * 1024,
-            files,
-            std::future::pending(),
-        ));
-        addr
-    });
-    (rt, addr, dir)
-}
-
 #[test]
 fn a_private_ca_given_at_first_setup_is_trusted_for_that_server() {
     let certs = tempfile::tempdir().unwrap();
     let (ca_pem, cert, key) = private_ca(certs.path());
-    let (_rt, addr, _server_dir) = tls_platform(&cert, &key);
-    let url = format!("https://127.0.0.1:{}", addr.port());
+    let platform = Platform::start_with(Some(TlsFiles { cert, key }));
+    let url = platform.url();
     let dir = tempfile::tempdir().unwrap();
     let app = open(dir.path());
     let input = || SignInInput {

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use uuid::Uuid;
 
 use jiandu_server::http;
+use jiandu_server::http::tls::TlsFiles;
 use jiandu_server::store::{self, ServerStore};
 use std::net::SocketAddr;
 
@@ -34,11 +35,20 @@ pub struct Platform {
     pub addr: SocketAddr,
     pub store: Arc<dyn ServerStore>,
     pub rt: tokio::runtime::Runtime,
+    /// Served over TLS (`serve --tls-cert --tls-key`): its URL is `https://`.
+    tls: bool,
     _dir: tempfile::TempDir,
 }
 
 impl Platform {
+    /// The demo platform over plain HTTP.
     pub fn start() -> Platform {
+        Self::start_with(None)
+    }
+
+    /// The demo platform, over TLS with the certificate and key in `tls` when
+    /// given (as `serve --tls-cert --tls-key` serves it), else over plain HTTP.
+    pub fn start_with(tls: Option<TlsFiles>) -> Platform {
         let dir = tempfile::tempdir().unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -47,6 +57,7 @@ impl Platform {
             .unwrap();
         let db = dir.path().join("server.sqlite");
         let blobs = dir.path().join("blobs");
+        let secure = tls.is_some();
         let (addr, store) = rt.block_on(async {
             let store = store::open(&db.to_string_lossy()).await.unwrap();
             let templates = jiandu_core::templates::TemplateSet::builtin().unwrap();
@@ -62,24 +73,36 @@ impl Platform {
             .unwrap();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            tokio::spawn(http::serve(
-                listener,
-                state,
-                16 * 1024 * 1024,
-                std::future::pending(),
-            ));
+            const MAX_BODY: usize = 16 * 1024 * 1024;
+            match tls {
+                Some(files) => tokio::spawn(http::tls::serve(
+                    listener,
+                    state,
+                    MAX_BODY,
+                    files,
+                    std::future::pending(),
+                )),
+                None => tokio::spawn(http::serve(
+                    listener,
+                    state,
+                    MAX_BODY,
+                    std::future::pending(),
+                )),
+            };
             (addr, store)
         });
         Platform {
             addr,
             store,
             rt,
+            tls: secure,
             _dir: dir,
         }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 }
 
