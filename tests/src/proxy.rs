@@ -314,6 +314,13 @@ impl FaultProxy {
                 Mode::CutDown(log_uniform(&mut rng, plan.max_cut_down))
             } else if pick(plan.corrupt_chunk) {
                 Mode::Corrupt(rng.random_range(0..64 * 1024))
+            } else if plan.corrupt_chunk > 0.0 && self.counts.corrupted.load(Ordering::Relaxed) == 0
+            {
+                // Until one chunk has been corrupted, a clean connection corrupts a
+                // byte near the start of a chunk it carries: a plan that corrupts
+                // always does, however the draws fall (a run where no corrupting
+                // connection happened to carry a chunk tested nothing of it).
+                Mode::Corrupt(rng.random_range(0..512))
             } else {
                 Mode::Clean
             };
