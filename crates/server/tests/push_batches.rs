@@ -236,7 +236,7 @@ async fn a_batch_decides_on_its_own_earlier_items() {
                     ("finding", Uuid::now_v7()),
                     id,
                     None,
-                    { refuse(false) },
+                    refuse(false),
                 ),
             ]
         };

@@ -231,24 +231,39 @@ impl DrawStore for PgStore {
         users: Option<&[Uuid]>,
     ) -> StoreResult<Vec<StoredTask>> {
         let c = self.pool.get().await?;
-        let users: Option<Vec<Uuid>> = users.map(<[Uuid]>::to_vec);
-        rows(
-            c.q(
-                &format!(
-                    // Driven by task_inspectors_user when users are given: a
-                    // device's pull reads its own few tasks, not every task.
-                    "SELECT {TASK_COLS} FROM tasks t
-                     WHERE ($1::TEXT IS NULL OR t.plan_id = $1)
-                       AND ($2::UUID[] IS NULL OR t.id IN (
-                            SELECT ti.task_id FROM task_inspectors ti
-                            WHERE ti.user_id = ANY($2)))
-                     ORDER BY t.plan_id, t.position"
-                ),
-                &[&plan_id, &users],
-            )
-            .await?,
-            task_row,
-        )
+        let found = match users {
+            // Driven by task_inspectors_user, then the tasks' primary key: a
+            // device's pull reads its own few tasks, not every task. The ids are
+            // gathered first (an InitPlan) because the statement is prepared once
+            // and run with PostgreSQL's generic plan, which guesses `ANY($2)` at
+            // dozens of rows and, for `t.id IN (SELECT …)`, scanned every task of
+            // the year on every pull (1.6 ms against 0.4 ms at 5,000 tasks).
+            Some(users) => {
+                c.q(
+                    &format!(
+                        "SELECT {TASK_COLS} FROM tasks t
+                         WHERE t.id = ANY(ARRAY(SELECT ti.task_id FROM task_inspectors ti
+                                                WHERE ti.user_id = ANY($2)))
+                           AND ($1::TEXT IS NULL OR t.plan_id = $1)
+                         ORDER BY t.plan_id, t.position"
+                    ),
+                    &[&plan_id, &users],
+                )
+                .await?
+            }
+            None => {
+                c.q(
+                    &format!(
+                        "SELECT {TASK_COLS} FROM tasks t
+                         WHERE ($1::TEXT IS NULL OR t.plan_id = $1)
+                         ORDER BY t.plan_id, t.position"
+                    ),
+                    &[&plan_id],
+                )
+                .await?
+            }
+        };
+        rows(found, task_row)
     }
 
     async fn reassign(

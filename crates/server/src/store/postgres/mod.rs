@@ -73,6 +73,14 @@ const MIGRATION_LOCK: i64 = 0x6a69_616e_6475; // "jiandu"
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// This process's sync writes (push, document-number lease, blob size and
+    /// completion) queue here before taking a connection: at most one of them at a
+    /// time waits on the change-sequence row lock, which every writer takes and
+    /// which serialises them anyway. Without it, a day's end of hundreds of pushes holds every pooled
+    /// connection waiting on the row lock (none left for pulls), and each commit
+    /// wakes all the waiting backends for one to get it. Per process by design:
+    /// between server processes the row lock alone orders the writes.
+    sync_writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -122,7 +130,10 @@ impl PgStore {
             .max_size(16)
             .build()
             .map_err(StoreError::internal)?;
-        let store = PgStore { pool };
+        let store = PgStore {
+            pool,
+            sync_writes: Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }

@@ -96,6 +96,7 @@ impl SyncStore for PgStore {
     ) -> StoreResult<Vec<PushResult>> {
         let event = crate::audit::events::push(device_id, &items);
         let keys = Keys::of(&items);
+        let _turn = self.sync_writes.lock().await;
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         let mut work = Work::read(&tx, device_id, keys).await?;
@@ -221,6 +222,7 @@ impl SyncStore for PgStore {
     }
 
     async fn set_blob_size(&self, stamp: &Stamp, id: Uuid, size: u64) -> StoreResult<()> {
+        let _turn = self.sync_writes.lock().await;
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         let seq = bump(&tx, stamp, &crate::audit::events::set_blob_size(id, size)).await?;
@@ -240,6 +242,7 @@ impl SyncStore for PgStore {
     }
 
     async fn complete_blob(&self, stamp: &Stamp, id: Uuid) -> StoreResult<()> {
+        let _turn = self.sync_writes.lock().await;
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         let seq = bump(&tx, stamp, &crate::audit::events::complete_blob(id)).await?;
@@ -282,6 +285,7 @@ impl SyncStore for PgStore {
         decide: DecideLease,
     ) -> StoreResult<DocNumberLease> {
         let at = stamp.at;
+        let _turn = self.sync_writes.lock().await;
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         let seq = bump(&tx, stamp, &crate::audit::events::lease(device_id, &req)).await?;
