@@ -18,7 +18,6 @@ use jiandu_docs::archive::{self, ArchiveInput};
 use jiandu_docs::sample;
 use jiandu_server::demo;
 use jiandu_server::http;
-use jiandu_server::model::Device;
 use jiandu_server::service::documents::DEFAULT_AUTHORITY;
 use jiandu_server::service::{Actor, Platform};
 use jiandu_server::store::{BlobWrite, ItemDecision, PreparedItem, ServerStore};
@@ -103,17 +102,7 @@ async fn sync_evidence(
     task_inspector: (Uuid, String),
     party_name: &str,
 ) -> (Uuid, Vec<u8>, Vec<u8>, Vec<u8>) {
-    let device = Device {
-        id: Uuid::now_v7(),
-        user_id: task_inspector.0,
-        name: "平板".into(),
-        created_at: Utc::now(),
-        revoked_at: None,
-        seq: 0,
-        last_sync_at: None,
-        revoked_kind: None,
-        last_used_at: None,
-    };
+    let device = common::device(task_inspector.0);
     store
         .create_device(&common::stamp(), device.clone(), "hash-of-archive-device")
         .await

@@ -161,17 +161,7 @@ async fn one_task(store: &dyn ServerStore) -> (Uuid, Device) {
         )
         .await
         .unwrap();
-    let device = Device {
-        id: Uuid::now_v7(),
-        user_id: user.id,
-        name: "平板".into(),
-        created_at: Utc::now(),
-        revoked_at: None,
-        seq: 0,
-        last_sync_at: None,
-        revoked_kind: None,
-        last_used_at: None,
-    };
+    let device = common::device(user.id);
     store
         .create_device(&stamp(), device.clone(), "hash-of-batch-device")
         .await

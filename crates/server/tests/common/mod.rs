@@ -165,6 +165,21 @@ pub fn stamp() -> Stamp {
     Stamp::system(chrono::Utc::now())
 }
 
+/// A tablet of `user_id`, enrolled now, as the store takes it.
+pub fn device(user_id: uuid::Uuid) -> jiandu_server::model::Device {
+    jiandu_server::model::Device {
+        id: uuid::Uuid::now_v7(),
+        user_id,
+        name: "平板".into(),
+        created_at: chrono::Utc::now(),
+        revoked_at: None,
+        seq: 0,
+        last_sync_at: None,
+        revoked_kind: None,
+        last_used_at: None,
+    }
+}
+
 /// The library's own actor (tests, benchmarks).
 pub fn system() -> Actor {
     Actor::system()
