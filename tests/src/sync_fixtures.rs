@@ -522,16 +522,7 @@ pub async fn assert_server_matches(
 pub fn push_items(dev: &Device, seqs: std::ops::RangeInclusive<i64>) -> Vec<PushItem> {
     dev.with(|s| {
         seqs.filter_map(|seq| s.outbox_entry(seq).expect("outbox"))
-            .map(|e| PushItem {
-                mutation_id: e.mutation_id,
-                device_seq: e.device_seq,
-                entity: e.entity,
-                entity_id: e.entity_id,
-                inspection_id: e.inspection_id,
-                op: e.op,
-                base_version: e.base_version,
-                payload: e.payload,
-            })
+            .map(|e| e.into_push_item())
             .collect()
     })
 }

@@ -115,6 +115,22 @@ pub struct OutboxEntry {
     pub state: String,
 }
 
+impl OutboxEntry {
+    /// The entry as a push sends it.
+    pub fn into_push_item(self) -> jiandu_core::protocol::PushItem {
+        jiandu_core::protocol::PushItem {
+            mutation_id: self.mutation_id,
+            device_seq: self.device_seq,
+            entity: self.entity,
+            entity_id: self.entity_id,
+            inspection_id: self.inspection_id,
+            op: self.op,
+            base_version: self.base_version,
+            payload: self.payload,
+        }
+    }
+}
+
 /// Counts over the whole outbox, for checks and the sync status line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct OutboxStats {

@@ -12,7 +12,7 @@ use crate::token::TokenStore;
 use chrono::{DateTime, Utc};
 use jiandu_core::protocol::{
     BlobRegistration, EnrollRequest, EnrollResponse, LeaseRequest, MAX_CHUNK_BYTES, MAX_PUSH_BYTES,
-    MIN_CHUNK_BYTES, PushItem, PushRequest, SyncEvent, SyncPhase, SyncProgress,
+    MIN_CHUNK_BYTES, PushRequest, SyncEvent, SyncPhase, SyncProgress,
 };
 use jiandu_store::{Store, UploadJob};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -365,16 +365,7 @@ impl SyncEngine {
             let mut items = Vec::with_capacity(entries.len());
             let mut bytes = 0usize;
             for e in entries {
-                let item = PushItem {
-                    mutation_id: e.mutation_id,
-                    device_seq: e.device_seq,
-                    entity: e.entity,
-                    entity_id: e.entity_id,
-                    inspection_id: e.inspection_id,
-                    op: e.op,
-                    base_version: e.base_version,
-                    payload: e.payload,
-                };
+                let item = e.into_push_item();
                 let size = serde_json::to_vec(&item).map(|v| v.len()).unwrap_or(0) + 1;
                 if !items.is_empty() && bytes + size > MAX_PUSH_BYTES / 2 {
                     break;

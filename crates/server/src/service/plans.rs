@@ -382,7 +382,14 @@ pub async fn import(
         published_at: None,
         seq: 0,
     };
-    let builtin_sha = builtin.then(|| builtin_source(&id).map(sha256)).flatten();
+    let builtin_sha = builtin
+        .then(|| {
+            p.plans
+                .builtin_versions
+                .get(&id)
+                .map(|(_, sha)| sha.clone())
+        })
+        .flatten();
     let decide = Box::new(move |latest: &Option<PlanVersionRow>| {
         let latest_sha = latest.as_ref().map(|l| l.sha256.clone()).or(builtin_sha);
         if latest_sha.as_deref() == Some(digest.as_str()) {

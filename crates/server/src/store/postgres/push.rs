@@ -99,7 +99,7 @@ pub(super) struct Work {
     /// Changed inspections not written yet.
     dirty: Vec<Uuid>,
     /// Blob and signature rows not written yet, in the order decided.
-    pub(super) rows: Vec<Stmt>,
+    rows: Vec<Stmt>,
     /// (mutation, inspection, device_seq, status, outcome) to store.
     pub(super) results: Vec<(Uuid, Uuid, i64, &'static str, serde_json::Value)>,
 }
@@ -316,8 +316,23 @@ impl Work {
         Ok(())
     }
 
+    /// Sends what is left in one round trip: the push's audit entry, the changed
+    /// inspections, the blob and signature rows and every answer.
+    pub(super) async fn finish(
+        &mut self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        stamp: &Stamp,
+        event: &AuditEvent,
+        device_id: Uuid,
+    ) -> StoreResult<()> {
+        let audit = self.audit(stamp, event);
+        let results = self.results(device_id);
+        self.rows.push(results);
+        self.flush(tx, stamp.at, Some(audit)).await
+    }
+
     /// The audit entry of this push, chained to the head read under the lock.
-    pub(super) fn audit(&self, stamp: &Stamp, event: &AuditEvent) -> Stmt {
+    fn audit(&self, stamp: &Stamp, event: &AuditEvent) -> Stmt {
         let e = AuditEntry::seal(
             self.seq,
             crate::audit::time_text(stamp.at),
@@ -341,7 +356,7 @@ impl Work {
     }
 
     /// Every answer of the push, in one statement.
-    pub(super) fn results(&mut self, device_id: Uuid) -> Stmt {
+    fn results(&mut self, device_id: Uuid) -> Stmt {
         let results = std::mem::take(&mut self.results);
         let mut mutations = Vec::with_capacity(results.len());
         let mut inspections = Vec::with_capacity(results.len());

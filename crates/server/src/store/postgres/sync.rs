@@ -196,10 +196,7 @@ impl SyncStore for PgStore {
             tx.rollback().await?;
             return Ok(out);
         }
-        let audit = work.audit(stamp, &event);
-        let results = work.results(device_id);
-        work.rows.push(results);
-        work.flush(&tx, stamp.at, Some(audit)).await?;
+        work.finish(&tx, stamp, &event, device_id).await?;
         tx.commit().await?;
         Ok(out)
     }
