@@ -240,6 +240,20 @@ impl Store {
             for (seq, outcome) in results {
                 // Statements prepared once per connection: a push of 500 items is
                 // otherwise 1,000 statements parsed on a tablet's CPU.
+                if let ItemOutcome::Applied { server_seq, .. } = outcome {
+                    // The common answer, one statement: the row is read below only
+                    // when it was not pending (answered before) or is missing.
+                    let n =
+                        c.tx.prepare_cached(
+                            "UPDATE outbox SET state = 'applied', server_seq = ?2
+                             WHERE device_seq = ?1 AND state = 'pending'",
+                        )?
+                        .execute(params![seq, server_seq])?;
+                    if n == 1 {
+                        tally.applied += 1;
+                        continue;
+                    }
+                }
                 let row: Option<(String, String, String, String, String, String)> =
                     c.tx.prepare_cached(
                         "SELECT state, entity, entity_id, inspection_id, op, payload
@@ -263,13 +277,9 @@ impl Store {
                     continue;
                 }
                 match outcome {
-                    ItemOutcome::Applied { server_seq, .. } => {
-                        c.tx.prepare_cached(
-                            "UPDATE outbox SET state = 'applied', server_seq = ?2
-                                 WHERE device_seq = ?1",
-                        )?
-                        .execute(params![seq, server_seq])?;
-                        tally.applied += 1;
+                    // Pending, yet not updated above: cannot be.
+                    ItemOutcome::Applied { .. } => {
+                        return Err(StoreError::Data(format!("同步记录 {seq} 的状态无法更新")));
                     }
                     ItemOutcome::Rejected {
                         reason,

@@ -147,6 +147,23 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Runs a local step of a sync on the runtime's blocking pool. A step may wait for
+/// the UI's hold of the store and ends with an fsync: on a runtime worker it would
+/// stall every other task of that runtime meanwhile (the app's commands; in a
+/// benchmark, the other devices).
+async fn local<T, F>(store: &SharedStore, step: F) -> Result<T, SyncError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Store) -> jiandu_store::Result<T> + Send + 'static,
+{
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || step(&mut lock(&store))).await {
+        Ok(r) => Ok(r?),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(SyncError::Protocol(format!("本机存储步骤被中止：{e}"))),
+    }
+}
+
 /// Enrols this device: the token goes to `tokens`, the enrolment into the store.
 pub async fn enroll(
     store: &SharedStore,
@@ -358,7 +375,8 @@ impl SyncEngine {
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
         loop {
-            let entries = lock(&self.store).pending_outbox(self.config.push_batch)?;
+            let batch = self.config.push_batch;
+            let entries = local(&self.store, move |s| s.pending_outbox(batch)).await?;
             if entries.is_empty() {
                 return Ok(());
             }
@@ -408,9 +426,10 @@ impl SyncEngine {
                 }
                 answers.push((*seq, r.outcome));
             }
-            let tally = lock(&self.store).record_push_results(&answers, self.now())?;
+            let (at, sent) = (self.now(), answers.len());
+            let tally = local(&self.store, move |s| s.record_push_results(&answers, at)).await?;
             tracing::debug!(
-                sent = answers.len(),
+                sent,
                 applied = tally.applied,
                 rejected = tally.rejected,
                 "push batch answered"
@@ -681,11 +700,13 @@ impl SyncEngine {
                     Err(e) => return Err(e),
                 }
             }
-            let tally = lock(&self.store).apply_pull_page(&page, self.now())?;
-            report.changes_pulled += page.changes.len() as u64;
-            tracing::debug!(since = state.cursor, changes = page.changes.len(), tally = ?tally, "pull page applied");
+            let (changes, has_more) = (page.changes.len(), page.has_more);
+            let at = self.now();
+            let tally = local(&self.store, move |s| s.apply_pull_page(&page, at)).await?;
+            report.changes_pulled += changes as u64;
+            tracing::debug!(since = state.cursor, changes, tally = ?tally, "pull page applied");
             self.emit(events, SyncPhase::Pull, report)?;
-            if !page.has_more {
+            if !has_more {
                 self.emit(events, SyncPhase::Done, report)?;
                 return Ok(());
             }
