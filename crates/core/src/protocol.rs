@@ -293,7 +293,8 @@ impl Mutation {
     /// `invalid` rejection.
     pub fn parse(item: &PushItem) -> Result<Mutation, String> {
         fn de<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<Box<T>, String> {
-            serde_json::from_value(v.clone())
+            // From the borrowed value: no copy of the payload per item.
+            T::deserialize(v)
                 .map(Box::new)
                 .map_err(|e| format!("修改内容格式不正确：{e}"))
         }

@@ -52,7 +52,8 @@ pub struct AuditEvent {
     pub action: &'static str,
     /// Id (or name) of the main object.
     pub subject: String,
-    pub detail: serde_json::Value,
+    /// Compact JSON text, as it will be stored and hashed.
+    pub detail: String,
 }
 
 impl AuditEvent {
@@ -60,7 +61,19 @@ impl AuditEvent {
         AuditEvent {
             action,
             subject: subject.to_string(),
-            detail,
+            detail: detail.to_string(),
+        }
+    }
+
+    /// As [`AuditEvent::new`], the detail serialised straight from a typed value
+    /// (no intermediate `serde_json::Value`: a push of 500 items builds none of
+    /// its 4,000 map entries). Its fields must be declared in sorted order to read
+    /// as a `json!` detail does.
+    pub fn typed(action: &'static str, subject: impl ToString, detail: &impl Serialize) -> Self {
+        AuditEvent {
+            action,
+            subject: subject.to_string(),
+            detail: serde_json::to_string(detail).unwrap_or_else(|_| "{}".into()),
         }
     }
 }
@@ -106,7 +119,7 @@ impl AuditEntry {
         event: &AuditEvent,
         prev_hash: String,
     ) -> AuditEntry {
-        let detail = event.detail.to_string();
+        let detail = event.detail.clone();
         let hash = entry_hash(
             change_seq,
             &at,
@@ -191,6 +204,40 @@ mod tests {
         );
         assert_eq!(e.recomputed_hash(), e.hash);
         assert_eq!(e.detail, r#"{"a":[1,2]}"#);
+    }
+
+    #[test]
+    fn a_push_entry_reads_as_it_always_has() {
+        // Pinned: the typed detail of sync.push is the text its json! form made.
+        let item = jiandu_core::protocol::PushItem {
+            mutation_id: uuid::Uuid::from_u128(1),
+            device_seq: 7,
+            entity: "finding".into(),
+            entity_id: uuid::Uuid::from_u128(2),
+            inspection_id: uuid::Uuid::from_u128(3),
+            op: "upsert".into(),
+            base_version: Some(4),
+            payload: serde_json::json!({"point": "1.1", "verdict": "compliant"}),
+        };
+        let payload_sha256 = hex::encode(Sha256::digest(item.payload.to_string().as_bytes()));
+        let expected = serde_json::json!({"items": [{
+            "mutation_id": item.mutation_id,
+            "device_seq": item.device_seq,
+            "entity": item.entity,
+            "entity_id": item.entity_id,
+            "inspection_id": item.inspection_id,
+            "op": item.op,
+            "base_version": item.base_version,
+            "payload_sha256": payload_sha256,
+        }]})
+        .to_string();
+        let prepared = crate::store::PreparedItem {
+            item,
+            task_id: None,
+            decide: Box::new(|_, _| unreachable!("not decided")),
+        };
+        let event = events::push(uuid::Uuid::from_u128(9), &[prepared]);
+        assert_eq!(event.detail, expected);
     }
 }
 
@@ -423,23 +470,39 @@ pub(crate) mod events {
         )
     }
 
+    /// One pushed item as a `sync.push` entry records it (keys in sorted order).
+    #[derive(serde::Serialize)]
+    struct PushedItem<'a> {
+        base_version: Option<u64>,
+        device_seq: i64,
+        entity: &'a str,
+        entity_id: Uuid,
+        inspection_id: Uuid,
+        mutation_id: Uuid,
+        op: &'a str,
+        payload_sha256: String,
+    }
+
+    #[derive(serde::Serialize)]
+    struct Pushed<'a> {
+        items: Vec<PushedItem<'a>>,
+    }
+
     pub fn push(device_id: Uuid, items: &[PreparedItem]) -> AuditEvent {
-        let items: Vec<serde_json::Value> = items
+        let items = items
             .iter()
-            .map(|p| {
-                json!({
-                    "mutation_id": p.item.mutation_id,
-                    "device_seq": p.item.device_seq,
-                    "entity": p.item.entity,
-                    "entity_id": p.item.entity_id,
-                    "inspection_id": p.item.inspection_id,
-                    "op": p.item.op,
-                    "base_version": p.item.base_version,
-                    "payload_sha256": sha256_json(&p.item.payload),
-                })
+            .map(|p| PushedItem {
+                base_version: p.item.base_version,
+                device_seq: p.item.device_seq,
+                entity: &p.item.entity,
+                entity_id: p.item.entity_id,
+                inspection_id: p.item.inspection_id,
+                mutation_id: p.item.mutation_id,
+                op: &p.item.op,
+                payload_sha256: sha256_json(&p.item.payload),
             })
             .collect();
-        AuditEvent::new("sync.push", device_id, json!({ "items": items }))
+        AuditEvent::typed("sync.push", device_id, &Pushed { items })
     }
 
     pub fn set_blob_size(id: Uuid, size: u64) -> AuditEvent {

@@ -58,7 +58,7 @@ fn item(
             payload: serde_json::json!({}),
         },
         task_id,
-        decide: Box::new(move |st| {
+        decide: Box::new(move |_, st| {
             log.lock().unwrap().push(seen(st));
             decision
         }),

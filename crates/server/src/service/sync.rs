@@ -230,13 +230,12 @@ pub async fn push(
                 _ => None,
             };
             let ctx = ctx.clone();
-            let it = item.clone();
             PreparedItem {
                 item,
                 task_id,
-                decide: Box::new(move |st: &ItemState<'_>| {
+                decide: Box::new(move |it: &PushItem, st: &ItemState<'_>| {
                     let decision = match parsed {
-                        Ok(m) => decide(&ctx, &it, m, st, now),
+                        Ok(m) => decide(&ctx, it, m, st, now),
                         Err(message) => reject(RejectReason::Invalid, message),
                     };
                     ctx.answer(st, decision)

@@ -92,9 +92,9 @@ impl SyncStore for PgStore {
         &self,
         stamp: &Stamp,
         device_id: Uuid,
-        items: Vec<PreparedItem>,
+        mut items: Vec<PreparedItem>,
     ) -> StoreResult<Vec<PushResult>> {
-        let event = crate::audit::events::push(device_id, &items);
+        let event = crate::store::push::push_event(device_id, &mut items);
         let keys = Keys::of(&items);
         let _turn = self.sync_writes.lock().await;
         let mut c = self.pool.get().await?;
@@ -130,7 +130,7 @@ impl SyncStore for PgStore {
                     (0, 0)
                 },
             };
-            let outcome = match (p.decide)(&state) {
+            let outcome = match (p.decide)(&p.item, &state) {
                 ItemDecision::Apply {
                     inspection,
                     blob,

@@ -26,6 +26,7 @@ mod inspections;
 mod people;
 mod plans;
 mod pool;
+mod push;
 mod registry;
 mod sessions;
 mod sync;

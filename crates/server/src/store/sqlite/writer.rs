@@ -21,8 +21,8 @@ use std::sync::mpsc;
 use tokio::sync::oneshot;
 
 /// At most this many requests in one group, so the first of a long queue is not
-/// held back by hundreds behind it.
-const MAX_GROUP: usize = 64;
+/// held back by hundreds behind it (a push and the device's contact time are two).
+const MAX_GROUP: usize = 128;
 
 type Answer = Box<dyn Any + Send>;
 /// A request's work inside its savepoint: its answer, and whether to keep what it
