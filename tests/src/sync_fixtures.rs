@@ -391,7 +391,11 @@ pub struct Device {
 impl Device {
     /// A fresh device of `person` enrolled at `server_url`.
     pub async fn enrolled(person: &Person, server_url: &str) -> Device {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::enrolled_in(tempfile::tempdir().expect("temp dir"), person, server_url).await
+    }
+
+    /// As [`Device::enrolled`], its store and files in `dir`.
+    pub async fn enrolled_in(dir: tempfile::TempDir, person: &Person, server_url: &str) -> Device {
         // JIANDU_TEST_ENCRYPTED_STORE=1: the same devices with the app lock's
         // encryption (SQLCipher store, sealed files and token), so the sync fault
         // tests run on the encrypted store too.
