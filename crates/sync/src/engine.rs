@@ -5,7 +5,9 @@
 //! the server's durable offset, the pull cursor only moves with its page.
 //!
 //! The store is shared with the UI ([`SharedStore`]): it is locked only for the
-//! local step itself, never across a network wait.
+//! local step itself, never across a network wait, and the steps that write (a
+//! push's acknowledgement, a pull page) run on the blocking pool, not on a runtime
+//! worker (see `local`).
 
 use crate::client::{ApiClient, ChunkAnswer, NetError, NetKind, SyncError};
 use crate::token::TokenStore;
