@@ -163,7 +163,7 @@ async fn sync_evidence(
             payload: serde_json::json!({}),
         },
         task_id: None,
-        decide: Box::new(move |_, _| decision),
+        decide: Box::new(move |_, _| decision.clone()),
     };
     let blob = |id, kind, sha: &str, size: usize, mime: &str, meta| BlobWrite {
         id,

@@ -234,9 +234,9 @@ pub async fn push(
                 item,
                 task_id,
                 decide: Box::new(move |it: &PushItem, st: &ItemState<'_>| {
-                    let decision = match parsed {
-                        Ok(m) => decide(&ctx, it, m, st, now),
-                        Err(message) => reject(RejectReason::Invalid, message),
+                    let decision = match &parsed {
+                        Ok(m) => decide(&ctx, it, m.clone(), st, now),
+                        Err(message) => reject(RejectReason::Invalid, message.clone()),
                     };
                     ctx.answer(st, decision)
                 }),

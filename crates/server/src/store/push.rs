@@ -70,8 +70,9 @@ pub fn push_event(device_id: Uuid, items: &mut [PreparedItem]) -> crate::audit::
 }
 
 /// The decision of one item (given the item itself), run inside the push
-/// transaction.
-pub type DecideItem = Box<dyn FnOnce(&PushItem, &ItemState<'_>) -> ItemDecision + Send>;
+/// transaction. `Fn`, not `FnOnce`: a store that commits several pushes in one
+/// transaction decides a push again, alone, when that shared transaction fails.
+pub type DecideItem = Box<dyn Fn(&PushItem, &ItemState<'_>) -> ItemDecision + Send + Sync>;
 
 /// A push item with its decision.
 pub struct PreparedItem {

@@ -65,6 +65,7 @@ mod registry;
 mod sessions;
 mod sync;
 pub mod tls;
+mod writer;
 
 /// Serialises concurrent migrations of several server processes.
 const MIGRATION_LOCK: i64 = 0x6a69_616e_6475; // "jiandu"
@@ -81,6 +82,8 @@ pub struct PgStore {
     /// wakes all the waiting backends for one to get it. Per process by design:
     /// between server processes the row lock alone orders the writes.
     sync_writes: Arc<tokio::sync::Mutex<()>>,
+    /// This process's pushes, written in groups (`writer.rs`).
+    pushes: Arc<writer::PushWriter>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -133,6 +136,7 @@ impl PgStore {
         let store = PgStore {
             pool,
             sync_writes: Arc::default(),
+            pushes: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)

@@ -1,28 +1,39 @@
-//! The working state of one push on PostgreSQL ([`SyncStore::push`]).
+//! A group of pushes on PostgreSQL ([`SyncStore::push`], through the push writer
+//! of `writer.rs`): one transaction for every push queued while the previous group
+//! was being written.
 //!
 //! Every writer takes the change-sequence row lock first (values commit in order,
-//! SYNC.md), so a push holds it from its first statement to its commit and the
-//! round trips in between set the pace of every device at day's end. A push
-//! therefore reads in one pipelined round trip, sent right behind the bump (the
-//! bump, the audit chain's head and every row the batch's decisions read), decides
-//! every item in memory, and writes in a second (audit entry, inspections, blobs,
-//! signatures, answers), then commits: three round trips under the lock however
-//! long the batch, instead of about ten.
+//! SYNC.md), so a push holds it from its first statement to its commit, and the
+//! round trips in between set the pace of every device at day's end. A group
+//! therefore takes the lock and reads in one pipelined round trip (the sequence,
+//! the audit chain's head and every row the decisions of all its pushes read),
+//! decides every item of every push in memory, in the order the pushes arrived,
+//! and writes in a second (each push's audit entry and answers under its own
+//! change-sequence value, the inspections, blobs and signatures, the sequence
+//! itself), then commits: four round trips with BEGIN and COMMIT, however many
+//! pushes and items the group holds.
 
 use super::pipeline::{self, Param, Stmt, p};
+use super::writer::{Keys, Request};
 use super::*;
 use crate::audit::AuditEvent;
+use jiandu_core::protocol::ItemOutcome;
 use std::collections::{HashMap, HashSet};
 
-const BUMP: &str =
-    "UPDATE server_state SET change_seq = change_seq + 1 WHERE id = 1 RETURNING change_seq";
+/// Takes the lock without bumping: the group knows how many values it uses (a
+/// push whose every item was answered before uses none) only once decided.
+const LOCK: &str = "SELECT change_seq FROM server_state WHERE id = 1 FOR UPDATE";
+const SET_SEQ: &str = "UPDATE server_state SET change_seq = $1 WHERE id = 1";
 const HEAD: &str = "SELECT hash FROM audit_log ORDER BY change_seq DESC LIMIT 1";
-const KNOWN: &str = "SELECT mutation_id, outcome FROM sync_results
-                     WHERE device_id = $1 AND mutation_id = ANY($2)";
+const KNOWN: &str = "SELECT device_id, mutation_id, r.outcome
+                     FROM UNNEST($1::uuid[], $2::uuid[]) AS k(device_id, mutation_id)
+                     JOIN sync_results r USING (device_id, mutation_id)";
 const INSPECTIONS: &str = "SELECT body, seq FROM inspections WHERE id = ANY($1)";
 const TASK_INSPECTIONS: &str = "SELECT task_id, id FROM inspections WHERE task_id = ANY($1)";
-const REJECTED: &str = "SELECT DISTINCT inspection_id FROM sync_results
-                        WHERE device_id = $1 AND inspection_id = ANY($2) AND status = 'rejected'";
+const REJECTED: &str = "SELECT DISTINCT device_id, inspection_id
+                        FROM UNNEST($1::uuid[], $2::uuid[]) AS k(device_id, inspection_id)
+                        JOIN sync_results r USING (device_id, inspection_id)
+                        WHERE r.status = 'rejected'";
 const BLOBS: &str =
     "SELECT id, kind, inspection_id, sha256, size, mime, complete, voided, meta, seq
                      FROM blobs
@@ -47,86 +58,72 @@ const INSERT_RESULTS: &str =
      SELECT $1, u.*, $7 FROM UNNEST($2::uuid[], $3::uuid[], $4::bigint[], $5::text[],
                                     $6::jsonb[]) AS u";
 
-/// The keys of what a batch's decisions read.
-pub(super) struct Keys {
-    mutations: Vec<Uuid>,
-    inspection_ids: Vec<Uuid>,
-    tasks: Vec<Uuid>,
-    blob_ids: Vec<Uuid>,
-    photo_inspections: Vec<Uuid>,
-}
-
-impl Keys {
-    pub(super) fn of(items: &[PreparedItem]) -> Keys {
-        let mut inspection_ids: Vec<Uuid> = items.iter().map(|i| i.item.inspection_id).collect();
-        inspection_ids.sort_unstable();
-        inspection_ids.dedup();
-        Keys {
-            mutations: items.iter().map(|i| i.item.mutation_id).collect(),
-            inspection_ids,
-            tasks: items.iter().filter_map(|i| i.task_id).collect(),
-            blob_ids: items
-                .iter()
-                .filter(|i| matches!(i.item.entity.as_str(), "photo" | "signature"))
-                .map(|i| i.item.entity_id)
-                .collect(),
-            photo_inspections: items
-                .iter()
-                .filter(|i| i.item.entity == "photo")
-                .map(|i| i.item.inspection_id)
-                .collect(),
-        }
+/// Decides and writes the pushes of a group inside `tx`, in order, each as if it
+/// ran alone after the ones before it: a push sees the rows the earlier ones
+/// changed, and gets its own change-sequence value and audit entry. Answers each
+/// push's results, and whether anything was written (nothing: every item of every
+/// push was answered before; the caller rolls back, the sequence untouched).
+pub(super) async fn write_group(
+    tx: &deadpool_postgres::Transaction<'_>,
+    requests: &[Request],
+) -> StoreResult<(Vec<Vec<PushResult>>, bool)> {
+    let mut work = Work::read(tx, Keys::of(requests)).await?;
+    let mut answers = Vec::with_capacity(requests.len());
+    for r in requests {
+        answers.push(work.push(tx, r).await?);
     }
+    let wrote = work.finish(tx).await?;
+    Ok((answers, wrote))
 }
 
-/// What a push has read and decided: the rows its decisions read, as read under
-/// the lock and then as changed by the batch's own earlier items; the writes still
+/// What a group has read and decided: the rows its decisions read, as read under
+/// the lock and then as changed by the group's own earlier items; the writes still
 /// to send, in order.
-pub(super) struct Work {
-    pub(super) seq: i64,
-    /// The audit chain's head, read under the lock.
+struct Work {
+    /// The change sequence as read under the lock.
+    read_seq: i64,
+    /// The last value a push of the group took.
+    seq: i64,
+    /// The audit chain's head: read under the lock, then the group's last entry.
     prev_hash: String,
-    /// Answers stored before, by mutation (a replay gets them again).
-    pub(super) known: HashMap<Uuid, serde_json::Value>,
-    /// Inspections as read or as decided in this push (None: not on the server).
+    /// Answers stored before or given in this group, by (device, mutation): a
+    /// replay gets them again.
+    known: HashMap<(Uuid, Uuid), serde_json::Value>,
+    /// Inspections as read or as decided in this group (None: not on the server).
     inspections: HashMap<Uuid, Option<StoredInspection>>,
-    /// The inspection each task named by the batch has.
+    /// The inspection each task named by the group has.
     task_inspections: HashMap<Uuid, Uuid>,
-    /// Inspections with a rejected item of this device, stored or in this push.
-    rejected: HashSet<Uuid>,
-    /// The blobs the batch names and the photos of its inspections with photo items.
+    /// (device, inspection) with a rejected item of that device, stored or here.
+    rejected: HashSet<(Uuid, Uuid)>,
+    /// The blobs the group names and the photos of its inspections with photo items.
     blobs: HashMap<Uuid, BlobRow>,
-    /// Changed inspections not written yet.
-    dirty: Vec<Uuid>,
-    /// Blob and signature rows not written yet, in the order decided.
+    /// Changed inspections not written yet, with the time of their last change.
+    dirty: HashMap<Uuid, DateTime<Utc>>,
+    /// Rows not written yet (blobs, signatures, audit entries, answers), in the
+    /// order decided.
     rows: Vec<Stmt>,
-    /// (mutation, inspection, device_seq, status, outcome) to store.
-    pub(super) results: Vec<(Uuid, Uuid, i64, &'static str, serde_json::Value)>,
 }
 
 impl Work {
     /// Takes the change-sequence lock and reads, in the same round trip, everything
-    /// the decisions of the batch `keys` describes read.
-    pub(super) async fn read(
-        tx: &deadpool_postgres::Transaction<'_>,
-        device_id: Uuid,
-        keys: Keys,
-    ) -> StoreResult<Work> {
+    /// the decisions of the group `keys` describes read.
+    async fn read(tx: &deadpool_postgres::Transaction<'_>, keys: Keys) -> StoreResult<Work> {
         let Keys {
-            mutations,
+            known,
             inspection_ids,
+            rejected,
             tasks,
             blob_ids,
             photo_inspections,
         } = keys;
         let reads_blobs = !blob_ids.is_empty();
         let mut stmts = vec![
-            Stmt::new(BUMP, vec![]),
+            Stmt::new(LOCK, vec![]),
             Stmt::new(HEAD, vec![]),
-            Stmt::new(KNOWN, vec![p(device_id), p(mutations)]),
+            Stmt::new(KNOWN, vec![p(known.0), p(known.1)]),
             Stmt::new(INSPECTIONS, vec![p(inspection_ids.clone())]),
             Stmt::new(TASK_INSPECTIONS, vec![p(tasks)]),
-            Stmt::new(REJECTED, vec![p(device_id), p(inspection_ids.clone())]),
+            Stmt::new(REJECTED, vec![p(rejected.0), p(rejected.1)]),
         ];
         if reads_blobs {
             stmts.push(Stmt::new(BLOBS, vec![p(blob_ids), p(photo_inspections)]));
@@ -143,7 +140,7 @@ impl Work {
         };
         let mut known = HashMap::new();
         for r in next() {
-            known.insert(r.try_get(0)?, r.try_get(1)?);
+            known.insert((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?);
         }
         let mut inspections: HashMap<Uuid, Option<StoredInspection>> =
             inspection_ids.iter().map(|id| (*id, None)).collect();
@@ -157,7 +154,7 @@ impl Work {
         }
         let mut rejected = HashSet::new();
         for r in next() {
-            rejected.insert(r.try_get(0)?);
+            rejected.insert((r.try_get(0)?, r.try_get(1)?));
         }
         let mut blobs = HashMap::new();
         if reads_blobs {
@@ -167,6 +164,7 @@ impl Work {
             }
         }
         Ok(Work {
+            read_seq: seq,
             seq,
             prev_hash,
             known,
@@ -174,59 +172,148 @@ impl Work {
             task_inspections,
             rejected,
             blobs,
-            dirty: Vec::new(),
+            dirty: HashMap::new(),
             rows: Vec::new(),
-            results: Vec::new(),
         })
     }
 
+    /// Decides one push's items on the group's state and queues its writes; the
+    /// push takes the next change-sequence value if it stores anything.
+    async fn push(
+        &mut self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        r: &Request,
+    ) -> StoreResult<Vec<PushResult>> {
+        let seq = self.seq + 1;
+        let device_id = r.device_id;
+        let mut out = Vec::with_capacity(r.items.len());
+        let mut results = Vec::with_capacity(r.items.len());
+        for p in &r.items {
+            let mutation_id = p.item.mutation_id;
+            if let Some(outcome) = self.known.get(&(device_id, mutation_id)) {
+                out.push(PushResult {
+                    mutation_id,
+                    outcome: serde_json::from_value(outcome.clone())?,
+                });
+                continue;
+            }
+            let inspection_id = p.item.inspection_id;
+            let stored = self.stored(inspection_id);
+            let state = ItemState {
+                inspection: stored.map(|s| &s.inspection),
+                task_inspection: match (stored, p.task_id) {
+                    (None, Some(task)) => self.task_inspections.get(&task).copied(),
+                    _ => None,
+                },
+                blob: match p.item.entity.as_str() {
+                    "photo" | "signature" => self.blobs.get(&p.item.entity_id).cloned(),
+                    _ => None,
+                },
+                earlier_rejected: self.rejected.contains(&(device_id, inspection_id)),
+                photos: if p.item.entity == "photo" {
+                    self.photos(inspection_id)
+                } else {
+                    (0, 0)
+                },
+            };
+            let outcome = match (p.decide)(&p.item, &state) {
+                ItemDecision::Apply {
+                    inspection,
+                    blob,
+                    signature,
+                } => {
+                    let version = inspection.version;
+                    self.keep(*inspection, seq, r.stamp.at);
+                    if let Some(b) = &blob {
+                        self.write_blob(inspection_id, b, seq)?;
+                    }
+                    if let Some(s) = &signature {
+                        self.write_signature(inspection_id, s, seq)?;
+                    }
+                    ItemOutcome::Applied {
+                        version,
+                        server_seq: seq,
+                    }
+                }
+                ItemDecision::Reject {
+                    reason,
+                    message,
+                    show_current,
+                } => {
+                    self.rejected.insert((device_id, inspection_id));
+                    let current = match self.stored(inspection_id).filter(|_| show_current) {
+                        Some(s) => {
+                            let s = s.clone();
+                            // The record shown is the one stored: with the group's
+                            // earlier photos and signatures.
+                            self.flush(tx).await?;
+                            Some(Box::new(super::sync::bundle(tx, s).await?))
+                        }
+                        None => None,
+                    };
+                    ItemOutcome::Rejected {
+                        reason,
+                        message,
+                        current,
+                    }
+                }
+            };
+            let value = serde_json::to_value(&outcome)?;
+            // The same mutation twice (in one batch, or a batch pushed again while
+            // the first was queued) gets the first answer.
+            self.known.insert((device_id, mutation_id), value.clone());
+            results.push((
+                mutation_id,
+                inspection_id,
+                p.item.device_seq,
+                match outcome {
+                    ItemOutcome::Applied { .. } => "applied",
+                    ItemOutcome::Rejected { .. } => "rejected",
+                },
+                value,
+            ));
+            out.push(PushResult {
+                mutation_id,
+                outcome,
+            });
+        }
+        // A push whose every item is already answered (a replay) changes nothing
+        // and takes no value: the sequence stays gap-free.
+        if !results.is_empty() {
+            self.seq = seq;
+            let audit = self.audit(seq, &r.stamp, &r.event);
+            self.rows.push(audit);
+            self.rows.push(results_stmt(device_id, seq, results));
+        }
+        Ok(out)
+    }
+
     /// The inspection as stored or as decided by an earlier item.
-    pub(super) fn stored(&self, id: Uuid) -> Option<&StoredInspection> {
+    fn stored(&self, id: Uuid) -> Option<&StoredInspection> {
         self.inspections.get(&id).and_then(Option::as_ref)
     }
 
-    /// The inspection `task` has, when the item's own is not on the server.
-    pub(super) fn task_inspection(&self, task: Uuid) -> Option<Uuid> {
-        self.task_inspections.get(&task).copied()
-    }
-
-    pub(super) fn earlier_rejected(&self, inspection_id: Uuid) -> bool {
-        self.rejected.contains(&inspection_id)
-    }
-
-    pub(super) fn reject(&mut self, inspection_id: Uuid) {
-        self.rejected.insert(inspection_id);
-    }
-
-    pub(super) fn blob(&self, id: Uuid) -> Option<BlobRow> {
-        self.blobs.get(&id).cloned()
-    }
-
     /// Photos of an inspection that are not voided, and their bytes.
-    pub(super) fn photos(&self, inspection_id: Uuid) -> (u64, u64) {
+    fn photos(&self, inspection_id: Uuid) -> (u64, u64) {
         self.blobs
             .values()
             .filter(|b| b.inspection_id == inspection_id && b.kind == BlobKind::Photo && !b.voided)
             .fold((0, 0), |(n, bytes), b| (n + 1, bytes + b.size.unwrap_or(0)))
     }
 
-    /// An inspection as decided, written with this push's `seq`.
-    pub(super) fn keep(&mut self, inspection: Inspection) {
-        if !self.dirty.contains(&inspection.id) {
-            self.dirty.push(inspection.id);
-        }
+    /// An inspection as decided, to write with the change-sequence value `seq`.
+    fn keep(&mut self, inspection: Inspection, seq: i64, at: DateTime<Utc>) {
+        self.dirty.insert(inspection.id, at);
         self.task_inspections
             .entry(inspection.task_id)
             .or_insert(inspection.id);
-        let seq = self.seq;
         self.inspections
             .insert(inspection.id, Some(StoredInspection { inspection, seq }));
     }
 
     /// A blob row to insert or update, as the statement will: the row read, then
-    /// changed, is what later items of the batch see.
-    pub(super) fn write_blob(&mut self, inspection_id: Uuid, b: &BlobWrite) -> StoreResult<()> {
-        let seq = self.seq;
+    /// changed, is what later items of the group see.
+    fn write_blob(&mut self, inspection_id: Uuid, b: &BlobWrite, seq: i64) -> StoreResult<()> {
         self.blobs
             .entry(b.id)
             .and_modify(|row| {
@@ -265,34 +352,25 @@ impl Work {
         Ok(())
     }
 
-    pub(super) fn write_signature(
-        &mut self,
-        inspection_id: Uuid,
-        s: &Signature,
-    ) -> StoreResult<()> {
+    fn write_signature(&mut self, inspection_id: Uuid, s: &Signature, seq: i64) -> StoreResult<()> {
         self.rows.push(Stmt::new(
             INSERT_SIGNATURE,
             vec![
                 p(s.id),
                 p(inspection_id),
                 p(serde_json::to_value(s)?),
-                p(self.seq),
+                p(seq),
             ],
         ));
         Ok(())
     }
 
     /// Sends the writes decided so far in one round trip: changed inspections first
-    /// (the blob and signature rows refer to them), then those rows in order.
-    pub(super) async fn flush(
-        &mut self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        at: DateTime<Utc>,
-        head: Option<Stmt>,
-    ) -> StoreResult<()> {
-        let mut stmts: Vec<Stmt> = head.into_iter().collect();
-        for id in std::mem::take(&mut self.dirty) {
-            let Some(Some(StoredInspection { inspection: i, .. })) = self.inspections.get(&id)
+    /// (the blob and signature rows refer to them), then the other rows in order.
+    async fn flush(&mut self, tx: &deadpool_postgres::Transaction<'_>) -> StoreResult<()> {
+        let mut stmts = Vec::with_capacity(self.dirty.len() + self.rows.len());
+        for (id, at) in std::mem::take(&mut self.dirty) {
+            let Some(Some(StoredInspection { inspection: i, seq })) = self.inspections.get(&id)
             else {
                 continue;
             };
@@ -305,7 +383,7 @@ impl Work {
                     p(i.version as i64),
                     p(serde_json::to_value(i)?),
                     p(at),
-                    p(self.seq),
+                    p(*seq),
                 ],
             ));
         }
@@ -316,30 +394,27 @@ impl Work {
         Ok(())
     }
 
-    /// Sends what is left in one round trip: the push's audit entry, the changed
-    /// inspections, the blob and signature rows and every answer.
-    pub(super) async fn finish(
-        &mut self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        stamp: &Stamp,
-        event: &AuditEvent,
-        device_id: Uuid,
-    ) -> StoreResult<()> {
-        let audit = self.audit(stamp, event);
-        let results = self.results(device_id);
-        self.rows.push(results);
-        self.flush(tx, stamp.at, Some(audit)).await
+    /// Sends what is left, and the change sequence's new value, in one round trip.
+    /// False: the group stored nothing (nothing was sent at all).
+    async fn finish(&mut self, tx: &deadpool_postgres::Transaction<'_>) -> StoreResult<bool> {
+        if self.seq == self.read_seq {
+            return Ok(false);
+        }
+        self.rows.push(Stmt::new(SET_SEQ, vec![p(self.seq)]));
+        self.flush(tx).await?;
+        Ok(true)
     }
 
-    /// The audit entry of this push, chained to the head read under the lock.
-    fn audit(&self, stamp: &Stamp, event: &AuditEvent) -> Stmt {
+    /// The audit entry of the push that took `seq`, chained to the one before.
+    fn audit(&mut self, seq: i64, stamp: &Stamp, event: &AuditEvent) -> Stmt {
         let e = AuditEntry::seal(
-            self.seq,
+            seq,
             crate::audit::time_text(stamp.at),
             stamp.actor.clone(),
             event,
-            self.prev_hash.clone(),
+            std::mem::take(&mut self.prev_hash),
         );
+        self.prev_hash = e.hash.clone();
         Stmt::new(
             INSERT_AUDIT,
             vec![
@@ -354,31 +429,34 @@ impl Work {
             ],
         )
     }
+}
 
-    /// Every answer of the push, in one statement.
-    fn results(&mut self, device_id: Uuid) -> Stmt {
-        let results = std::mem::take(&mut self.results);
-        let mut mutations = Vec::with_capacity(results.len());
-        let mut inspections = Vec::with_capacity(results.len());
-        let mut device_seqs = Vec::with_capacity(results.len());
-        let mut statuses = Vec::with_capacity(results.len());
-        let mut outcomes = Vec::with_capacity(results.len());
-        for (m, i, d, s, o) in results {
-            mutations.push(m);
-            inspections.push(i);
-            device_seqs.push(d);
-            statuses.push(s);
-            outcomes.push(o);
-        }
-        let params: Vec<Param> = vec![
-            p(device_id),
-            p(mutations),
-            p(inspections),
-            p(device_seqs),
-            p(statuses),
-            p(outcomes),
-            p(self.seq),
-        ];
-        Stmt::new(INSERT_RESULTS, params)
+/// Every answer of one push, in one statement.
+fn results_stmt(
+    device_id: Uuid,
+    seq: i64,
+    results: Vec<(Uuid, Uuid, i64, &'static str, serde_json::Value)>,
+) -> Stmt {
+    let mut mutations = Vec::with_capacity(results.len());
+    let mut inspections = Vec::with_capacity(results.len());
+    let mut device_seqs = Vec::with_capacity(results.len());
+    let mut statuses = Vec::with_capacity(results.len());
+    let mut outcomes = Vec::with_capacity(results.len());
+    for (m, i, d, s, o) in results {
+        mutations.push(m);
+        inspections.push(i);
+        device_seqs.push(d);
+        statuses.push(s);
+        outcomes.push(o);
     }
+    let params: Vec<Param> = vec![
+        p(device_id),
+        p(mutations),
+        p(inspections),
+        p(device_seqs),
+        p(statuses),
+        p(outcomes),
+        p(seq),
+    ];
+    Stmt::new(INSERT_RESULTS, params)
 }

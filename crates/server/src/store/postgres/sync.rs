@@ -2,9 +2,7 @@
 //! and document-number leases. The change-sequence bump's row lock serialises
 //! writers.
 
-use super::push::{Keys, Work};
 use super::*;
-use jiandu_core::protocol::ItemOutcome;
 
 const BLOB_COLS: &str = "id, kind, inspection_id, sha256, size, mime, complete, voided, meta, seq";
 
@@ -49,7 +47,10 @@ pub(super) async fn incomplete(c: &impl GenericClient, inspection_id: Uuid) -> S
     Ok(n as u64)
 }
 
-async fn bundle(c: &impl GenericClient, stored: StoredInspection) -> StoreResult<ServerInspection> {
+pub(super) async fn bundle(
+    c: &impl GenericClient,
+    stored: StoredInspection,
+) -> StoreResult<ServerInspection> {
     let id = stored.inspection.id;
     let photos = c
         .q(
@@ -95,110 +96,15 @@ impl SyncStore for PgStore {
         mut items: Vec<PreparedItem>,
     ) -> StoreResult<Vec<PushResult>> {
         let event = crate::store::push::push_event(device_id, &mut items);
-        let keys = Keys::of(&items);
-        let _turn = self.sync_writes.lock().await;
-        let mut c = self.pool.get().await?;
-        let tx = c.transaction().await?;
-        let mut work = Work::read(&tx, device_id, keys).await?;
-        let seq = work.seq;
-        let mut out = Vec::with_capacity(items.len());
-        for p in items {
-            let mutation_id = p.item.mutation_id;
-            if let Some(outcome) = work.known.get(&mutation_id) {
-                out.push(PushResult {
-                    mutation_id,
-                    outcome: serde_json::from_value(outcome.clone())?,
-                });
-                continue;
-            }
-            let inspection_id = p.item.inspection_id;
-            let stored = work.stored(inspection_id);
-            let state = ItemState {
-                inspection: stored.map(|s| &s.inspection),
-                task_inspection: match (stored, p.task_id) {
-                    (None, Some(task)) => work.task_inspection(task),
-                    _ => None,
-                },
-                blob: match p.item.entity.as_str() {
-                    "photo" | "signature" => work.blob(p.item.entity_id),
-                    _ => None,
-                },
-                earlier_rejected: work.earlier_rejected(inspection_id),
-                photos: if p.item.entity == "photo" {
-                    work.photos(inspection_id)
-                } else {
-                    (0, 0)
-                },
-            };
-            let outcome = match (p.decide)(&p.item, &state) {
-                ItemDecision::Apply {
-                    inspection,
-                    blob,
-                    signature,
-                } => {
-                    let version = inspection.version;
-                    work.keep(*inspection);
-                    if let Some(b) = &blob {
-                        work.write_blob(inspection_id, b)?;
-                    }
-                    if let Some(s) = &signature {
-                        work.write_signature(inspection_id, s)?;
-                    }
-                    ItemOutcome::Applied {
-                        version,
-                        server_seq: seq,
-                    }
-                }
-                ItemDecision::Reject {
-                    reason,
-                    message,
-                    show_current,
-                } => {
-                    work.reject(inspection_id);
-                    let current = match work.stored(inspection_id).filter(|_| show_current) {
-                        Some(s) => {
-                            let s = s.clone();
-                            // The record shown is the one stored: with this batch's
-                            // earlier photos and signatures.
-                            work.flush(&tx, stamp.at, None).await?;
-                            Some(Box::new(bundle(&tx, s).await?))
-                        }
-                        None => None,
-                    };
-                    ItemOutcome::Rejected {
-                        reason,
-                        message,
-                        current,
-                    }
-                }
-            };
-            let value = serde_json::to_value(&outcome)?;
-            // The same mutation twice in one batch gets the first answer.
-            work.known.insert(mutation_id, value.clone());
-            work.results.push((
-                mutation_id,
-                inspection_id,
-                p.item.device_seq,
-                match outcome {
-                    ItemOutcome::Applied { .. } => "applied",
-                    ItemOutcome::Rejected { .. } => "rejected",
-                },
-                value,
-            ));
-            out.push(PushResult {
-                mutation_id,
-                outcome,
-            });
-        }
-        // A batch whose every item is already answered (a replay) changes nothing:
-        // rolled back, bump included.
-        if work.results.is_empty() {
-            tx.rollback().await?;
-            return Ok(out);
-        }
-        work.finish(&tx, stamp, &event, device_id).await?;
-        tx.commit().await?;
-        Ok(out)
+        let request = super::writer::Request {
+            stamp: stamp.clone(),
+            device_id,
+            event,
+            items,
+        };
+        self.pushes
+            .push(&self.pool, &self.sync_writes, request)
+            .await
     }
 
     async fn inspection_bundles(
