@@ -62,6 +62,7 @@ mod pipeline;
 mod plans;
 mod push;
 mod registry;
+mod rows;
 mod sessions;
 mod sync;
 pub mod tls;

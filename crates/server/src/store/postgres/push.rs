@@ -13,7 +13,8 @@
 //! itself), then commits: four round trips with BEGIN and COMMIT, however many
 //! pushes and items the group holds.
 
-use super::pipeline::{self, Param, Stmt, p};
+use super::pipeline::{self, Stmt, p};
+use super::rows::{Answers, Audits};
 use super::writer::{Keys, Request};
 use super::*;
 use crate::audit::AuditEvent;
@@ -38,9 +39,14 @@ const BLOBS: &str =
     "SELECT id, kind, inspection_id, sha256, size, mime, complete, voided, meta, seq
                      FROM blobs
                      WHERE id = ANY($1) OR (kind = 'photo' AND inspection_id = ANY($2))";
-const UPSERT_INSPECTION: &str =
+/// Every inspection a group changed, in one statement (the body as JSON text,
+/// made into JSONB by the server: no JSON tree built on this side).
+const UPSERT_INSPECTIONS: &str =
     "INSERT INTO inspections (id, task_id, status, version, body, updated_at, seq)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     SELECT id, task_id, status, version, body::jsonb, updated_at, seq
+     FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
+                 $6::timestamptz[], $7::bigint[])
+          AS u(id, task_id, status, version, body, updated_at, seq)
      ON CONFLICT (id) DO UPDATE SET status = excluded.status,
          version = excluded.version, body = excluded.body,
          updated_at = excluded.updated_at, seq = excluded.seq";
@@ -52,12 +58,6 @@ const UPSERT_BLOB: &str =
          size = coalesce(blobs.size, excluded.size), seq = excluded.seq";
 const INSERT_SIGNATURE: &str = "INSERT INTO inspection_signatures (id, inspection_id, body, seq)
                                 VALUES ($1, $2, $3, $4)";
-const INSERT_RESULTS: &str =
-    "INSERT INTO sync_results (device_id, mutation_id, inspection_id, device_seq,
-                               status, outcome, seq)
-     SELECT $1, u.*, $7 FROM UNNEST($2::uuid[], $3::uuid[], $4::bigint[], $5::text[],
-                                    $6::jsonb[]) AS u";
-
 /// Decides and writes the pushes of a group inside `tx`, in order, each as if it
 /// ran alone after the ones before it: a push sees the rows the earlier ones
 /// changed, and gets its own change-sequence value and audit entry. Answers each
@@ -88,7 +88,7 @@ struct Work {
     prev_hash: String,
     /// Answers stored before or given in this group, by (device, mutation): a
     /// replay gets them again.
-    known: HashMap<(Uuid, Uuid), serde_json::Value>,
+    known: HashMap<(Uuid, Uuid), ItemOutcome>,
     /// Inspections as read or as decided in this group (None: not on the server).
     inspections: HashMap<Uuid, Option<StoredInspection>>,
     /// The inspection each task named by the group has.
@@ -102,6 +102,9 @@ struct Work {
     /// Rows not written yet (blobs, signatures, audit entries, answers), in the
     /// order decided.
     rows: Vec<Stmt>,
+    /// The group's answers and audit entries, written last.
+    answers: Answers,
+    audits: Audits,
 }
 
 impl Work {
@@ -140,7 +143,11 @@ impl Work {
         };
         let mut known = HashMap::new();
         for r in next() {
-            known.insert((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?);
+            let outcome: serde_json::Value = r.try_get(2)?;
+            known.insert(
+                (r.try_get(0)?, r.try_get(1)?),
+                serde_json::from_value(outcome)?,
+            );
         }
         let mut inspections: HashMap<Uuid, Option<StoredInspection>> =
             inspection_ids.iter().map(|id| (*id, None)).collect();
@@ -174,6 +181,8 @@ impl Work {
             blobs,
             dirty: HashMap::new(),
             rows: Vec::new(),
+            answers: Answers::default(),
+            audits: Audits::default(),
         })
     }
 
@@ -187,13 +196,13 @@ impl Work {
         let seq = self.seq + 1;
         let device_id = r.device_id;
         let mut out = Vec::with_capacity(r.items.len());
-        let mut results = Vec::with_capacity(r.items.len());
+        let mut decided = false;
         for p in &r.items {
             let mutation_id = p.item.mutation_id;
             if let Some(outcome) = self.known.get(&(device_id, mutation_id)) {
                 out.push(PushResult {
                     mutation_id,
-                    outcome: serde_json::from_value(outcome.clone())?,
+                    outcome: outcome.clone(),
                 });
                 continue;
             }
@@ -258,20 +267,21 @@ impl Work {
                     }
                 }
             };
-            let value = serde_json::to_value(&outcome)?;
+            decided = true;
+            let a = &mut self.answers;
+            a.devices.push(device_id);
+            a.mutations.push(mutation_id);
+            a.inspections.push(inspection_id);
+            a.device_seqs.push(p.item.device_seq);
+            a.statuses.push(match outcome {
+                ItemOutcome::Applied { .. } => "applied",
+                ItemOutcome::Rejected { .. } => "rejected",
+            });
+            a.outcomes.push(serde_json::to_string(&outcome)?);
+            a.seqs.push(seq);
             // The same mutation twice (in one batch, or a batch pushed again while
             // the first was queued) gets the first answer.
-            self.known.insert((device_id, mutation_id), value.clone());
-            results.push((
-                mutation_id,
-                inspection_id,
-                p.item.device_seq,
-                match outcome {
-                    ItemOutcome::Applied { .. } => "applied",
-                    ItemOutcome::Rejected { .. } => "rejected",
-                },
-                value,
-            ));
+            self.known.insert((device_id, mutation_id), outcome.clone());
             out.push(PushResult {
                 mutation_id,
                 outcome,
@@ -279,11 +289,9 @@ impl Work {
         }
         // A push whose every item is already answered (a replay) changes nothing
         // and takes no value: the sequence stays gap-free.
-        if !results.is_empty() {
+        if decided {
             self.seq = seq;
-            let audit = self.audit(seq, &r.stamp, &r.event);
-            self.rows.push(audit);
-            self.rows.push(results_stmt(device_id, seq, results));
+            self.audit(seq, &r.stamp, &r.event);
         }
         Ok(out)
     }
@@ -365,25 +373,47 @@ impl Work {
         Ok(())
     }
 
-    /// Sends the writes decided so far in one round trip: changed inspections first
-    /// (the blob and signature rows refer to them), then the other rows in order.
+    /// Sends the writes decided so far in one round trip: the changed inspections
+    /// first (the blob and signature rows refer to them), then the other rows in
+    /// order.
     async fn flush(&mut self, tx: &deadpool_postgres::Transaction<'_>) -> StoreResult<()> {
-        let mut stmts = Vec::with_capacity(self.dirty.len() + self.rows.len());
-        for (id, at) in std::mem::take(&mut self.dirty) {
-            let Some(Some(StoredInspection { inspection: i, seq })) = self.inspections.get(&id)
-            else {
-                continue;
-            };
+        let mut stmts = Vec::with_capacity(1 + self.rows.len());
+        if !self.dirty.is_empty() {
+            let n = self.dirty.len();
+            let (mut ids, mut tasks, mut statuses, mut versions) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            let (mut bodies, mut times, mut seqs) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            for (id, at) in std::mem::take(&mut self.dirty) {
+                let Some(Some(StoredInspection { inspection: i, seq })) = self.inspections.get(&id)
+                else {
+                    continue;
+                };
+                ids.push(i.id);
+                tasks.push(i.task_id);
+                statuses.push(i.status.as_str());
+                versions.push(i.version as i64);
+                bodies.push(serde_json::to_string(i)?);
+                times.push(at);
+                seqs.push(*seq);
+            }
             stmts.push(Stmt::new(
-                UPSERT_INSPECTION,
+                UPSERT_INSPECTIONS,
                 vec![
-                    p(i.id),
-                    p(i.task_id),
-                    p(i.status.as_str()),
-                    p(i.version as i64),
-                    p(serde_json::to_value(i)?),
-                    p(at),
-                    p(*seq),
+                    p(ids),
+                    p(tasks),
+                    p(statuses),
+                    p(versions),
+                    p(bodies),
+                    p(times),
+                    p(seqs),
                 ],
             ));
         }
@@ -394,19 +424,23 @@ impl Work {
         Ok(())
     }
 
-    /// Sends what is left, and the change sequence's new value, in one round trip.
-    /// False: the group stored nothing (nothing was sent at all).
+    /// Sends what is left (with every audit entry and answer of the group) and
+    /// the change sequence's new value in one round trip. False: the group stored
+    /// nothing (nothing was sent at all).
     async fn finish(&mut self, tx: &deadpool_postgres::Transaction<'_>) -> StoreResult<bool> {
         if self.seq == self.read_seq {
             return Ok(false);
         }
+        let audits = std::mem::take(&mut self.audits).into_stmt();
+        let answers = std::mem::take(&mut self.answers).into_stmt();
+        self.rows.extend([audits, answers]);
         self.rows.push(Stmt::new(SET_SEQ, vec![p(self.seq)]));
         self.flush(tx).await?;
         Ok(true)
     }
 
     /// The audit entry of the push that took `seq`, chained to the one before.
-    fn audit(&mut self, seq: i64, stamp: &Stamp, event: &AuditEvent) -> Stmt {
+    fn audit(&mut self, seq: i64, stamp: &Stamp, event: &AuditEvent) {
         let e = AuditEntry::seal(
             seq,
             crate::audit::time_text(stamp.at),
@@ -415,48 +449,6 @@ impl Work {
             std::mem::take(&mut self.prev_hash),
         );
         self.prev_hash = e.hash.clone();
-        Stmt::new(
-            INSERT_AUDIT,
-            vec![
-                p(e.change_seq),
-                p(e.at),
-                p(e.actor),
-                p(e.action),
-                p(e.subject),
-                p(e.detail),
-                p(e.prev_hash),
-                p(e.hash),
-            ],
-        )
+        self.audits.push(e);
     }
-}
-
-/// Every answer of one push, in one statement.
-fn results_stmt(
-    device_id: Uuid,
-    seq: i64,
-    results: Vec<(Uuid, Uuid, i64, &'static str, serde_json::Value)>,
-) -> Stmt {
-    let mut mutations = Vec::with_capacity(results.len());
-    let mut inspections = Vec::with_capacity(results.len());
-    let mut device_seqs = Vec::with_capacity(results.len());
-    let mut statuses = Vec::with_capacity(results.len());
-    let mut outcomes = Vec::with_capacity(results.len());
-    for (m, i, d, s, o) in results {
-        mutations.push(m);
-        inspections.push(i);
-        device_seqs.push(d);
-        statuses.push(s);
-        outcomes.push(o);
-    }
-    let params: Vec<Param> = vec![
-        p(device_id),
-        p(mutations),
-        p(inspections),
-        p(device_seqs),
-        p(statuses),
-        p(outcomes),
-        p(seq),
-    ];
-    Stmt::new(INSERT_RESULTS, params)
 }
