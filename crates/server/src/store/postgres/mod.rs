@@ -51,6 +51,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../../../../../migrations/server-postgres/0009_sign_in_failures.sql"),
     ),
+    (
+        10,
+        include_str!("../../../../../migrations/server-postgres/0010_lz4_bodies.sql"),
+    ),
 ];
 
 mod audit;
