@@ -1,9 +1,11 @@
 //! The audit log (审计日志): every change on the server, append-only, hash-chained.
 //!
-//! - **One entry per writing transaction**, written by the store inside that same
-//!   transaction (so the entry and the change commit together or not at all), keyed
-//!   by the change sequence value the transaction took: rows the change wrote carry
-//!   `seq` = the entry's `change_seq`.
+//! - **One entry per change** (a push, a lease, an approval…), written by the store
+//!   inside the database transaction that writes the change (so the entry and the
+//!   change commit together or not at all), keyed by the change sequence value the
+//!   change took: rows the change wrote carry `seq` = the entry's `change_seq`.
+//!   Grouped writers put several changes in one transaction, each with its own
+//!   value and entry.
 //! - **Append-only.** No method of [`crate::store::ServerStore`] updates or deletes
 //!   an entry, no HTTP endpoint writes one, and database triggers refuse UPDATE and
 //!   DELETE (and TRUNCATE on PostgreSQL) of `audit_log` and `audit_start`.

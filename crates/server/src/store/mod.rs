@@ -8,7 +8,8 @@
 //!
 //! Both keep the same storage guarantees, checked by one conformance suite
 //! (`crates/server/tests/store_conformance.rs`):
-//! - every writing transaction bumps the server change sequence exactly once (a
+//! - every change bumps the server change sequence exactly once, even when a
+//!   grouped writer commits several changes in one transaction (a
 //!   one-row table updated under the write lock, never a Postgres SEQUENCE whose
 //!   values can commit out of order), stamps the rows it writes with it and appends
 //!   one audit entry under the [`Stamp`] it is given: sync pulls (`since=SEQ`) and
