@@ -216,6 +216,17 @@ pub enum ItemOutcome {
     },
 }
 
+impl ItemOutcome {
+    /// The wire tag (`status`): `applied` or `rejected`, as the server also
+    /// stores it beside the answer.
+    pub fn status(&self) -> &'static str {
+        match self {
+            ItemOutcome::Applied { .. } => "applied",
+            ItemOutcome::Rejected { .. } => "rejected",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResult {
@@ -615,6 +626,7 @@ mod tests {
         };
         let v = serde_json::to_value(&applied).expect("serializes");
         assert_eq!(v["status"], "applied");
+        assert_eq!(v["status"], applied.outcome.status());
         assert_eq!(v["server_seq"], 9);
         let rejected = ItemOutcome::Rejected {
             reason: RejectReason::DependencyRejected,
@@ -622,6 +634,7 @@ mod tests {
             current: None,
         };
         let v = serde_json::to_value(&rejected).expect("serializes");
+        assert_eq!(v["status"], rejected.status());
         assert_eq!(v["reason"], "dependency_rejected");
         for r in [
             RejectReason::Locked,

@@ -14,7 +14,7 @@
 //! pushes and items the group holds.
 
 use super::pipeline::{self, Stmt, p};
-use super::rows::{Answers, Audits};
+use super::rows::{Answers, Audits, Upserts};
 use super::writer::{Keys, Request};
 use super::*;
 use crate::audit::AuditEvent;
@@ -39,17 +39,6 @@ const BLOBS: &str =
     "SELECT id, kind, inspection_id, sha256, size, mime, complete, voided, meta, seq
                      FROM blobs
                      WHERE id = ANY($1) OR (kind = 'photo' AND inspection_id = ANY($2))";
-/// Every inspection a group changed, in one statement (the body as JSON text,
-/// made into JSONB by the server: no JSON tree built on this side).
-const UPSERT_INSPECTIONS: &str =
-    "INSERT INTO inspections (id, task_id, status, version, body, updated_at, seq)
-     SELECT id, task_id, status, version, body::jsonb, updated_at, seq
-     FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
-                 $6::timestamptz[], $7::bigint[])
-          AS u(id, task_id, status, version, body, updated_at, seq)
-     ON CONFLICT (id) DO UPDATE SET status = excluded.status,
-         version = excluded.version, body = excluded.body,
-         updated_at = excluded.updated_at, seq = excluded.seq";
 const UPSERT_BLOB: &str =
     "INSERT INTO blobs (id, kind, inspection_id, sha256, size, mime, voided, meta, seq)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -273,10 +262,7 @@ impl Work {
             a.mutations.push(mutation_id);
             a.inspections.push(inspection_id);
             a.device_seqs.push(p.item.device_seq);
-            a.statuses.push(match outcome {
-                ItemOutcome::Applied { .. } => "applied",
-                ItemOutcome::Rejected { .. } => "rejected",
-            });
+            a.statuses.push(outcome.status());
             a.outcomes.push(serde_json::to_string(&outcome)?);
             a.seqs.push(seq);
             // The same mutation twice (in one batch, or a batch pushed again while
@@ -379,43 +365,13 @@ impl Work {
     async fn flush(&mut self, tx: &deadpool_postgres::Transaction<'_>) -> StoreResult<()> {
         let mut stmts = Vec::with_capacity(1 + self.rows.len());
         if !self.dirty.is_empty() {
-            let n = self.dirty.len();
-            let (mut ids, mut tasks, mut statuses, mut versions) = (
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-            );
-            let (mut bodies, mut times, mut seqs) = (
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-            );
+            let mut upserts = Upserts::default();
             for (id, at) in std::mem::take(&mut self.dirty) {
-                let Some(Some(StoredInspection { inspection: i, seq })) = self.inspections.get(&id)
-                else {
-                    continue;
-                };
-                ids.push(i.id);
-                tasks.push(i.task_id);
-                statuses.push(i.status.as_str());
-                versions.push(i.version as i64);
-                bodies.push(serde_json::to_string(i)?);
-                times.push(at);
-                seqs.push(*seq);
+                if let Some(Some(s)) = self.inspections.get(&id) {
+                    upserts.push(s, at)?;
+                }
             }
-            stmts.push(Stmt::new(
-                UPSERT_INSPECTIONS,
-                vec![
-                    p(ids),
-                    p(tasks),
-                    p(statuses),
-                    p(versions),
-                    p(bodies),
-                    p(times),
-                    p(seqs),
-                ],
-            ));
+            stmts.push(upserts.into_stmt());
         }
         stmts.append(&mut self.rows);
         if !stmts.is_empty() {

@@ -271,13 +271,10 @@ pub(super) fn run(
                 .transpose()?,
             },
         };
-        let status = match outcome {
-            ItemOutcome::Applied { .. } => "applied",
-            ItemOutcome::Rejected { .. } => {
-                changed.rejected.insert(inspection_id, true);
-                "rejected"
-            }
-        };
+        if let ItemOutcome::Rejected { .. } = outcome {
+            changed.rejected.insert(inspection_id, true);
+        }
+        let status = outcome.status();
         let outcome_json = serde_json::to_string(&outcome)?;
         tx.prepare_cached(
             "INSERT INTO sync_results (device_id, mutation_id, inspection_id, device_seq,
